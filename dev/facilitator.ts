@@ -1,0 +1,172 @@
+/**
+ * A real x402 facilitator for development and tests: the official `x402Facilitator` with the
+ * official EVM `exact` scheme (V2 on eip155:84532, V1 on "base-sepolia" and the other V1 names),
+ * served over HTTP on 127.0.0.1 and settling on the local anvil.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { x402Facilitator } from "@x402/core/facilitator";
+import { parsePaymentPayload, parsePaymentRequirements } from "@x402/core/schemas";
+import { toFacilitatorEvmSigner } from "@x402/evm";
+import { registerExactEvmScheme } from "@x402/evm/exact/facilitator";
+import {
+  createWalletClient,
+  http,
+  publicActions,
+  type Hex,
+  type VerifyTypedDataParameters,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { localChain } from "./chain.ts";
+
+/** The largest request body the facilitator reads (bytes); bigger bodies get 413. */
+const MAX_BODY = 1 << 20;
+
+type Payload = Parameters<x402Facilitator["verify"]>[0];
+type Requirements = Parameters<x402Facilitator["verify"]>[1];
+
+/** How many verify/settle requests reached the official facilitator. */
+export interface FacilitatorStats {
+  verify: number;
+  settle: number;
+}
+
+/** A running facilitator: its base URL (no trailing slash), call counters and `stop()`. */
+export interface RunningFacilitator {
+  readonly url: string;
+  stats(): FacilitatorStats;
+  stop(): Promise<void>;
+}
+
+/** Builds the official facilitator whose signer pays gas from `privateKey` on the chain at `rpcUrl`. */
+export function createFacilitator(rpcUrl: string, privateKey: Hex): x402Facilitator {
+  const account = privateKeyToAccount(privateKey);
+  const client = createWalletClient({
+    account,
+    chain: localChain(rpcUrl),
+    transport: http(rpcUrl, { retryCount: 0 }),
+    pollingInterval: 50,
+  }).extend(publicActions);
+  const signer = toFacilitatorEvmSigner({
+    ...client,
+    address: account.address,
+    // viem's parameter type is a union the scheme's looser record type does not narrow to.
+    verifyTypedData: (args) => client.verifyTypedData(args as VerifyTypedDataParameters),
+  });
+  const facilitator = new x402Facilitator();
+  registerExactEvmScheme(facilitator, { signer, networks: "eip155:84532" });
+  return facilitator;
+}
+
+/** A request that must be answered with `status` and a JSON `{ error }` body. */
+class HttpError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** Reads the whole body (at most MAX_BODY bytes) and parses it as a verify/settle request. */
+async function readPaymentBody(req: IncomingMessage): Promise<[Payload, Requirements]> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = chunk instanceof Buffer ? chunk : Buffer.from(String(chunk));
+    size += buf.length;
+    if (size > MAX_BODY) throw new HttpError(413, "request body too large");
+    chunks.push(buf);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch {
+    throw new HttpError(400, "body is not valid JSON");
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new HttpError(400, "body must be a JSON object");
+  }
+  const { paymentPayload, paymentRequirements } = body as Record<string, unknown>;
+  const payload = parsePaymentPayload(paymentPayload);
+  if (!payload.success)
+    throw new HttpError(400, `invalid paymentPayload: ${payload.error.message}`);
+  const requirements = parsePaymentRequirements(paymentRequirements);
+  if (!requirements.success) {
+    throw new HttpError(400, `invalid paymentRequirements: ${requirements.error.message}`);
+  }
+  // Hand the facilitator the objects as sent (the schemas only validate; V1 shapes pass as-is).
+  return [paymentPayload as Payload, paymentRequirements as Requirements];
+}
+
+/** Writes `body` as JSON with `status`. */
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body, (_key, value: unknown) =>
+    typeof value === "bigint" ? value.toString() : value,
+  );
+  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
+  res.end(text);
+}
+
+/**
+ * Starts the official facilitator (see `createFacilitator`) as an HTTP server on 127.0.0.1:`port`
+ * (0 picks a free port) serving `GET /supported`, `GET /health`, `POST /verify` and
+ * `POST /settle`; malformed requests get 400 `{error}`, thrown errors 500 `{error}`.
+ */
+export async function startFacilitator(opts: {
+  port: number;
+  rpcUrl: string;
+  privateKey: Hex;
+}): Promise<RunningFacilitator> {
+  const facilitator = createFacilitator(opts.rpcUrl, opts.privateKey);
+  const counts: FacilitatorStats = { verify: 0, settle: 0 };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = new URL(req.url ?? "/", "http://facilitator").pathname;
+    const route = `${req.method ?? "GET"} ${path}`;
+    if (route === "GET /health") return sendJson(res, 200, { ok: true });
+    if (route === "GET /supported") return sendJson(res, 200, facilitator.getSupported());
+    if (route === "POST /verify" || route === "POST /settle") {
+      const [payload, requirements] = await readPaymentBody(req);
+      if (route === "POST /verify") {
+        counts.verify += 1;
+        return sendJson(res, 200, await facilitator.verify(payload, requirements));
+      }
+      counts.settle += 1;
+      return sendJson(res, 200, await facilitator.settle(payload, requirements));
+    }
+    const known = ["/health", "/supported", "/verify", "/settle"].includes(path);
+    throw new HttpError(
+      known ? 405 : 404,
+      known ? `method ${req.method} not allowed` : "not found",
+    );
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      const status = err instanceof HttpError ? err.status : 500;
+      const message = err instanceof Error ? err.message : String(err);
+      if (res.headersSent) res.destroy();
+      else sendJson(res, status, { error: message });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, "127.0.0.1", () => {
+      server.removeListener("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === "string")
+    throw new Error("facilitator: no TCP address");
+
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    stats: () => ({ ...counts }),
+    stop: () =>
+      (stopped ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      })),
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * The Worker's bindings and variables (wrangler.toml `[vars]`, secrets and the KV binding),
+ * typed once, and their validation into a configuration. A bad variable is reported with its
+ * name and the Worker fails closed (503), never open.
+ */
+
+/** Bindings and variables, as wrangler provides them. */
+export interface Env {
+  /** KV namespace holding the price table (src/kv/keys.ts). */
+  PRICES: KVNamespace;
+  /** The site or API behind the paywall, e.g. "https://example.com" or "http://127.0.0.1:9000". */
+  ORIGIN_URL?: string;
+  /** Facilitator base URLs, comma-separated, tried in order (failover). */
+  FACILITATOR_URLS?: string;
+  /** Default payee for priced rules that name none. */
+  PAY_TO?: string;
+  /** Default CAIP-2 network for priced rules that name none, e.g. "eip155:8453". */
+  NETWORK?: string;
+  /** How long a price table is kept in the isolate before KV is read again (default 10). */
+  PRICE_TABLE_TTL_SECONDS?: string;
+  /** How long to wait for each facilitator call before failing over (default 15000). */
+  FACILITATOR_TIMEOUT_MS?: string;
+  /** Request header that tells the origin who paid (default "x-payer"). */
+  PAYER_HEADER?: string;
+}
+
+/** A validated configuration. */
+export interface Config {
+  originUrl: URL;
+  facilitatorUrls: string[];
+  payTo: string | undefined;
+  network: string | undefined;
+  tableTtlMs: number;
+  facilitatorTimeoutMs: number;
+  payerHeader: string;
+}
+
+/** Validates the variables; every problem is named so an operator can fix it in one go. */
+export function loadConfig(env: Env): { ok: true; config: Config } | { ok: false; reason: string } {
+  const problems: string[] = [];
+  const originUrl = parseUrl(env.ORIGIN_URL, "ORIGIN_URL", problems);
+  const facilitatorUrls = (env.FACILITATOR_URLS ?? "")
+    .split(",")
+    .map((u) => u.trim())
+    .filter(Boolean);
+  if (facilitatorUrls.length === 0) problems.push("FACILITATOR_URLS is not set");
+  for (const url of facilitatorUrls) parseUrl(url, "FACILITATOR_URLS", problems);
+  const payTo = env.PAY_TO?.trim() || undefined;
+  if (payTo && !/^0x[0-9a-fA-F]{40}$/.test(payTo)) problems.push("PAY_TO is not a 0x address");
+  const network = env.NETWORK?.trim() || undefined;
+  if (network && !/^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}$/.test(network)) {
+    problems.push("NETWORK is not a CAIP-2 id such as eip155:8453");
+  }
+  const tableTtl = parseNumber(
+    env.PRICE_TABLE_TTL_SECONDS,
+    10,
+    "PRICE_TABLE_TTL_SECONDS",
+    problems,
+  );
+  const timeout = parseNumber(
+    env.FACILITATOR_TIMEOUT_MS,
+    15_000,
+    "FACILITATOR_TIMEOUT_MS",
+    problems,
+  );
+  const payerHeader = (env.PAYER_HEADER?.trim() || "x-payer").toLowerCase();
+  if (!/^[a-z0-9-]+$/.test(payerHeader)) problems.push("PAYER_HEADER is not a header name");
+  if (!originUrl || problems.length > 0) {
+    return { ok: false, reason: `the paywall is misconfigured: ${problems.join("; ")}` };
+  }
+  return {
+    ok: true,
+    config: {
+      originUrl,
+      facilitatorUrls,
+      payTo,
+      network,
+      tableTtlMs: tableTtl * 1000,
+      facilitatorTimeoutMs: timeout,
+      payerHeader,
+    },
+  };
+}
+
+function parseUrl(value: string | undefined, name: string, problems: string[]): URL | undefined {
+  if (!value) {
+    problems.push(`${name} is not set`);
+    return undefined;
+  }
+  try {
+    const url = new URL(value);
+    if (url.protocol === "http:" || url.protocol === "https:") return url;
+  } catch {
+    // reported below
+  }
+  problems.push(`${name} is not an http(s) URL: ${value}`);
+  return undefined;
+}
+
+function parseNumber(
+  value: string | undefined,
+  fallback: number,
+  name: string,
+  problems: string[],
+): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const number = Number(value);
+  if (!Number.isFinite(number) || number < 0) {
+    problems.push(`${name} is not a non-negative number`);
+    return fallback;
+  }
+  return number;
+}

@@ -1,0 +1,98 @@
+import type { SettleResponse, VerifyResponse } from "@x402/core/types";
+
+/**
+ * The facilitator as the paywall sees it (X402.md §4): `verify` and `settle` over HTTP, tried
+ * against each configured facilitator in order. A connection error, a timeout, a 5xx or an
+ * answer that is not a well-formed verify/settle response moves on to the next one; when all
+ * fail the result says so, and the caller answers 502/503 — never free access.
+ *
+ * Failing over a settlement is safe for money: the EIP-3009 nonce lets the token move at most
+ * once, whichever facilitator submits it.
+ */
+
+/** The body of `POST /verify` and `POST /settle`. */
+export interface FacilitatorRequest {
+  x402Version: number;
+  paymentPayload: unknown;
+  paymentRequirements: unknown;
+}
+
+/** A facilitator's answer, or why no facilitator gave one. */
+export type FacilitatorResult<T> =
+  { type: "answer"; body: T } | { type: "unavailable"; status: 502 | 503; reason: string };
+
+/** What the payment flow needs from facilitators; tests swap in a fake. */
+export interface Facilitator {
+  verify(request: FacilitatorRequest): Promise<FacilitatorResult<VerifyResponse>>;
+  settle(request: FacilitatorRequest): Promise<FacilitatorResult<SettleResponse>>;
+}
+
+/** Where the facilitators are and how long to wait for each. */
+export interface HttpFacilitatorOptions {
+  urls: readonly string[];
+  timeoutMs: number;
+  fetch?: typeof fetch;
+}
+
+/** A facilitator client over HTTP with ordered failover. */
+export function httpFacilitator(options: HttpFacilitatorOptions): Facilitator {
+  const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
+  const call = async <T>(
+    path: "verify" | "settle",
+    request: FacilitatorRequest,
+    isAnswer: (body: unknown) => body is T,
+  ): Promise<FacilitatorResult<T>> => {
+    let last: FacilitatorResult<T> = {
+      type: "unavailable",
+      status: 503,
+      reason: "no facilitator is configured",
+    };
+    for (const base of options.urls) {
+      const url = `${base.replace(/\/+$/, "")}/${path}`;
+      let response: Response;
+      try {
+        response = await doFetch(url, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify(request),
+          signal: AbortSignal.timeout(options.timeoutMs),
+        });
+      } catch (error) {
+        const timedOut = error instanceof Error && error.name === "TimeoutError";
+        const why = timedOut ? `timed out after ${options.timeoutMs} ms` : "could not be reached";
+        last = { type: "unavailable", status: 503, reason: `facilitator ${path} ${why}` };
+        continue;
+      }
+      const body = await readJson(response);
+      if (response.status < 500 && isAnswer(body)) return { type: "answer", body };
+      const what = response.status >= 500 ? `HTTP ${response.status}` : "a malformed answer";
+      last = { type: "unavailable", status: 502, reason: `facilitator ${path} returned ${what}` };
+    }
+    return last;
+  };
+  return {
+    verify: (request) => call("verify", request, isVerifyResponse),
+    settle: (request) => call("settle", request, isSettleResponse),
+  };
+}
+
+async function readJson(response: Response): Promise<unknown> {
+  try {
+    return await response.json();
+  } catch {
+    return undefined;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isVerifyResponse(body: unknown): body is VerifyResponse {
+  return isRecord(body) && typeof body["isValid"] === "boolean";
+}
+
+function isSettleResponse(body: unknown): body is SettleResponse {
+  if (!isRecord(body) || typeof body["success"] !== "boolean") return false;
+  return body["success"] === false || typeof body["transaction"] === "string";
+}

@@ -1,0 +1,12 @@
+export { decodePayment, PAYMENT_SIGNATURE, X_PAYMENT, MAX_PAYMENT_HEADER_BYTES } from "./codec";
+export type { DecodedPayment } from "./codec";
+export { httpFacilitator } from "./facilitator";
+export type {
+  Facilitator,
+  FacilitatorRequest,
+  FacilitatorResult,
+  HttpFacilitatorOptions,
+} from "./facilitator";
+export { matchV1, matchV2 } from "./offer-match";
+export { preparePayment } from "./prepare";
+export type { PreparedPayment } from "./prepare";

@@ -1,0 +1,59 @@
+import { encodePaymentResponseHeader } from "@x402/core/http";
+import type { SettleResponse } from "@x402/core/types";
+import { EXPOSED_HEADERS } from "../pricing";
+
+/**
+ * The paywall's own answers (every one a value, none thrown): JSON errors with a stable code and
+ * a reason, and the paid response that streams the origin's body with the receipt attached.
+ */
+
+/** Error codes the paywall answers with, and their HTTP statuses. */
+export const ERRORS = {
+  bad_path: 400,
+  invalid_payment: 400,
+  reserved_path: 404,
+  origin_unreachable: 502,
+  facilitator_unavailable: 503,
+  price_table_unavailable: 503,
+  misconfigured: 503,
+  internal_error: 500,
+} as const;
+
+/** A stable error code of the paywall. */
+export type ErrorCode = keyof typeof ERRORS;
+
+/** A JSON error `{error, message}`; `status` overrides the code's default status. */
+export function errorResponse(code: ErrorCode, message: string, status?: number): Response {
+  return new Response(JSON.stringify({ error: code, message }), {
+    status: status ?? ERRORS[code],
+    headers: { "Content-Type": "application/json", "Cache-Control": "no-store" },
+  });
+}
+
+/**
+ * The origin's response with the settlement receipt (`PAYMENT-RESPONSE`, and `X-PAYMENT-RESPONSE`
+ * for V1 clients). The body is passed through as a stream, never buffered. Paid content is kept
+ * out of shared caches (`private`) unless the origin already forbade storing it.
+ */
+export function paidResponse(
+  origin: Response,
+  receipt: SettleResponse,
+  x402Version: number,
+): Response {
+  const headers = new Headers(origin.headers);
+  const encoded = encodePaymentResponseHeader(receipt);
+  headers.set(x402Version === 1 ? "X-PAYMENT-RESPONSE" : "PAYMENT-RESPONSE", encoded);
+  const cacheControl = headers.get("Cache-Control") ?? "";
+  if (!/\b(no-store|private)\b/i.test(cacheControl)) headers.set("Cache-Control", "private");
+  headers.set("Access-Control-Expose-Headers", EXPOSED_HEADERS);
+  return new Response(origin.body, {
+    status: origin.status,
+    statusText: origin.statusText,
+    headers,
+  });
+}
+
+/** Encodes a settlement outcome for the `PAYMENT-RESPONSE` header of a failed settlement. */
+export function settlementHeader(receipt: SettleResponse): Record<string, string> {
+  return { "PAYMENT-RESPONSE": encodePaymentResponseHeader(receipt) };
+}

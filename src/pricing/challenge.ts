@@ -1,0 +1,80 @@
+import { encodePaymentRequiredHeader } from "@x402/core/http";
+import type { Offer } from "./matcher";
+import { paymentRequiredV1, paymentRequiredV2 } from "./requirements";
+
+/**
+ * Builds the 402 answer to an unpaid (or wrongly paid) request: the V2 `PAYMENT-REQUIRED`
+ * header plus a V1-shaped JSON body, so x402 clients of both generations can pay (X402.md §1),
+ * or a readable HTML page for browsers. Never cached (`Cache-Control: no-store`).
+ */
+
+/** Headers a cross-origin browser client needs to read the payment headers. */
+export const EXPOSED_HEADERS = "PAYMENT-REQUIRED, PAYMENT-RESPONSE, X-PAYMENT-RESPONSE";
+
+/** What a challenge says and to whom. */
+export interface ChallengeInput {
+  offer: Offer;
+  resourceUrl: string;
+  /** Why an attempted payment was refused; absent on a first, unpaid request. */
+  error?: string | undefined;
+  /** True when the client prefers HTML (a person in a browser). */
+  html: boolean;
+  /** Extra headers, such as a `PAYMENT-RESPONSE` describing a failed settlement. */
+  headers?: Record<string, string>;
+}
+
+/** Builds the 402 response for one request. */
+export function challengeResponse(input: ChallengeInput): Response {
+  const { offer, resourceUrl, error } = input;
+  const headers = new Headers(input.headers);
+  headers.set(
+    "PAYMENT-REQUIRED",
+    encodePaymentRequiredHeader(paymentRequiredV2(offer, resourceUrl, error)),
+  );
+  headers.set("Cache-Control", "no-store");
+  headers.set("Vary", "Accept");
+  headers.set("Access-Control-Expose-Headers", EXPOSED_HEADERS);
+  if (input.html) {
+    headers.set("Content-Type", "text/html; charset=utf-8");
+    return new Response(challengePage(offer, resourceUrl, error), { status: 402, headers });
+  }
+  headers.set("Content-Type", "application/json");
+  return new Response(JSON.stringify(paymentRequiredV1(offer, resourceUrl, error)), {
+    status: 402,
+    headers,
+  });
+}
+
+/** True when the request's Accept header asks for HTML before JSON. */
+export function prefersHtml(accept: string | null): boolean {
+  if (!accept) return false;
+  const html = accept.indexOf("text/html");
+  if (html === -1) return false;
+  const json = accept.indexOf("application/json");
+  return json === -1 || html < json;
+}
+
+function challengePage(offer: Offer, resourceUrl: string, error: string | undefined): string {
+  const price = offer.display || `${offer.amount} units of ${offer.asset}`;
+  const what = offer.description || new URL(resourceUrl).pathname;
+  const reason = error
+    ? `<p class="error">The payment was not accepted: ${escapeHtml(error)}</p>`
+    : "";
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Payment required</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}
+.price{font-size:2rem;font-weight:600}.error{color:#a00}code{background:#f3f3f3;padding:0 .2rem}</style>
+</head><body>
+<h1>Payment required</h1>
+<p>${escapeHtml(what)}</p>
+<p class="price">${escapeHtml(price)}</p>
+<p>Paid in USDC on <code>${escapeHtml(offer.network)}</code> to <code>${escapeHtml(offer.payTo)}</code> with the x402 protocol.</p>
+${reason}
+<p>Pay with an x402 client, for example <code>@x402/fetch</code>, which reads the offer from the <code>PAYMENT-REQUIRED</code> header of this response.</p>
+</body></html>`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

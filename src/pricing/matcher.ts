@@ -1,0 +1,174 @@
+import { atomicToUsd, defaultUsdc, knownNetworks, usdToAtomic } from "./assets";
+import { foldCase } from "./path";
+import type { PriceTable, Rule, Terms } from "./schema";
+
+/**
+ * Compiles a validated price table into a matcher: patterns become regular expressions and every
+ * priced rule's payment terms are resolved once per table version, not on every request.
+ */
+
+/** The fully resolved payment terms of a priced rule: what a 402 offers and a payment must match. */
+export interface Offer {
+  scheme: "exact";
+  network: string;
+  amount: string;
+  asset: string;
+  payTo: string;
+  maxTimeoutSeconds: number;
+  extra: { name: string; version: string };
+  description: string;
+  mimeType: string;
+  /** The price for people, e.g. "$0.01", when the asset's decimals are known. */
+  display: string;
+}
+
+/** Which rule a request matched and what it costs. `rule` names it for logs: "rules[2]". */
+export type Match = { kind: "free"; rule: string } | { kind: "priced"; rule: string; offer: Offer };
+
+/** The parts of a request the price table looks at; `path` is the normalised match path. */
+export interface RequestKey {
+  method: string;
+  host: string;
+  path: string;
+}
+
+/** A price table ready to answer requests. */
+export interface CompiledTable {
+  version: string | number | undefined;
+  match(request: RequestKey): Match;
+}
+
+/** Deployment-wide defaults (from the Worker's variables) for terms a table leaves out. */
+export interface EnvDefaults {
+  network?: string | undefined;
+  payTo?: string | undefined;
+}
+
+interface CompiledRule {
+  hostExact?: string;
+  hostSuffix?: string;
+  methods?: ReadonlySet<string>;
+  pattern: RegExp;
+  result: Match;
+}
+
+const DEFAULT_TIMEOUT_SECONDS = 60;
+
+/** Compiles a table, or lists every rule whose terms cannot be resolved (never throws). */
+export function compileTable(
+  table: PriceTable,
+  env: EnvDefaults,
+): { ok: true; table: CompiledTable } | { ok: false; errors: string[] } {
+  const errors: string[] = [];
+  const base: Terms = { network: env.network, payTo: env.payTo, ...stripUndefined(table.defaults) };
+  const resolve = (label: string, rule: { free?: true } & Terms & { price?: Rule["price"] }) => {
+    if (rule.free || rule.price === undefined) return { kind: "free", rule: label } as const;
+    const offer = resolveOffer(rule.price, { ...base, ...stripUndefined(rule) });
+    if (typeof offer === "string") {
+      errors.push(`${label}: ${offer}`);
+      return { kind: "free", rule: label } as const;
+    }
+    return { kind: "priced", rule: label, offer } as const;
+  };
+
+  const rules: CompiledRule[] = table.rules.map((rule, i) => {
+    const compiled: CompiledRule = {
+      pattern: compilePattern(rule.path, table.caseSensitive),
+      result: resolve(`rules[${i}]`, rule),
+    };
+    if (rule.host?.startsWith("*.")) compiled.hostSuffix = rule.host.slice(1);
+    else if (rule.host) compiled.hostExact = rule.host;
+    if (rule.methods) {
+      const methods = new Set(rule.methods);
+      if (methods.has("GET")) methods.add("HEAD");
+      compiled.methods = methods;
+    }
+    return compiled;
+  });
+  const fallback = resolve("default", table.default);
+  if (errors.length > 0) return { ok: false, errors };
+
+  const caseSensitive = table.caseSensitive;
+  return {
+    ok: true,
+    table: {
+      version: table.version,
+      match(request: RequestKey): Match {
+        const host = request.host.toLowerCase();
+        const path = foldCase(request.path, caseSensitive);
+        for (const rule of rules) {
+          if (rule.hostExact !== undefined && rule.hostExact !== host) continue;
+          if (rule.hostSuffix !== undefined && !host.endsWith(rule.hostSuffix)) continue;
+          if (rule.methods && !rule.methods.has(request.method)) continue;
+          if (rule.pattern.test(path)) return rule.result;
+        }
+        return fallback;
+      },
+    },
+  };
+}
+
+/**
+ * Pattern syntax: literal segments, `:name` for one segment, a trailing `/*` for the prefix
+ * itself and everything below it, a trailing `*` for any continuation of the string.
+ */
+function compilePattern(pattern: string, caseSensitive: boolean): RegExp {
+  let body = foldCase(pattern.normalize("NFKC"), caseSensitive);
+  let tail = "";
+  if (body.endsWith("/*")) {
+    body = body.slice(0, -2);
+    tail = "(?:/.*)?";
+  } else if (body.endsWith("*")) {
+    body = body.slice(0, -1);
+    tail = ".*";
+  } else if (body.length > 1 && body.endsWith("/")) {
+    body = body.slice(0, -1);
+  }
+  const source = body
+    .split("/")
+    .map((segment) => (segment.startsWith(":") ? "[^/]+" : escapeRegExp(segment)))
+    .join("/");
+  return new RegExp(`^${source}${tail}$`, "s");
+}
+
+function resolveOffer(price: NonNullable<Rule["price"]>, terms: Terms): Offer | string {
+  const network = terms.network;
+  if (!network) return "no network: set one on the rule, in defaults, or the NETWORK variable";
+  const payTo = terms.payTo;
+  if (!payTo) return "no payTo: set one on the rule, in defaults, or the PAY_TO variable";
+  const common = {
+    scheme: "exact" as const,
+    network,
+    payTo,
+    maxTimeoutSeconds: terms.maxTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+    description: terms.description ?? "",
+    mimeType: terms.mimeType ?? "",
+  };
+  if (typeof price !== "string") {
+    const usdc = defaultUsdc(network);
+    const knownDecimals = usdc?.address.toLowerCase() === price.asset.toLowerCase();
+    const display = knownDecimals ? atomicToUsd(price.amount, usdc.decimals) : "";
+    return { ...common, amount: price.amount, asset: price.asset, extra: price.extra, display };
+  }
+  const usdc = defaultUsdc(network);
+  if (!usdc) {
+    return `no default USDC is known on ${network} (known: ${knownNetworks().join(", ")}); give the price as {amount, asset, extra}`;
+  }
+  const amount = usdToAtomic(price, usdc.decimals);
+  if (!amount.ok) return amount.reason;
+  return {
+    ...common,
+    amount: amount.amount,
+    asset: usdc.address,
+    extra: usdc.eip712,
+    display: atomicToUsd(amount.amount, usdc.decimals),
+  };
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

@@ -1,0 +1,76 @@
+/**
+ * Request path normalisation, so that no spelling of a priced URL is matched as another one.
+ *
+ * Rules (documented in the README, "Path matching"):
+ * - each segment is percent-decoded once; malformed escapes are refused;
+ * - an encoded `/` or `\` (`%2F`, `%5C`) separates segments like a plain `/`; `\` does too;
+ * - empty segments (`//`) and `.` are dropped, `..` removes the previous segment (never above `/`);
+ * - a segment that still holds a percent escape after decoding (double encoding such as `%252e`),
+ *   or any control character, is refused: origins disagree on how to read those;
+ * - a segment whose Unicode compatibility form (NFKC) is `.`, `..` or holds a slash is refused,
+ *   since some servers fold full-width dots and slashes into real ones;
+ * - for matching only: `;parameters` are cut from each segment, Unicode is NFKC-folded (so
+ *   full-width look-alikes match their ASCII form), and a trailing slash is ignored. Letter case
+ *   is folded by the matcher unless the table is case-sensitive.
+ * The origin receives `forwardPath`, the canonical re-encoding of what was matched, so it cannot
+ * read the request differently from the paywall.
+ */
+
+/** Outcome of normalising a request path. */
+export type NormalisedPath =
+  { ok: true; forwardPath: string; matchPath: string } | { ok: false; reason: string };
+
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const LEFTOVER_ESCAPE = /%[0-9a-fA-F]{2}/;
+
+/** Normalises a raw URL pathname (as in `new URL(...).pathname`); never throws. */
+export function normalisePath(rawPath: string): NormalisedPath {
+  const segments: string[] = [];
+  for (const raw of rawPath.split("/")) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(raw);
+    } catch {
+      return { ok: false, reason: "the path has a malformed percent-encoding" };
+    }
+    if (CONTROL.test(decoded)) {
+      return { ok: false, reason: "the path contains a control character" };
+    }
+    if (LEFTOVER_ESCAPE.test(decoded)) {
+      return { ok: false, reason: "the path is percent-encoded more than once" };
+    }
+    for (const part of decoded.split(/[/\\]/)) {
+      if (part === "" || part === ".") continue;
+      if (part !== ".." && /^\.{1,2}$|[/\\]/.test(part.normalize("NFKC"))) {
+        return { ok: false, reason: "the path has a look-alike of a dot segment or a slash" };
+      }
+      if (part === "..") segments.pop();
+      else segments.push(part);
+    }
+  }
+  const trailingSlash = segments.length > 0 && /(\/|\\|%2f|%5c)$/i.test(rawPath);
+  const forwardPath = "/" + segments.map(encodeSegment).join("/") + (trailingSlash ? "/" : "");
+  const matchPath = "/" + segments.map(matchForm).filter(Boolean).join("/");
+  return { ok: true, forwardPath, matchPath };
+}
+
+/** Folds a pattern or path the way the matcher compares them. */
+export function foldCase(path: string, caseSensitive: boolean): string {
+  return caseSensitive ? path : path.toLowerCase();
+}
+
+function matchForm(segment: string): string {
+  const semicolon = segment.indexOf(";");
+  const bare = semicolon === -1 ? segment : segment.slice(0, semicolon);
+  return bare.normalize("NFKC");
+}
+
+const KEEP = /%(3A|40|21|24|26|27|28|29|2A|2B|2C|3B|3D)/g;
+
+/** RFC 3986 `segment` encoding: escape what is not a pchar, keep sub-delims, ':' and '@'. */
+function encodeSegment(segment: string): string {
+  return encodeURIComponent(segment).replace(KEEP, (escape) =>
+    String.fromCharCode(parseInt(escape.slice(1), 16)),
+  );
+}

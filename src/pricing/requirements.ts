@@ -1,0 +1,74 @@
+import type { PaymentRequired, PaymentRequirements } from "@x402/core/types";
+import type { PaymentRequiredV1, PaymentRequirementsV1 } from "@x402/core/types/v1";
+import { v1NetworkName } from "./assets";
+import type { Offer } from "./matcher";
+
+/**
+ * Turns a rule's resolved offer into the wire shapes of x402 (X402.md §1–2): the V2
+ * `PaymentRequirements` a payment's `accepted` must equal, and the V1 equivalent for
+ * x402 1.x clients. Pure functions of the offer and the resource URL.
+ */
+
+/** The V2 requirements of an offer; `accepted` in a V2 payment must deep-equal this. */
+export function requirementsV2(offer: Offer): PaymentRequirements {
+  return {
+    scheme: offer.scheme,
+    network: offer.network as PaymentRequirements["network"],
+    amount: offer.amount,
+    asset: offer.asset,
+    payTo: offer.payTo,
+    maxTimeoutSeconds: offer.maxTimeoutSeconds,
+    extra: { ...offer.extra },
+  };
+}
+
+/** The V1 requirements of an offer, or undefined when its network has no V1 name. */
+export function requirementsV1(
+  offer: Offer,
+  resourceUrl: string,
+): PaymentRequirementsV1 | undefined {
+  const network = v1NetworkName(offer.network);
+  if (!network) return undefined;
+  return {
+    scheme: offer.scheme,
+    network: network as PaymentRequirementsV1["network"],
+    maxAmountRequired: offer.amount,
+    resource: resourceUrl,
+    description: offer.description,
+    mimeType: offer.mimeType,
+    outputSchema: {},
+    payTo: offer.payTo,
+    maxTimeoutSeconds: offer.maxTimeoutSeconds,
+    asset: offer.asset,
+    extra: { ...offer.extra },
+  };
+}
+
+/** The V2 `PaymentRequired` object carried (base64) in the `PAYMENT-REQUIRED` header. */
+export function paymentRequiredV2(
+  offer: Offer,
+  resourceUrl: string,
+  error?: string,
+): PaymentRequired {
+  const required: PaymentRequired = {
+    x402Version: 2,
+    resource: { url: resourceUrl, description: offer.description, mimeType: offer.mimeType },
+    accepts: [requirementsV2(offer)],
+  };
+  if (error) required.error = error;
+  return required;
+}
+
+/** The V1-shaped JSON body of a 402, which 1.x clients read (`accepts` may be empty). */
+export function paymentRequiredV1(
+  offer: Offer,
+  resourceUrl: string,
+  error?: string,
+): PaymentRequiredV1 {
+  const v1 = requirementsV1(offer, resourceUrl);
+  return {
+    x402Version: 1,
+    error: error ?? "X-PAYMENT header is required",
+    accepts: v1 ? [v1] : [],
+  };
+}

@@ -1,0 +1,144 @@
+import { z } from "zod";
+
+/**
+ * The price table's JSON schema: the single definition the Worker (and any tooling) validates
+ * a table against. A table that fails it is never served (see src/kv/price-table-store.ts).
+ */
+
+const EVM_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const CAIP2 = /^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}$/;
+const HTTP_METHOD = /^[A-Z]+$/;
+
+const address = z.string().regex(EVM_ADDRESS, "must be a 0x-prefixed 20-byte hex address");
+const network = z.string().regex(CAIP2, "must be a CAIP-2 network id such as eip155:8453");
+
+/** "$0.001" style price in US dollars, converted with the asset's decimals. */
+const usdPrice = z
+  .string()
+  .regex(/^\$\d+(\.\d+)?$/, 'must look like "$0.01" (a dollar sign and a decimal amount)');
+
+/** A price in the asset's atomic units, with the asset named explicitly. */
+const atomicPrice = z
+  .object({
+    amount: z.string().regex(/^[1-9]\d{0,77}$/, "must be a positive whole number of atomic units"),
+    asset: address,
+    /** The token's EIP-712 domain, needed by EIP-3009 signers. */
+    extra: z.object({ name: z.string().min(1), version: z.string().min(1) }).strict(),
+  })
+  .strict();
+
+export const PriceSchema = z.union([usdPrice, atomicPrice]);
+
+const pathPattern = z
+  .string()
+  .startsWith("/", "must start with /")
+  .max(512)
+  .refine((p) => !/\*./.test(p), "a * may only stand at the end of the pattern");
+
+/** Payment terms shared by priced rules and the table's defaults. */
+const terms = {
+  network: network.optional(),
+  payTo: address.optional(),
+  description: z.string().max(1000).optional(),
+  mimeType: z.string().max(200).optional(),
+  maxTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
+};
+
+/** Terms are for priced rules only; a free rule that carries them is probably a mistake. */
+function freeOrPriced(value: { free?: true; price?: unknown }, ctx: z.RefinementCtx): void {
+  const hasPrice = value.price !== undefined;
+  if (value.free === true && hasPrice) {
+    ctx.addIssue({ code: "custom", message: "a rule is either free or has a price, not both" });
+  } else if (value.free !== true && !hasPrice) {
+    ctx.addIssue({ code: "custom", message: 'needs a "price" or "free": true' });
+  } else if (value.free === true) {
+    for (const key of Object.keys(terms)) {
+      if (key in value) {
+        ctx.addIssue({ code: "custom", path: [key], message: "has no meaning on a free rule" });
+      }
+    }
+  }
+}
+
+export const RuleSchema = z
+  .object({
+    /** Exact host name or "*.example.com"; omitted means any host. */
+    host: z
+      .string()
+      .regex(/^(\*\.)?[a-z0-9.-]+$/, "must be a lower-case host name, optionally starting with *.")
+      .optional(),
+    /** Upper-case HTTP methods; omitted means every method. GET also covers HEAD. */
+    methods: z
+      .array(z.string().regex(HTTP_METHOD, "must be an upper-case HTTP method"))
+      .min(1)
+      .optional(),
+    path: pathPattern,
+    free: z.literal(true).optional(),
+    price: PriceSchema.optional(),
+    ...terms,
+  })
+  .strict()
+  .superRefine(freeOrPriced);
+
+const DefaultRuleSchema = z
+  .object({ free: z.literal(true).optional(), price: PriceSchema.optional(), ...terms })
+  .strict()
+  .superRefine(freeOrPriced);
+
+export const PriceTableSchema = z
+  .object({
+    /** Free-form label of this table's version, echoed in logs and health output. */
+    version: z.union([z.string().max(100), z.number()]).optional(),
+    /** When false (the default) paths match whatever their letter case. */
+    caseSensitive: z.boolean().default(false),
+    defaults: z.object(terms).strict().default({}),
+    rules: z.array(RuleSchema).max(10_000),
+    /** What applies to requests no rule matches. */
+    default: DefaultRuleSchema.default({ free: true }),
+  })
+  .strict();
+
+/** A validated price table as stored in KV. */
+export type PriceTable = z.infer<typeof PriceTableSchema>;
+export type Rule = z.infer<typeof RuleSchema>;
+export type Price = z.infer<typeof PriceSchema>;
+/** The payment terms a rule or the table's defaults may set. */
+export type Terms = z.infer<z.ZodObject<typeof terms>>;
+
+/** Tagged result of validating untrusted table JSON. */
+export type TableParseResult = { ok: true; table: PriceTable } | { ok: false; errors: string[] };
+
+/**
+ * Validates a parsed JSON value as a price table, returning every problem with its JSON path
+ * (e.g. `rules[3].price: must look like "$0.01"`), never throwing.
+ */
+export function parsePriceTable(json: unknown): TableParseResult {
+  const result = PriceTableSchema.safeParse(json);
+  if (result.success) return { ok: true, table: result.data };
+  const errors = result.error.issues
+    .flatMap(flattenUnion)
+    .map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+  return { ok: false, errors };
+}
+
+/**
+ * Zod reports a failed union as one vague issue; report instead the issues of the branch whose
+ * type matched (a string price that is malformed, or an object price with a bad field).
+ */
+function flattenUnion(issue: z.ZodIssue): z.ZodIssue[] {
+  if (issue.code !== "invalid_union") return [issue];
+  const matched = issue.unionErrors.find(
+    (e) => !e.issues.some((i) => i.code === "invalid_type" && i.path.length === issue.path.length),
+  );
+  if (!matched) {
+    return [{ ...issue, message: 'must be a "$0.01" string or an {amount, asset, extra} object' }];
+  }
+  return matched.issues.flatMap(flattenUnion);
+}
+
+function formatPath(path: ReadonlyArray<string | number>): string {
+  if (path.length === 0) return "(table)";
+  return path
+    .map((part, i) => (typeof part === "number" ? `[${part}]` : i === 0 ? part : `.${part}`))
+    .join("");
+}

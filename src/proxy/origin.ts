@@ -1,0 +1,62 @@
+/**
+ * Forwards a request to the origin behind the paywall: same method, query, headers and body
+ * (streamed), redirects passed back to the client rather than followed. The path sent is the
+ * paywall's canonical spelling of the one it priced, and headers that only the paywall may set
+ * or read (payment proofs, the payer header) are removed first, so a client can neither leak
+ * its payment to the origin nor claim to be a payer.
+ */
+
+/** Request headers that never reach the origin. */
+export const STRIPPED_REQUEST_HEADERS = ["payment-signature", "x-payment", "sign-in-with-x"];
+
+/** How to reach the origin. */
+export interface OriginOptions {
+  /** `ORIGIN_URL`: scheme, host, port and an optional base path. */
+  base: URL;
+  /** The header that tells the origin who paid (stripped from client requests). */
+  payerHeader: string;
+  fetch?: typeof fetch;
+}
+
+/** What to forward: the client's request, its canonical path, and who paid for it, if anyone. */
+export interface ForwardInput {
+  request: Request;
+  forwardPath: string;
+  payer?: string | undefined;
+}
+
+/** The origin's response, or why there is none. */
+export type OriginResult =
+  { type: "response"; response: Response } | { type: "unreachable"; reason: string };
+
+/** Sends one request to the origin; never throws. */
+export async function forwardToOrigin(
+  input: ForwardInput,
+  options: OriginOptions,
+): Promise<OriginResult> {
+  const incoming = new URL(input.request.url);
+  const target = new URL(options.base.href);
+  target.pathname = options.base.pathname.replace(/\/+$/, "") + input.forwardPath;
+  target.search = incoming.search;
+
+  const headers = new Headers(input.request.headers);
+  for (const name of STRIPPED_REQUEST_HEADERS) headers.delete(name);
+  headers.delete(options.payerHeader);
+  if (input.payer) headers.set(options.payerHeader, input.payer);
+  headers.set("X-Forwarded-Host", incoming.host);
+  headers.set("X-Forwarded-Proto", incoming.protocol.replace(":", ""));
+
+  const method = input.request.method;
+  const hasBody = method !== "GET" && method !== "HEAD";
+  try {
+    const response = await (options.fetch ?? fetch)(target.href, {
+      method,
+      headers,
+      body: hasBody ? input.request.body : null,
+      redirect: "manual",
+    });
+    return { type: "response", response };
+  } catch (error) {
+    return { type: "unreachable", reason: `the origin could not be reached: ${String(error)}` };
+  }
+}

@@ -1,0 +1,4 @@
+import { createApp } from "./app";
+
+/** The Worker: an x402 paywall in front of `ORIGIN_URL`. */
+export default createApp();
