@@ -88,13 +88,20 @@ async function readPaymentBody(req: IncomingMessage): Promise<[Payload, Requirem
   const { paymentPayload, paymentRequirements } = body as Record<string, unknown>;
   const payload = parsePaymentPayload(paymentPayload);
   if (!payload.success)
-    throw new HttpError(400, `invalid paymentPayload: ${payload.error.message}`);
+    throw new HttpError(400, `invalid paymentPayload: ${issues(payload.error)}`);
   const requirements = parsePaymentRequirements(paymentRequirements);
   if (!requirements.success) {
-    throw new HttpError(400, `invalid paymentRequirements: ${requirements.error.message}`);
+    throw new HttpError(400, `invalid paymentRequirements: ${issues(requirements.error)}`);
   }
   // Hand the facilitator the objects as sent (the schemas only validate; V1 shapes pass as-is).
   return [paymentPayload as Payload, paymentRequirements as Requirements];
+}
+
+/** One line per schema problem: `path: message`, joined with "; ". */
+function issues(error: {
+  issues: Array<{ path: Array<string | number>; message: string }>;
+}): string {
+  return error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
 }
 
 /** Writes `body` as JSON with `status`. */

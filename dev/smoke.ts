@@ -115,7 +115,7 @@ try {
     check(
       resettle.json.success === false,
       `${label} replayed settle fails`,
-      resettle.json.errorReason,
+      String(resettle.json.errorReason).split("\n")[0],
     );
   };
 

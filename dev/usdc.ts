@@ -111,15 +111,14 @@ export async function balanceOf(rpcUrl: string, address: string): Promise<bigint
 export async function deployMulticall3(rpcUrl: string): Promise<void> {
   const { wallet, test } = clients(rpcUrl, DEPLOYER.privateKey);
   if ((await wallet.getCode({ address: MULTICALL3_ADDRESS })) !== undefined) return;
-  // viem does not export the bytecode from a public entry point: read it from its constants module.
-  const constants: unknown = await import(
-    new URL("./constants/contracts.js", import.meta.resolve("viem")).href
+  // viem does not export the bytecode from a public entry point: read it from its constants
+  // module's text (works under any loader, unlike import.meta.resolve under Vite).
+  const source = readFileSync(
+    new URL("../node_modules/viem/_esm/constants/contracts.js", import.meta.url),
+    "utf8",
   );
-  const creation =
-    typeof constants === "object" && constants !== null && "multicall3Bytecode" in constants
-      ? constants.multicall3Bytecode
-      : undefined;
-  if (typeof creation !== "string") throw new Error("usdc: viem's multicall3Bytecode not found");
+  const creation = /multicall3Bytecode\s*=\s*['"](0x[0-9a-fA-F]+)['"]/.exec(source)?.[1];
+  if (creation === undefined) throw new Error("usdc: viem's multicall3Bytecode not found");
   const { data: runtime } = await wallet.call({ data: creation as Hex });
   if (runtime === undefined || runtime.length < 100)
     throw new Error("usdc: Multicall3 init failed");

@@ -1,0 +1,39 @@
+/**
+ * Paying HTTP clients built from the official x402 SDKs, as a buyer would use them: `@x402/fetch`
+ * (x402 V2) and `x402-fetch` 1.x (V1), both signing with a dev key, offline.
+ */
+import { wrapFetchWithPayment as wrapV2, x402Client } from "@x402/fetch";
+import { decodePaymentResponseHeader } from "@x402/fetch";
+import { ExactEvmScheme } from "@x402/evm/exact/client";
+import { createWalletClient, http, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { wrapFetchWithPayment as wrapV1, decodeXPaymentResponse } from "x402-fetch";
+import { localChain } from "./chain.ts";
+
+/** A `fetch` that pays x402 challenges. */
+export type PayingFetch = (input: string, init?: RequestInit) => Promise<Response>;
+
+/** `@x402/fetch` 2.x with the `exact` EVM scheme for every eip155 network, default spend policy. */
+export function payingFetchV2(privateKey: Hex): PayingFetch {
+  const client = new x402Client().register("eip155:*", new ExactEvmScheme(privateKeyToAccount(privateKey)));
+  return wrapV2(fetch, client);
+}
+
+/** `x402-fetch` 1.x with a wallet on the local chain (id 84532, V1 name "base-sepolia"). */
+export function payingFetchV1(privateKey: Hex, rpcUrl: string): PayingFetch {
+  const wallet = createWalletClient({
+    account: privateKeyToAccount(privateKey),
+    chain: localChain(rpcUrl),
+    transport: http(rpcUrl, { retryCount: 0 }),
+  });
+  return wrapV1(fetch, wallet as Parameters<typeof wrapV1>[1]);
+}
+
+/** The settlement receipt of a paid response (V2 or V1 header), or undefined. */
+export function receiptOf(response: Response): Record<string, unknown> | undefined {
+  const v2 = response.headers.get("PAYMENT-RESPONSE");
+  if (v2) return decodePaymentResponseHeader(v2) as unknown as Record<string, unknown>;
+  const v1 = response.headers.get("X-PAYMENT-RESPONSE");
+  if (v1) return decodeXPaymentResponse(v1) as unknown as Record<string, unknown>;
+  return undefined;
+}

@@ -1,0 +1,88 @@
+/**
+ * The demo origin behind the paywall: a small website (free home page, paid `/articles/*`) and a
+ * JSON API (paid `/api/*`, free `/api/free/*`), plus `/robots.txt`. It knows nothing of x402; it
+ * reads the `x-payer` header the paywall adds. Bound to 127.0.0.1.
+ */
+import { createServer } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** A running demo origin; `hits(path)` counts requests it served for a path. */
+export interface RunningOrigin {
+  url: string;
+  hits(path: string): number;
+  stop(): Promise<void>;
+}
+
+const ARTICLES: Record<string, { title: string; body: string }> = {
+  "hello-x402": {
+    title: "Hello, x402",
+    body: "HTTP 402 Payment Required finally has a protocol: this page cost one cent in USDC.",
+  },
+  "edge-paywalls": {
+    title: "Paywalls at the edge",
+    body: "The paywall answers unpaid requests at the edge; only paid ones reach this origin.",
+  },
+};
+
+function page(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`;
+}
+
+function route(req: IncomingMessage, res: ServerResponse): void {
+  const url = new URL(req.url ?? "/", "http://origin");
+  const payer = req.headers["x-payer"];
+  const json = (status: number, body: unknown) =>
+    res.writeHead(status, { "Content-Type": "application/json" }).end(JSON.stringify(body));
+
+  if (url.pathname === "/") {
+    const links = Object.entries(ARTICLES)
+      .map(([slug, a]) => `<li><a href="/articles/${slug}">${a.title}</a> ($0.01)</li>`)
+      .join("");
+    res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+    res.end(page("Demo site", `<p>Free home page.</p><ul>${links}</ul>`));
+  } else if (url.pathname === "/robots.txt") {
+    res.writeHead(200, { "Content-Type": "text/plain" }).end("User-agent: *\nAllow: /\n");
+  } else if (url.pathname.startsWith("/articles/")) {
+    const article = ARTICLES[url.pathname.slice("/articles/".length)];
+    if (!article) return void res.writeHead(404, { "Content-Type": "text/plain" }).end("no such article");
+    res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+    res.end(page(article.title, `<p>${article.body}</p><p>Paid by ${String(payer)}.</p>`));
+  } else if (url.pathname.startsWith("/api/free/")) {
+    json(200, { free: true, path: url.pathname });
+  } else if (url.pathname === "/api/fail") {
+    json(500, { error: "the demo API failed on purpose" });
+  } else if (url.pathname.startsWith("/api/")) {
+    json(200, { paid: true, path: url.pathname, query: url.search, payer: payer ?? null, at: new Date().toISOString() });
+  } else {
+    res.writeHead(404, { "Content-Type": "text/plain" }).end("not found");
+  }
+}
+
+/** Starts the demo origin on 127.0.0.1:`port` (0 picks a free port). */
+export async function startOrigin(opts: { port: number }): Promise<RunningOrigin> {
+  const counts = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    counts.set(path, (counts.get(path) ?? 0) + 1);
+    try {
+      route(req, res);
+    } catch (error) {
+      res.writeHead(500).end(String(error));
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, "127.0.0.1", resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    hits: (path) => counts.get(path) ?? 0,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

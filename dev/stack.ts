@@ -1,0 +1,92 @@
+/**
+ * The whole local stack in one call: anvil with Circle's USDC, the official x402 facilitator,
+ * the demo origin and the paywall under `wrangler dev`. Used by `npm start` (fixed ports, for
+ * people) and by the end-to-end tests (free ports, so both can run at once).
+ */
+import { fileURLToPath } from "node:url";
+import { FACILITATOR_KEY, PAY_TO, PAYER, freePort, startChain } from "./chain.ts";
+import { startFacilitator } from "./facilitator.ts";
+import { startOrigin } from "./origin.ts";
+import { deployUsdc } from "./usdc.ts";
+import { startWorker } from "./worker.ts";
+
+/** Ports of the stack's servers; 0 means "any free port". */
+export interface StackPorts {
+  chain: number;
+  facilitator: number;
+  origin: number;
+  worker: number;
+  inspector: number;
+}
+
+/** The ports `npm start` uses. */
+export const FIXED_PORTS: StackPorts = { chain: 8545, facilitator: 4022, origin: 9000, worker: 8787, inspector: 9229 };
+
+/** Where everything runs, and how to stop it all. */
+export interface RunningStack {
+  rpcUrl: string;
+  facilitatorUrl: string;
+  originUrl: string;
+  workerUrl: string;
+  payer: string;
+  payTo: string;
+  stop(): Promise<void>;
+}
+
+const PRICES_FILE = fileURLToPath(new URL("./prices.json", import.meta.url));
+
+/** Starts the stack; `log` receives one line per step. Stops what it started if a step fails. */
+export async function startStack(options: {
+  ports: StackPorts;
+  stateDir: string;
+  pricesFile?: string;
+  vars?: Record<string, string>;
+  log?: (line: string) => void;
+}): Promise<RunningStack> {
+  const log = options.log ?? (() => {});
+  const port = async (p: number) => (p === 0 ? freePort() : p);
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+  };
+  try {
+    log("starting anvil (chain id 84532) …");
+    const chain = await startChain({ port: await port(options.ports.chain) });
+    stops.push(chain.stop);
+    log("deploying Circle's USDC (FiatTokenV2_2) and funding the payer …");
+    await deployUsdc(chain.rpcUrl);
+    log("starting the facilitator …");
+    const facilitator = await startFacilitator({
+      port: options.ports.facilitator,
+      rpcUrl: chain.rpcUrl,
+      privateKey: FACILITATOR_KEY.privateKey,
+    });
+    stops.push(facilitator.stop);
+    log("starting the demo origin …");
+    const origin = await startOrigin({ port: options.ports.origin });
+    stops.push(origin.stop);
+    log("starting the paywall under wrangler dev …");
+    const worker = await startWorker({
+      port: await port(options.ports.worker),
+      inspectorPort: await port(options.ports.inspector),
+      originUrl: origin.url,
+      facilitatorUrls: facilitator.url,
+      stateDir: options.stateDir,
+      pricesFile: options.pricesFile ?? PRICES_FILE,
+      vars: { PAY_TO: PAY_TO.address, NETWORK: "eip155:84532", ...options.vars },
+    });
+    stops.push(worker.stop);
+    return {
+      rpcUrl: chain.rpcUrl,
+      facilitatorUrl: facilitator.url,
+      originUrl: origin.url,
+      workerUrl: worker.url,
+      payer: PAYER.address,
+      payTo: PAY_TO.address,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

@@ -1,0 +1,155 @@
+import { createServer } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/**
+ * Fake facilitator and origin servers for the integration tests (Node side, loopback only).
+ * The facilitator's behaviour is chosen by the first path segment of its URL
+ * (`http://127.0.0.1:N/<mode>/verify`), so tests running in parallel never share state.
+ */
+
+/** A running fake server. */
+export interface Fake {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Facilitator behaviours, one per URL prefix. */
+export const FACILITATOR_MODES = [
+  "ok",
+  "invalid",
+  "settle-fail",
+  "settle-500",
+  "error500",
+  "garbage",
+  "slow",
+] as const;
+
+async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Fake> {
+  const server: Server = createServer((req, res) => {
+    handlerSafe(handler, req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function handlerSafe(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
+  try {
+    handler(req, res);
+  } catch (error) {
+    res.writeHead(500).end(String(error));
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "Content-Type": "application/json" }).end(JSON.stringify(body));
+}
+
+/** Starts the fake facilitator; `GET /__calls?nonce=N` counts the calls made with a nonce. */
+export async function startFakeFacilitator(): Promise<Fake> {
+  const calls: Array<{ mode: string; op: string; nonce: string; body: unknown }> = [];
+  return listen((req, res) => {
+    const url = new URL(req.url ?? "/", "http://fake");
+    if (url.pathname === "/__calls") {
+      const nonce = url.searchParams.get("nonce");
+      return json(res, 200, calls.filter((c) => c.nonce === nonce));
+    }
+    const [, mode = "", op = ""] = url.pathname.split("/");
+    void readBody(req).then(async (text) => {
+      const body = JSON.parse(text) as {
+        paymentPayload: { payload: { authorization: { from: string; nonce: string } } };
+        paymentRequirements: { network: string };
+      };
+      const auth = body.paymentPayload.payload.authorization;
+      calls.push({ mode, op, nonce: auth.nonce, body });
+      const network = body.paymentRequirements.network;
+      if (mode === "error500" || (mode === "settle-500" && op === "settle")) {
+        return json(res, 500, { error: "boom" });
+      }
+      if (mode === "garbage") return res.writeHead(200).end("<html>not json</html>");
+      if (mode === "slow") await new Promise((r) => setTimeout(r, 5_000));
+      if (op === "verify") {
+        if (mode === "invalid") {
+          return json(res, 200, { isValid: false, invalidReason: "invalid_exact_evm_signature" });
+        }
+        return json(res, 200, { isValid: true, payer: auth.from });
+      }
+      if (mode === "settle-fail") {
+        return json(res, 200, {
+          success: false,
+          errorReason: "invalid_exact_evm_insufficient_balance",
+          transaction: "",
+          network,
+        });
+      }
+      return json(res, 200, {
+        success: true,
+        payer: auth.from,
+        transaction: `0x${auth.nonce.slice(2, 66).padEnd(64, "0")}`,
+        network,
+      });
+    });
+  });
+}
+
+/**
+ * Starts the fake origin. It echoes every request as JSON and records it; `GET /__seen?path=P`
+ * counts requests seen for P. `/status/<code>/…` answers that status, `/redirect/…` a 302,
+ * `/stream/<id>` sends "first|" and holds the rest until `GET /__release?id=<id>`.
+ */
+export async function startFakeOrigin(): Promise<Fake> {
+  const seen: Array<{ path: string }> = [];
+  const held = new Map<string, () => void>();
+  return listen((req, res) => {
+    const url = new URL(req.url ?? "/", "http://fake");
+    if (url.pathname === "/__seen") {
+      const path = url.searchParams.get("path");
+      return json(res, 200, { count: seen.filter((s) => s.path === path).length });
+    }
+    if (url.pathname === "/__release") {
+      held.get(url.searchParams.get("id") ?? "")?.();
+      return json(res, 200, { released: true });
+    }
+    const rawPath = (req.url ?? "/").split("?")[0] ?? "/";
+    seen.push({ path: rawPath });
+    const parts = url.pathname.split("/");
+    if (parts[1] === "status") {
+      return json(res, Number(parts[2]), { error: `origin answered ${parts[2]}` });
+    }
+    if (parts[1] === "redirect") {
+      return res.writeHead(302, { Location: "/elsewhere" }).end();
+    }
+    if (parts[1] === "stream") {
+      res.writeHead(200, { "Content-Type": "text/plain" });
+      res.write("first|");
+      held.set(parts[2] ?? "", () => res.end("last"));
+      return;
+    }
+    void readBody(req).then((body) => {
+      json(res, 200, {
+        method: req.method,
+        url: req.url,
+        headers: req.headers,
+        body,
+      });
+    });
+  });
+}

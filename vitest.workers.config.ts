@@ -1,0 +1,23 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+/** Integration tests: the Worker inside workerd with local KV, against fake facilitator and origin servers. */
+export default defineConfig({
+  plugins: [
+    cloudflareTest(({ inject }) => ({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        bindings: {
+          ORIGIN_URL: inject("originUrl"),
+          FACILITATOR_URLS: inject("facilitatorUrl"),
+          PRICE_TABLE_TTL_SECONDS: "0",
+          FACILITATOR_TIMEOUT_MS: "2000",
+        },
+      },
+    })),
+  ],
+  test: {
+    include: ["test/workers/**/*.test.ts"],
+    globalSetup: ["test/workers/global-setup.ts"],
+  },
+});
