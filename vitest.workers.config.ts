@@ -1,5 +1,9 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { wranglerEnv } from "./dev/worker.ts";
+
+// Keep wrangler offline and its files inside the project, as for every wrangler run here.
+Object.assign(process.env, wranglerEnv());
 
 /** Integration tests: the Worker inside workerd with local KV, against fake facilitator and origin servers. */
 export default defineConfig({

@@ -14,19 +14,26 @@ import { localChain } from "./chain.ts";
 export type PayingFetch = (input: string, init?: RequestInit) => Promise<Response>;
 
 /** `@x402/fetch` 2.x with the `exact` EVM scheme for every eip155 network, default spend policy. */
-export function payingFetchV2(privateKey: Hex): PayingFetch {
-  const client = new x402Client().register("eip155:*", new ExactEvmScheme(privateKeyToAccount(privateKey)));
-  return wrapV2(fetch, client);
+export function payingFetchV2(privateKey: Hex, baseFetch: typeof fetch = fetch): PayingFetch {
+  const client = new x402Client().register(
+    "eip155:*",
+    new ExactEvmScheme(privateKeyToAccount(privateKey)),
+  );
+  return wrapV2(baseFetch, client);
 }
 
 /** `x402-fetch` 1.x with a wallet on the local chain (id 84532, V1 name "base-sepolia"). */
-export function payingFetchV1(privateKey: Hex, rpcUrl: string): PayingFetch {
+export function payingFetchV1(
+  privateKey: Hex,
+  rpcUrl: string,
+  baseFetch: typeof fetch = fetch,
+): PayingFetch {
   const wallet = createWalletClient({
     account: privateKeyToAccount(privateKey),
     chain: localChain(rpcUrl),
     transport: http(rpcUrl, { retryCount: 0 }),
   });
-  return wrapV1(fetch, wallet as Parameters<typeof wrapV1>[1]);
+  return wrapV1(baseFetch, wallet as Parameters<typeof wrapV1>[1]);
 }
 
 /** The settlement receipt of a paid response (V2 or V1 header), or undefined. */

@@ -45,7 +45,8 @@ function route(req: IncomingMessage, res: ServerResponse): void {
     res.writeHead(200, { "Content-Type": "text/plain" }).end("User-agent: *\nAllow: /\n");
   } else if (url.pathname.startsWith("/articles/")) {
     const article = ARTICLES[url.pathname.slice("/articles/".length)];
-    if (!article) return void res.writeHead(404, { "Content-Type": "text/plain" }).end("no such article");
+    if (!article)
+      return void res.writeHead(404, { "Content-Type": "text/plain" }).end("no such article");
     res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
     res.end(page(article.title, `<p>${article.body}</p><p>Paid by ${String(payer)}.</p>`));
   } else if (url.pathname.startsWith("/api/free/")) {
@@ -53,7 +54,13 @@ function route(req: IncomingMessage, res: ServerResponse): void {
   } else if (url.pathname === "/api/fail") {
     json(500, { error: "the demo API failed on purpose" });
   } else if (url.pathname.startsWith("/api/")) {
-    json(200, { paid: true, path: url.pathname, query: url.search, payer: payer ?? null, at: new Date().toISOString() });
+    json(200, {
+      paid: true,
+      path: url.pathname,
+      query: url.search,
+      payer: payer ?? null,
+      at: new Date().toISOString(),
+    });
   } else {
     res.writeHead(404, { "Content-Type": "text/plain" }).end("not found");
   }

@@ -63,7 +63,9 @@ export function startProcessGroup(
     async stop(graceMs = 3000) {
       process.removeListener("exit", onExit);
       kill("SIGTERM");
-      const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), graceMs).unref());
+      const timeout = new Promise<"timeout">((r) =>
+        setTimeout(() => r("timeout"), graceMs).unref(),
+      );
       if ((await Promise.race([exited, timeout])) === "timeout") {
         kill("SIGKILL");
         await exited;

@@ -20,7 +20,13 @@ export interface StackPorts {
 }
 
 /** The ports `npm start` uses. */
-export const FIXED_PORTS: StackPorts = { chain: 8545, facilitator: 4022, origin: 9000, worker: 8787, inspector: 9229 };
+export const FIXED_PORTS: StackPorts = {
+  chain: 8545,
+  facilitator: 4022,
+  origin: 9000,
+  worker: 8787,
+  inspector: 9229,
+};
 
 /** Where everything runs, and how to stop it all. */
 export interface RunningStack {
@@ -30,6 +36,8 @@ export interface RunningStack {
   workerUrl: string;
   payer: string;
   payTo: string;
+  /** How many requests the demo origin served for exactly this path. */
+  originHits(path: string): number;
   stop(): Promise<void>;
 }
 
@@ -83,6 +91,7 @@ export async function startStack(options: {
       workerUrl: worker.url,
       payer: PAYER.address,
       payTo: PAY_TO.address,
+      originHits: origin.hits,
       stop: stopAll,
     };
   } catch (error) {

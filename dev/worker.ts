@@ -79,7 +79,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     "warn",
     ...Object.entries(vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
   ];
-  const group = startProcessGroup(WRANGLER, args, { env: wranglerEnv(), cwd: ROOT, echo: options.echo ?? false });
+  const group = startProcessGroup(WRANGLER, args, {
+    env: wranglerEnv(),
+    cwd: ROOT,
+    echo: options.echo ?? false,
+  });
   const url = `http://127.0.0.1:${options.port}`;
   try {
     await waitUntil(

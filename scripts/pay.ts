@@ -20,7 +20,9 @@ if (!url) {
 const usdc = (atomic: bigint) => `${(Number(atomic) / 1e6).toFixed(6)} USDC`;
 const before = await balanceOf(rpcUrl, PAYER.address).catch(() => undefined);
 const payingFetch = v1 ? payingFetchV1(PAYER.privateKey, rpcUrl) : payingFetchV2(PAYER.privateKey);
-console.log(`paying for ${url} with ${v1 ? "x402-fetch 1.x (V1)" : "@x402/fetch (V2)"} from ${PAYER.address}`);
+console.log(
+  `paying for ${url} with ${v1 ? "x402-fetch 1.x (V1)" : "@x402/fetch (V2)"} from ${PAYER.address}`,
+);
 
 let response: Response;
 try {
@@ -33,7 +35,9 @@ console.log(`\nHTTP ${response.status} ${response.statusText}`);
 for (const [name, value] of response.headers) console.log(`${name}: ${value}`);
 console.log(`\n${await response.text()}`);
 const receipt = receiptOf(response);
-console.log(receipt ? `\nreceipt: ${JSON.stringify(receipt, null, 2)}` : "\nno receipt (nothing was charged)");
+console.log(
+  receipt ? `\nreceipt: ${JSON.stringify(receipt, null, 2)}` : "\nno receipt (nothing was charged)",
+);
 const after = await balanceOf(rpcUrl, PAYER.address).catch(() => undefined);
 if (before !== undefined && after !== undefined) {
   console.log(`payer balance: ${usdc(before)} → ${usdc(after)} (spent ${usdc(before - after)})`);

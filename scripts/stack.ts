@@ -11,7 +11,9 @@ const stack = await startStack({
   stateDir,
   log: (line) => console.log(`  ${line}`),
 }).catch((error: unknown) => {
-  console.error(`\nThe local stack did not start: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(
+    `\nThe local stack did not start: ${error instanceof Error ? error.message : String(error)}`,
+  );
   process.exit(1);
 });
 

@@ -6,7 +6,9 @@ import { matchV1, matchV2 } from "./offer-match";
 
 /**
  * Pairs a decoded payment with the route's offer into the exact body the facilitator will be
- * sent, or refuses it with the reason a client sees in the 402's `error`.
+ * sent, or refuses it with the reason a client sees in the 402's `error`. A V2 payment that names
+ * the resource it was made for (`resource.url`, copied from the challenge) is only accepted for
+ * that resource.
  */
 
 /** A payment ready for `verify`/`settle`, or why it is refused. */
@@ -22,6 +24,10 @@ export function preparePayment(
 ): PreparedPayment {
   if (payment.type === "v2") {
     const offered = requirementsV2(offer);
+    const paidFor = payment.payload.resource?.url;
+    if (paidFor !== undefined && paidFor !== resourceUrl) {
+      return { type: "refused", reason: `the payment was made for another resource: ${paidFor}` };
+    }
     const problem = matchV2(payment.payload, offered);
     if (problem) return { type: "refused", reason: problem };
     return {

@@ -70,7 +70,11 @@ export async function startFakeFacilitator(): Promise<Fake> {
     const url = new URL(req.url ?? "/", "http://fake");
     if (url.pathname === "/__calls") {
       const nonce = url.searchParams.get("nonce");
-      return json(res, 200, calls.filter((c) => c.nonce === nonce));
+      return json(
+        res,
+        200,
+        calls.filter((c) => c.nonce === nonce),
+      );
     }
     const [, mode = "", op = ""] = url.pathname.split("/");
     void readBody(req).then(async (text) => {

@@ -2,17 +2,6 @@ import { createServer } from "node:net";
 import type { TestProject } from "vitest/node";
 import { startFakeFacilitator, startFakeOrigin } from "../support/fakes.ts";
 
-declare module "vitest" {
-  export interface ProvidedContext {
-    originUrl: string;
-    facilitatorUrl: string;
-    /** Base URL of the fake facilitator; append a mode (see FACILITATOR_MODES). */
-    facilitatorBase: string;
-    /** A loopback URL where nothing listens. */
-    deadUrl: string;
-  }
-}
-
 async function closedPortUrl(): Promise<string> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -46,7 +46,9 @@ export async function originSaw(path: string): Promise<number> {
 }
 
 /** The calls the fake facilitator received for a payment nonce. */
-export async function facilitatorCalls(nonce: string): Promise<Array<{ op: string; body: unknown }>> {
+export async function facilitatorCalls(
+  nonce: string,
+): Promise<Array<{ op: string; body: unknown }>> {
   const response = await fetch(`${inject("facilitatorBase")}/__calls?nonce=${nonce}`);
   return (await response.json()) as Array<{ op: string; body: unknown }>;
 }
@@ -67,13 +69,14 @@ export function paymentFor(
   challenge: Response,
   change: (payload: Record<string, unknown>) => void = () => {},
 ): { header: string; nonce: string } {
-  const required = decodeHeader<{ accepts: Array<Record<string, unknown>> }>(
+  const required = decodeHeader<{ resource: unknown; accepts: Array<Record<string, unknown>> }>(
     challenge.headers.get("PAYMENT-REQUIRED"),
   );
   const accepted = structuredClone(required.accepts[0]!);
   const nonce = `0x${[...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
   const payload: Record<string, unknown> = {
     x402Version: 2,
+    resource: required.resource,
     accepted,
     payload: {
       signature: "0x" + "11".repeat(65),

@@ -25,7 +25,12 @@ async function challengeFor(path: string): Promise<Response> {
   return response;
 }
 
-async function pay(path: string, header: string, mode = "ok", init: RequestInit = {}): Promise<Response> {
+async function pay(
+  path: string,
+  header: string,
+  mode = "ok",
+  init: RequestInit = {},
+): Promise<Response> {
   const headers = new Headers(init.headers);
   headers.set("PAYMENT-SIGNATURE", header);
   return call(new Request(`${BASE}${path}`, { ...init, headers }), {
@@ -44,7 +49,12 @@ describe("free routes", () => {
       }),
     );
     expect(response.status).toBe(200);
-    const echo = (await response.json()) as { method: string; url: string; headers: Record<string, string>; body: string };
+    const echo = (await response.json()) as {
+      method: string;
+      url: string;
+      headers: Record<string, string>;
+      body: string;
+    };
     expect(echo.method).toBe("POST");
     expect(echo.url).toBe(`${path}?a=1&b=two`);
     expect(echo.headers["x-custom"]).toBe("yes");
@@ -93,7 +103,10 @@ describe("the 402 challenge", () => {
         extra: { name: "USDC", version: "2" },
       },
     ]);
-    const v1 = (await response.json()) as { x402Version: number; accepts: Array<Record<string, unknown>> };
+    const v1 = (await response.json()) as {
+      x402Version: number;
+      accepts: Array<Record<string, unknown>>;
+    };
     expect(v1.x402Version).toBe(1);
     expect(v1.accepts[0]).toMatchObject({
       network: "base-sepolia",
@@ -197,7 +210,9 @@ describe("paying", () => {
     expect(response.status).toBe(402);
     const required = decodeHeader(response.headers.get("PAYMENT-REQUIRED"));
     expect(required["error"]).toBe("invalid_exact_evm_insufficient_balance");
-    expect(decodeHeader(response.headers.get("PAYMENT-RESPONSE"))).toMatchObject({ success: false });
+    expect(decodeHeader(response.headers.get("PAYMENT-RESPONSE"))).toMatchObject({
+      success: false,
+    });
     expect(await response.text()).not.toContain('"method"');
   });
 
@@ -213,25 +228,47 @@ describe("paying", () => {
   });
 
   it.each([
-    ["amount", (p: Record<string, unknown>) => ((p["accepted"] as Record<string, unknown>)["amount"] = "1")],
-    ["payTo", (p: Record<string, unknown>) => ((p["accepted"] as Record<string, unknown>)["payTo"] = PAYER)],
-    ["asset", (p: Record<string, unknown>) => ((p["accepted"] as Record<string, unknown>)["asset"] = PAYER)],
-    ["network", (p: Record<string, unknown>) => ((p["accepted"] as Record<string, unknown>)["network"] = "eip155:8453")],
-    ["extra", (p: Record<string, unknown>) => ((p["accepted"] as Record<string, unknown>)["extra"] = { name: "X", version: "2" })],
-  ])("should refuse a payment whose accepted.%s was tampered with, before any facilitator call", async (field, tamper) => {
-    const path = `/api/${unique()}`;
-    const { header, nonce } = paymentFor(await challengeFor(path), tamper);
-    const response = await pay(path, header);
-    expect(response.status).toBe(402);
-    expect(decodeHeader(response.headers.get("PAYMENT-REQUIRED"))["error"]).toContain(`accepted.${field}`);
-    expect(await facilitatorCalls(nonce)).toEqual([]);
-    expect(await originSaw(path)).toBe(0);
-  });
+    [
+      "amount",
+      (p: Record<string, unknown>) => ((p["accepted"] as Record<string, unknown>)["amount"] = "1"),
+    ],
+    [
+      "payTo",
+      (p: Record<string, unknown>) => ((p["accepted"] as Record<string, unknown>)["payTo"] = PAYER),
+    ],
+    [
+      "asset",
+      (p: Record<string, unknown>) => ((p["accepted"] as Record<string, unknown>)["asset"] = PAYER),
+    ],
+    [
+      "network",
+      (p: Record<string, unknown>) =>
+        ((p["accepted"] as Record<string, unknown>)["network"] = "eip155:8453"),
+    ],
+    [
+      "extra",
+      (p: Record<string, unknown>) =>
+        ((p["accepted"] as Record<string, unknown>)["extra"] = { name: "X", version: "2" }),
+    ],
+  ])(
+    "should refuse a payment whose accepted.%s was tampered with, before any facilitator call",
+    async (field, tamper) => {
+      const path = `/api/${unique()}`;
+      const { header, nonce } = paymentFor(await challengeFor(path), tamper);
+      const response = await pay(path, header);
+      expect(response.status).toBe(402);
+      expect(decodeHeader(response.headers.get("PAYMENT-REQUIRED"))["error"]).toContain(
+        `accepted.${field}`,
+      );
+      expect(await facilitatorCalls(nonce)).toEqual([]);
+      expect(await originSaw(path)).toBe(0);
+    },
+  );
 
   it("should refuse an authorization for another amount than the price", async () => {
     const path = `/api/${unique()}`;
     const { header, nonce } = paymentFor(await challengeFor(path), (p) => {
-      ((p["payload"] as Record<string, Record<string, unknown>>)["authorization"]!)["value"] = "1";
+      (p["payload"] as Record<string, Record<string, unknown>>)["authorization"]!["value"] = "1";
     });
     const response = await pay(path, header);
     expect(response.status).toBe(402);
@@ -245,6 +282,19 @@ describe("paying", () => {
     expect(response.status).toBe(402);
     expect(await facilitatorCalls(nonce)).toEqual([]);
     expect(await originSaw(article)).toBe(0);
+  });
+
+  it("should refuse a payment made for another resource at the same price", async () => {
+    const other = `/api/${unique()}`;
+    const path = `/api/${unique()}`;
+    const { header, nonce } = paymentFor(await challengeFor(other));
+    const response = await pay(path, header);
+    expect(response.status).toBe(402);
+    expect(decodeHeader(response.headers.get("PAYMENT-REQUIRED"))["error"]).toContain(
+      "another resource",
+    );
+    expect(await facilitatorCalls(nonce)).toEqual([]);
+    expect(await originSaw(path)).toBe(0);
   });
 
   it.each([
@@ -274,12 +324,21 @@ describe("paying", () => {
     const path = `/api/${unique()}`;
     const { header, nonce } = paymentFor(await challengeFor(path));
     const v2 = decodeHeader<{ payload: unknown }>(header);
-    const v1 = btoa(JSON.stringify({ x402Version: 1, scheme: "exact", network: "base-sepolia", payload: v2.payload }));
+    const v1 = btoa(
+      JSON.stringify({
+        x402Version: 1,
+        scheme: "exact",
+        network: "base-sepolia",
+        payload: v2.payload,
+      }),
+    );
     const response = await call(new Request(`${BASE}${path}`, { headers: { "X-PAYMENT": v1 } }), {
       FACILITATOR_URLS: facilitator("ok"),
     });
     expect(response.status).toBe(200);
-    expect(decodeHeader(response.headers.get("X-PAYMENT-RESPONSE"))).toMatchObject({ success: true });
+    expect(decodeHeader(response.headers.get("X-PAYMENT-RESPONSE"))).toMatchObject({
+      success: true,
+    });
     const [verify] = await facilitatorCalls(nonce);
     expect(verify?.body).toMatchObject({
       x402Version: 1,
@@ -305,9 +364,12 @@ describe("facilitator failures", () => {
   it("should answer 503 when no facilitator can be reached", async () => {
     const path = `/api/${unique()}`;
     const { header } = paymentFor(await challengeFor(path));
-    const response = await call(new Request(`${BASE}${path}`, { headers: { "PAYMENT-SIGNATURE": header } }), {
-      FACILITATOR_URLS: inject("deadUrl"),
-    });
+    const response = await call(
+      new Request(`${BASE}${path}`, { headers: { "PAYMENT-SIGNATURE": header } }),
+      {
+        FACILITATOR_URLS: inject("deadUrl"),
+      },
+    );
     expect(response.status).toBe(503);
     expect(await originSaw(path)).toBe(0);
   });
@@ -315,9 +377,12 @@ describe("facilitator failures", () => {
   it("should fail over to the next facilitator", async () => {
     const path = `/api/${unique()}`;
     const { header } = paymentFor(await challengeFor(path));
-    const response = await call(new Request(`${BASE}${path}`, { headers: { "PAYMENT-SIGNATURE": header } }), {
-      FACILITATOR_URLS: `${inject("deadUrl")},${facilitator("error500")},${facilitator("ok")}`,
-    });
+    const response = await call(
+      new Request(`${BASE}${path}`, { headers: { "PAYMENT-SIGNATURE": header } }),
+      {
+        FACILITATOR_URLS: `${inject("deadUrl")},${facilitator("error500")},${facilitator("ok")}`,
+      },
+    );
     expect(response.status).toBe(200);
   });
 
@@ -347,7 +412,9 @@ describe("the price table", () => {
     const path = `/api/${unique()}`;
     await putTable({ rules: [{ path: "/api/*", price: "$0.05" }] });
     const response = await call(new Request(`${BASE}${path}`));
-    const v2 = decodeHeader<{ accepts: Array<{ amount: string }> }>(response.headers.get("PAYMENT-REQUIRED"));
+    const v2 = decodeHeader<{ accepts: Array<{ amount: string }> }>(
+      response.headers.get("PAYMENT-REQUIRED"),
+    );
     expect(v2.accepts[0]?.amount).toBe("50000");
   });
 });

@@ -1,0 +1,13 @@
+import "vitest";
+
+declare module "vitest" {
+  /** Values the integration tests' global setup hands to the tests (see global-setup.ts). */
+  export interface ProvidedContext {
+    originUrl: string;
+    facilitatorUrl: string;
+    /** Base URL of the fake facilitator; append a mode (see FACILITATOR_MODES). */
+    facilitatorBase: string;
+    /** A loopback URL where nothing listens. */
+    deadUrl: string;
+  }
+}
