@@ -2,11 +2,11 @@
  * A local EVM chain for development and tests: anvil on chain id 84532 (Base Sepolia's id), bound
  * to 127.0.0.1, with anvil's well-known dev accounts.
  */
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { defineChain, type Address, type Chain, type Hex } from "viem";
+import { startProcessGroup, waitUntil } from "./processes.ts";
 
 /** A funded dev account: its address and its private key (hex), both public knowledge. */
 export interface DevAccount {
@@ -99,73 +99,24 @@ export interface RunningChain {
 
 /**
  * Starts anvil (chain id 84532) on `host:port` in its own process group and resolves once it
- * answers `eth_chainId`; rejects with anvil's stderr if it exits first (e.g. port in use).
- * `stop()` kills the whole group (SIGTERM, then SIGKILL after 2 s). A process `exit` hook kills it
- * too if the caller forgets.
+ * answers `eth_chainId`; rejects with anvil's output if it exits first or the port is taken.
  */
 export async function startChain(opts: { port: number; host?: string }): Promise<RunningChain> {
   const host = opts.host ?? "127.0.0.1";
-  if (!Number.isInteger(opts.port) || opts.port <= 0)
+  if (!Number.isInteger(opts.port) || opts.port <= 0) {
     throw new Error("startChain: port must be > 0");
+  }
   await assertPortFree(host, opts.port);
   const args = ["--chain-id", String(LOCAL_CHAIN_ID), "--host", host, "--port", String(opts.port)];
-  const child = spawn(anvilPath(), [...args, "--silent"], {
-    detached: true,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-    stderr = (stderr + chunk).slice(-2000);
-  });
-  let exitInfo: string | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.once("exit", (code, signal) => {
-      exitInfo = `code ${code ?? "null"}, signal ${signal ?? "none"}`;
-      resolve();
-    });
-    child.once("error", (err) => {
-      exitInfo = `spawn error: ${err.message}`;
-      resolve();
-    });
-  });
-  const pid = child.pid;
-  const killGroup = (signal: NodeJS.Signals): void => {
-    if (pid === undefined || exitInfo !== undefined) return;
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      // already gone
-    }
-  };
-  const onExit = (): void => killGroup("SIGKILL");
-  process.once("exit", onExit);
-  const stop = async (): Promise<void> => {
-    process.removeListener("exit", onExit);
-    killGroup("SIGTERM");
-    const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 2000).unref());
-    if ((await Promise.race([exited, timer])) === "timeout") {
-      killGroup("SIGKILL");
-      await exited;
-    }
-    child.stderr.destroy();
-  };
-
+  const group = startProcessGroup(anvilPath(), [...args, "--silent"]);
   const rpcUrl = `http://${host.includes(":") ? `[${host}]` : host}:${opts.port}`;
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (exitInfo !== undefined) {
-      await stop();
-      throw new Error(
-        `anvil exited before answering (${exitInfo}): ${stderr.trim() || "no output"}`,
-      );
-    }
-    if (await answersChainId(rpcUrl)) return { rpcUrl, pid: pid ?? -1, stop };
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`anvil did not answer on ${rpcUrl} within 15 s: ${stderr.trim()}`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
+  try {
+    await waitUntil("anvil", () => answersChainId(rpcUrl), group, 15_000);
+  } catch (error) {
+    await group.stop();
+    throw error;
   }
+  return { rpcUrl, pid: group.pid, stop: () => group.stop(2000) };
 }
 
 /** True when `rpcUrl` answers `eth_chainId` with 84532. */
