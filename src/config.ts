@@ -51,18 +51,10 @@ export function loadConfig(env: Env): { ok: true; config: Config } | { ok: false
   if (network && !/^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}$/.test(network)) {
     problems.push("NETWORK is not a CAIP-2 id such as eip155:8453");
   }
-  const tableTtl = parseNumber(
-    env.PRICE_TABLE_TTL_SECONDS,
-    10,
-    "PRICE_TABLE_TTL_SECONDS",
-    problems,
-  );
-  const timeout = parseNumber(
-    env.FACILITATOR_TIMEOUT_MS,
-    15_000,
-    "FACILITATOR_TIMEOUT_MS",
-    problems,
-  );
+  const ttl = env.PRICE_TABLE_TTL_SECONDS;
+  const tableTtl = parseNumber(ttl, 10, 0, "PRICE_TABLE_TTL_SECONDS", problems);
+  const timeoutMs = env.FACILITATOR_TIMEOUT_MS;
+  const timeout = parseNumber(timeoutMs, 15_000, 1, "FACILITATOR_TIMEOUT_MS", problems);
   const payerHeader = (env.PAYER_HEADER?.trim() || "x-payer").toLowerCase();
   if (!/^[a-z0-9-]+$/.test(payerHeader)) problems.push("PAYER_HEADER is not a header name");
   if (!originUrl || problems.length > 0) {
@@ -97,16 +89,19 @@ function parseUrl(value: string | undefined, name: string, problems: string[]): 
   return undefined;
 }
 
+/** A whole decimal number of at least `min`; "0x10", "1e3" and "-1" are refused. */
 function parseNumber(
   value: string | undefined,
   fallback: number,
+  min: number,
   name: string,
   problems: string[],
 ): number {
-  if (value === undefined || value.trim() === "") return fallback;
-  const number = Number(value);
-  if (!Number.isFinite(number) || number < 0) {
-    problems.push(`${name} is not a non-negative number`);
+  const text = value?.trim() ?? "";
+  if (text === "") return fallback;
+  const number = Number(text);
+  if (!/^\d+$/.test(text) || number < min) {
+    problems.push(`${name} is not a whole number of at least ${min}`);
     return fallback;
   }
   return number;

@@ -45,13 +45,24 @@ export function challengeResponse(input: ChallengeInput): Response {
   });
 }
 
-/** True when the request's Accept header asks for HTML before JSON. */
+/**
+ * True when the Accept header ranks `text/html` above `application/json` (RFC 9110 §12.5.1:
+ * quality values first, then order); `*\/*` alone asks for neither, so JSON is sent.
+ */
 export function prefersHtml(accept: string | null): boolean {
   if (!accept) return false;
-  const html = accept.indexOf("text/html");
-  if (html === -1) return false;
-  const json = accept.indexOf("application/json");
-  return json === -1 || html < json;
+  let html = { q: 0, at: Infinity };
+  let json = { q: 0, at: Infinity };
+  accept.split(",").forEach((part, at) => {
+    const [type = "", ...params] = part.split(";").map((p) => p.trim().toLowerCase());
+    const qParam = params.find((p) => p.startsWith("q="));
+    const q = qParam ? Number(qParam.slice(2)) : 1;
+    if (!Number.isFinite(q)) return;
+    if (type === "text/html" && html.at === Infinity) html = { q, at };
+    if (type === "application/json" && json.at === Infinity) json = { q, at };
+  });
+  if (html.q <= 0) return false;
+  return html.q > json.q || (html.q === json.q && html.at < json.at);
 }
 
 function challengePage(offer: Offer, resourceUrl: string, error: string | undefined): string {

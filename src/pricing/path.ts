@@ -7,8 +7,9 @@
  * - empty segments (`//`) and `.` are dropped, `..` removes the previous segment (never above `/`);
  * - a segment that still holds a percent escape after decoding (double encoding such as `%252e`),
  *   or any control character, is refused: origins disagree on how to read those;
- * - a segment whose Unicode compatibility form (NFKC) is `.`, `..` or holds a slash is refused,
- *   since some servers fold full-width dots and slashes into real ones;
+ * - a segment that is `.` or `..` once `;parameters` are cut (`..;x`), or whose Unicode
+ *   compatibility form (NFKC) is `.`, `..` or holds a slash, is refused: some servers read it
+ *   as a dot segment or a separator while others do not;
  * - for matching only: `;parameters` are cut from each segment, Unicode is NFKC-folded (so
  *   full-width look-alikes match their ASCII form), and a trailing slash is ignored. Letter case
  *   is folded by the matcher unless the table is case-sensitive.
@@ -23,6 +24,8 @@ export type NormalisedPath =
 // eslint-disable-next-line no-control-regex -- refusing control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const LEFTOVER_ESCAPE = /%[0-9a-fA-F]{2}/;
+/** A path whose last segment is a separator or a dot segment names a directory (RFC 3986 §5.2.4). */
+const ENDS_AS_DIRECTORY = /(\/|\\|%2f|%5c)$|(^|\/|\\|%2f|%5c)(\.|%2e){1,2}$/i;
 
 /** Normalises a raw URL pathname (as in `new URL(...).pathname`); never throws. */
 export function normalisePath(rawPath: string): NormalisedPath {
@@ -42,17 +45,28 @@ export function normalisePath(rawPath: string): NormalisedPath {
     }
     for (const part of decoded.split(/[/\\]/)) {
       if (part === "" || part === ".") continue;
-      if (part !== ".." && /^\.{1,2}$|[/\\]/.test(part.normalize("NFKC"))) {
-        return { ok: false, reason: "the path has a look-alike of a dot segment or a slash" };
+      if (part !== ".." && isDisguisedDotOrSlash(part)) {
+        return { ok: false, reason: "the path has a disguised dot segment or slash" };
       }
       if (part === "..") segments.pop();
       else segments.push(part);
     }
   }
-  const trailingSlash = segments.length > 0 && /(\/|\\|%2f|%5c)$/i.test(rawPath);
+  const trailingSlash = segments.length > 0 && ENDS_AS_DIRECTORY.test(rawPath);
   const forwardPath = "/" + segments.map(encodeSegment).join("/") + (trailingSlash ? "/" : "");
   const matchPath = "/" + segments.map(matchForm).filter(Boolean).join("/");
   return { ok: true, forwardPath, matchPath };
+}
+
+/**
+ * True for a segment that some server reads as `.`, `..` or as holding a slash although it is
+ * neither: `..;x` (Tomcat and Jetty cut `;parameters` first) or a Unicode compatibility
+ * look-alike such as full-width dots, which some servers fold.
+ */
+function isDisguisedDotOrSlash(segment: string): boolean {
+  const folded = segment.normalize("NFKC");
+  const bare = folded.split(";")[0];
+  return bare === "." || bare === ".." || /[/\\]/.test(folded);
 }
 
 /** Folds a pattern or path the way the matcher compares them. */

@@ -140,6 +140,7 @@ describe("the 402 challenge", () => {
     ["a trailing slash", (id: string) => `/api/${id}/`],
     ["a matrix parameter", (id: string) => `/api;free/${id}`],
     ["an encoded slash", (id: string) => `/api%2F${id}`],
+    ["a ..; segment (regression: Tomcat-style bypass)", (id: string) => `/api/free/..;/${id}`],
     ["full-width letters", (id: string) => `/%EF%BD%81%EF%BD%90%EF%BD%89/${id}`],
   ])("should not serve a priced path spelled with %s for free", async (_name, spell) => {
     const id = unique();

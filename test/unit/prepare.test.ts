@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { preparePayment } from "../../src/payments/index.ts";
+import { requirementsV1, requirementsV2 } from "../../src/pricing/index.ts";
+import {
+  exactPayload,
+  OFFER,
+  PAY_TO,
+  PAYER,
+  paymentV1,
+  paymentV2,
+  RESOURCE_URL,
+  V1_BASE,
+} from "./fixtures.ts";
+
+describe("preparePayment", () => {
+  it("should make a V2 payment ready with the facilitator request body", () => {
+    const payload = paymentV2();
+    expect(preparePayment({ type: "v2", payload }, OFFER, RESOURCE_URL)).toEqual({
+      type: "ready",
+      x402Version: 2,
+      request: {
+        x402Version: 2,
+        paymentPayload: payload,
+        paymentRequirements: requirementsV2(OFFER),
+      },
+      from: PAYER,
+    });
+  });
+
+  it("should accept a V2 payment that names no resource", () => {
+    const payload = paymentV2();
+    delete payload.resource;
+    expect(preparePayment({ type: "v2", payload }, OFFER, RESOURCE_URL).type).toBe("ready");
+  });
+
+  it("should refuse a V2 payment made for another resource", () => {
+    const payload = paymentV2();
+    expect(preparePayment({ type: "v2", payload }, OFFER, "https://example.com/other")).toEqual({
+      type: "refused",
+      reason: `the payment was made for another resource: ${RESOURCE_URL}`,
+    });
+  });
+
+  it("should refuse a V2 payment that does not match the offer", () => {
+    const payload = { ...paymentV2(), payload: exactPayload(PAY_TO, "1") };
+    expect(preparePayment({ type: "v2", payload }, { ...OFFER }, RESOURCE_URL)).toEqual({
+      type: "refused",
+      reason: "payload.authorization.value is not this resource's price",
+    });
+  });
+
+  it("should make a V1 payment ready with the V1 requirements", () => {
+    const payload = paymentV1();
+    expect(preparePayment({ type: "v1", payload }, OFFER, RESOURCE_URL)).toEqual({
+      type: "ready",
+      x402Version: 1,
+      request: {
+        x402Version: 1,
+        paymentPayload: payload,
+        paymentRequirements: requirementsV1(OFFER, RESOURCE_URL),
+      },
+      from: PAYER,
+    });
+  });
+
+  it("should refuse V1 payments on a network without a V1 name", () => {
+    const offer = { ...OFFER, network: "eip155:1" };
+    expect(preparePayment({ type: "v1", payload: paymentV1() }, offer, RESOURCE_URL)).toEqual({
+      type: "refused",
+      reason: "x402 V1 payments are not accepted on eip155:1",
+    });
+  });
+
+  it("should refuse a V1 payment for another network", () => {
+    const payload = { ...paymentV1(), network: V1_BASE };
+    expect(preparePayment({ type: "v1", payload }, OFFER, RESOURCE_URL)).toEqual({
+      type: "refused",
+      reason: 'network "base" is not offered here',
+    });
+  });
+
+  it("should leave the payer unknown when the authorization names none", () => {
+    const payload = paymentV2();
+    delete (payload.payload["authorization"] as Record<string, unknown>)["from"];
+    const prepared = preparePayment({ type: "v2", payload }, OFFER, RESOURCE_URL);
+    expect(prepared).toMatchObject({ type: "ready", from: undefined });
+  });
+});
