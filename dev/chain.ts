@@ -79,15 +79,15 @@ async function assertPortFree(host: string, port: number): Promise<void> {
   });
 }
 
-/** The anvil binary: the platform package's binary if present (one process), else the npm shim. */
+/** The anvil binary, from the platform package `@foundry-rs/anvil-<os>-<arch>` (Linux x64 pinned). */
 function anvilPath(): string {
   const arch = process.arch === "x64" ? "amd64" : process.arch;
-  const native = new URL(
-    `../node_modules/@foundry-rs/anvil-${process.platform}-${arch}/bin/anvil`,
-    import.meta.url,
-  );
-  if (existsSync(native)) return fileURLToPath(native);
-  return fileURLToPath(new URL("../node_modules/.bin/anvil", import.meta.url));
+  const pkg = `@foundry-rs/anvil-${process.platform}-${arch}`;
+  const binary = new URL(`../node_modules/${pkg}/bin/anvil`, import.meta.url);
+  if (!existsSync(binary)) {
+    throw new Error(`anvil is not installed: ${pkg} is missing (run npm ci; pinned for linux-x64)`);
+  }
+  return fileURLToPath(binary);
 }
 
 /** A running anvil: its JSON-RPC URL, its process id and an idempotent `stop()`. */
