@@ -8,28 +8,48 @@ import type { PaywallDeps } from "./paywall";
 
 /**
  * Builds the Hono app: the paywall's own endpoints under `/__x402/`, and every other request
- * through the paywall flow. Dependencies are built once per isolate (the price table cache
- * lives as long as the isolate) and rebuilt only if the bindings change.
+ * through the paywall flow. Configuration is validated and dependencies are built once per env
+ * object in an isolate, so the request path does no parsing of variables; the price table cache
+ * is shared by every env with the same KV binding and pricing variables.
  */
 
-let cached: { env: Env; key: string; deps: PaywallDeps } | undefined;
+type Setup = { ok: true; deps: PaywallDeps } | { ok: false; reason: string };
 
-function depsFor(env: Env, config: Config): PaywallDeps {
-  const key = JSON.stringify(config);
-  if (cached && cached.env.PRICES === env.PRICES && cached.key === key) return cached.deps;
-  const deps: PaywallDeps = {
-    tables: new PriceTableStore(env.PRICES, {
+/** Per isolate: the env object of each deployment maps to its validated setup, built once. */
+const setups = new WeakMap<Env, Setup>();
+/** Stores by KV binding and configuration, so the table cache outlives a changed env object. */
+const stores = new Map<string, { kv: KVNamespace; store: PriceTableStore }>();
+
+function setupFor(env: Env): Setup {
+  const known = setups.get(env);
+  if (known) return known;
+  const loaded = loadConfig(env);
+  const setup: Setup = loaded.ok
+    ? { ok: true, deps: buildDeps(env, loaded.config) }
+    : { ok: false, reason: loaded.reason };
+  setups.set(env, setup);
+  return setup;
+}
+
+function buildDeps(env: Env, config: Config): PaywallDeps {
+  const key = JSON.stringify([config.tableTtlMs, config.network, config.payTo]);
+  let entry = stores.get(key);
+  if (!entry || entry.kv !== env.PRICES) {
+    const store = new PriceTableStore(env.PRICES, {
       ttlMs: config.tableTtlMs,
       env: { network: config.network, payTo: config.payTo },
-    }),
+    });
+    entry = { kv: env.PRICES, store };
+    stores.set(key, entry);
+  }
+  return {
+    tables: entry.store,
     facilitator: httpFacilitator({
       urls: config.facilitatorUrls,
       timeoutMs: config.facilitatorTimeoutMs,
     }),
     origin: { base: config.originUrl, payerHeader: config.payerHeader },
   };
-  cached = { env, key, deps };
-  return deps;
 }
 
 /** Creates the Worker's app. */
@@ -37,20 +57,20 @@ export function createApp(): Hono<{ Bindings: Env }> {
   const app = new Hono<{ Bindings: Env }>();
 
   app.get("/__x402/health", async (c) => {
-    const loaded = loadConfig(c.env);
-    if (!loaded.ok) return c.json({ ok: false, reason: loaded.reason }, 503);
-    const state = await depsFor(c.env, loaded.config).tables.current();
+    const setup = setupFor(c.env);
+    if (!setup.ok) return c.json({ ok: false, reason: setup.reason }, 503);
+    const state = await setup.deps.tables.current();
     if (!state.ok) return c.json({ ok: false, reason: state.reason }, 503);
     return c.json({ ok: true, priceTableVersion: state.table.version ?? null });
   });
 
   app.all("*", (c) => {
-    const loaded = loadConfig(c.env);
-    if (!loaded.ok) {
-      console.error(loaded.reason);
-      return errorResponse("misconfigured", loaded.reason);
+    const setup = setupFor(c.env);
+    if (!setup.ok) {
+      console.error(setup.reason);
+      return errorResponse("misconfigured", setup.reason);
     }
-    return handleRequest(c.req.raw, depsFor(c.env, loaded.config));
+    return handleRequest(c.req.raw, setup.deps);
   });
 
   app.onError((error) => {

@@ -419,3 +419,21 @@ describe("the price table", () => {
     expect(v2.accepts[0]?.amount).toBe("50000");
   });
 });
+
+describe("configuration and health", () => {
+  it("should fail closed with the variable's name when the configuration is invalid", async () => {
+    const path = `/api/free/${unique()}`;
+    const response = await call(new Request(`${BASE}${path}`), { ORIGIN_URL: "not a url" });
+    expect(response.status).toBe(503);
+    const body = (await response.json()) as { error: string; message: string };
+    expect(body.error).toBe("misconfigured");
+    expect(body.message).toContain("ORIGIN_URL");
+    expect(await originSaw(path)).toBe(0);
+  });
+
+  it("should report the served price table's version on /__x402/health", async () => {
+    const response = await call(new Request(`${BASE}/__x402/health`));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ ok: true, priceTableVersion: "test-1" });
+  });
+});
