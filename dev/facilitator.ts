@@ -24,21 +24,14 @@ const MAX_BODY = 1 << 20;
 type Payload = Parameters<x402Facilitator["verify"]>[0];
 type Requirements = Parameters<x402Facilitator["verify"]>[1];
 
-/** How many verify/settle requests reached the official facilitator. */
-export interface FacilitatorStats {
-  verify: number;
-  settle: number;
-}
-
-/** A running facilitator: its base URL (no trailing slash), call counters and `stop()`. */
+/** A running facilitator: its base URL (no trailing slash) and `stop()`. */
 export interface RunningFacilitator {
   readonly url: string;
-  stats(): FacilitatorStats;
   stop(): Promise<void>;
 }
 
 /** Builds the official facilitator whose signer pays gas from `privateKey` on the chain at `rpcUrl`. */
-export function createFacilitator(rpcUrl: string, privateKey: Hex): x402Facilitator {
+function createFacilitator(rpcUrl: string, privateKey: Hex): x402Facilitator {
   const account = privateKeyToAccount(privateKey);
   const client = createWalletClient({
     account,
@@ -124,7 +117,6 @@ export async function startFacilitator(opts: {
   privateKey: Hex;
 }): Promise<RunningFacilitator> {
   const facilitator = createFacilitator(opts.rpcUrl, opts.privateKey);
-  const counts: FacilitatorStats = { verify: 0, settle: 0 };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? "/", "http://facilitator").pathname;
@@ -134,10 +126,8 @@ export async function startFacilitator(opts: {
     if (route === "POST /verify" || route === "POST /settle") {
       const [payload, requirements] = await readPaymentBody(req);
       if (route === "POST /verify") {
-        counts.verify += 1;
         return sendJson(res, 200, await facilitator.verify(payload, requirements));
       }
-      counts.settle += 1;
       return sendJson(res, 200, await facilitator.settle(payload, requirements));
     }
     const known = ["/health", "/supported", "/verify", "/settle"].includes(path);
@@ -169,7 +159,6 @@ export async function startFacilitator(opts: {
   let stopped: Promise<void> | undefined;
   return {
     url: `http://127.0.0.1:${address.port}`,
-    stats: () => ({ ...counts }),
     stop: () =>
       (stopped ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,3 +1,5 @@
+import { CAIP2_NETWORK, EVM_ADDRESS } from "./pricing";
+
 /**
  * The Worker's bindings and variables (wrangler.toml `[vars]`, secrets and the KV binding),
  * typed once, and their validation into a configuration. A bad variable is reported with its
@@ -46,9 +48,9 @@ export function loadConfig(env: Env): { ok: true; config: Config } | { ok: false
   if (facilitatorUrls.length === 0) problems.push("FACILITATOR_URLS is not set");
   for (const url of facilitatorUrls) parseUrl(url, "FACILITATOR_URLS", problems);
   const payTo = env.PAY_TO?.trim() || undefined;
-  if (payTo && !/^0x[0-9a-fA-F]{40}$/.test(payTo)) problems.push("PAY_TO is not a 0x address");
+  if (payTo && !EVM_ADDRESS.test(payTo)) problems.push("PAY_TO is not a 0x address");
   const network = env.NETWORK?.trim() || undefined;
-  if (network && !/^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}$/.test(network)) {
+  if (network && !CAIP2_NETWORK.test(network)) {
     problems.push("NETWORK is not a CAIP-2 id such as eip155:8453");
   }
   const ttl = env.PRICE_TABLE_TTL_SECONDS;

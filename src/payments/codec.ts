@@ -1,6 +1,7 @@
 import { safeBase64Decode } from "@x402/core/utils";
 import { PaymentPayloadV1Schema, PaymentPayloadV2Schema } from "@x402/core/schemas";
 import type { PaymentPayload } from "@x402/core/types";
+import type { ZodError } from "zod";
 import type { PaymentPayloadV1 } from "@x402/core/types/v1";
 
 /**
@@ -76,9 +77,7 @@ function parseBase64Json(
   }
 }
 
-function describe(error: {
-  issues: ReadonlyArray<{ path: ReadonlyArray<string | number>; message: string }>;
-}): string {
+function describe(error: ZodError): string {
   const issue = error.issues[0];
   if (!issue) return "has the wrong shape";
   const at = issue.path.length > 0 ? ` at ${issue.path.join(".")}` : "";

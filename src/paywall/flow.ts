@@ -62,7 +62,7 @@ async function paidFlow(
 ): Promise<Response> {
   const html = prefersHtml(request.headers.get("Accept"));
   const challenge = (error?: string, headers?: Record<string, string>) =>
-    challengeResponse({ offer, resourceUrl, error, html, ...(headers ? { headers } : {}) });
+    challengeResponse({ offer, resourceUrl, error, html, headers });
 
   const payment = decodePayment(request.headers);
   if (payment.type === "none") return challenge();
@@ -92,7 +92,7 @@ async function paidFlow(
     await origin.body?.cancel();
     return errorResponse(
       "facilitator_unavailable",
-      `settlement failed: ${settled.reason}`,
+      `the settlement did not complete (${settled.reason}); the content was withheld`,
       settled.status,
     );
   }

@@ -1,4 +1,4 @@
-export { handleRequest, RESERVED_PREFIX } from "./flow";
+export { handleRequest } from "./flow";
 export type { PaywallDeps } from "./flow";
-export { errorResponse, paidResponse, ERRORS } from "./responses";
+export { errorResponse } from "./responses";
 export type { ErrorCode } from "./responses";

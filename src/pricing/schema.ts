@@ -5,12 +5,14 @@ import { z } from "zod";
  * a table against. A table that fails it is never served (see src/kv/price-table-store.ts).
  */
 
-const EVM_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
-const CAIP2 = /^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}$/;
+/** An EVM address: 0x and 20 bytes of hex (any letter case). */
+export const EVM_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+/** A CAIP-2 chain id such as `eip155:8453`. */
+export const CAIP2_NETWORK = /^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}$/;
 const HTTP_METHOD = /^[A-Z]+$/;
 
 const address = z.string().regex(EVM_ADDRESS, "must be a 0x-prefixed 20-byte hex address");
-const network = z.string().regex(CAIP2, "must be a CAIP-2 network id such as eip155:8453");
+const network = z.string().regex(CAIP2_NETWORK, "must be a CAIP-2 network id such as eip155:8453");
 
 /** "$0.001" style price in US dollars, converted with the asset's decimals. */
 const usdPrice = z

@@ -1,2 +1,2 @@
-export { forwardToOrigin, STRIPPED_REQUEST_HEADERS } from "./origin";
+export { forwardToOrigin } from "./origin";
 export type { ForwardInput, OriginOptions, OriginResult } from "./origin";

@@ -5,7 +5,9 @@ import type { AddressInfo } from "node:net";
 /**
  * Fake facilitator and origin servers for the integration tests (Node side, loopback only).
  * The facilitator's behaviour is chosen by the first path segment of its URL
- * (`http://127.0.0.1:N/<mode>/verify`), so tests running in parallel never share state.
+ * (`http://127.0.0.1:N/<mode>/verify`), so tests running in parallel never share state. Modes:
+ * `ok`, `invalid` (verify refuses), `settle-fail`, `settle-500`, `error500`, `garbage` (not
+ * JSON) and `slow` (answers after 5 s).
  */
 
 /** A running fake server. */
@@ -13,17 +15,6 @@ export interface Fake {
   url: string;
   stop(): Promise<void>;
 }
-
-/** Facilitator behaviours, one per URL prefix. */
-export const FACILITATOR_MODES = [
-  "ok",
-  "invalid",
-  "settle-fail",
-  "settle-500",
-  "error500",
-  "garbage",
-  "slow",
-] as const;
 
 async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Fake> {
   const server: Server = createServer((req, res) => {

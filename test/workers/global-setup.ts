@@ -1,15 +1,6 @@
-import { createServer } from "node:net";
 import type { TestProject } from "vitest/node";
+import { freePort } from "../../dev/chain.ts";
 import { startFakeFacilitator, startFakeOrigin } from "../support/fakes.ts";
-
-async function closedPortUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  const port = typeof address === "object" && address ? address.port : 9;
-  return `http://127.0.0.1:${port}`;
-}
 
 /** Starts the fake facilitator and origin for the workerd integration tests. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -18,7 +9,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("originUrl", origin.url);
   project.provide("facilitatorUrl", `${facilitator.url}/ok`);
   project.provide("facilitatorBase", facilitator.url);
-  project.provide("deadUrl", await closedPortUrl());
+  // A port that was free a moment ago and that nothing here listens on.
+  project.provide("deadUrl", `http://127.0.0.1:${await freePort()}`);
   return async () => {
     await facilitator.stop();
     await origin.stop();

@@ -5,7 +5,7 @@ declare module "vitest" {
   export interface ProvidedContext {
     originUrl: string;
     facilitatorUrl: string;
-    /** Base URL of the fake facilitator; append a mode (see FACILITATOR_MODES). */
+    /** Base URL of the fake facilitator; append a mode (see test/support/fakes.ts). */
     facilitatorBase: string;
     /** A loopback URL where nothing listens. */
     deadUrl: string;
