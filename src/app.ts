@@ -5,6 +5,7 @@ import { PriceTableStore } from "./kv";
 import { httpFacilitator } from "./payments";
 import { errorResponse, handleRequest } from "./paywall";
 import type { PaywallDeps } from "./paywall";
+import { durableSessions } from "./sessions";
 
 /**
  * Builds the Hono app: the paywall's own endpoints under `/__x402/`, and every other request
@@ -49,6 +50,10 @@ function buildDeps(env: Env, config: Config): PaywallDeps {
       timeoutMs: config.facilitatorTimeoutMs,
     }),
     origin: { base: config.originUrl, payerHeader: config.payerHeader },
+    sessions:
+      env.SESSIONS && config.sessionSecret
+        ? { service: durableSessions(env.SESSIONS), secret: config.sessionSecret }
+        : undefined,
   };
 }
 

@@ -1,4 +1,5 @@
 import { CAIP2_NETWORK, EVM_ADDRESS } from "./pricing";
+import type { PayerSessions } from "./sessions";
 
 /**
  * The Worker's bindings and variables (wrangler.toml `[vars]`, secrets and the KV binding),
@@ -24,6 +25,12 @@ export interface Env {
   FACILITATOR_TIMEOUT_MS?: string;
   /** Request header that tells the origin who paid (default "x-payer"). */
   PAYER_HEADER?: string;
+  /** Durable Objects holding sessions, one per payer (src/sessions/store.ts). */
+  SESSIONS?: DurableObjectNamespace<PayerSessions>;
+  /** Secret (at least 32 characters) keying SIWx nonces; sessions need it. */
+  SESSION_SECRET?: string;
+  /** Secret bearer token of the admin API under /__x402/admin/; unset: the API is off. */
+  ADMIN_TOKEN?: string;
 }
 
 /** A validated configuration. */
@@ -35,6 +42,8 @@ export interface Config {
   tableTtlMs: number;
   facilitatorTimeoutMs: number;
   payerHeader: string;
+  /** Set when sessions can run: the `SESSIONS` binding exists and `SESSION_SECRET` is set. */
+  sessionSecret: string | undefined;
 }
 
 /** Validates the variables; every problem is named so an operator can fix it in one go. */
@@ -59,6 +68,10 @@ export function loadConfig(env: Env): { ok: true; config: Config } | { ok: false
   const timeout = parseNumber(timeoutMs, 15_000, 1, "FACILITATOR_TIMEOUT_MS", problems);
   const payerHeader = (env.PAYER_HEADER?.trim() || "x-payer").toLowerCase();
   if (!/^[a-z0-9-]+$/.test(payerHeader)) problems.push("PAYER_HEADER is not a header name");
+  const sessionSecret = env.SESSION_SECRET || undefined;
+  if (sessionSecret !== undefined && sessionSecret.length < 32) {
+    problems.push("SESSION_SECRET must be at least 32 characters");
+  }
   if (!originUrl || problems.length > 0) {
     return { ok: false, reason: `the paywall is misconfigured: ${problems.join("; ")}` };
   }
@@ -72,6 +85,7 @@ export function loadConfig(env: Env): { ok: true; config: Config } | { ok: false
       tableTtlMs: tableTtl * 1000,
       facilitatorTimeoutMs: timeout,
       payerHeader,
+      sessionSecret: env.SESSIONS ? sessionSecret : undefined,
     },
   };
 }

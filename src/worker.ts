@@ -2,3 +2,6 @@ import { createApp } from "./app";
 
 /** The Worker: an x402 paywall in front of `ORIGIN_URL`. */
 export default createApp();
+
+/** Durable Object class holding each payer's sessions (bound as `SESSIONS`). */
+export { PayerSessions } from "./sessions";

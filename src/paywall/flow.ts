@@ -2,10 +2,14 @@ import type { TableState } from "../kv";
 import { decodePayment, preparePayment } from "../payments";
 import type { Facilitator } from "../payments";
 import { challengeResponse, normalisePath, prefersHtml } from "../pricing";
-import type { Offer } from "../pricing";
+import type { Match } from "../pricing";
 import { forwardToOrigin } from "../proxy";
 import type { OriginOptions } from "../proxy";
-import { errorResponse, paidResponse, settlementHeader } from "./responses";
+import { wantFor } from "../sessions";
+import type { Admitted, SessionResult } from "../sessions";
+import { errorResponse, paidResponse, sessionResponse, settlementHeader } from "./responses";
+import { sessionExtensions, tryCredentials } from "./session-gate";
+import type { SessionDeps, SessionRequest } from "./session-gate";
 
 /**
  * The request path, top to bottom: normalise → match → free: forward | priced: challenge or
@@ -14,7 +18,9 @@ import { errorResponse, paidResponse, settlementHeader } from "./responses";
  * Money rules it keeps: nothing reaches the origin on a priced route without a verified
  * payment; settlement happens only after the origin answered below 400 and before any of its
  * body is sent, so an origin error costs nothing and a failed settlement delivers nothing; a
- * facilitator that cannot be reached is a 502/503, never a free pass.
+ * facilitator that cannot be reached is a 502/503, never a free pass. On session routes a valid
+ * session token or SIWx proof replaces the payment; a use it spends on a request the origin
+ * fails to answer is given back.
  */
 
 /** Everything the flow needs, injected so tests can swap each part. */
@@ -22,6 +28,18 @@ export interface PaywallDeps {
   tables: { current(): Promise<TableState> };
   facilitator: Facilitator;
   origin: OriginOptions;
+  /** Absent when `SESSIONS` or `SESSION_SECRET` is not configured. */
+  sessions?: SessionDeps | undefined;
+}
+
+/** One priced request, as the paid flow sees it. */
+interface PricedRequest {
+  request: Request;
+  url: URL;
+  forwardPath: string;
+  matchPath: string;
+  resourceUrl: string;
+  match: Extract<Match, { kind: "priced" }>;
 }
 
 /** Paths under this prefix belong to the paywall itself and are never proxied. */
@@ -50,22 +68,41 @@ export async function handleRequest(request: Request, deps: PaywallDeps): Promis
     return result.response;
   }
   const resourceUrl = `${url.origin}${path.forwardPath}${url.search}`;
-  return paidFlow(request, path.forwardPath, resourceUrl, match.offer, deps);
+  const priced = { request, url, forwardPath: path.forwardPath, matchPath: path.matchPath };
+  return paidFlow({ ...priced, resourceUrl, match }, deps);
 }
 
-async function paidFlow(
-  request: Request,
-  forwardPath: string,
-  resourceUrl: string,
-  offer: Offer,
-  deps: PaywallDeps,
-): Promise<Response> {
+async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Response> {
+  const { request, forwardPath, resourceUrl } = priced;
+  const offer = priced.match.offer;
+  let session: SessionRequest | undefined;
+  let refusal: string | undefined;
+  if (offer.session) {
+    if (!deps.sessions) {
+      return errorResponse(
+        "misconfigured",
+        `${priced.match.rule} sells sessions, but the SESSIONS binding or SESSION_SECRET is not configured`,
+      );
+    }
+    const want = wantFor(offer, priced.url.hostname, priced.matchPath);
+    session = { headers: request.headers, url: priced.url, resourceUrl, offer, want };
+    const result = await tryCredentials(session, deps.sessions);
+    if (result.type === "admitted") return serveSession(priced, result, deps);
+    if (result.type === "unavailable") {
+      return errorResponse("session_store_unavailable", `${result.reason}; nothing was charged`);
+    }
+    if (result.type === "refused") refusal = result.reason;
+  }
+
   const html = prefersHtml(request.headers.get("Accept"));
-  const challenge = (error?: string, headers?: Record<string, string>) =>
-    challengeResponse({ offer, resourceUrl, error, html, headers });
+  const challenge = async (error?: string, headers?: Record<string, string>) => {
+    const extensions =
+      session && deps.sessions ? await sessionExtensions(session, deps.sessions) : undefined;
+    return challengeResponse({ offer, resourceUrl, error, html, headers, extensions });
+  };
 
   const payment = decodePayment(request.headers);
-  if (payment.type === "none") return challenge();
+  if (payment.type === "none") return challenge(refusal);
   if (payment.type === "invalid") return errorResponse("invalid_payment", payment.reason);
 
   const prepared = preparePayment(payment, offer, resourceUrl);
@@ -101,7 +138,48 @@ async function paidFlow(
     const reason = settled.body.errorReason ?? "the settlement failed";
     return challenge(reason, settlementHeader(settled.body));
   }
-  return paidResponse(origin, settled.body, prepared.x402Version);
+  const paid = paidResponse(origin, settled.body, prepared.x402Version);
+  const buyer = settled.body.payer ?? payer;
+  if (!session || !deps.sessions || !offer.session || !buyer) return paid;
+  const granted = await deps.sessions.service.grant({
+    payer: buyer,
+    want: session.want,
+    ttlSeconds: offer.session.ttlSeconds,
+    uses: offer.session.uses,
+    payment: `${settled.body.network}:${settled.body.transaction}`,
+  });
+  return withGrant(paid, granted, session.want.scope);
+}
+
+/** Adds the new session to a paid response; a store failure costs the payer only the token. */
+function withGrant(paid: Response, granted: SessionResult, scope: string): Response {
+  if (granted.type === "admitted") return sessionResponse(paid, granted, scope);
+  console.error("a paid request's session was not recorded", granted.reason);
+  return paid;
+}
+
+/** Serves a request a session let in; the use is given back if the origin fails it. */
+async function serveSession(
+  priced: PricedRequest,
+  admitted: Admitted,
+  deps: PaywallDeps,
+): Promise<Response> {
+  const refund = () => deps.sessions?.service.refund(admitted.ticket);
+  const { request, forwardPath } = priced;
+  const forwarded = await forwardToOrigin(
+    { request, forwardPath, payer: admitted.payer },
+    deps.origin,
+  );
+  if (forwarded.type === "unreachable") {
+    await refund();
+    return errorResponse("origin_unreachable", `${forwarded.reason}; no session use was spent`);
+  }
+  if (forwarded.response.status >= 400) {
+    await refund();
+    return forwarded.response;
+  }
+  const want = wantFor(priced.match.offer, priced.url.hostname, priced.matchPath);
+  return sessionResponse(forwarded.response, admitted, want.scope);
 }
 
 function isReserved(matchPath: string): boolean {

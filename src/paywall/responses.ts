@@ -1,6 +1,13 @@
 import { encodePaymentResponseHeader } from "@x402/core/http";
 import type { SettleResponse } from "@x402/core/types";
 import { EXPOSED_HEADERS } from "../pricing";
+import {
+  SESSION_EXPIRES_HEADER,
+  SESSION_HEADER,
+  SESSION_REMAINING_HEADER,
+  sessionCookie,
+} from "../sessions";
+import type { Admitted } from "../sessions";
 
 /**
  * The paywall's own answers (every one a value, none thrown): JSON errors with a stable code and
@@ -15,6 +22,7 @@ export const ERRORS = {
   origin_unreachable: 502,
   facilitator_unavailable: 503,
   price_table_unavailable: 503,
+  session_store_unavailable: 503,
   misconfigured: 503,
   internal_error: 500,
 } as const;
@@ -56,4 +64,36 @@ export function paidResponse(
 /** Encodes a settlement outcome for the `PAYMENT-RESPONSE` header of a failed settlement. */
 export function settlementHeader(receipt: SettleResponse): Record<string, string> {
   return { "PAYMENT-RESPONSE": encodePaymentResponseHeader(receipt) };
+}
+
+/** A cookie without a time limit lasts as long as browsers allow (400 days). */
+const MAX_COOKIE_SECONDS = 400 * 86_400;
+
+/**
+ * An origin response served under a session: its terms in `PAYMENT-SESSION-EXPIRES` and
+ * `-REMAINING`, plus the new token (header and cookie) when one was just issued. Kept out of
+ * shared caches.
+ */
+export function sessionResponse(origin: Response, admitted: Admitted, scope: string): Response {
+  const headers = new Headers(origin.headers);
+  if (admitted.expiresAt !== null) {
+    headers.set(SESSION_EXPIRES_HEADER, new Date(admitted.expiresAt).toISOString());
+  }
+  if (admitted.remaining !== null) {
+    headers.set(SESSION_REMAINING_HEADER, String(admitted.remaining));
+  }
+  if (admitted.token !== undefined) {
+    headers.set(SESSION_HEADER, admitted.token);
+    const maxAge =
+      admitted.expiresAt === null ? MAX_COOKIE_SECONDS : (admitted.expiresAt - Date.now()) / 1000;
+    headers.append("Set-Cookie", sessionCookie(scope, admitted.token, maxAge));
+  }
+  const cacheControl = headers.get("Cache-Control") ?? "";
+  if (!/\b(no-store|private)\b/i.test(cacheControl)) headers.set("Cache-Control", "private");
+  headers.set("Access-Control-Expose-Headers", EXPOSED_HEADERS);
+  return new Response(origin.body, {
+    status: origin.status,
+    statusText: origin.statusText,
+    headers,
+  });
 }

@@ -9,7 +9,8 @@ import { paymentRequiredV1, paymentRequiredV2 } from "./requirements";
  */
 
 /** Headers a cross-origin browser client needs to read the payment headers. */
-export const EXPOSED_HEADERS = "PAYMENT-REQUIRED, PAYMENT-RESPONSE, X-PAYMENT-RESPONSE";
+export const EXPOSED_HEADERS =
+  "PAYMENT-REQUIRED, PAYMENT-RESPONSE, X-PAYMENT-RESPONSE, PAYMENT-SESSION, PAYMENT-SESSION-EXPIRES, PAYMENT-SESSION-REMAINING";
 
 /** What a challenge says and to whom. */
 export interface ChallengeInput {
@@ -20,7 +21,9 @@ export interface ChallengeInput {
   /** True when the client prefers HTML (a person in a browser). */
   html: boolean;
   /** Extra headers, such as a `PAYMENT-RESPONSE` describing a failed settlement. */
-  headers?: Record<string, string>;
+  headers?: Record<string, string> | undefined;
+  /** V2 extensions to declare, such as `sign-in-with-x` on session routes. */
+  extensions?: Record<string, unknown> | undefined;
 }
 
 /** Builds the 402 response for one request. */
@@ -29,7 +32,7 @@ export function challengeResponse(input: ChallengeInput): Response {
   const headers = new Headers(input.headers);
   headers.set(
     "PAYMENT-REQUIRED",
-    encodePaymentRequiredHeader(paymentRequiredV2(offer, resourceUrl, error)),
+    encodePaymentRequiredHeader(paymentRequiredV2(offer, resourceUrl, error, input.extensions)),
   );
   headers.set("Cache-Control", "no-store");
   headers.set("Vary", "Accept");

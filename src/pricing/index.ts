@@ -7,3 +7,5 @@ export type { CompiledTable, EnvDefaults, Match, Offer, RequestKey } from "./mat
 export { requirementsV1, requirementsV2 } from "./requirements";
 export { challengeResponse, prefersHtml, EXPOSED_HEADERS } from "./challenge";
 export { usdToAtomic, atomicToUsd, defaultUsdc } from "./assets";
+export { durationSeconds, MAX_SESSION_SECONDS, MAX_SESSION_USES } from "./session-terms";
+export type { SessionTerms } from "./session-terms";

@@ -1,6 +1,8 @@
 import { atomicToUsd, defaultUsdc, knownNetworks, usdToAtomic } from "./assets";
 import { foldCase } from "./path";
 import type { PriceTable, Rule, Terms } from "./schema";
+import { resolveSession } from "./session-terms";
+import type { SessionConfig, SessionTerms } from "./session-terms";
 
 /**
  * Compiles a validated price table into a matcher: patterns become regular expressions and every
@@ -20,6 +22,8 @@ export interface Offer {
   mimeType: string;
   /** The price for people, e.g. "$0.01", when the asset's decimals are known. */
   display: string;
+  /** Present when one payment buys repeat access (a session). */
+  session?: SessionTerms;
 }
 
 /** Which rule a request matched and what it costs. `rule` names it for logs: "rules[2]". */
@@ -61,13 +65,18 @@ export function compileTable(
 ): { ok: true; table: CompiledTable } | { ok: false; errors: string[] } {
   const errors: string[] = [];
   const base: Terms = { network: env.network, payTo: env.payTo, ...stripUndefined(table.defaults) };
-  const resolve = (label: string, rule: { free?: true } & Terms & { price?: Rule["price"] }) => {
+  const resolve = (
+    label: string,
+    rule: { free?: true } & Terms & { price?: Rule["price"]; session?: SessionConfig },
+  ) => {
     if (rule.free || rule.price === undefined) return { kind: "free", rule: label } as const;
-    const offer = resolveOffer(rule.price, { ...base, ...stripUndefined(rule) });
+    const { session, ...ruleTerms } = rule;
+    const offer = resolveOffer(rule.price, { ...base, ...stripUndefined(ruleTerms) });
     if (typeof offer === "string") {
       errors.push(`${label}: ${offer}`);
       return { kind: "free", rule: label } as const;
     }
+    if (session) offer.session = resolveSession(session);
     return { kind: "priced", rule: label, offer } as const;
   };
 

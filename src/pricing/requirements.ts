@@ -49,6 +49,7 @@ export function paymentRequiredV2(
   offer: Offer,
   resourceUrl: string,
   error?: string,
+  extensions?: Record<string, unknown>,
 ): PaymentRequired {
   const required: PaymentRequired = {
     x402Version: 2,
@@ -56,6 +57,7 @@ export function paymentRequiredV2(
     accepts: [requirementsV2(offer)],
   };
   if (error) required.error = error;
+  if (extensions && Object.keys(extensions).length > 0) required.extensions = extensions;
   return required;
 }
 

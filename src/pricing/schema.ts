@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SessionSchema } from "./session-terms";
 
 /**
  * The price table's JSON schema: the single definition the Worker (and any tooling) validates
@@ -46,6 +47,9 @@ const terms = {
   maxTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
 };
 
+/** Keys that only mean something on a priced rule. */
+const PRICED_ONLY = [...Object.keys(terms), "session"];
+
 /** Terms are for priced rules only; a free rule that carries them is probably a mistake. */
 function freeOrPriced(value: { free?: true; price?: unknown }, ctx: z.RefinementCtx): void {
   const hasPrice = value.price !== undefined;
@@ -54,7 +58,7 @@ function freeOrPriced(value: { free?: true; price?: unknown }, ctx: z.Refinement
   } else if (value.free !== true && !hasPrice) {
     ctx.addIssue({ code: "custom", message: 'needs a "price" or "free": true' });
   } else if (value.free === true) {
-    for (const key of Object.keys(terms)) {
+    for (const key of PRICED_ONLY) {
       if (key in value) {
         ctx.addIssue({ code: "custom", path: [key], message: "has no meaning on a free rule" });
       }
@@ -77,13 +81,20 @@ export const RuleSchema = z
     path: pathPattern,
     free: z.literal(true).optional(),
     price: PriceSchema.optional(),
+    /** Pay once, come back: see src/pricing/session-terms.ts. */
+    session: SessionSchema.optional(),
     ...terms,
   })
   .strict()
   .superRefine(freeOrPriced);
 
 const DefaultRuleSchema = z
-  .object({ free: z.literal(true).optional(), price: PriceSchema.optional(), ...terms })
+  .object({
+    free: z.literal(true).optional(),
+    price: PriceSchema.optional(),
+    session: SessionSchema.optional(),
+    ...terms,
+  })
   .strict()
   .superRefine(freeOrPriced);
 

@@ -4,7 +4,9 @@
  * paywall's canonical spelling of the one it priced, and headers that only the paywall may set
  * or read (payment proofs, the payer header) are removed first, so a client can neither leak
  * its payment to the origin nor claim to be a payer.
+ * Session tokens (header and cookies) are removed too.
  */
+import { stripSessionCredentials } from "../sessions";
 
 /** Request headers that never reach the origin. */
 export const STRIPPED_REQUEST_HEADERS = ["payment-signature", "x-payment", "sign-in-with-x"];
@@ -41,6 +43,7 @@ export async function forwardToOrigin(
 
   const headers = new Headers(input.request.headers);
   for (const name of STRIPPED_REQUEST_HEADERS) headers.delete(name);
+  stripSessionCredentials(headers);
   headers.delete(options.payerHeader);
   if (input.payer) headers.set(options.payerHeader, input.payer);
   headers.set("X-Forwarded-Host", incoming.host);

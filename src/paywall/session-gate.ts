@@ -1,0 +1,62 @@
+import type { Offer } from "../pricing";
+import { SIWX_HEADER, checkSiwx, readToken, siwxChallenge } from "../sessions";
+import type { SessionResult, SessionService, SiwxContext, Want } from "../sessions";
+
+/**
+ * The session step of a priced request on a session route, before any payment is looked at:
+ * a token (header or cookie) or a SIWx proof may let the request in. A refused credential is not
+ * an error: the request goes on to the payment step, and the reason is shown in the 402.
+ */
+
+/** Sessions as the flow needs them: the store and the secret keying SIWx nonces. */
+export interface SessionDeps {
+  service: SessionService;
+  secret: string;
+}
+
+/** The request facts the session step looks at. */
+export interface SessionRequest {
+  headers: Headers;
+  url: URL;
+  resourceUrl: string;
+  offer: Offer;
+  want: Want;
+}
+
+/** Tries the request's session credentials; `refused` carries why (for the 402). */
+export async function tryCredentials(
+  request: SessionRequest,
+  deps: SessionDeps,
+): Promise<SessionResult | { type: "none" }> {
+  const token = readToken(request.headers, request.want.scope);
+  if (token !== undefined) return deps.service.useToken(token, request.want);
+  const proof = request.headers.get(SIWX_HEADER);
+  if (proof === null) return { type: "none" };
+  const check = await checkSiwx(proof, siwxContext(request, deps));
+  if (!check.ok) return { type: "refused", reason: `sign-in refused: ${check.reason}` };
+  const result = await deps.service.signIn(check, request.want);
+  if (result.type === "refused")
+    return { type: "refused", reason: `sign-in refused: ${result.reason}` };
+  return result;
+}
+
+/** The `extensions` of a session route's 402: a fresh sign-in-with-x challenge. */
+export async function sessionExtensions(
+  request: SessionRequest,
+  deps: SessionDeps,
+): Promise<Record<string, unknown>> {
+  const extension = await siwxChallenge(siwxContext(request, deps));
+  return extension ? { "sign-in-with-x": extension } : {};
+}
+
+function siwxContext(request: SessionRequest, deps: SessionDeps): SiwxContext {
+  const what = request.offer.description || request.url.pathname;
+  return {
+    url: request.url,
+    resourceUrl: request.resourceUrl,
+    network: request.offer.network,
+    scope: request.want.scope,
+    secret: deps.secret,
+    statement: `Sign in to use the access you already paid for: ${what}`,
+  };
+}

@@ -1,0 +1,47 @@
+import type { Offer } from "../pricing";
+
+/**
+ * What a request asks a session for: its scope and the price it would otherwise cost. A session
+ * opens a request only for the same scope and only if what was paid covers this price, so a
+ * session bought on a $0.01 route never opens a $0.25 one, even within one group.
+ */
+
+/** The price a session was bought at, or a request would cost. */
+export interface HeldPrice {
+  network: string;
+  asset: string;
+  /** Atomic units, a decimal string. */
+  amount: string;
+}
+
+/** The scope key and price of one request on a session route. */
+export interface Want extends HeldPrice {
+  /** `route:<host><path>` or `group:<name>`. */
+  scope: string;
+}
+
+/**
+ * The scope key of a request: `route` scopes are the resource itself (host and normalised
+ * match path, so every spelling of one path shares it); `group:<name>` is shared table-wide.
+ */
+export function scopeKey(scope: string, host: string, matchPath: string): string {
+  if (scope.startsWith("group:")) return scope;
+  return `route:${host.toLowerCase()}${matchPath}`;
+}
+
+/** What a request on this offer wants from a session. */
+export function wantFor(offer: Offer, host: string, matchPath: string): Want {
+  const scope = scopeKey(offer.session?.scope ?? "route", host, matchPath);
+  return { scope, network: offer.network, asset: offer.asset, amount: offer.amount };
+}
+
+/** Why `held` does not open `want`, or undefined when it does. */
+export function priceMismatch(held: HeldPrice, want: HeldPrice): string | undefined {
+  if (held.network !== want.network || held.asset.toLowerCase() !== want.asset.toLowerCase()) {
+    return `the session was paid in ${held.asset} on ${held.network}, this route is priced in ${want.asset} on ${want.network}`;
+  }
+  if (BigInt(held.amount) < BigInt(want.amount)) {
+    return `the session was bought for ${held.amount} atomic units, this route costs ${want.amount}`;
+  }
+  return undefined;
+}
