@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { adminRoutes } from "./admin/routes";
 import { loadConfig } from "./config";
 import type { Config, Env } from "./config";
 import { PriceTableStore } from "./kv";
@@ -68,6 +69,14 @@ export function createApp(): Hono<{ Bindings: Env }> {
     if (!state.ok) return c.json({ ok: false, reason: state.reason }, 503);
     return c.json({ ok: true, priceTableVersion: state.table.version ?? null });
   });
+
+  app.route(
+    "/__x402/admin",
+    adminRoutes((env) => {
+      const setup = setupFor(env);
+      return setup.ok ? setup.deps.sessions?.service : undefined;
+    }),
+  );
 
   app.all("*", (c) => {
     const setup = setupFor(c.env);

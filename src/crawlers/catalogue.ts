@@ -61,7 +61,7 @@ export const CRAWLERS: readonly Crawler[] = [
 ];
 
 /** An entry whose only User-Agent token is its name, unless `tokens` says otherwise. */
-function ai(
+function entry(
   id: string,
   name: string,
   operator: string,
@@ -94,7 +94,10 @@ export function identifyByUserAgent(
 }
 
 /** The catalogue entry with this id. */
-export function crawlerById(id: string, catalogue: readonly Crawler[] = CRAWLERS): Crawler | undefined {
+export function crawlerById(
+  id: string,
+  catalogue: readonly Crawler[] = CRAWLERS,
+): Crawler | undefined {
   return catalogue.find((crawler) => crawler.id === id);
 }
 

@@ -14,7 +14,13 @@ export type CrawlerIdentity =
   /** A valid signature from a directory bound to `crawler`. */
   | { kind: "verified"; crawler: Crawler; keyid: string; directory: string; signature: Verified }
   /** A valid signature from a directory bound to no known crawler: a bot known by its key. */
-  | { kind: "verified-unknown"; keyid: string; directory: string; claimed?: Crawler; signature: Verified }
+  | {
+      kind: "verified-unknown";
+      keyid: string;
+      directory: string;
+      claimed?: Crawler;
+      signature: Verified;
+    }
   /** The User-Agent claims a crawler and no signature was sent. */
   | { kind: "unverified"; claimed: Crawler }
   /** A signature was sent and does not verify; `claimed` is what the User-Agent said, if anything. */
@@ -42,8 +48,10 @@ export async function identifyCrawler(
   const catalogue = options.catalogue ?? CRAWLERS;
   const claimed = identifyByUserAgent(request.headers.get("user-agent"), catalogue);
   const signature = await verifier.verify(request);
-  if (signature.status === "unsigned") return claimed ? { kind: "unverified", claimed } : { kind: "anonymous" };
-  if (signature.status === "invalid") return { kind: "invalid", reason: signature.reason, ...(claimed && { claimed }) };
+  if (signature.status === "unsigned")
+    return claimed ? { kind: "unverified", claimed } : { kind: "anonymous" };
+  if (signature.status === "invalid")
+    return { kind: "invalid", reason: signature.reason, ...(claimed && { claimed }) };
 
   const origin = originOf(signature.directory);
   const bound = catalogue.filter((crawler) =>

@@ -41,7 +41,10 @@ export interface VerifierOptions {
   allowInsecureLoopback?: boolean;
   /** Tolerance on `created` and `expires`. Default 60 s. */
   clockSkewSeconds?: number;
-  /** Longest accepted `expires − created`, bounding how long a captured request can be replayed. Default 300 s. */
+  /**
+   * Longest accepted `expires − created`, bounding how long a captured request can be replayed.
+   * Default 3600 s, the window ChatGPT agent signs with.
+   */
   maxValiditySeconds?: number;
   /** Limits of the key directory cache and loads. */
   directory?: Partial<DirectoryLimits>;
@@ -58,7 +61,7 @@ export function createWebBotAuthVerifier(options: VerifierOptions = {}): WebBotA
   const fetcher: FetchLike = options.fetch ?? ((input, init) => fetch(input, init));
   const directories = new KeyDirectoryCache(fetcher, now, options.directory);
   const skew = options.clockSkewSeconds ?? 60;
-  const maxValidity = options.maxValiditySeconds ?? 300;
+  const maxValidity = options.maxValiditySeconds ?? 3600;
 
   async function verify(request: Request): Promise<WebBotAuthResult> {
     const read = readSignature(request.headers);

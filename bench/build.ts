@@ -1,0 +1,105 @@
+/**
+ * Bundles every bench target exactly as `npm run build` bundles the paywall:
+ * `wrangler deploy --dry-run --outdir <dir>` (offline), and measures each bundle (raw and gzip).
+ */
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { startProcessGroup } from "../dev/processes.ts";
+import { wranglerEnv } from "../dev/worker.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
+
+/** How to bundle one target: a bench Worker entry, or the paywall with the project's wrangler.toml. */
+export interface BuildSpec {
+  id: string;
+  /** Entry file relative to the project root; undefined = the paywall (wrangler.toml). */
+  entry?: string;
+  compatibilityFlags?: string[];
+}
+
+/** A bundled target. */
+export interface Bundle {
+  id: string;
+  /** Absolute path of the bundled ES module. */
+  script: string;
+  rawBytes: number;
+  gzipBytes: number;
+  compatibilityDate: string;
+  compatibilityFlags: string[];
+  /** The names the bundle exports besides `default` (e.g. Durable Object classes). */
+  exports: string[];
+}
+
+/** The paywall's compatibility date and flags, read from wrangler.toml (all targets share the date). */
+export function projectCompatibility(): { date: string; flags: string[] } {
+  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
+  const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)?.[1];
+  if (!date) throw new Error("bench: wrangler.toml has no compatibility_date");
+  const flags = /^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(toml)?.[1] ?? "";
+  return { date, flags: [...flags.matchAll(/"([^"]+)"/g)].map((m) => m[1] ?? "") };
+}
+
+/** Runs `wrangler deploy --dry-run --outdir outDir` with `args`; rejects with its output on failure. */
+async function wranglerBundle(outDir: string, args: string[]): Promise<void> {
+  rmSync(outDir, { recursive: true, force: true });
+  const run = startProcessGroup(WRANGLER, ["deploy", "--dry-run", "--outdir", outDir, ...args], {
+    env: { ...wranglerEnv(), WRANGLER_LOG: "warn" },
+    cwd: ROOT,
+  });
+  const how = await run.exited;
+  if (!how.startsWith("exit code 0")) {
+    throw new Error(`bench: bundling into ${outDir} failed (${how}):\n${run.output()}`);
+  }
+}
+
+/** Bundles `spec` under `buildDir/<id>` and measures it. */
+export async function bundle(spec: BuildSpec, buildDir: string): Promise<Bundle> {
+  const compat = projectCompatibility();
+  const dir = resolve(buildDir, spec.id);
+  const outDir = join(dir, "dist");
+  mkdirSync(dir, { recursive: true });
+  let flags = compat.flags;
+  if (spec.entry === undefined) {
+    await wranglerBundle(outDir, []);
+  } else {
+    flags = spec.compatibilityFlags ?? [];
+    const config = join(dir, "wrangler.json");
+    writeFileSync(
+      config,
+      JSON.stringify({
+        name: `bench-${spec.id}`,
+        main: join(ROOT, spec.entry),
+        compatibility_date: compat.date,
+        compatibility_flags: flags,
+      }),
+    );
+    await wranglerBundle(outDir, ["--config", config]);
+  }
+  const name = readdirSync(outDir).find((f) => f.endsWith(".js"));
+  if (!name) throw new Error(`bench: no bundle in ${outDir}`);
+  const script = join(outDir, name);
+  const code = readFileSync(script);
+  const text = code.toString("utf8");
+  const exported = [...text.matchAll(/^export\s*\{([^}]*)\}/gm)]
+    .flatMap((m) => (m[1] ?? "").split(","))
+    .map(
+      (s) =>
+        s
+          .trim()
+          .split(/\s+as\s+/)
+          .pop() ?? "",
+    )
+    .filter((s) => s !== "" && s !== "default");
+  return {
+    id: spec.id,
+    script,
+    rawBytes: code.length,
+    gzipBytes: gzipSync(code).length,
+    compatibilityDate: compat.date,
+    compatibilityFlags: flags,
+    exports: exported,
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * The Workers compared side by side, and serving them: each target's bundle runs under Miniflare
+ * in its own child process group (bench/serve.ts), one workerd each, on a free loopback port.
+ */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { PAY_TO } from "../dev/chain.ts";
+import { startProcessGroup, waitUntil, type ProcessGroup } from "../dev/processes.ts";
+import type { BuildSpec, Bundle } from "./build.ts";
+import type { ServeReady, ServeSpec } from "./serve.ts";
+
+/** The targets, in the order every round visits them. */
+export const TARGET_IDS = ["baseline", "ceiling", "peer", "peer-siwx", "paywall"] as const;
+export type TargetId = (typeof TARGET_IDS)[number];
+
+/** Where a target finds the origin and the facilitator. */
+export interface Upstreams {
+  originUrl: string;
+  facilitatorUrl: string;
+}
+
+/** A target: how to bundle it and which bindings it gets. */
+export interface TargetDef {
+  id: TargetId;
+  label: string;
+  build: BuildSpec;
+  vars(upstreams: Upstreams, bundle: Bundle): Record<string, string>;
+  /** True when it reads the price table from KV (dev/prices.json is seeded). */
+  prices?: boolean;
+}
+
+const NETWORK = "eip155:84532";
+/** Sessions' HMAC key for the paywall under test (a fixed bench value, never a real secret). */
+const BENCH_SESSION_SECRET = "bench-session-secret-0123456789abcdef";
+const PRICES = readFileSync(new URL("../dev/prices.json", import.meta.url), "utf8");
+
+/** The five targets; see README "Benchmarks". */
+export const TARGETS: Record<TargetId, TargetDef> = {
+  baseline: {
+    id: "baseline",
+    label: "baseline (plain Hono proxy)",
+    build: { id: "baseline", entry: "bench/workers/baseline.ts" },
+    vars: (u) => ({ ORIGIN_URL: u.originUrl }),
+  },
+  ceiling: {
+    id: "ceiling",
+    label: "ceiling (constant 402)",
+    build: { id: "ceiling", entry: "bench/workers/ceiling.ts" },
+    vars: () => ({}),
+  },
+  peer: {
+    id: "peer",
+    label: "peer (@x402/hono)",
+    build: { id: "peer", entry: "bench/workers/peer.ts", compatibilityFlags: ["nodejs_compat"] },
+    vars: (u) => peerVars(u),
+  },
+  "peer-siwx": {
+    id: "peer-siwx",
+    label: "peer + SIWx",
+    build: {
+      id: "peer-siwx",
+      entry: "bench/workers/peer-siwx.ts",
+      compatibilityFlags: ["nodejs_compat"],
+    },
+    vars: (u) => peerVars(u),
+  },
+  paywall: {
+    id: "paywall",
+    label: "this paywall",
+    build: { id: "paywall" },
+    prices: true,
+    vars: (u, bundle) => ({
+      ORIGIN_URL: u.originUrl,
+      FACILITATOR_URLS: u.facilitatorUrl,
+      PAY_TO: PAY_TO.address,
+      NETWORK,
+      ...(hasSessions(bundle) ? { SESSION_SECRET: BENCH_SESSION_SECRET } : {}),
+    }),
+  },
+};
+
+function peerVars(u: Upstreams): Record<string, string> {
+  return {
+    ORIGIN_URL: u.originUrl,
+    FACILITATOR_URL: u.facilitatorUrl,
+    PAY_TO: PAY_TO.address,
+    NETWORK,
+  };
+}
+
+/** True when the bundle exports the sessions Durable Object class (bound as SESSIONS). */
+export function hasSessions(bundle: Bundle): boolean {
+  return bundle.exports.includes("PayerSessions");
+}
+
+/** A target being served. */
+export interface RunningTarget extends ServeReady {
+  id: TargetId;
+  stop(): Promise<void>;
+}
+
+/** Serves `bundle` as target `def` with `upstreams`; resolves once it has answered `probePath`. */
+export async function serveTarget(
+  def: TargetDef,
+  bundle: Bundle,
+  upstreams: Upstreams,
+  probePath: string,
+): Promise<RunningTarget> {
+  const spec: ServeSpec = {
+    script: bundle.script,
+    compatibilityDate: bundle.compatibilityDate,
+    compatibilityFlags: bundle.compatibilityFlags,
+    vars: def.vars(upstreams, bundle),
+    probePath,
+    ...(def.prices ? { prices: PRICES } : {}),
+    ...(hasSessions(bundle) ? { durableObjects: { SESSIONS: "PayerSessions" } } : {}),
+  };
+  const serve = fileURLToPath(new URL("./serve.ts", import.meta.url));
+  const group: ProcessGroup = startProcessGroup(process.execPath, [serve, JSON.stringify(spec)]);
+  let ready: ServeReady | undefined;
+  try {
+    await waitUntil(
+      `bench target ${def.id}`,
+      async () => (ready = readyLine(group.output())) !== undefined,
+      group,
+      60_000,
+    );
+  } catch (error) {
+    await group.stop();
+    throw error;
+  }
+  if (!ready) throw new Error(`bench target ${def.id}: no ready line`);
+  return { ...ready, id: def.id, stop: () => group.stop() };
+}
+
+function readyLine(output: string): ServeReady | undefined {
+  for (const line of output.split("\n")) {
+    if (!line.startsWith('{"ready"')) continue;
+    try {
+      return (JSON.parse(line) as { ready: ServeReady }).ready;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
