@@ -16,6 +16,8 @@ export default defineConfig({
           FACILITATOR_URLS: inject("facilitatorUrl"),
           PRICE_TABLE_TTL_SECONDS: "0",
           FACILITATOR_TIMEOUT_MS: "2000",
+          SESSION_SECRET: "workers-test-session-secret-0123456789",
+          ADMIN_TOKEN: "workers-test-admin-token",
         },
       },
     })),

@@ -2,7 +2,8 @@
  * Paying HTTP clients built from the official x402 SDKs, as a buyer would use them: `@x402/fetch`
  * (x402 V2) and `x402-fetch` 1.x (V1), both signing with a dev key, offline.
  */
-import { wrapFetchWithPayment as wrapV2, x402Client } from "@x402/fetch";
+import { wrapFetchWithPayment as wrapV2, x402Client, x402HTTPClient } from "@x402/fetch";
+import { createSIWxClientHook } from "@x402/extensions/sign-in-with-x";
 import { decodePaymentResponseHeader } from "@x402/fetch";
 import { ExactEvmScheme } from "@x402/evm/exact/client";
 import { createWalletClient, http, type Hex } from "viem";
@@ -13,13 +14,21 @@ import { localChain } from "./chain.ts";
 /** A `fetch` that pays x402 challenges. */
 export type PayingFetch = (input: string, init?: RequestInit) => Promise<Response>;
 
-/** `@x402/fetch` 2.x with the `exact` EVM scheme for every eip155 network, default spend policy. */
-export function payingFetchV2(privateKey: Hex, baseFetch: typeof fetch = fetch): PayingFetch {
-  const client = new x402Client().register(
-    "eip155:*",
-    new ExactEvmScheme(privateKeyToAccount(privateKey)),
-  );
-  return wrapV2(baseFetch, client);
+/**
+ * `@x402/fetch` 2.x with the `exact` EVM scheme for every eip155 network, default spend policy.
+ * With `siwx`, the official sign-in-with-x hook (`createSIWxClientHook`) answers a 402 that
+ * offers sign-in before paying, as a returning buyer's client does.
+ */
+export function payingFetchV2(
+  privateKey: Hex,
+  baseFetch: typeof fetch = fetch,
+  options: { siwx?: boolean } = {},
+): PayingFetch {
+  const account = privateKeyToAccount(privateKey);
+  const client = new x402Client().register("eip155:*", new ExactEvmScheme(account));
+  if (!options.siwx) return wrapV2(baseFetch, client);
+  const http = new x402HTTPClient(client).onPaymentRequired(createSIWxClientHook(account));
+  return wrapV2(baseFetch, http);
 }
 
 /** `x402-fetch` 1.x with a wallet on the local chain (id 84532, V1 name "base-sepolia"). */

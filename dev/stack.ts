@@ -43,6 +43,15 @@ export interface RunningStack {
 
 const PRICES_FILE = fileURLToPath(new URL("./prices.json", import.meta.url));
 
+/**
+ * Secrets of the local stack only (a deployment sets its own with `wrangler secret put`): the key
+ * of SIWx nonces and the admin API's bearer token.
+ */
+export const DEV_SECRETS = {
+  SESSION_SECRET: "local-dev-session-secret-not-for-production",
+  ADMIN_TOKEN: "local-dev-admin-token",
+} as const;
+
 /** Starts the stack; `log` receives one line per step. Stops what it started if a step fails. */
 export async function startStack(options: {
   ports: StackPorts;
@@ -81,7 +90,12 @@ export async function startStack(options: {
       facilitatorUrls: facilitator.url,
       stateDir: options.stateDir,
       pricesFile: options.pricesFile ?? PRICES_FILE,
-      vars: { PAY_TO: PAY_TO.address, NETWORK: "eip155:84532", ...options.vars },
+      vars: {
+        PAY_TO: PAY_TO.address,
+        NETWORK: "eip155:84532",
+        ...DEV_SECRETS,
+        ...options.vars,
+      },
     });
     stops.push(worker.stop);
     return {

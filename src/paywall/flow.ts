@@ -84,10 +84,10 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
         `${priced.match.rule} sells sessions, but the SESSIONS binding or SESSION_SECRET is not configured`,
       );
     }
-    const want = wantFor(offer, priced.url.hostname, priced.matchPath);
+    const want = wantFor(offer, offer.session, priced.url.hostname, priced.matchPath);
     session = { headers: request.headers, url: priced.url, resourceUrl, offer, want };
     const result = await tryCredentials(session, deps.sessions);
-    if (result.type === "admitted") return serveSession(priced, result, deps);
+    if (result.type === "admitted") return serveSession(priced, result, want.scope, deps);
     if (result.type === "unavailable") {
       return errorResponse("session_store_unavailable", `${result.reason}; nothing was charged`);
     }
@@ -162,6 +162,7 @@ function withGrant(paid: Response, granted: SessionResult, scope: string): Respo
 async function serveSession(
   priced: PricedRequest,
   admitted: Admitted,
+  scope: string,
   deps: PaywallDeps,
 ): Promise<Response> {
   const refund = () => deps.sessions?.service.refund(admitted.ticket);
@@ -178,8 +179,7 @@ async function serveSession(
     await refund();
     return forwarded.response;
   }
-  const want = wantFor(priced.match.offer, priced.url.hostname, priced.matchPath);
-  return sessionResponse(forwarded.response, admitted, want.scope);
+  return sessionResponse(forwarded.response, admitted, scope);
 }
 
 function isReserved(matchPath: string): boolean {

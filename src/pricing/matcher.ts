@@ -68,6 +68,7 @@ export function compileTable(
   const resolve = (
     label: string,
     rule: { free?: true } & Terms & { price?: Rule["price"]; session?: SessionConfig },
+    routeKey: string,
   ) => {
     if (rule.free || rule.price === undefined) return { kind: "free", rule: label } as const;
     const { session, ...ruleTerms } = rule;
@@ -76,14 +77,14 @@ export function compileTable(
       errors.push(`${label}: ${offer}`);
       return { kind: "free", rule: label } as const;
     }
-    if (session) offer.session = resolveSession(session);
+    if (session) offer.session = resolveSession(session, routeKey);
     return { kind: "priced", rule: label, offer } as const;
   };
 
   const rules: CompiledRule[] = table.rules.map((rule, i) => {
     const compiled: CompiledRule = {
       pattern: compilePattern(rule.path, table.caseSensitive),
-      result: resolve(`rules[${i}]`, rule),
+      result: resolve(`rules[${i}]`, rule, routeKeyOf(rule)),
     };
     if (rule.host?.startsWith("*.")) compiled.hostSuffix = rule.host.slice(1);
     else if (rule.host) compiled.hostExact = rule.host;
@@ -94,7 +95,7 @@ export function compileTable(
     }
     return compiled;
   });
-  const fallback = resolve("default", table.default);
+  const fallback = resolve("default", table.default, "default");
   if (errors.length > 0) return { ok: false, errors };
 
   const caseSensitive = table.caseSensitive;
@@ -115,6 +116,14 @@ export function compileTable(
       },
     },
   };
+}
+
+/**
+ * A rule's identity for session scopes: its host, methods and path pattern, so a session bought
+ * on a rule stays valid when the table is reordered or re-versioned, and only then.
+ */
+function routeKeyOf(rule: Rule): string {
+  return `${rule.host ?? "*"} ${rule.methods?.join(",") ?? "*"} ${rule.path}`;
 }
 
 /**

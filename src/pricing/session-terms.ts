@@ -27,12 +27,15 @@ const duration = z.union([z.number(), z.string()]).refine((value) => {
   return seconds !== undefined && seconds >= 1 && seconds <= MAX_SESSION_SECONDS;
 }, 'must be a duration such as "90s", "30m", "1h" or "7d" (or whole seconds), at most 365d');
 
-/** `route` (the default): the resource paid for; `group:<name>`: every rule naming that group. */
+/**
+ * `route` (the default): every path the rule matches; `resource`: only the path paid for (one
+ * article of `/articles/:slug`); `group:<name>`: every rule naming that group.
+ */
 const scope = z
   .string()
   .regex(
-    /^(route|group:[A-Za-z0-9_.-]{1,64})$/,
-    'must be "route" or "group:<name>" (name: letters, digits, _ . -)',
+    /^(route|resource|group:[A-Za-z0-9_.-]{1,64})$/,
+    'must be "route", "resource" or "group:<name>" (name: letters, digits, _ . -)',
   );
 
 export const SessionSchema = z
@@ -55,15 +58,18 @@ export interface SessionTerms {
   ttlSeconds: number | undefined;
   /** Requests one payment covers, the paid one included; undefined: no use limit. */
   uses: number | undefined;
-  /** "route" or "group:<name>". */
+  /** "route", "resource" or "group:<name>". */
   scope: string;
+  /** The rule's identity (host, methods, path pattern), which a `route` scope is keyed by. */
+  routeKey: string;
 }
 
-/** Resolves validated session terms. */
-export function resolveSession(config: SessionConfig): SessionTerms {
+/** Resolves validated session terms of the rule identified by `routeKey`. */
+export function resolveSession(config: SessionConfig, routeKey: string): SessionTerms {
   return {
     ttlSeconds: config.ttl === undefined ? undefined : durationSeconds(config.ttl),
     uses: config.uses,
     scope: config.scope,
+    routeKey,
   };
 }

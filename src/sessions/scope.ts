@@ -16,22 +16,33 @@ export interface HeldPrice {
 
 /** The scope key and price of one request on a session route. */
 export interface Want extends HeldPrice {
-  /** `route:<host><path>` or `group:<name>`. */
+  /** `route:<host> <rule>`, `resource:<host><path>` or `group:<name>`. */
   scope: string;
 }
 
 /**
- * The scope key of a request: `route` scopes are the resource itself (host and normalised
- * match path, so every spelling of one path shares it); `group:<name>` is shared table-wide.
+ * The scope key of a request. `route`: the request's host and the rule's identity (host,
+ * methods, pattern), so one pass covers every path of the rule; `resource`: host and normalised
+ * match path, so every spelling of one path shares it; `group:<name>`: shared table-wide.
  */
-export function scopeKey(scope: string, host: string, matchPath: string): string {
-  if (scope.startsWith("group:")) return scope;
-  return `route:${host.toLowerCase()}${matchPath}`;
+export function scopeKey(
+  terms: { scope: string; routeKey: string },
+  host: string,
+  matchPath: string,
+): string {
+  if (terms.scope.startsWith("group:")) return terms.scope;
+  if (terms.scope === "resource") return `resource:${host.toLowerCase()}${matchPath}`;
+  return `route:${host.toLowerCase()} ${terms.routeKey}`;
 }
 
-/** What a request on this offer wants from a session. */
-export function wantFor(offer: Offer, host: string, matchPath: string): Want {
-  const scope = scopeKey(offer.session?.scope ?? "route", host, matchPath);
+/** What a request on this session-selling offer wants from a session. */
+export function wantFor(
+  offer: Offer,
+  terms: { scope: string; routeKey: string },
+  host: string,
+  matchPath: string,
+): Want {
+  const scope = scopeKey(terms, host, matchPath);
   return { scope, network: offer.network, asset: offer.asset, amount: offer.amount };
 }
 

@@ -1,3 +1,4 @@
+import { getAddress } from "viem";
 import { hashToken, newToken, parseToken } from "./token";
 import type { Want } from "./scope";
 import type { Access, EntitlementView, PayerSessions } from "./store";
@@ -68,7 +69,8 @@ export function durableSessions(namespace: DurableObjectNamespace<PayerSessions>
     if (!access.ok) return { type: "refused", reason: access.reason };
     const result: Admitted = {
       type: "admitted",
-      payer: access.payer,
+      // EIP-55, as the paid path reports it to the origin.
+      payer: getAddress(access.payer),
       ticket: { objectId, entitlement: access.entitlement },
       expiresAt: access.expiresAt,
       remaining: access.remaining,

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,15 +7,24 @@ import { startStack } from "../../dev/stack.ts";
 import type { RunningStack } from "../../dev/stack.ts";
 import { balanceOf } from "../../dev/usdc.ts";
 
-/** Starts a whole local stack on free ports for this test file and stops it afterwards. */
-export function useStack(): { get(): RunningStack } {
+/**
+ * Starts a whole local stack on free ports for this test file and stops it afterwards; `prices`
+ * replaces dev/prices.json as the seeded price table.
+ */
+export function useStack(options: { prices?: unknown } = {}): { get(): RunningStack } {
   let stack: RunningStack | undefined;
   let stateDir = "";
   beforeAll(async () => {
     stateDir = mkdtempSync(join(tmpdir(), "x402-e2e-"));
+    let pricesFile: string | undefined;
+    if (options.prices !== undefined) {
+      pricesFile = join(stateDir, "prices.json");
+      writeFileSync(pricesFile, JSON.stringify(options.prices));
+    }
     stack = await startStack({
       ports: { chain: 0, facilitator: 0, origin: 0, worker: 0, inspector: 0 },
       stateDir,
+      ...(pricesFile && { pricesFile }),
     });
   });
   afterAll(async () => {
