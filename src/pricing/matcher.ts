@@ -1,12 +1,15 @@
 import { atomicToUsd, defaultUsdc, knownNetworks, usdToAtomic } from "./assets";
 import { foldCase } from "./path";
+import { RuleIndex } from "./rule-index";
 import type { PriceTable, Rule, Terms } from "./schema";
 import { resolveSession } from "./session-terms";
 import type { SessionConfig, SessionTerms } from "./session-terms";
 
 /**
- * Compiles a validated price table into a matcher: patterns become regular expressions and every
- * priced rule's payment terms are resolved once per table version, not on every request.
+ * Compiles a validated price table into a matcher: patterns become regular expressions, rules are
+ * indexed by host and literal path prefix (so a request tests only the few rules that can match
+ * it, whatever the table's size), and every priced rule's payment terms are resolved once per
+ * table version, not on every request.
  */
 
 /** The fully resolved payment terms of a priced rule: what a 402 offers and a payment must match. */
@@ -81,7 +84,10 @@ export function compileTable(
     return { kind: "priced", rule: label, offer } as const;
   };
 
+  const index = new RuleIndex();
   const rules: CompiledRule[] = table.rules.map((rule, i) => {
+    const exactHost = rule.host?.startsWith("*.") ? undefined : rule.host;
+    index.add(i, exactHost, foldCase(rule.path.normalize("NFKC"), table.caseSensitive));
     const compiled: CompiledRule = {
       pattern: compilePattern(rule.path, table.caseSensitive),
       result: resolve(`rules[${i}]`, rule, routeKeyOf(rule)),
@@ -106,7 +112,9 @@ export function compileTable(
       match(request: RequestKey): Match {
         const host = request.host.toLowerCase();
         const path = foldCase(request.path, caseSensitive);
-        for (const rule of rules) {
+        for (const position of index.candidates(host, path)) {
+          const rule = rules[position];
+          if (rule === undefined) continue;
           if (rule.hostExact !== undefined && rule.hostExact !== host) continue;
           if (rule.hostSuffix !== undefined && !host.endsWith(rule.hostSuffix)) continue;
           if (rule.methods && !rule.methods.has(request.method)) continue;
