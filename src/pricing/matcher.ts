@@ -80,7 +80,7 @@ export function compileTable(
       errors.push(`${label}: ${offer}`);
       return { kind: "free", rule: label } as const;
     }
-    if (session) offer.session = resolveSession(session, routeKey);
+    if (session) offer.session = resolveSession(session, routeKey, table.caseSensitive);
     return { kind: "priced", rule: label, offer } as const;
   };
 

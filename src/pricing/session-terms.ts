@@ -62,14 +62,21 @@ export interface SessionTerms {
   scope: string;
   /** The rule's identity (host, methods, path pattern), which a `route` scope is keyed by. */
   routeKey: string;
+  /** The table's `caseSensitive`: whether a `resource` scope tells `/A` from `/a`. */
+  caseSensitive: boolean;
 }
 
 /** Resolves validated session terms of the rule identified by `routeKey`. */
-export function resolveSession(config: SessionConfig, routeKey: string): SessionTerms {
+export function resolveSession(
+  config: SessionConfig,
+  routeKey: string,
+  caseSensitive: boolean,
+): SessionTerms {
   return {
     ttlSeconds: config.ttl === undefined ? undefined : durationSeconds(config.ttl),
     uses: config.uses,
     scope: config.scope,
     routeKey,
+    caseSensitive,
   };
 }

@@ -1,4 +1,4 @@
-import type { Offer } from "../pricing";
+import type { Offer, SessionTerms } from "../pricing";
 
 /**
  * What a request asks a session for: its scope and the price it would otherwise cost. A session
@@ -20,28 +20,25 @@ export interface Want extends HeldPrice {
   scope: string;
 }
 
+/** The parts of a rule's session terms that make its scope key. */
+export type ScopeTerms = Pick<SessionTerms, "scope" | "routeKey" | "caseSensitive">;
+
 /**
  * The scope key of a request. `route`: the request's host and the rule's identity (host,
  * methods, pattern), so one pass covers every path of the rule; `resource`: host and normalised
  * match path, so every spelling of one path shares it; `group:<name>`: shared table-wide.
  */
-export function scopeKey(
-  terms: { scope: string; routeKey: string },
-  host: string,
-  matchPath: string,
-): string {
+export function scopeKey(terms: ScopeTerms, host: string, matchPath: string): string {
   if (terms.scope.startsWith("group:")) return terms.scope;
-  if (terms.scope === "resource") return `resource:${host.toLowerCase()}${matchPath}`;
+  if (terms.scope === "resource") {
+    const path = terms.caseSensitive ? matchPath : matchPath.toLowerCase();
+    return `resource:${host.toLowerCase()}${path}`;
+  }
   return `route:${host.toLowerCase()} ${terms.routeKey}`;
 }
 
 /** What a request on this session-selling offer wants from a session. */
-export function wantFor(
-  offer: Offer,
-  terms: { scope: string; routeKey: string },
-  host: string,
-  matchPath: string,
-): Want {
+export function wantFor(offer: Offer, terms: ScopeTerms, host: string, matchPath: string): Want {
   const scope = scopeKey(terms, host, matchPath);
   return { scope, network: offer.network, asset: offer.asset, amount: offer.amount };
 }

@@ -9,9 +9,34 @@ export const PAY_TO = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
 export const PAYER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 export const USDC = "0x036CbD53842c5426634e7929541eC2318f3dCF7e";
 
+/** Host of the session rules, so they never shadow the pay-per-request rules below. */
+export const SESSION_HOST = "sessions.test";
+
 export const TABLE = {
   version: "test-1",
   rules: [
+    { host: SESSION_HOST, path: "/pass/*", price: "$0.01", session: { ttl: "1h", uses: 3 } },
+    { host: SESSION_HOST, path: "/burst/*", price: "$0.01", session: { uses: 11 } },
+    { host: SESSION_HOST, path: "/brief/*", price: "$0.01", session: { ttl: 1 } },
+    { host: SESSION_HOST, path: "/status/*", price: "$0.01", session: { uses: 3 } },
+    {
+      host: SESSION_HOST,
+      path: "/one/:slug",
+      price: "$0.01",
+      session: { scope: "resource", ttl: "1h" },
+    },
+    {
+      host: SESSION_HOST,
+      path: "/group/cheap/*",
+      price: "$0.01",
+      session: { ttl: "1h", scope: "group:g" },
+    },
+    {
+      host: SESSION_HOST,
+      path: "/group/dear/*",
+      price: "$0.25",
+      session: { ttl: "1h", scope: "group:g" },
+    },
     { path: "/robots.txt", free: true },
     { path: "/api/free/*", free: true },
     { path: "/api/*", price: "$0.001", description: "API call", mimeType: "application/json" },
