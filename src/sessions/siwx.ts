@@ -90,12 +90,14 @@ export async function checkSiwx(header: string, context: SiwxContext): Promise<S
   if (header.length > MAX_HEADER_BYTES) {
     return refuse(`the ${SIWX_HEADER} header is larger than ${MAX_HEADER_BYTES} bytes`);
   }
-  const parsed = ProofSchema.safeParse(decodeJson(header.trim()));
+  const json = decodeJson(header.trim());
+  if (json === undefined) return refuse(`the ${SIWX_HEADER} header is not base64 JSON`);
+  const parsed = ProofSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue?.path.join(".") || "header";
     return refuse(
-      `the ${SIWX_HEADER} header is not a valid proof: ${where}: ${issue?.message ?? "not base64 JSON"}`,
+      `the ${SIWX_HEADER} header is not a valid proof: ${where}: ${issue?.message ?? "invalid"}`,
     );
   }
   const proof = parsed.data;
