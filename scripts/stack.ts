@@ -2,7 +2,7 @@
  * `npm start`: the whole local stack on fixed loopback ports, until Ctrl-C.
  */
 import { fileURLToPath } from "node:url";
-import { FIXED_PORTS, startStack } from "../dev/stack.ts";
+import { DEV_SECRETS, FIXED_PORTS, startStack } from "../dev/stack.ts";
 
 const stateDir = fileURLToPath(new URL("../.wrangler/state", import.meta.url));
 const started = Date.now();
@@ -32,6 +32,10 @@ Try it:
   curl -i ${stack.workerUrl}/api/hello          402 Payment Required
   npm run pay -- ${stack.workerUrl}/api/hello   pay $0.001 with @x402/fetch
   npm run pay -- ${stack.workerUrl}/articles/hello-x402
+  npm run pay -- ${stack.workerUrl}/api/pass/demo        buy a pass: 1 hour or 5 calls
+  npm run pay -- ${stack.workerUrl}/api/pass/demo --siwx come back by signing in, free
+
+Admin API: Authorization: Bearer ${DEV_SECRETS.ADMIN_TOKEN}   (see README, "Admin API")
 
 Price table: dev/prices.json (seeded into local KV). Ctrl-C stops everything.
 `);
