@@ -1,8 +1,9 @@
 /**
- * The load generator: autocannon (HTTP/1.1 keep-alive, closed loop) on loopback, run in a worker
- * thread (bench/load-thread.ts).
+ * The load generator: autocannon (HTTP/1.1 keep-alive, closed loop) on loopback, run in a child
+ * process (bench/load-child.ts).
  */
-import { Worker } from "node:worker_threads";
+import { fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
 
 /** One timed run against one URL. */
 export interface LoadRequest {
@@ -27,9 +28,11 @@ export interface LoadResult {
 
 type Reply = { ok: true; result: LoadResult } | { ok: false; error: string };
 
-/** Runs load requests one after another in a dedicated thread; `close()` ends the thread. */
+/** Runs load requests one after another in a dedicated process; `close()` ends it. */
 export class LoadGenerator {
-  readonly #worker = new Worker(new URL("./load-thread.ts", import.meta.url));
+  readonly #child = fork(fileURLToPath(new URL("./load-child.ts", import.meta.url)), [], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   #queue: Promise<unknown> = Promise.resolve();
 
   /** Runs `request` after any run already queued. */
@@ -37,17 +40,24 @@ export class LoadGenerator {
     const next = this.#queue.then(
       () =>
         new Promise<LoadResult>((resolve, reject) => {
-          this.#worker.once("message", (reply: Reply) =>
+          this.#child.once("message", (reply: Reply) =>
             reply.ok ? resolve(reply.result) : reject(new Error(reply.error)),
           );
-          this.#worker.postMessage(request);
+          this.#child.send(request);
         }),
     );
     this.#queue = next.catch(() => {});
     return next;
   }
 
+  /** Ends the child process (it exits on disconnect; killed if it has not within 2 s). */
   async close(): Promise<void> {
-    await this.#worker.terminate();
+    const child = this.#child;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.disconnect();
+    const timer = setTimeout(() => child.kill("SIGKILL"), 2000);
+    await exited;
+    clearTimeout(timer);
   }
 }

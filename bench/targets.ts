@@ -25,14 +25,15 @@ export interface TargetDef {
   label: string;
   build: BuildSpec;
   vars(upstreams: Upstreams, bundle: Bundle): Record<string, string>;
-  /** True when it reads the price table from KV (dev/prices.json is seeded). */
+  /** True when it reads the price table from KV (bench/prices.json is seeded). */
   prices?: boolean;
 }
 
 const NETWORK = "eip155:84532";
 /** Sessions' HMAC key for the paywall under test (a fixed bench value, never a real secret). */
 const BENCH_SESSION_SECRET = "bench-session-secret-0123456789abcdef";
-const PRICES = readFileSync(new URL("../dev/prices.json", import.meta.url), "utf8");
+/** The bench's price table: dev/prices.json's routes, with a session sold on /api/*. */
+const PRICES = readFileSync(new URL("./prices.json", import.meta.url), "utf8");
 
 /** The five targets; see README "Benchmarks". */
 export const TARGETS: Record<TargetId, TargetDef> = {
@@ -99,14 +100,19 @@ export interface RunningTarget extends ServeReady {
   stop(): Promise<void>;
 }
 
-/** Serves `bundle` as target `def` with `upstreams`; resolves once it has answered `probePath`. */
+/**
+ * Serves `bundle` as target `def` with `upstreams`; resolves once it has answered `probePath`.
+ * With `count`, its KV reads and Durable Object calls are counted (see bench/counts.ts).
+ */
 export async function serveTarget(
   def: TargetDef,
   bundle: Bundle,
   upstreams: Upstreams,
   probePath: string,
+  count = false,
 ): Promise<RunningTarget> {
   const spec: ServeSpec = {
+    count,
     script: bundle.script,
     compatibilityDate: bundle.compatibilityDate,
     compatibilityFlags: bundle.compatibilityFlags,

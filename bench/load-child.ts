@@ -1,17 +1,19 @@
 /**
- * Worker thread that runs autocannon, so the load generator never shares an event loop with the
- * origin and pass-throughs of the main thread. One message in (a LoadRequest), one out.
+ * Child process that runs autocannon, so the load generator never shares an event loop with the
+ * origin and pass-throughs of the bench's main process. (Not a worker thread: autocannon run in a
+ * worker thread reports raw histograms instead of its summary.) One IPC message in (a
+ * LoadRequest), one out; it exits when its parent disconnects.
  */
 import autocannon from "autocannon";
-import { parentPort } from "node:worker_threads";
 import type { LoadRequest, LoadResult } from "./load.ts";
 
-parentPort?.on("message", (request: LoadRequest) => {
+process.on("message", (request: LoadRequest) => {
   void run(request).then(
-    (result) => parentPort?.postMessage({ ok: true, result }),
-    (error: unknown) => parentPort?.postMessage({ ok: false, error: String(error) }),
+    (result) => process.send?.({ ok: true, result }),
+    (error: unknown) => process.send?.({ ok: false, error: String(error) }),
   );
 });
+process.on("disconnect", () => process.exit(0));
 
 async function run(request: LoadRequest): Promise<LoadResult> {
   const result = await autocannon({
