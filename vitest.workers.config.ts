@@ -16,6 +16,7 @@ export default defineConfig({
           FACILITATOR_URLS: inject("facilitatorUrl"),
           PRICE_TABLE_TTL_SECONDS: "0",
           FACILITATOR_TIMEOUT_MS: "2000",
+          WEB_BOT_AUTH_HTTP_LOOPBACK: "true",
           SESSION_SECRET: "workers-test-session-secret-0123456789",
           ADMIN_TOKEN: "workers-test-admin-token",
         },
@@ -24,6 +25,6 @@ export default defineConfig({
   ],
   test: {
     include: ["test/workers/**/*.test.ts"],
-    globalSetup: ["test/workers/global-setup.ts"],
+    globalSetup: ["test/workers/global-setup.ts", "test/support/crawler-setup.ts"],
   },
 });

@@ -24,9 +24,10 @@ export async function generateCrawlerKey(): Promise<CrawlerKey> {
 
 /** Imports a private Ed25519 JWK (with `d` and `x`). */
 export async function importCrawlerKey(privateJwk: JsonWebKey): Promise<CrawlerKey> {
-  const privateKey = await crypto.subtle.importKey("jwk", privateJwk, { name: "Ed25519" }, true, [
-    "sign",
-  ]);
+  // Only the key material: runtimes disagree on `alg` for Ed25519 ("Ed25519" vs "EdDSA").
+  const { kty, crv, x: publicX, d } = privateJwk;
+  const jwk: JsonWebKey = { kty, crv, x: publicX, d };
+  const privateKey = await crypto.subtle.importKey("jwk", jwk, { name: "Ed25519" }, true, ["sign"]);
   const x = String(privateJwk.x);
   const canonical = JSON.stringify({ crv: "Ed25519", kty: "OKP", x });
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical));
@@ -47,13 +48,21 @@ export function keyDirectory(keys: CrawlerKey[]): { keys: Array<Record<string, s
   return { keys: keys.map((k) => ({ ...k.publicJwk, kid: k.thumbprint, use: "sig" })) };
 }
 
+/** Headers signed by default whenever a request carries them: what it agrees to pay, and how. */
+const SIGNED_WHEN_PRESENT = [
+  "crawler-exact-price",
+  "crawler-max-price",
+  "payment-signature",
+  "x-payment",
+];
+
 /** How to sign; only `signatureAgent` is required. Tests bend the rest to build bad signatures. */
 export interface SignOptions {
   /** The directory's origin, sent in `Signature-Agent`. */
   signatureAgent: string;
   /**
    * Covered components. Default: `@authority`, `@method`, `@path`, `signature-agent`, and the
-   * `crawler-*-price` headers the request carries.
+   * `crawler-*-price` and payment headers the request carries.
    */
   components?: string[];
   /** `"string"` sends `Signature-Agent: "https://…"`; `"dictionary"` sends `sig1="https://…"`. */
@@ -66,6 +75,8 @@ export interface SignOptions {
   tag?: string | null;
   /** Default the key's thumbprint. */
   keyid?: string;
+  /** Default 32 random bytes; `null` leaves the nonce out. */
+  nonce?: string | null;
 }
 
 /** A request to sign, as fetch would send it. */
@@ -96,14 +107,18 @@ export async function signHeaders(
     "@method",
     "@path",
     "signature-agent",
-    ...["crawler-exact-price", "crawler-max-price"].filter((h) => headers.has(h)),
+    ...SIGNED_WHEN_PRESENT.filter((h) => headers.has(h)),
   ];
   const ids = names.map((name) =>
     name === "signature-agent" && dictionary ? `"${name}";key=${quote(label)}` : quote(name),
   );
   let params = `(${ids.join(" ")});created=${created};expires=${expires}`;
   params += `;keyid=${quote(options.keyid ?? key.thumbprint)};alg="ed25519"`;
-  params += `;nonce=${quote(base64url(crypto.getRandomValues(new Uint8Array(32))))}`;
+  const nonce =
+    options.nonce === undefined
+      ? base64url(crypto.getRandomValues(new Uint8Array(32)))
+      : options.nonce;
+  if (nonce !== null) params += `;nonce=${quote(nonce)}`;
   if (options.tag !== null) params += `;tag=${quote(options.tag ?? "web-bot-auth")}`;
 
   const url = new URL(request.url);

@@ -1,18 +1,25 @@
 /**
- * A signing crawler for the local stack: an Ed25519 key, its Web Bot Auth key directory served on
- * 127.0.0.1, and signed requests (see crawler-signer.ts). As a script:
+ * The crawler operator's tool for the local stack: an Ed25519 key, its Web Bot Auth key
+ * directory served on 127.0.0.1, requests signed with it (see crawler-signer.ts), x402 payments
+ * made with the official `@x402/fetch` client and covered by the signature, and prepaid credit
+ * bought at the paywall's `/__x402/crawl-credit`. As a script (`npm run crawl -- …`):
  *
- *   node dev/crawler.ts <url> [--max-price "USD 0.05" | --exact-price "USD 0.01"] [--key file.json]
+ *   node dev/crawler.ts <url> [--max-price "USD 0.05" | --exact-price "USD 0.01"] [--pay]
+ *                             [--top-up 1.00] [--key key.json] [--agent GPTBot]
  *
- * serves the directory, sends one signed GET, prints the answer, and stops the directory. With
- * `--key` the key is kept in that file (created when missing), so the crawler keeps its identity
- * (and any credit bought with it) across runs. The paywall must be allowed to fetch key
- * directories over plain HTTP from loopback for this to verify.
+ * serves the directory, optionally buys credit (`--top-up`, paid by the local payer), sends one
+ * signed GET (paying with x402 when `--pay`), prints the answer, and stops the directory. With
+ * `--key` the key is kept in that file (created when missing), so the crawler keeps its identity,
+ * and its credit, across runs. The paywall must be run with WEB_BOT_AUTH_HTTP_LOOPBACK=true (the
+ * local stack does) to fetch a directory served over plain HTTP.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
+import type { Hex } from "viem";
+import { PAYER } from "./chain.ts";
+import { payingFetchV2 } from "./clients.ts";
 import {
   exportCrawlerKey,
   generateCrawlerKey,
@@ -35,10 +42,16 @@ export interface RunningDirectory {
   stop(): Promise<void>;
 }
 
-/** Serves the key directory of `keys` on 127.0.0.1 (port 0: any free port). */
-export async function serveKeyDirectory(keys: CrawlerKey[], port = 0): Promise<RunningDirectory> {
+/**
+ * Serves the key directory of `keys` on 127.0.0.1 (port 0: any free port). `body` replaces the
+ * JWKS, to try what a paywall does with a malformed directory.
+ */
+export async function serveKeyDirectory(
+  keys: CrawlerKey[],
+  options: { port?: number; body?: string } = {},
+): Promise<RunningDirectory> {
   let fetches = 0;
-  const body = JSON.stringify(keyDirectory(keys));
+  const body = options.body ?? JSON.stringify(keyDirectory(keys));
   const server = createServer((req, res) => {
     if (req.method === "GET" && req.url === DIRECTORY_PATH) {
       fetches++;
@@ -53,7 +66,7 @@ export async function serveKeyDirectory(keys: CrawlerKey[], port = 0): Promise<R
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, "127.0.0.1", resolve);
+    server.listen(options.port ?? 0, "127.0.0.1", resolve);
   });
   const address = server.address() as AddressInfo;
   return {
@@ -67,11 +80,20 @@ export async function serveKeyDirectory(keys: CrawlerKey[], port = 0): Promise<R
   };
 }
 
-/** A crawler: its key, its served directory, and a fetch that signs every request. */
+/** A crawler: its key, its served directory, and fetches that sign every request. */
 export interface DevCrawler {
   key: CrawlerKey;
   directory: RunningDirectory;
-  fetch(url: string, init?: RequestInit, sign?: Partial<SignOptions>): Promise<Response>;
+  /** Sends one signed request; `sign` bends the signature (tests build bad ones with it). */
+  fetch(
+    input: string | Request,
+    init?: RequestInit,
+    sign?: Partial<SignOptions>,
+  ): Promise<Response>;
+  /** A fetch that pays x402 challenges with `payerKey`, each retry signed over its payment. */
+  paying(payerKey: Hex): (input: string, init?: RequestInit) => Promise<Response>;
+  /** Buys `usd` (e.g. "1.00") of prepaid credit at the paywall at `workerUrl`. */
+  topUp(workerUrl: string, usd: string, payerKey: Hex): Promise<Response>;
   stop(): Promise<void>;
 }
 
@@ -79,18 +101,28 @@ export interface DevCrawler {
 export async function startDevCrawler(key?: CrawlerKey): Promise<DevCrawler> {
   const crawlerKey = key ?? (await generateCrawlerKey());
   const directory = await serveKeyDirectory([crawlerKey]);
+  const signedFetch: DevCrawler["fetch"] = async (input, init = {}, sign = {}) => {
+    const request = new Request(input, init);
+    const headers = await signHeaders(
+      crawlerKey,
+      { method: request.method, url: request.url, headers: request.headers },
+      { signatureAgent: directory.origin, ...sign },
+    );
+    const body = request.method === "GET" || request.method === "HEAD" ? null : request.body;
+    return fetch(request.url, { method: request.method, headers, body, redirect: "manual" });
+  };
+  const paying = (payerKey: Hex) =>
+    payingFetchV2(payerKey, ((input: string | Request, init?: RequestInit) =>
+      signedFetch(input, init)) as typeof fetch);
   return {
     key: crawlerKey,
     directory,
-    async fetch(url, init = {}, sign = {}) {
-      const method = init.method ?? "GET";
-      const headers = await signHeaders(
-        crawlerKey,
-        { method, url, ...(init.headers && { headers: init.headers }) },
-        { signatureAgent: directory.origin, ...sign },
-      );
-      return fetch(url, { ...init, method, headers, redirect: "manual" });
-    },
+    fetch: signedFetch,
+    paying,
+    topUp: (workerUrl, usd, payerKey) =>
+      paying(payerKey)(`${workerUrl}/__x402/crawl-credit?amount=${encodeURIComponent(usd)}`, {
+        method: "POST",
+      }),
     stop: () => directory.stop(),
   };
 }
@@ -102,32 +134,48 @@ async function loadKey(file: string | undefined): Promise<CrawlerKey> {
   return key;
 }
 
+async function print(response: Response): Promise<void> {
+  console.log(`HTTP ${response.status}`);
+  for (const [name, value] of response.headers) {
+    if (name.startsWith("crawler-") || name.startsWith("payment-"))
+      console.log(`${name}: ${value}`);
+  }
+  console.log((await response.text()).slice(0, 2000));
+}
+
 async function main(args: string[]): Promise<void> {
-  const url = args.find((a, i) => !a.startsWith("--") && !args[i - 1]?.startsWith("--"));
+  const flags = new Set(["--pay"]);
+  const url = args.find(
+    (a, i) => !a.startsWith("--") && !(args[i - 1]?.startsWith("--") && !flags.has(args[i - 1]!)),
+  );
   const option = (name: string) => {
     const at = args.indexOf(name);
     return at === -1 ? undefined : args[at + 1];
   };
   if (!url) {
-    console.error('usage: node dev/crawler.ts <url> [--max-price "USD 0.05"] [--key key.json]');
+    console.error(
+      'usage: node dev/crawler.ts <url> [--max-price "USD 0.05" | --exact-price "USD 0.01"] [--pay] [--top-up 1.00] [--key key.json] [--agent GPTBot]',
+    );
     process.exitCode = 2;
     return;
   }
   const crawler = await startDevCrawler(await loadKey(option("--key")));
   try {
-    const headers: Record<string, string> = { "user-agent": "DevCrawler/1.0" };
+    console.log(`key ${crawler.key.thumbprint}, directory ${crawler.directory.origin}`);
+    const topUp = option("--top-up");
+    if (topUp) {
+      console.log(`buying USD ${topUp} of crawl credit …`);
+      await print(await crawler.topUp(new URL(url).origin, topUp, PAYER.privateKey));
+    }
+    const headers: Record<string, string> = {
+      "user-agent": `Mozilla/5.0 (compatible; ${option("--agent") ?? "DevCrawler"}/1.0)`,
+    };
     const max = option("--max-price");
     const exact = option("--exact-price");
     if (max) headers["crawler-max-price"] = max;
     if (exact) headers["crawler-exact-price"] = exact;
-    console.log(`key ${crawler.key.thumbprint}, directory ${crawler.directory.origin}`);
-    const response = await crawler.fetch(url, { headers });
-    console.log(`HTTP ${response.status}`);
-    for (const [name, value] of response.headers) {
-      if (name.startsWith("crawler-") || name.startsWith("payment-"))
-        console.log(`${name}: ${value}`);
-    }
-    console.log((await response.text()).slice(0, 2000));
+    const send = args.includes("--pay") ? crawler.paying(PAYER.privateKey) : crawler.fetch;
+    await print(await send(url, { headers }));
   } finally {
     await crawler.stop();
   }

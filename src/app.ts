@@ -1,10 +1,12 @@
 import { Hono } from "hono";
 import { adminRoutes } from "./admin/routes";
 import { loadConfig } from "./config";
+import { createWebBotAuthVerifier } from "./crawlers";
+import { durableCredit } from "./credit";
 import type { Config, Env } from "./config";
 import { PriceTableStore } from "./kv";
 import { httpFacilitator } from "./payments";
-import { errorResponse, handleRequest } from "./paywall";
+import { CREDIT_PATH, errorResponse, handleRequest, topUpCredit } from "./paywall";
 import type { PaywallDeps } from "./paywall";
 import { durableSessions } from "./sessions";
 
@@ -55,6 +57,11 @@ function buildDeps(env: Env, config: Config): PaywallDeps {
       env.SESSIONS && config.sessionSecret
         ? { service: durableSessions(env.SESSIONS), secret: config.sessionSecret }
         : undefined,
+    crawlers: {
+      // One verifier per setup: its key directory cache is shared by this isolate's requests.
+      verifier: createWebBotAuthVerifier({ allowInsecureLoopback: config.directoryHttpLoopback }),
+      credit: env.CRAWL_CREDIT ? durableCredit(env.CRAWL_CREDIT) : undefined,
+    },
   };
 }
 
@@ -77,6 +84,12 @@ export function createApp(): Hono<{ Bindings: Env }> {
       return setup.ok ? setup.deps.sessions?.service : undefined;
     }),
   );
+
+  app.all(CREDIT_PATH, (c) => {
+    const setup = setupFor(c.env);
+    if (!setup.ok) return errorResponse("misconfigured", setup.reason);
+    return topUpCredit(c.req.raw, setup.deps);
+  });
 
   app.all("*", (c) => {
     const setup = setupFor(c.env);

@@ -1,4 +1,5 @@
 import { CAIP2_NETWORK, EVM_ADDRESS } from "./pricing";
+import type { CrawlerCredit } from "./credit";
 import type { PayerSessions } from "./sessions";
 
 /**
@@ -31,6 +32,13 @@ export interface Env {
   SESSION_SECRET?: string;
   /** Secret bearer token of the admin API under /__x402/admin/; unset: the API is off. */
   ADMIN_TOKEN?: string;
+  /** Durable Objects holding prepaid crawl credit, one per crawler key (src/credit/store.ts). */
+  CRAWL_CREDIT?: DurableObjectNamespace<CrawlerCredit>;
+  /**
+   * "true" lets Web Bot Auth key directories be fetched over plain HTTP from loopback hosts
+   * (127.0.0.1, localhost, [::1]): the local stack only. Default "false": HTTPS only.
+   */
+  WEB_BOT_AUTH_HTTP_LOOPBACK?: string;
 }
 
 /** A validated configuration. */
@@ -44,6 +52,8 @@ export interface Config {
   payerHeader: string;
   /** Set when sessions can run: the `SESSIONS` binding exists and `SESSION_SECRET` is set. */
   sessionSecret: string | undefined;
+  /** Whether key directories may be plain-HTTP loopback URLs (development only). */
+  directoryHttpLoopback: boolean;
 }
 
 /** Validates the variables; every problem is named so an operator can fix it in one go. */
@@ -72,6 +82,10 @@ export function loadConfig(env: Env): { ok: true; config: Config } | { ok: false
   if (sessionSecret !== undefined && sessionSecret.length < 32) {
     problems.push("SESSION_SECRET must be at least 32 characters");
   }
+  const loopback = env.WEB_BOT_AUTH_HTTP_LOOPBACK?.trim() || "false";
+  if (loopback !== "true" && loopback !== "false") {
+    problems.push('WEB_BOT_AUTH_HTTP_LOOPBACK must be "true" or "false"');
+  }
   if (!originUrl || problems.length > 0) {
     return { ok: false, reason: `the paywall is misconfigured: ${problems.join("; ")}` };
   }
@@ -86,6 +100,7 @@ export function loadConfig(env: Env): { ok: true; config: Config } | { ok: false
       facilitatorTimeoutMs: timeout,
       payerHeader,
       sessionSecret: env.SESSIONS ? sessionSecret : undefined,
+      directoryHttpLoopback: loopback === "true",
     },
   };
 }

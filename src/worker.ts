@@ -5,3 +5,6 @@ export default createApp();
 
 /** Durable Object class holding each payer's sessions (bound as `SESSIONS`). */
 export { PayerSessions } from "./sessions";
+
+/** Durable Object class holding each crawler key's prepaid credit (bound as `CRAWL_CREDIT`). */
+export { CrawlerCredit } from "./credit";

@@ -25,6 +25,8 @@ export type CrawlerIdentity =
   | { kind: "unverified"; claimed: Crawler }
   /** A signature was sent and does not verify; `claimed` is what the User-Agent said, if anything. */
   | { kind: "invalid"; reason: string; claimed?: Crawler }
+  /** A signature was sent and its key directory cannot be loaded now: unproven, retry later. */
+  | { kind: "unavailable"; reason: string }
   /** Neither a claim nor a signature: a person, or a bot that does not say. */
   | { kind: "anonymous" };
 
@@ -52,6 +54,7 @@ export async function identifyCrawler(
     return claimed ? { kind: "unverified", claimed } : { kind: "anonymous" };
   if (signature.status === "invalid")
     return { kind: "invalid", reason: signature.reason, ...(claimed && { claimed }) };
+  if (signature.status === "unavailable") return { kind: "unavailable", reason: signature.reason };
 
   const origin = originOf(signature.directory);
   const bound = catalogue.filter((crawler) =>

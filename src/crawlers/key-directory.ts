@@ -44,9 +44,24 @@ export const DEFAULT_DIRECTORY_LIMITS: Readonly<DirectoryLimits> = {
   maxBytes: 64 * 1024,
 };
 
-/** A loaded directory: its Ed25519 keys by RFC 7638 thumbprint, or why there are none. */
+/**
+ * A loaded directory: its Ed25519 keys by RFC 7638 thumbprint, or why there are none.
+ * `retryable` failures (unreachable, timed out, HTTP 5xx or 429) are the directory host's
+ * trouble, not proof of a bad signature; either way nothing is verified.
+ */
 export type DirectoryLoad =
-  { ok: true; keys: ReadonlyMap<string, CryptoKey> } | { ok: false; reason: string };
+  | { ok: true; keys: ReadonlyMap<string, CryptoKey> }
+  | { ok: false; reason: string; retryable: boolean };
+
+/** A failed load; `retryable` when the host may answer later. */
+class LoadError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
+}
 
 /** Where a Signature-Agent value points, or why it may not be fetched. */
 export function directoryUrl(
@@ -128,8 +143,8 @@ export class KeyDirectoryCache {
   }
 
   private async load(url: string): Promise<{ result: DirectoryLoad; ttlMs: number }> {
-    const failure = (reason: string) => ({
-      result: { ok: false as const, reason: `key directory ${url}: ${reason}` },
+    const failure = (reason: string, retryable = false) => ({
+      result: { ok: false as const, reason: `key directory ${url}: ${reason}`, retryable },
       ttlMs: this.limits.failureTtlMs,
     });
     const controller = new AbortController();
@@ -137,7 +152,7 @@ export class KeyDirectoryCache {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         controller.abort();
-        reject(new Error(`no answer within ${this.limits.timeoutMs} ms`));
+        reject(new LoadError(`no answer within ${this.limits.timeoutMs} ms`, true));
       }, this.limits.timeoutMs);
     });
     try {
@@ -149,7 +164,9 @@ export class KeyDirectoryCache {
       if (typeof keys === "string") return failure(keys);
       return { result: { ok: true, keys }, ttlMs: this.ttl(cacheControl) };
     } catch (error) {
-      return failure(error instanceof Error ? error.message : String(error));
+      if (error instanceof LoadError) return failure(error.message, error.retryable);
+      // fetch itself failed: the host could not be reached.
+      return failure(`could not be reached (${String(error)})`, true);
     } finally {
       if (timer !== undefined) clearTimeout(timer);
     }
@@ -166,12 +183,13 @@ export class KeyDirectoryCache {
     });
     if (response.status !== 200) {
       await response.body?.cancel();
-      throw new Error(`answered HTTP ${response.status}`);
+      const retryable = response.status >= 500 || response.status === 429;
+      throw new LoadError(`answered HTTP ${response.status}`, retryable);
     }
     const type = (response.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
     if (type !== DIRECTORY_MEDIA_TYPE && type !== "application/json") {
       await response.body?.cancel();
-      throw new Error(`is served as "${type}", not ${DIRECTORY_MEDIA_TYPE}`);
+      throw new LoadError(`is served as "${type}", not ${DIRECTORY_MEDIA_TYPE}`, false);
     }
     const body = await readCapped(response, this.limits.maxBytes);
     return { body, cacheControl: response.headers.get("cache-control") };
@@ -192,7 +210,7 @@ async function readCapped(response: Response, maxBytes: number): Promise<string>
   const declared = Number(response.headers.get("content-length") ?? "0");
   if (declared > maxBytes) {
     await response.body?.cancel();
-    throw new Error(`is larger than ${maxBytes} bytes`);
+    throw new LoadError(`is larger than ${maxBytes} bytes`, false);
   }
   if (!response.body) return "";
   const reader = response.body.getReader();
@@ -204,7 +222,7 @@ async function readCapped(response: Response, maxBytes: number): Promise<string>
     size += value.byteLength;
     if (size > maxBytes) {
       await reader.cancel();
-      throw new Error(`is larger than ${maxBytes} bytes`);
+      throw new LoadError(`is larger than ${maxBytes} bytes`, false);
     }
     chunks.push(value);
   }
@@ -214,7 +232,11 @@ async function readCapped(response: Response, maxBytes: number): Promise<string>
     all.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(all);
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(all);
+  } catch {
+    throw new LoadError("is not UTF-8", false);
+  }
 }
 
 /** At most this many keys of a directory are imported. */
@@ -236,8 +258,12 @@ async function parseDirectory(body: string): Promise<Map<string, CryptoKey> | st
     if (kty !== "OKP" || crv !== "Ed25519" || typeof x !== "string") continue;
     const raw = fromBase64url(x);
     if (raw?.byteLength !== 32) continue;
-    const key = await crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
-    found.set(await jwkThumbprint(x), key);
+    try {
+      const key = await crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
+      found.set(await jwkThumbprint(x), key);
+    } catch {
+      continue; // not a usable Ed25519 point: skipped like any other foreign key
+    }
   }
   return found.size > 0 ? found : "has no Ed25519 key";
 }

@@ -27,6 +27,8 @@ export interface SignatureInput {
   created: number;
   expires: number;
   keyid: string;
+  /** The `nonce` parameter, when sent: what makes one signed request single-use. */
+  nonce: string | undefined;
   /** The inner list as the signature base's `@signature-params` line carries it. */
   signatureParams: string;
   signature: Uint8Array;
@@ -82,6 +84,10 @@ function checkInput(label: string, list: InnerList, signature: Uint8Array): Sign
   if (expires?.type !== "integer") return invalid("expires must be an integer");
   if (keyid?.type !== "string" || keyid.value === "") return invalid("keyid must be a string");
   if (alg !== undefined && !isString(alg, "ed25519")) return invalid('alg must be "ed25519"');
+  const nonce = list.params.get("nonce");
+  if (nonce !== undefined && (nonce.type !== "string" || nonce.value === "")) {
+    return invalid("nonce must be a non-empty string");
+  }
 
   const componentIds: string[] = [];
   for (const item of list.items) {
@@ -99,6 +105,7 @@ function checkInput(label: string, list: InnerList, signature: Uint8Array): Sign
       created: created.value,
       expires: expires.value,
       keyid: keyid.value,
+      nonce: nonce?.value,
       signatureParams: serializeMember(list),
       signature,
     },

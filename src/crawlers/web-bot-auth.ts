@@ -27,9 +27,13 @@ export type WebBotAuthResult =
       coveredComponents: string[];
       /** When the signature stops being valid, in Unix seconds. */
       expires: number;
+      /** The signature's `nonce`, when sent (needed to spend prepaid credit). */
+      nonce: string | undefined;
     }
   | { status: "unsigned" }
-  | { status: "invalid"; reason: string };
+  | { status: "invalid"; reason: string }
+  /** The key directory could not be loaded right now (unreachable, 5xx): nothing is proven. */
+  | { status: "unavailable"; reason: string };
 
 /** Options of a verifier; all optional. */
 export interface VerifierOptions {
@@ -88,7 +92,10 @@ export function createWebBotAuthVerifier(options: VerifierOptions = {}): WebBotA
     if (input.signature.byteLength !== 64) return invalid("an Ed25519 signature is 64 bytes");
 
     const directory = await directories.get(url.url);
-    if (!directory.ok) return invalid(directory.reason);
+    if (!directory.ok) {
+      if (directory.retryable) return { status: "unavailable", reason: directory.reason };
+      return invalid(directory.reason);
+    }
     const key = directory.keys.get(input.keyid);
     if (!key) return invalid(`keyid ${input.keyid} is not the thumbprint of a key in ${url.url}`);
     const data = new TextEncoder().encode(base.base);
@@ -101,6 +108,7 @@ export function createWebBotAuthVerifier(options: VerifierOptions = {}): WebBotA
       label: input.label,
       coveredComponents: input.componentIds,
       expires: input.expires,
+      nonce: input.nonce,
     };
   }
 

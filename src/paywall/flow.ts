@@ -7,13 +7,15 @@ import { forwardToOrigin } from "../proxy";
 import type { OriginOptions } from "../proxy";
 import { wantFor } from "../sessions";
 import type { Admitted, SessionResult } from "../sessions";
+import { crawlerGate } from "./crawler-gate";
+import type { CrawlerDeps } from "./crawler-gate";
 import { errorResponse, paidResponse, sessionResponse, settlementHeader } from "./responses";
 import { sessionExtensions, tryCredentials } from "./session-gate";
 import type { SessionDeps, SessionRequest } from "./session-gate";
 
 /**
- * The request path, top to bottom: normalise → match → free: forward | priced: challenge or
- * verify → forward → settle → respond.
+ * The request path, top to bottom: normalise → match → identify (crawlers, crawler-gate.ts) →
+ * free: forward | priced: challenge or verify → forward → settle → respond.
  *
  * Money rules it keeps: nothing reaches the origin on a priced route without a verified
  * payment; settlement happens only after the origin answered below 400 and before any of its
@@ -30,6 +32,8 @@ export interface PaywallDeps {
   origin: OriginOptions;
   /** Absent when `SESSIONS` or `SESSION_SECRET` is not configured. */
   sessions?: SessionDeps | undefined;
+  /** Web Bot Auth verification and prepaid crawl credit (pay-per-crawl). */
+  crawlers?: CrawlerDeps | undefined;
 }
 
 /** One priced request, as the paid flow sees it. */
@@ -62,14 +66,25 @@ export async function handleRequest(request: Request, deps: PaywallDeps): Promis
     path: path.matchPath,
   });
 
-  if (match.kind === "free") {
-    const result = await forwardToOrigin({ request, forwardPath: path.forwardPath }, deps.origin);
+  const resourceUrl = `${url.origin}${path.forwardPath}${url.search}`;
+  const forwardPath = path.forwardPath;
+  const crawl = deps.crawlers
+    ? await crawlerGate(
+        { request, match, terms: state.table.crawlers, forwardPath, resourceUrl },
+        { crawlers: deps.crawlers, origin: deps.origin },
+      )
+    : { type: "pass" as const };
+  if (crawl.type === "respond") return crawl.response;
+  const decided = crawl.type === "charge" ? crawl.match : match;
+
+  if (decided.kind === "free" || crawl.type === "free") {
+    const result = await forwardToOrigin({ request, forwardPath }, deps.origin);
     if (result.type === "unreachable") return errorResponse("origin_unreachable", result.reason);
     return result.response;
   }
-  const resourceUrl = `${url.origin}${path.forwardPath}${url.search}`;
-  const priced = { request, url, forwardPath: path.forwardPath, matchPath: path.matchPath };
-  return paidFlow({ ...priced, resourceUrl, match }, deps);
+  const priced = { request, url, forwardPath, matchPath: path.matchPath };
+  const response = await paidFlow({ ...priced, resourceUrl, match: decided }, deps);
+  return crawl.type === "charge" ? crawl.decorate(response) : response;
 }
 
 async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Response> {

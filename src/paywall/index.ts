@@ -2,3 +2,5 @@ export { handleRequest } from "./flow";
 export type { PaywallDeps } from "./flow";
 export { errorResponse } from "./responses";
 export type { ErrorCode } from "./responses";
+export { CREDIT_PATH, topUpCredit } from "./credit-top-up";
+export type { CrawlerDeps } from "./crawler-gate";

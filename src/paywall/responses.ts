@@ -18,6 +18,9 @@ import type { Admitted } from "../sessions";
 export const ERRORS = {
   bad_path: 400,
   invalid_payment: 400,
+  bad_amount: 400,
+  credit_not_sold: 404,
+  credit_store_unavailable: 503,
   reserved_path: 404,
   origin_unreachable: 502,
   facilitator_unavailable: 503,

@@ -9,3 +9,4 @@ export { challengeResponse, prefersHtml, EXPOSED_HEADERS } from "./challenge";
 export { usdToAtomic, atomicToUsd, defaultUsdc } from "./assets";
 export { durationSeconds, MAX_SESSION_SECONDS, MAX_SESSION_USES } from "./session-terms";
 export type { SessionTerms } from "./session-terms";
+export type { CrawlerTerms, CreditTerms, Policy } from "./crawler-terms";

@@ -1,4 +1,6 @@
 import { atomicToUsd, defaultUsdc, knownNetworks, usdToAtomic } from "./assets";
+import { resolveCrawlers } from "./crawler-terms";
+import type { CrawlerTerms } from "./crawler-terms";
 import { foldCase } from "./path";
 import { RuleIndex } from "./rule-index";
 import type { PriceTable, Rule, Terms } from "./schema";
@@ -29,8 +31,14 @@ export interface Offer {
   session?: SessionTerms;
 }
 
-/** Which rule a request matched and what it costs. `rule` names it for logs: "rules[2]". */
-export type Match = { kind: "free"; rule: string } | { kind: "priced"; rule: string; offer: Offer };
+/**
+ * Which rule a request matched and what it costs. `rule` names it for logs: "rules[2]". `crawl`
+ * is what a charged crawler pays there (its own policy price aside); absent, crawler policies do
+ * not apply (no `crawlers` section, or a plain free rule such as /robots.txt).
+ */
+export type Match =
+  | { kind: "free"; rule: string; crawl?: Offer }
+  | { kind: "priced"; rule: string; offer: Offer; crawl?: Offer };
 
 /** The parts of a request the price table looks at; `path` is the normalised match path. */
 export interface RequestKey {
@@ -42,6 +50,8 @@ export interface RequestKey {
 /** A price table ready to answer requests. */
 export interface CompiledTable {
   version: string | number | undefined;
+  /** The resolved `crawlers` section; undefined: pay-per-crawl is off. */
+  crawlers: CrawlerTerms | undefined;
   match(request: RequestKey): Match;
 }
 
@@ -83,6 +93,28 @@ export function compileTable(
     if (session) offer.session = resolveSession(session, routeKey, table.caseSensitive);
     return { kind: "priced", rule: label, offer } as const;
   };
+  const resolved = table.crawlers && resolveCrawlers(table.crawlers, base);
+  if (resolved && !resolved.ok) errors.push(...resolved.errors);
+  const crawlers = resolved?.ok ? resolved.terms : undefined;
+  /** Adds what charged crawlers pay: the rule's `crawlerPrice`, else its price, in USDC. */
+  const withCrawl = (
+    label: string,
+    rule: Terms & { price?: Rule["price"]; crawlerPrice?: string },
+    match: Match,
+  ): Match => {
+    if (!table.crawlers) {
+      if (rule.crawlerPrice) errors.push(`${label}.crawlerPrice: needs a "crawlers" section`);
+      return match;
+    }
+    const price = rule.crawlerPrice ?? (match.kind === "priced" ? rule.price : undefined);
+    if (price === undefined) return match;
+    const offer = resolveOffer(price, { ...base, ...stripUndefined(rule) });
+    if (typeof offer === "string") errors.push(`${label}: ${offer}`);
+    else if (defaultUsdc(offer.network)?.address.toLowerCase() !== offer.asset.toLowerCase()) {
+      errors.push(`${label}: crawlers pay in USDC; give the rule a "$0.01"-style crawlerPrice`);
+    } else return { ...match, crawl: offer };
+    return match;
+  };
 
   const index = new RuleIndex();
   const rules: CompiledRule[] = table.rules.map((rule, i) => {
@@ -90,7 +122,7 @@ export function compileTable(
     index.add(i, exactHost, foldCase(rule.path.normalize("NFKC"), table.caseSensitive));
     const compiled: CompiledRule = {
       pattern: compilePattern(rule.path, table.caseSensitive),
-      result: resolve(`rules[${i}]`, rule, routeKeyOf(rule)),
+      result: withCrawl(`rules[${i}]`, rule, resolve(`rules[${i}]`, rule, routeKeyOf(rule))),
     };
     if (rule.host?.startsWith("*.")) compiled.hostSuffix = rule.host.slice(1);
     else if (rule.host) compiled.hostExact = rule.host;
@@ -101,7 +133,11 @@ export function compileTable(
     }
     return compiled;
   });
-  const fallback = resolve("default", table.default, "default");
+  const fallback = withCrawl(
+    "default",
+    table.default,
+    resolve("default", table.default, "default"),
+  );
   if (errors.length > 0) return { ok: false, errors };
 
   const caseSensitive = table.caseSensitive;
@@ -109,6 +145,7 @@ export function compileTable(
     ok: true,
     table: {
       version: table.version,
+      crawlers,
       match(request: RequestKey): Match {
         const host = request.host.toLowerCase();
         const path = foldCase(request.path, caseSensitive);

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CrawlPriceSchema, CrawlersSchema } from "./crawler-terms";
 import { SessionSchema } from "./session-terms";
 
 /**
@@ -50,16 +51,23 @@ const terms = {
 /** Keys that only mean something on a priced rule. */
 const PRICED_ONLY = [...Object.keys(terms), "session"];
 
-/** Terms are for priced rules only; a free rule that carries them is probably a mistake. */
-function freeOrPriced(value: { free?: true; price?: unknown }, ctx: z.RefinementCtx): void {
+/**
+ * Terms are for priced rules only; a free rule that carries them is probably a mistake, unless it
+ * has a `crawlerPrice` (a crawler-only rule: its terms are what charged crawlers pay).
+ */
+function freeOrPriced(
+  value: { free?: true; price?: unknown; crawlerPrice?: unknown },
+  ctx: z.RefinementCtx,
+): void {
   const hasPrice = value.price !== undefined;
   if (value.free === true && hasPrice) {
     ctx.addIssue({ code: "custom", message: "a rule is either free or has a price, not both" });
   } else if (value.free !== true && !hasPrice) {
     ctx.addIssue({ code: "custom", message: 'needs a "price" or "free": true' });
   } else if (value.free === true) {
+    const crawlerOnly = value.crawlerPrice !== undefined;
     for (const key of PRICED_ONLY) {
-      if (key in value) {
+      if (key in value && !(crawlerOnly && key !== "session")) {
         ctx.addIssue({ code: "custom", path: [key], message: "has no meaning on a free rule" });
       }
     }
@@ -83,6 +91,8 @@ export const RuleSchema = z
     price: PriceSchema.optional(),
     /** Pay once, come back: see src/pricing/session-terms.ts. */
     session: SessionSchema.optional(),
+    /** What charged crawlers pay here; on a free rule, people stay free (crawler-terms.ts). */
+    crawlerPrice: CrawlPriceSchema.optional(),
     ...terms,
   })
   .strict()
@@ -93,6 +103,7 @@ const DefaultRuleSchema = z
     free: z.literal(true).optional(),
     price: PriceSchema.optional(),
     session: SessionSchema.optional(),
+    crawlerPrice: CrawlPriceSchema.optional(),
     ...terms,
   })
   .strict()
@@ -108,6 +119,8 @@ export const PriceTableSchema = z
     rules: z.array(RuleSchema).max(10_000),
     /** What applies to requests no rule matches. */
     default: DefaultRuleSchema.default({ free: true }),
+    /** Pay-per-crawl: crawler policies and prepaid credit (crawler-terms.ts). */
+    crawlers: CrawlersSchema.optional(),
   })
   .strict();
 

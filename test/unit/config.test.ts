@@ -27,8 +27,17 @@ describe("loadConfig", () => {
         tableTtlMs: 10_000,
         facilitatorTimeoutMs: 15_000,
         payerHeader: "x-payer",
+        directoryHttpLoopback: false,
       },
     });
+  });
+
+  it("should allow plain-HTTP loopback key directories only when asked, and refuse other values", () => {
+    const on = loadConfig({ ...BASE, WEB_BOT_AUTH_HTTP_LOOPBACK: "true" });
+    expect(on.ok && on.config.directoryHttpLoopback).toBe(true);
+    expect(problemsOf({ WEB_BOT_AUTH_HTTP_LOOPBACK: "yes" })).toContain(
+      "WEB_BOT_AUTH_HTTP_LOOPBACK",
+    );
   });
 
   it("should read every variable", () => {

@@ -1,0 +1,97 @@
+import { atomicToUsd } from "../pricing/assets";
+import type { CrawlerTerms, Match, Offer, Policy } from "../pricing";
+import type { Crawler } from "./catalogue";
+import type { CrawlerIdentity } from "./identify";
+
+/**
+ * What the price table's crawler policies (X402.md §7) say about one identified request, as a
+ * pure function a reviewer can read alone. The rules it keeps:
+ * - a User-Agent alone never earns a crawler's own policy: only a verified signature does;
+ * - a signature that does not verify is refused, never downgraded to "unsigned";
+ * - a key directory that cannot be loaded is a retryable error, never a pass;
+ * - people (no claim, no signature) pay a priced rule's own price as anyone does, and read
+ *   crawler-only rules (free rules with a `crawlerPrice`) under the `unknown` policy (default
+ *   `allow`);
+ * - plain free rules (no crawl price) are not the policies' business: robots.txt stays free.
+ */
+
+/** Who a decision was made for, for logs and the origin. */
+export interface Subject {
+  /** `verified`, `signed` (valid signature, directory bound to no crawler), `unverified`, `unknown`. */
+  class: "verified" | "signed" | "unverified" | "unknown";
+  crawler?: Crawler | undefined;
+  /** The verified key's thumbprint: whose credit may be spent. */
+  keyid?: string | undefined;
+  /** The verified signature's nonce and expiry: one credit debit per signed request. */
+  nonce?: string | undefined;
+  expires?: number | undefined;
+  /** Header fields the signature covers (price headers must be among them). */
+  covered?: readonly string[] | undefined;
+}
+
+/** The outcome of the policies for one request. */
+export type CrawlDecision =
+  /** Crawler policies do not apply: the rule's own terms decide. */
+  | { type: "pass" }
+  | { type: "allow"; subject: Subject }
+  | { type: "block"; subject: Subject }
+  /** The client pays `offer` (x402, or prepaid credit when verified). */
+  | { type: "charge"; subject: Subject; offer: Offer }
+  /** A signature was sent and does not verify. */
+  | { type: "invalid-signature"; reason: string }
+  /** A signature was sent and its key directory cannot be loaded now. */
+  | { type: "directory-unavailable"; reason: string };
+
+/** Applies the table's crawler terms to an identified request on the matched rule. */
+export function decide(
+  identity: CrawlerIdentity,
+  match: Match,
+  terms: CrawlerTerms | undefined,
+): CrawlDecision {
+  if (!terms || !match.crawl) return { type: "pass" };
+  switch (identity.kind) {
+    case "invalid":
+      return { type: "invalid-signature", reason: identity.reason };
+    case "unavailable":
+      return { type: "directory-unavailable", reason: identity.reason };
+    case "verified": {
+      const own = terms.policies.get(identity.crawler.id);
+      const subject = signedSubject("verified", identity, identity.crawler);
+      return apply(own ?? terms.signed, subject, match.crawl);
+    }
+    case "verified-unknown":
+      return apply(terms.signed, signedSubject("signed", identity, undefined), match.crawl);
+    case "unverified":
+      return apply(
+        terms.unverified,
+        { class: "unverified", crawler: identity.claimed },
+        match.crawl,
+      );
+    case "anonymous":
+      if (match.kind === "priced") return { type: "pass" };
+      return apply(terms.unknown, { class: "unknown" }, match.crawl);
+  }
+}
+
+function signedSubject(
+  kind: "verified" | "signed",
+  identity: Extract<CrawlerIdentity, { kind: "verified" | "verified-unknown" }>,
+  crawler: Crawler | undefined,
+): Subject {
+  return {
+    class: kind,
+    crawler,
+    keyid: identity.keyid,
+    nonce: identity.signature.nonce,
+    expires: identity.signature.expires,
+    covered: identity.signature.coveredComponents,
+  };
+}
+
+function apply(policy: Policy, subject: Subject, crawl: Offer): CrawlDecision {
+  if (policy.action === "allow") return { type: "allow", subject };
+  if (policy.action === "block") return { type: "block", subject };
+  if (policy.amount === undefined) return { type: "charge", subject, offer: crawl };
+  const display = atomicToUsd(policy.amount, 6);
+  return { type: "charge", subject, offer: { ...crawl, amount: policy.amount, display } };
+}

@@ -1,0 +1,148 @@
+import {
+  CRAWLER_CHARGED,
+  checkCrawlerPrice,
+  decide,
+  formatCrawlerPrice,
+  identifyCrawler,
+  unsignedPriceHeaders,
+} from "../crawlers";
+import type { Subject, WebBotAuthVerifier } from "../crawlers";
+import type { CreditService } from "../credit";
+import type { CrawlerTerms, Match, Offer } from "../pricing";
+import type { OriginOptions } from "../proxy";
+import { spendCredit } from "./credit-spend";
+import {
+  crawlerChallenge,
+  crawlerErrorResponse,
+  priceHeader,
+  withHeaders,
+} from "./crawler-responses";
+
+/**
+ * The identify step of the request path for pay-per-crawl (X402.md §7): on rules the crawler
+ * policies cover, find out who is asking (User-Agent claim, Web Bot Auth proof), apply the
+ * table's policy, and check the `crawler-exact-price` / `crawler-max-price` headers. The result
+ * tells the flow to carry on as before, to serve the request free, to charge the crawler's own
+ * price through x402, or it is the answer itself (a refusal, a 402, or a page paid from
+ * prepaid credit). Requests on other rules touch nothing here: no header parsing, no I/O.
+ */
+
+/** What crawler handling needs: the verifier (with its directory cache) and the credit store. */
+export interface CrawlerDeps {
+  verifier: WebBotAuthVerifier;
+  /** Absent when the `CRAWL_CREDIT` binding is not configured: credit is then neither sold nor spent. */
+  credit: CreditService | undefined;
+}
+
+/** The request facts the gate looks at. */
+export interface CrawlRequest {
+  request: Request;
+  match: Match;
+  terms: CrawlerTerms | undefined;
+  forwardPath: string;
+  resourceUrl: string;
+}
+
+/** What the flow does next. */
+export type CrawlStep =
+  /** Not a crawler matter: the rule's own terms apply. */
+  | { type: "pass" }
+  /** The policy allows this client: forward as on a free rule. */
+  | { type: "free" }
+  /** Charge through x402 at the crawler's price; `decorate` adds the crawler headers. */
+  | { type: "charge"; match: Extract<Match, { kind: "priced" }>; decorate(r: Response): Response }
+  /** The answer is ready. */
+  | { type: "respond"; response: Response };
+
+/** Runs the crawler step for one request; never throws. */
+export async function crawlerGate(
+  input: CrawlRequest,
+  deps: {
+    crawlers: CrawlerDeps;
+    origin: OriginOptions;
+  },
+): Promise<CrawlStep> {
+  const { request, match, terms } = input;
+  if (!terms || !match.crawl) return { type: "pass" };
+  const identity = await identifyCrawler(request, deps.crawlers.verifier, {
+    catalogue: terms.catalogue,
+  });
+  const decision = decide(identity, match, terms);
+  switch (decision.type) {
+    case "pass":
+      return decision;
+    case "invalid-signature":
+      return respond(crawlerErrorResponse("InvalidSignature", decision.reason));
+    case "directory-unavailable":
+      return respond(crawlerErrorResponse("InternalError", decision.reason, { status: 502 }));
+    case "block":
+      return respond(crawlerErrorResponse("CrawlerForbidden", blockReason(decision.subject)));
+    case "allow":
+      return { type: "free" };
+    case "charge":
+      return charge(input, decision.subject, decision.offer, deps);
+  }
+}
+
+async function charge(
+  input: CrawlRequest,
+  subject: Subject,
+  offer: Offer,
+  deps: { crawlers: CrawlerDeps; origin: OriginOptions },
+): Promise<CrawlStep> {
+  const { request, resourceUrl } = input;
+  const headers = request.headers;
+  if (subject.covered) {
+    const unsigned = unsignedPriceHeaders(headers, subject.covered);
+    if (unsigned.length > 0) {
+      const reason = `${unsigned.join(" and ")} must be covered by the signature`;
+      return respond(crawlerErrorResponse("InvalidSignature", reason));
+    }
+  }
+  const check = checkCrawlerPrice(headers, offer.amount);
+  if (check.kind === "refused") {
+    const refusal = crawlerErrorResponse(check.code, check.reason, { headers: priceHeader(offer) });
+    return respond(refusal);
+  }
+  if (headers.has("payment-signature") || headers.has("x-payment")) {
+    const rule = input.match.rule;
+    return { type: "charge", match: { kind: "priced", rule, offer }, decorate: decorate(offer) };
+  }
+  if (check.kind === "none") return respond(crawlerChallenge(request, offer, resourceUrl));
+  if (!subject.keyid) {
+    const why = "prepaid credit needs a Web Bot Auth signature; pay this request with x402";
+    return respond(crawlerChallenge(request, offer, resourceUrl, why));
+  }
+  if (!deps.crawlers.credit) {
+    return respond(crawlerChallenge(request, offer, resourceUrl, "no crawl credit is sold here"));
+  }
+  const spend = { request, offer, resourceUrl, forwardPath: input.forwardPath, subject };
+  return respond(await spendCredit(spend, { credit: deps.crawlers.credit, origin: deps.origin }));
+}
+
+/** Adds `crawler-price` to a 402 and `crawler-charged` to a paid answer. */
+function decorate(offer: Offer): (response: Response) => Response {
+  return (response) => {
+    if (response.status === 402) return withHeaders(response, priceHeader(offer));
+    const paid =
+      response.headers.has("payment-response") || response.headers.has("x-payment-response");
+    if (response.status < 400 && paid) {
+      return withHeaders(response, { [CRAWLER_CHARGED]: formatCrawlerPrice(offer.amount) });
+    }
+    return response;
+  };
+}
+
+function blockReason(subject: Subject): string {
+  if (subject.class === "unverified") {
+    const who = subject.crawler?.name ?? "a crawler";
+    return `this client claims to be ${who} without a valid Web Bot Auth signature, and such clients are blocked here`;
+  }
+  const who =
+    subject.crawler?.name ?? (subject.class === "unknown" ? "this client" : "this signer");
+  return `${who} is blocked here`;
+}
+
+function respond(response: Response): CrawlStep {
+  return { type: "respond", response };
+}

@@ -1,0 +1,84 @@
+import { CRAWLER_CHARGED, formatCrawlerPrice } from "../crawlers";
+import type { Subject } from "../crawlers";
+import type { CreditService } from "../credit";
+import type { Offer } from "../pricing";
+import { forwardToOrigin } from "../proxy";
+import type { OriginOptions } from "../proxy";
+import { crawlerChallenge, crawlerErrorResponse, withHeaders } from "./crawler-responses";
+import { errorResponse } from "./responses";
+
+/**
+ * Serving a page from prepaid crawl credit: a verified crawler that agreed to the price
+ * (`crawler-max-price` at or above it, or `crawler-exact-price` equal to it) is debited in its
+ * key's Durable Object before the origin is asked, and the debit is given back when the origin
+ * fails or answers 400 or above. Each signed request spends at most once (its nonce is
+ * recorded); credit that is short is a 402 again, a store that cannot be reached a 503.
+ */
+
+/** The balance after a page served from credit, as `USD 0.99`. */
+export const CREDIT_REMAINING = "crawler-credit-remaining";
+
+/** Remembered a little past the signature's expiry, matching the verifier's clock tolerance. */
+const NONCE_GRACE_SECONDS = 60;
+
+/** One request to serve from credit. */
+export interface SpendInput {
+  request: Request;
+  offer: Offer;
+  resourceUrl: string;
+  forwardPath: string;
+  /** A verified subject (with `keyid`). */
+  subject: Subject;
+}
+
+/** Debits, forwards, and refunds on failure; never throws. */
+export async function spendCredit(
+  input: SpendInput,
+  deps: { credit: CreditService; origin: OriginOptions },
+): Promise<Response> {
+  const { request, offer, subject } = input;
+  if (!subject.keyid || !subject.nonce || subject.expires === undefined) {
+    const why = "spending credit needs a signature with a nonce, so it cannot be replayed";
+    return crawlerErrorResponse("InvalidSignature", why);
+  }
+  const keyid = subject.keyid;
+  const debit = await deps.credit.debit({
+    keyid,
+    amount: offer.amount,
+    nonce: subject.nonce,
+    nonceExpiresAt: (subject.expires + NONCE_GRACE_SECONDS) * 1000,
+    resource: input.resourceUrl,
+  });
+  switch (debit.type) {
+    case "unavailable":
+      return crawlerErrorResponse("InternalError", `${debit.reason}; nothing was charged`, {
+        status: 503,
+      });
+    case "replayed":
+      return crawlerErrorResponse("InvalidSignature", "this signed request was already used");
+    case "insufficient": {
+      const why = `crawl credit is ${formatCrawlerPrice(debit.balance)}; buy more at /__x402/crawl-credit or pay with x402`;
+      return crawlerChallenge(request, offer, input.resourceUrl, why);
+    }
+    case "debited":
+      break;
+  }
+  const refund = () => deps.credit.refund(keyid, debit.debit);
+  const forwarded = await forwardToOrigin({ request, forwardPath: input.forwardPath }, deps.origin);
+  if (forwarded.type === "unreachable") {
+    await refund();
+    return errorResponse("origin_unreachable", `${forwarded.reason}; your credit was not charged`);
+  }
+  const origin = forwarded.response;
+  if (origin.status >= 400) {
+    await refund();
+    return origin;
+  }
+  const added: Record<string, string> = {
+    [CRAWLER_CHARGED]: formatCrawlerPrice(offer.amount),
+    [CREDIT_REMAINING]: formatCrawlerPrice(debit.balance),
+  };
+  const cacheControl = origin.headers.get("Cache-Control") ?? "";
+  if (!/\b(no-store|private)\b/i.test(cacheControl)) added["Cache-Control"] = "private";
+  return withHeaders(origin, added);
+}

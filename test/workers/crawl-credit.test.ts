@@ -1,0 +1,176 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { BASE, crawl, crawlTable, freshKey, signedRequest } from "./crawler-helpers";
+import type { Signed } from "./crawler-helpers";
+import {
+  call,
+  facilitator,
+  facilitatorCalls,
+  originSaw,
+  paymentFor,
+  putTable,
+  unique,
+} from "./helpers";
+
+/**
+ * Prepaid crawl credit in workerd: bought with one x402 payment at /__x402/crawl-credit, held per
+ * key thumbprint in a Durable Object, spent by signed requests that accept the price.
+ * Each test uses a fresh key (a fresh Durable Object), so tests never share a balance.
+ */
+
+beforeEach(async () => {
+  await putTable(crawlTable());
+});
+
+/** Buys `usd` of credit for key `key`; returns the top-up's answer. */
+async function topUp(usd: string, options: Signed = {}, mode = "ok"): Promise<Response> {
+  const path = `/__x402/crawl-credit?amount=${usd}`;
+  const challenge = await crawl(path, { ...options, method: "POST" });
+  expect(challenge.status).toBe(402);
+  const { header } = paymentFor(challenge);
+  const request = await signedRequest(path, {
+    ...options,
+    method: "POST",
+    headers: { ...options.headers, "payment-signature": header },
+  });
+  return call(request, { FACILITATOR_URLS: facilitator(mode) });
+}
+
+describe("buying credit", () => {
+  it("should credit the signing key with the amount paid", async () => {
+    const key = freshKey();
+    const response = await topUp("0.05", { key });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { added: string; balance: string; keyid: string };
+    expect(body.added).toBe("USD 0.05");
+    expect(body.keyid).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(response.headers.get("PAYMENT-RESPONSE")).toBeTruthy();
+  });
+
+  it("should refuse an unsigned top-up with StrongAuthRequired", async () => {
+    const response = await call(
+      new Request(`${BASE}/__x402/crawl-credit?amount=0.05`, { method: "POST" }),
+    );
+    expect(response.status).toBe(400);
+    expect(response.headers.get("crawler-error")).toBe("StrongAuthRequired");
+  });
+
+  it.each(["0.001", "2.00", "abc", ""])(
+    "should refuse the amount %j outside the bounds",
+    async (amount) => {
+      const response = await crawl(`/__x402/crawl-credit?amount=${amount}`, { method: "POST" });
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: string }).error).toBe("bad_amount");
+    },
+  );
+
+  it("should refuse a payment the signature does not cover, and settle nothing", async () => {
+    const path = `/__x402/crawl-credit?amount=0.05`;
+    const { header, nonce } = paymentFor(await crawl(path, { method: "POST" }));
+    const signed = await signedRequest(path, { method: "POST" });
+    const headers = new Headers(signed.headers);
+    headers.set("payment-signature", header);
+    const response = await call(new Request(signed.url, { method: "POST", headers }));
+    expect(response.status).toBe(400);
+    expect(response.headers.get("crawler-error")).toBe("InvalidSignature");
+    expect(await facilitatorCalls(nonce)).toEqual([]);
+  });
+
+  it("should credit nothing when the settlement fails", async () => {
+    const key = freshKey();
+    const response = await topUp("0.05", { key }, "settle-fail");
+    expect(response.status).toBe(402);
+    const spend = await crawl(`/blog/${unique()}`, {
+      key,
+      headers: { "crawler-max-price": "USD 0.01" },
+    });
+    expect(spend.status).toBe(402);
+  });
+});
+
+describe("spending credit", () => {
+  it("should serve pages from credit with crawler-charged until it runs out, then 402", async () => {
+    const key = freshKey();
+    await putTable(crawlTable({ policies: { devbot: { action: "charge", price: "$0.02" } } }));
+    expect((await topUp("0.05", { key })).status).toBe(200);
+    const served: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const path = `/blog/${unique()}`;
+      const response = await crawl(path, { key, headers: { "crawler-max-price": "USD 0.02" } });
+      served.push(
+        `${response.status} ${response.headers.get("crawler-charged")} ${response.headers.get("crawler-credit-remaining")}`,
+      );
+    }
+    expect(served).toEqual([
+      "200 USD 0.02 USD 0.03",
+      "200 USD 0.02 USD 0.01",
+      expect.stringMatching(/^402 /),
+    ]);
+  });
+
+  it("should never overdraw under concurrent requests", async () => {
+    const key = freshKey();
+    expect((await topUp("0.05", { key })).status).toBe(200); // 10 pages at USD 0.005
+    const paths = Array.from({ length: 25 }, () => `/blog/${unique()}`);
+    const responses = await Promise.all(
+      paths.map((path) => crawl(path, { key, headers: { "crawler-max-price": "USD 0.005" } })),
+    );
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 402)).toHaveLength(15);
+    const hits = await Promise.all(paths.map((path) => originSaw(path)));
+    expect(hits.reduce((a, b) => a + b, 0)).toBe(10);
+  });
+
+  it("should not debit a page the origin fails", async () => {
+    const key = freshKey();
+    expect((await topUp("0.01", { key })).status).toBe(200); // 2 pages
+    const failed = await crawl(`/status/500/${unique()}`, {
+      key,
+      headers: { "crawler-max-price": "USD 0.01" },
+    });
+    expect(failed.status).toBe(500);
+    expect(failed.headers.get("crawler-charged")).toBeNull();
+    const ok = [0, 1].map(() =>
+      crawl(`/blog/${unique()}`, { key, headers: { "crawler-max-price": "USD 0.01" } }),
+    );
+    expect((await Promise.all(ok)).map((r) => r.status)).toEqual([200, 200]);
+  });
+
+  it("should refuse a replayed signed request without spending again", async () => {
+    const key = freshKey();
+    expect((await topUp("0.05", { key })).status).toBe(200);
+    const request = await signedRequest(`/blog/${unique()}`, {
+      key,
+      headers: { "crawler-max-price": "USD 0.01" },
+    });
+    const first = await call(request.clone());
+    expect(first.status).toBe(200);
+    const replay = await call(request);
+    expect(replay.status).toBe(400);
+    expect(replay.headers.get("crawler-error")).toBe("InvalidSignature");
+  });
+
+  it("should let only the key that bought credit spend it", async () => {
+    const key = freshKey();
+    expect((await topUp("0.05", { key })).status).toBe(200);
+    // Key 1 (gptbot) charged here, with its own (empty) credit.
+    await putTable(crawlTable({ policies: { gptbot: { action: "charge" } } }));
+    const other = await crawl(`/blog/${unique()}`, {
+      key: 1,
+      headers: { "crawler-max-price": "USD 0.01" },
+    });
+    expect(other.status).toBe(402);
+  });
+
+  it("should refuse to spend credit on a signature without a nonce", async () => {
+    const key = freshKey();
+    expect((await topUp("0.05", { key })).status).toBe(200);
+    const response = await crawl(`/blog/${unique()}`, {
+      key,
+      headers: { "crawler-max-price": "USD 0.01" },
+      sign: { nonce: null },
+    });
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain("nonce");
+  });
+});
