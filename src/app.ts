@@ -8,6 +8,7 @@ import { PriceTableStore } from "./kv";
 import { httpFacilitator } from "./payments";
 import { CREDIT_PATH, errorResponse, handleRequest, topUpCredit } from "./paywall";
 import type { PaywallDeps } from "./paywall";
+import { durablePaymentLocks } from "./idempotency";
 import { durableSessions } from "./sessions";
 
 /**
@@ -53,6 +54,7 @@ function buildDeps(env: Env, config: Config): PaywallDeps {
       timeoutMs: config.facilitatorTimeoutMs,
     }),
     origin: { base: config.originUrl, payerHeader: config.payerHeader },
+    payments: env.PAYMENTS ? durablePaymentLocks(env.PAYMENTS) : undefined,
     sessions:
       env.SESSIONS && config.sessionSecret
         ? { service: durableSessions(env.SESSIONS), secret: config.sessionSecret }

@@ -1,5 +1,6 @@
 import { CAIP2_NETWORK, EVM_ADDRESS } from "./pricing";
 import type { CrawlerCredit } from "./credit";
+import type { PaymentLocks } from "./idempotency";
 import type { PayerSessions } from "./sessions";
 
 /**
@@ -28,6 +29,8 @@ export interface Env {
   PAYER_HEADER?: string;
   /** Durable Objects holding sessions, one per payer (src/sessions/store.ts). */
   SESSIONS?: DurableObjectNamespace<PayerSessions>;
+  /** Durable Objects locking each payer's payments so one settles at most once (src/idempotency). */
+  PAYMENTS?: DurableObjectNamespace<PaymentLocks>;
   /** Secret (at least 32 characters) keying SIWx nonces; sessions need it. */
   SESSION_SECRET?: string;
   /** Secret bearer token of the admin API under /__x402/admin/; unset: the API is off. */

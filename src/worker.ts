@@ -8,3 +8,6 @@ export { PayerSessions } from "./sessions";
 
 /** Durable Object class holding each crawler key's prepaid credit (bound as `CRAWL_CREDIT`). */
 export { CrawlerCredit } from "./credit";
+
+/** Durable Object class locking each payer's payments: at most one settlement each (`PAYMENTS`). */
+export { PaymentLocks } from "./idempotency";

@@ -9,7 +9,10 @@ import { wantFor } from "../sessions";
 import type { Admitted, SessionResult } from "../sessions";
 import { crawlerGate } from "./crawler-gate";
 import type { CrawlerDeps } from "./crawler-gate";
-import { errorResponse, paidResponse, sessionResponse, settlementHeader } from "./responses";
+import { PAYMENT_IDENTIFIER, paymentIdentifierDeclaration } from "../idempotency";
+import type { PaymentLockService } from "../idempotency";
+import { payOnce } from "./pay-once";
+import { errorResponse, sessionResponse } from "./responses";
 import { sessionExtensions, tryCredentials } from "./session-gate";
 import type { SessionDeps, SessionRequest } from "./session-gate";
 
@@ -32,6 +35,8 @@ export interface PaywallDeps {
   origin: OriginOptions;
   /** Absent when `SESSIONS` or `SESSION_SECRET` is not configured. */
   sessions?: SessionDeps | undefined;
+  /** The at-most-once lock on payments (`PAYMENTS`); absent without the binding. */
+  payments?: PaymentLockService | undefined;
   /** Web Bot Auth verification and prepaid crawl credit (pay-per-crawl). */
   crawlers?: CrawlerDeps | undefined;
 }
@@ -111,8 +116,10 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
 
   const html = prefersHtml(request.headers.get("Accept"));
   const challenge = async (error?: string, headers?: Record<string, string>) => {
-    const extensions =
-      session && deps.sessions ? await sessionExtensions(session, deps.sessions) : undefined;
+    const extensions: Record<string, unknown> = {
+      [PAYMENT_IDENTIFIER]: paymentIdentifierDeclaration(offer.paymentIdRequired === true),
+      ...(session && deps.sessions ? await sessionExtensions(session, deps.sessions) : {}),
+    };
     return challengeResponse({ offer, resourceUrl, error, html, headers, extensions });
   };
 
@@ -123,47 +130,28 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
   const prepared = preparePayment(payment, offer, resourceUrl);
   if (prepared.type === "refused") return challenge(prepared.reason);
 
-  const verified = await deps.facilitator.verify(prepared.request);
-  if (verified.type === "unavailable") {
-    return errorResponse("facilitator_unavailable", verified.reason, verified.status);
-  }
-  if (!verified.body.isValid) {
-    return challenge(verified.body.invalidReason ?? "the payment is not valid");
-  }
-
-  const payer = verified.body.payer ?? prepared.from;
-  const forwarded = await forwardToOrigin({ request, forwardPath, payer }, deps.origin);
-  if (forwarded.type === "unreachable") {
-    return errorResponse("origin_unreachable", `${forwarded.reason}; you were not charged`);
-  }
-  const origin = forwarded.response;
-  if (origin.status >= 400) return origin;
-
-  const settled = await deps.facilitator.settle(prepared.request);
-  if (settled.type === "unavailable") {
-    await origin.body?.cancel();
-    return errorResponse(
-      "facilitator_unavailable",
-      `the settlement did not complete (${settled.reason}); the content was withheld`,
-      settled.status,
-    );
-  }
-  if (!settled.body.success) {
-    await origin.body?.cancel();
-    const reason = settled.body.errorReason ?? "the settlement failed";
-    return challenge(reason, settlementHeader(settled.body));
-  }
-  const paid = paidResponse(origin, settled.body, prepared.x402Version);
-  const buyer = settled.body.payer ?? payer;
-  if (!session || !deps.sessions || !offer.session || !buyer) return paid;
-  const granted = await deps.sessions.service.grant({
-    payer: buyer,
-    want: session.want,
-    ttlSeconds: offer.session.ttlSeconds,
-    uses: offer.session.uses,
-    payment: `${settled.body.network}:${settled.body.transaction}`,
-  });
-  return withGrant(paid, granted, session.want.scope);
+  return payOnce(
+    {
+      request,
+      forwardPath,
+      resourceUrl,
+      offer,
+      prepared,
+      challenge,
+      onSettled: async (paid, receipt, buyer, reference) => {
+        if (!session || !deps.sessions || !offer.session || !buyer) return paid;
+        const granted = await deps.sessions.service.grant({
+          payer: buyer,
+          want: session.want,
+          ttlSeconds: offer.session.ttlSeconds,
+          uses: offer.session.uses,
+          payment: reference,
+        });
+        return withGrant(paid, granted, session.want.scope);
+      },
+    },
+    deps,
+  );
 }
 
 /** Adds the new session to a paid response; a store failure costs the payer only the token. */

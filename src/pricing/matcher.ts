@@ -29,6 +29,8 @@ export interface Offer {
   display: string;
   /** Present when one payment buys repeat access (a session). */
   session?: SessionTerms;
+  /** Payments must carry a `payment-identifier` (the rule's `paymentIdentifier: "required"`). */
+  paymentIdRequired?: boolean;
 }
 
 /**
@@ -206,6 +208,7 @@ function resolveOffer(price: NonNullable<Rule["price"]>, terms: Terms): Offer | 
     maxTimeoutSeconds: terms.maxTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
     description: terms.description ?? "",
     mimeType: terms.mimeType ?? "",
+    ...(terms.paymentIdentifier === "required" && { paymentIdRequired: true }),
   };
   if (typeof price !== "string") {
     const usdc = defaultUsdc(network);

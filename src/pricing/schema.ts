@@ -46,6 +46,8 @@ const terms = {
   description: z.string().max(1000).optional(),
   mimeType: z.string().max(200).optional(),
   maxTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
+  /** Whether payments must carry a `payment-identifier` (idempotent retries); default optional. */
+  paymentIdentifier: z.enum(["optional", "required"]).optional(),
 };
 
 /** Keys that only mean something on a priced rule. */

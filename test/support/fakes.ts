@@ -7,7 +7,9 @@ import type { AddressInfo } from "node:net";
  * The facilitator's behaviour is chosen by the first path segment of its URL
  * (`http://127.0.0.1:N/<mode>/verify`), so tests running in parallel never share state. Modes:
  * `ok`, `invalid` (verify refuses), `settle-fail`, `settle-500`, `error500`, `garbage` (not
- * JSON) and `slow` (answers after 5 s).
+ * JSON), `slow` (answers after 5 s), `settle-lost-once` (the first settle of a nonce answers after
+ * 3 s, later ones say its nonce is spent) and `settle-500-once` (the first settle of a nonce fails
+ * with a 500, later ones succeed).
  */
 
 /** A running fake server. */
@@ -74,9 +76,25 @@ export async function startFakeFacilitator(): Promise<Fake> {
         paymentRequirements: { network: string };
       };
       const auth = body.paymentPayload.payload.authorization;
+      const settledBefore = calls.some((c) => c.op === "settle" && c.nonce === auth.nonce);
       calls.push({ mode, op, nonce: auth.nonce, body });
       const network = body.paymentRequirements.network;
       if (mode === "error500" || (mode === "settle-500" && op === "settle")) {
+        return json(res, 500, { error: "boom" });
+      }
+      if (op === "settle" && settledBefore && mode === "settle-lost-once") {
+        // The first settlement landed on chain; the authorization's nonce is spent.
+        return json(res, 200, {
+          success: false,
+          errorReason: "invalid_exact_evm_nonce_already_used",
+          transaction: "",
+          network,
+        });
+      }
+      if (op === "settle" && !settledBefore && mode === "settle-lost-once") {
+        await new Promise((r) => setTimeout(r, 3_000));
+      }
+      if (op === "settle" && !settledBefore && mode === "settle-500-once") {
         return json(res, 500, { error: "boom" });
       }
       if (mode === "garbage") return res.writeHead(200).end("<html>not json</html>");

@@ -1,0 +1,12 @@
+export { PaymentLocks, STALE_CLAIM_MS, KEEP_SETTLED_MS } from "./store";
+export type { Claim, ClaimResult, Outcome } from "./store";
+export { durablePaymentLocks } from "./service";
+export type { PaymentLockService } from "./service";
+export {
+  PAYMENT_IDENTIFIER,
+  paymentIdentity,
+  paymentIdOf,
+  paymentIdentifierDeclaration,
+  stableJson,
+} from "./claim";
+export type { PaymentIdentity } from "./claim";

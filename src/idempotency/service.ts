@@ -1,0 +1,38 @@
+import type { Claim, ClaimResult, Outcome, PaymentLocks } from "./store";
+
+/**
+ * The paywall's view of the payment locks: each payer's Durable Object behind an interface
+ * that never throws. A lock that cannot be reached is `unavailable`: the caller refuses the
+ * payment (503) rather than risk working on it twice.
+ */
+
+/** Payment lock operations the paid path uses: two calls per paid request. */
+export interface PaymentLockService {
+  claim(payer: string, claim: Claim): Promise<ClaimResult | { type: "unavailable" }>;
+  /** Reports the outcome; a failure is logged (the claim then goes stale and pending). */
+  finish(payer: string, key: string, outcome: Outcome): Promise<void>;
+}
+
+/** Payment locks in the `PAYMENTS` Durable Object namespace, one object per payer. */
+export function durablePaymentLocks(
+  namespace: DurableObjectNamespace<PaymentLocks>,
+): PaymentLockService {
+  const stub = (payer: string) => namespace.get(namespace.idFromName(`payer:${payer}`));
+  return {
+    claim: async (payer, claim) => {
+      try {
+        return await stub(payer).claim(claim);
+      } catch (error) {
+        console.error("payment lock call failed", error);
+        return { type: "unavailable" };
+      }
+    },
+    finish: async (payer, key, outcome) => {
+      try {
+        await stub(payer).finish(key, outcome);
+      } catch (error) {
+        console.error("could not record a payment's outcome", key, outcome.type, error);
+      }
+    },
+  };
+}

@@ -1,0 +1,199 @@
+import type { SettleResponse } from "@x402/core/types";
+import { paymentIdentity } from "../idempotency";
+import type { Claim, ClaimResult, PaymentLockService } from "../idempotency";
+import type { Facilitator, PreparedPayment } from "../payments";
+import type { Offer } from "../pricing";
+import { forwardToOrigin } from "../proxy";
+import type { OriginOptions } from "../proxy";
+import { errorResponse, paidResponse, settlementHeader } from "./responses";
+
+/**
+ * The paid step, at most once per payment: claim the payment in its payer's lock, verify,
+ * forward, settle, record the outcome. Copies of a payment that arrive while it is being worked
+ * on get a 409; copies after it settled get the first receipt (and, with the same
+ * `payment-identifier`, the content again for a short while); a settlement that timed out is
+ * recorded as pending and the next copy of the payment resolves it, so a client is never asked
+ * to pay again for a payment that may have gone through.
+ */
+
+/** How long after settlement a retry with the same payment id gets the content again. */
+export const REPLAY_WINDOW_MS = 10 * 60_000;
+/** The reason the official EVM facilitator gives when the authorization's nonce is spent. */
+const NONCE_USED = /nonce_already_used|authorization_?used|already.?used/i;
+
+/** What the step needs besides the request. */
+export interface PayOnceDeps {
+  facilitator: Facilitator;
+  origin: OriginOptions;
+  /** Absent without the `PAYMENTS` binding: then only the chain stops a second settlement. */
+  payments?: PaymentLockService | undefined;
+}
+
+/** One paid request, ready for the facilitator. */
+export interface PaidRequest {
+  request: Request;
+  forwardPath: string;
+  resourceUrl: string;
+  offer: Offer;
+  prepared: Extract<PreparedPayment, { type: "ready" }>;
+  /** Builds this route's 402 with a reason (and extra headers). */
+  challenge(error: string, headers?: Record<string, string>): Promise<Response>;
+  /**
+   * Called with a successful settlement, to add what it bought (a session) to the response;
+   * `reference` names the payment uniquely (transaction, or the authorization when unknown).
+   */
+  onSettled(
+    response: Response,
+    receipt: SettleResponse,
+    payer: string | undefined,
+    reference: string,
+  ): Promise<Response>;
+}
+
+/** Runs the paid step for one request. */
+export async function payOnce(paid: PaidRequest, deps: PayOnceDeps): Promise<Response> {
+  if (!deps.payments) return attempt(paid, deps, undefined, "fresh");
+  const identity = await paymentIdentity({
+    paymentPayload: paid.prepared.request.paymentPayload,
+    asset: paid.offer.asset,
+    resource: paid.resourceUrl,
+    paymentIdRequired: paid.offer.paymentIdRequired === true,
+  });
+  if (!identity.ok) return errorResponse("invalid_payment", identity.reason);
+  const { payer, claim } = identity;
+  const claimed = await deps.payments.claim(payer, claim);
+  const lock = { service: deps.payments, payer, claim };
+  switch (claimed.type) {
+    case "acquired":
+      return attempt(paid, deps, lock, "fresh");
+    case "pending":
+      return attempt(paid, deps, lock, "pending");
+    case "settled":
+      return settledBefore(paid, deps, claim, claimed);
+    case "busy":
+      return errorResponse(
+        "payment_in_progress",
+        "this payment is being processed by another request; retry in a moment to get its outcome",
+      );
+    case "conflict":
+      return errorResponse("payment_conflict", claimed.reason);
+    case "unavailable":
+      return errorResponse(
+        "payment_lock_unavailable",
+        "the payment could not be locked against double settlement; nothing was charged",
+      );
+  }
+}
+
+interface Lock {
+  service: PaymentLockService;
+  payer: string;
+  claim: Claim;
+}
+
+async function attempt(
+  paid: PaidRequest,
+  deps: PayOnceDeps,
+  lock: Lock | undefined,
+  mode: "fresh" | "pending",
+): Promise<Response> {
+  const release = () => lock?.service.finish(lock.payer, lock.claim.key, { type: "released" });
+  const { request, forwardPath, prepared } = paid;
+  let payer = prepared.from;
+  if (mode === "fresh") {
+    const verified = await deps.facilitator.verify(prepared.request);
+    if (verified.type === "unavailable") {
+      await release();
+      return errorResponse("facilitator_unavailable", verified.reason, verified.status);
+    }
+    if (!verified.body.isValid) {
+      await release();
+      return paid.challenge(verified.body.invalidReason ?? "the payment is not valid");
+    }
+    payer = verified.body.payer ?? payer;
+  }
+
+  const forwarded = await forwardToOrigin({ request, forwardPath, payer }, deps.origin);
+  if (forwarded.type === "unreachable") {
+    if (mode === "fresh") await release();
+    else await lock?.service.finish(lock.payer, lock.claim.key, { type: "pending" });
+    return errorResponse("origin_unreachable", `${forwarded.reason}; you were not charged`);
+  }
+  const origin = forwarded.response;
+  if (origin.status >= 400) {
+    if (mode === "fresh") await release();
+    else await lock?.service.finish(lock.payer, lock.claim.key, { type: "pending" });
+    return origin;
+  }
+
+  const settled = await deps.facilitator.settle(prepared.request);
+  if (settled.type === "unavailable") {
+    await origin.body?.cancel();
+    await lock?.service.finish(lock.payer, lock.claim.key, { type: "pending" });
+    return errorResponse(
+      "payment_pending",
+      `the settlement's outcome is unknown (${settled.reason}); the content was withheld. ` +
+        "Send the same payment again to resolve it: it is never settled twice.",
+      settled.status,
+    );
+  }
+  let receipt = settled.body;
+  if (!receipt.success && mode === "pending" && NONCE_USED.test(receipt.errorReason ?? "")) {
+    // The earlier attempt's settlement went through: the authorization can move money once.
+    receipt = { ...receipt, success: true, errorReason: undefined, payer: receipt.payer ?? payer };
+  }
+  if (!receipt.success) {
+    await origin.body?.cancel();
+    await release();
+    return paid.challenge(
+      receipt.errorReason ?? "the settlement failed",
+      settlementHeader(receipt),
+    );
+  }
+  await lock?.service.finish(lock.payer, lock.claim.key, {
+    type: "settled",
+    receipt: JSON.stringify(receipt),
+  });
+  const response = paidResponse(origin, receipt, prepared.x402Version);
+  const reference = receipt.transaction
+    ? `${receipt.network}:${receipt.transaction}`
+    : `${receipt.network}:authorization:${lock?.claim.key ?? "unknown"}`;
+  return paid.onSettled(response, receipt, receipt.payer ?? payer, reference);
+}
+
+/** A copy of a payment that already settled: its receipt, or (same payment id) the content. */
+async function settledBefore(
+  paid: PaidRequest,
+  deps: PayOnceDeps,
+  claim: Claim,
+  settled: Extract<ClaimResult, { type: "settled" }>,
+): Promise<Response> {
+  const receipt = JSON.parse(settled.receipt) as SettleResponse;
+  const sameId = claim.paymentId !== undefined && claim.paymentId === settled.paymentId;
+  const fresh = Date.now() - settled.settledAt < REPLAY_WINDOW_MS;
+  if (sameId && fresh && settled.resource === paid.resourceUrl) {
+    const forwarded = await forwardToOrigin(
+      { request: paid.request, forwardPath: paid.forwardPath, payer: receipt.payer },
+      deps.origin,
+    );
+    if (forwarded.type === "unreachable") {
+      return errorResponse(
+        "origin_unreachable",
+        `${forwarded.reason}; retry with the same payment`,
+      );
+    }
+    if (forwarded.response.status >= 400) return forwarded.response;
+    return paidResponse(forwarded.response, receipt, paid.prepared.x402Version);
+  }
+  const response = errorResponse(
+    "payment_already_settled",
+    sameId
+      ? "this payment settled more than 10 minutes ago or for another resource; pay again"
+      : "this payment has already been settled (its receipt is in PAYMENT-RESPONSE); " +
+          "send a payment-identifier to retry a payment and get its content again",
+  );
+  for (const [name, value] of Object.entries(settlementHeader(receipt))) {
+    response.headers.set(name, value);
+  }
+  return response;
+}
