@@ -3,6 +3,10 @@
  * (x402 V2) and `x402-fetch` 1.x (V1), both signing with a dev key, offline.
  */
 import { wrapFetchWithPayment as wrapV2, x402Client, x402HTTPClient } from "@x402/fetch";
+import {
+  PAYMENT_IDENTIFIER,
+  appendPaymentIdentifierToExtensions,
+} from "@x402/extensions/payment-identifier";
 import { createSIWxClientHook } from "@x402/extensions/sign-in-with-x";
 import { decodePaymentResponseHeader } from "@x402/fetch";
 import { ExactEvmScheme } from "@x402/evm/exact/client";
@@ -16,16 +20,29 @@ export type PayingFetch = (input: string, init?: RequestInit) => Promise<Respons
 
 /**
  * `@x402/fetch` 2.x with the `exact` EVM scheme for every eip155 network, default spend policy.
+ * With `paymentId`, payments carry that `payment-identifier` (idempotent retries).
  * With `siwx`, the official sign-in-with-x hook (`createSIWxClientHook`) answers a 402 that
  * offers sign-in before paying, as a returning buyer's client does.
  */
 export function payingFetchV2(
   privateKey: Hex,
   baseFetch: typeof fetch = fetch,
-  options: { siwx?: boolean } = {},
+  options: { siwx?: boolean; paymentId?: string } = {},
 ): PayingFetch {
   const account = privateKeyToAccount(privateKey);
   const client = new x402Client().register("eip155:*", new ExactEvmScheme(account));
+  const paymentId = options.paymentId;
+  if (paymentId !== undefined) {
+    // The payment-identifier extension (X402.md §5), added where the 402 declares it.
+    client.registerExtension({
+      key: PAYMENT_IDENTIFIER,
+      enrichPaymentPayload: async (payload, required) => {
+        const extensions = structuredClone(required.extensions ?? {});
+        appendPaymentIdentifierToExtensions(extensions, paymentId);
+        return { ...payload, extensions: { ...payload.extensions, ...extensions } };
+      },
+    });
+  }
   if (!options.siwx) return wrapV2(baseFetch, client);
   const http = new x402HTTPClient(client).onPaymentRequired(createSIWxClientHook(account));
   return wrapV2(baseFetch, http);

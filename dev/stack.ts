@@ -59,6 +59,8 @@ export async function startStack(options: {
   pricesFile?: string;
   vars?: Record<string, string>;
   log?: (line: string) => void;
+  /** The facilitator URL(s) the Worker is given, from the real one's (e.g. a fault proxy). */
+  facilitatorFor?: (url: string) => Promise<string>;
 }): Promise<RunningStack> {
   const log = options.log ?? (() => {});
   const port = async (p: number) => (p === 0 ? freePort() : p);
@@ -87,12 +89,16 @@ export async function startStack(options: {
       port: await port(options.ports.worker),
       inspectorPort: await port(options.ports.inspector),
       originUrl: origin.url,
-      facilitatorUrls: facilitator.url,
+      facilitatorUrls: options.facilitatorFor
+        ? await options.facilitatorFor(facilitator.url)
+        : facilitator.url,
       stateDir: options.stateDir,
       pricesFile: options.pricesFile ?? PRICES_FILE,
       vars: {
         PAY_TO: PAY_TO.address,
         NETWORK: "eip155:84532",
+        // Crawlers of the local stack serve their key directories over plain HTTP on loopback.
+        WEB_BOT_AUTH_HTTP_LOOPBACK: "true",
         ...DEV_SECRETS,
         ...options.vars,
       },

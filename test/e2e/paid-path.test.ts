@@ -87,7 +87,9 @@ describe("never charging for nothing", () => {
     const replay = await fetch(`${stack.get().workerUrl}/api/replay`, {
       headers: { "PAYMENT-SIGNATURE": signature! },
     });
-    expect(replay.status).toBe(402);
+    expect(replay.status).toBe(409);
+    expect(((await replay.json()) as { error: string }).error).toBe("payment_already_settled");
+    expect(replay.headers.get("PAYMENT-RESPONSE")).toBe(first.headers.get("PAYMENT-RESPONSE"));
     expect(await balances(stack.get())).toEqual(before);
     expect(stack.get().originHits("/api/replay")).toBe(hits);
   });
@@ -144,7 +146,8 @@ describe("never settling twice", () => {
     );
     const statuses = answers.map((r) => r.status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
-    expect(statuses.filter((s) => s !== 200).every((s) => s === 402)).toBe(true);
+    expect(statuses.filter((s) => s !== 200).every((s) => s === 409)).toBe(true);
+    expect(stack.get().originHits("/api/concurrent")).toBe(1);
     const after = await balances(stack.get());
     expect(before.payer - after.payer).toBe(API_PRICE);
     expect(after.payTo - before.payTo).toBe(API_PRICE);

@@ -11,7 +11,13 @@ import { balanceOf } from "../../dev/usdc.ts";
  * Starts a whole local stack on free ports for this test file and stops it afterwards; `prices`
  * replaces dev/prices.json as the seeded price table.
  */
-export function useStack(options: { prices?: unknown } = {}): { get(): RunningStack } {
+export function useStack(
+  options: {
+    prices?: unknown;
+    vars?: Record<string, string>;
+    facilitatorFor?: (url: string) => Promise<string>;
+  } = {},
+): { get(): RunningStack } {
   let stack: RunningStack | undefined;
   let stateDir = "";
   beforeAll(async () => {
@@ -25,6 +31,8 @@ export function useStack(options: { prices?: unknown } = {}): { get(): RunningSt
       ports: { chain: 0, facilitator: 0, origin: 0, worker: 0, inspector: 0 },
       stateDir,
       ...(pricesFile && { pricesFile }),
+      ...(options.vars && { vars: options.vars }),
+      ...(options.facilitatorFor && { facilitatorFor: options.facilitatorFor }),
     });
   });
   afterAll(async () => {
