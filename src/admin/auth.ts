@@ -35,3 +35,41 @@ async function sameSecret(given: string, secret: string): Promise<boolean> {
   ]);
   return crypto.subtle.timingSafeEqual(a, b);
 }
+
+/** Name of the dashboard's sign-in cookie. */
+export const DASHBOARD_COOKIE = "x402_admin";
+/** How long a dashboard sign-in lasts. */
+export const DASHBOARD_SESSION_SECONDS = 12 * 3600;
+
+/**
+ * A dashboard sign-in cookie value, `<expiry ms>.<hex HMAC-SHA256(ADMIN_TOKEN, expiry)>`: it
+ * proves the token was known without holding it, and stops working when the token is changed.
+ */
+export async function dashboardCookieValue(secret: string, now = Date.now()): Promise<string> {
+  const expires = now + DASHBOARD_SESSION_SECONDS * 1000;
+  return `${expires}.${await mac(secret, String(expires))}`;
+}
+
+/** Whether a dashboard cookie value is genuine and unexpired (compared in constant time). */
+export async function validDashboardCookie(
+  value: string | undefined,
+  secret: string | undefined,
+  now = Date.now(),
+): Promise<boolean> {
+  const match = /^(\d{1,15})\.([0-9a-f]{64})$/.exec(value ?? "");
+  if (!secret || !match?.[1] || !match[2] || Number(match[1]) <= now) return false;
+  return sameSecret(match[2], await mac(secret, match[1]));
+}
+
+async function mac(secret: string, message: string): Promise<string> {
+  const encoder = new TextEncoder();
+  const key = await crypto.subtle.importKey(
+    "raw",
+    encoder.encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const signature = await crypto.subtle.sign("HMAC", key, encoder.encode(`dashboard:${message}`));
+  return [...new Uint8Array(signature)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -1,5 +1,5 @@
-import { compileTable, parsePriceTable } from "../pricing";
 import type { CompiledTable, EnvDefaults } from "../pricing";
+import { checkPriceTable } from "./check-table";
 import { PRICE_TABLE_KEY } from "./keys";
 
 /**
@@ -74,17 +74,12 @@ export class PriceTableStore {
 
   /** Validates and compiles `raw`; on success it becomes the served table. */
   private install(raw: string): string | undefined {
-    let json: unknown;
-    try {
-      json = JSON.parse(raw);
-    } catch (error) {
-      return `the price table is not valid JSON: ${String(error)}`;
+    const checked = checkPriceTable(raw, this.options.env);
+    if (!checked.ok) {
+      if (checked.kind === "json") return `the price table is ${checked.errors.join("; ")}`;
+      return `the price table is invalid: ${checked.errors.join("; ")}`;
     }
-    const parsed = parsePriceTable(json);
-    if (!parsed.ok) return `the price table is invalid: ${parsed.errors.join("; ")}`;
-    const compiled = compileTable(parsed.table, this.options.env);
-    if (!compiled.ok) return `the price table is invalid: ${compiled.errors.join("; ")}`;
-    this.lastGood = { raw, table: compiled.table };
+    this.lastGood = { raw, table: checked.compiled };
     return undefined;
   }
 }

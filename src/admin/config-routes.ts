@@ -1,0 +1,91 @@
+import { Hono } from "hono";
+import type { Env } from "../config";
+import { loadConfig } from "../config";
+import type { DepsOf } from "./context";
+
+/**
+ * Admin calls on the deployment itself: health (is each part usable now) and the effective
+ * configuration. Secrets are never shown: any variable whose name says SECRET, TOKEN, KEY or
+ * PASSWORD is reported only as set or not set, and bindings only by kind.
+ */
+
+const SECRET_NAME = /SECRET|TOKEN|KEY|PASSWORD|CREDENTIAL/i;
+
+/** The health and configuration routes, mounted under `/__x402/admin`. */
+export function configRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
+  const routes = new Hono<{ Bindings: Env }>();
+
+  routes.get("/health", async (c) => {
+    const loaded = loadConfig(c.env);
+    const deps = depsOf(c.env);
+    const table = deps ? await deps.tables.current() : undefined;
+    const ledger = deps?.ledger;
+    const parked = ledger ? await ledger.drain().catch((error: unknown) => String(error)) : null;
+    const checks = {
+      configuration: loaded.ok ? "ok" : loaded.reason,
+      priceTable: !table ? "not loaded" : table.ok ? "ok" : table.reason,
+      sessions: deps?.sessions ? "ok" : "not configured",
+      ledger: !ledger
+        ? "not configured"
+        : typeof parked === "number"
+          ? parked === 0
+            ? "ok"
+            : `${parked} receipt(s) parked in KV, D1 is not taking writes`
+          : `unreachable: ${parked}`,
+    };
+    const ok = checks.configuration === "ok" && checks.priceTable === "ok";
+    const version = table?.ok ? (table.table.version ?? null) : null;
+    return c.json({ ok, checks, priceTableVersion: version }, ok ? 200 : 503);
+  });
+
+  routes.get("/config", (c) => {
+    const loaded = loadConfig(c.env);
+    const variables: Record<string, string> = {};
+    const secrets: Record<string, "set" | "not set"> = {};
+    const bindings: Record<string, string> = {};
+    for (const [name, value] of Object.entries(c.env as unknown as Record<string, unknown>)) {
+      if (typeof value === "string") {
+        if (SECRET_NAME.test(name)) secrets[name] = value ? "set" : "not set";
+        else variables[name] = redactUrls(value);
+      } else if (value !== undefined && value !== null) {
+        bindings[name] = kindOf(value);
+      }
+    }
+    for (const name of ["ADMIN_TOKEN", "SESSION_SECRET"]) secrets[name] ??= "not set";
+    const effective = loaded.ok
+      ? {
+          originUrl: loaded.config.originUrl.href,
+          facilitatorUrls: loaded.config.facilitatorUrls,
+          payTo: loaded.config.payTo ?? null,
+          network: loaded.config.network ?? null,
+          priceTableTtlSeconds: loaded.config.tableTtlMs / 1000,
+          facilitatorTimeoutMs: loaded.config.facilitatorTimeoutMs,
+          payerHeader: loaded.config.payerHeader,
+          sessions: loaded.config.sessionSecret !== undefined,
+          ledger: c.env.LEDGER !== undefined,
+        }
+      : null;
+    return c.json({
+      ok: loaded.ok,
+      reason: loaded.ok ? null : loaded.reason,
+      effective,
+      variables,
+      secrets,
+      bindings,
+    });
+  });
+
+  return routes;
+}
+
+/** Drops user:password@ and query strings from URLs: facilitator URLs may carry API keys. */
+function redactUrls(value: string): string {
+  return value
+    .replace(/(https?:\/\/)[^/@\s,]*@/gi, "$1(redacted)@")
+    .replace(/\?[^\s,]*/g, "?(redacted)");
+}
+
+function kindOf(value: unknown): string {
+  const name = (value as { constructor?: { name?: string } }).constructor?.name;
+  return name && name !== "Object" ? name : "binding";
+}

@@ -1,0 +1,2 @@
+export { adminRoutes } from "./routes";
+export type { DepsOf } from "./context";

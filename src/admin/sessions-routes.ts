@@ -1,0 +1,53 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { Env } from "../config";
+import { EVM_ADDRESS } from "../pricing";
+import { adminError, sessionsOr503 } from "./context";
+import type { DepsOf } from "./context";
+
+/**
+ * Admin calls on sessions: list a payer's passes, revoke one token or a payer's passes (all, or
+ * one scope). Bad input is a 400 with the reason.
+ */
+
+const RevokeSchema = z.union([
+  z.object({ token: z.string().min(1).max(512) }).strict(),
+  z
+    .object({
+      payer: z.string().regex(EVM_ADDRESS, "must be a 0x address"),
+      scope: z.string().min(1).max(600).optional(),
+    })
+    .strict(),
+]);
+
+/** The session routes, mounted under `/__x402/admin`. */
+export function sessionRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
+  const routes = new Hono<{ Bindings: Env }>();
+
+  routes.get("/sessions", async (c) => {
+    const sessions = sessionsOr503(c, depsOf);
+    if (sessions instanceof Response) return sessions;
+    const payer = c.req.query("payer") ?? "";
+    if (!EVM_ADDRESS.test(payer)) {
+      return adminError(c, 400, "bad_request", "payer must be a 0x address");
+    }
+    return c.json({ payer: payer.toLowerCase(), entitlements: await sessions.list(payer) });
+  });
+
+  routes.post("/sessions/revoke", async (c) => {
+    const sessions = sessionsOr503(c, depsOf);
+    if (sessions instanceof Response) return sessions;
+    const body = RevokeSchema.safeParse(await c.req.json().catch(() => undefined));
+    if (!body.success) {
+      const message = 'send JSON {"token": "..."} or {"payer": "0x...", "scope"?: "..."}';
+      return adminError(c, 400, "bad_request", message);
+    }
+    if ("token" in body.data) {
+      const revoked = await sessions.revokeToken(body.data.token);
+      return c.json({ revoked: revoked ? 1 : 0 }, revoked ? 200 : 404);
+    }
+    return c.json({ revoked: await sessions.revokePayer(body.data.payer, body.data.scope) });
+  });
+
+  return routes;
+}

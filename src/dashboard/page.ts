@@ -1,0 +1,115 @@
+import { amountLabel, transactionUrl } from "../admin/money";
+import { barChart, dayChart } from "./charts";
+import type { DashboardData } from "./data";
+import { dollars, escape, shortHex, when } from "./html";
+
+/**
+ * The dashboard page: one self-contained HTML document (inline CSS and SVG, no script, no
+ * external resource), so it renders with no network and its Content-Security-Policy can forbid
+ * every fetch. Figures carry `data-testid` attributes so tests and scripts can read them.
+ */
+
+const STYLE = `
+body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
+header{background:#1d2330;color:#fff;padding:14px 24px;display:flex;justify-content:space-between;align-items:center}
+header form{margin:0}header button{background:none;border:1px solid #889;color:#fff;border-radius:4px;padding:3px 10px}
+main{max-width:1100px;margin:0 auto;padding:16px 24px}
+section{background:#fff;border-radius:8px;padding:14px 18px;margin:14px 0;box-shadow:0 1px 2px #0001}
+h1{font-size:18px;margin:0}h2{font-size:15px;margin:0 0 10px}
+.figures{display:flex;gap:36px}.figure b{display:block;font-size:26px}
+table{border-collapse:collapse;width:100%;font-size:12.5px}th,td{text-align:left;padding:4px 6px;border-bottom:1px solid #eee}
+code{font-size:12px}.empty{color:#777}.problems{color:#a33}`;
+
+/** Renders the dashboard's HTML. */
+export function dashboardPage(data: DashboardData): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<title>x402 paywall dashboard</title><style>${STYLE}</style></head><body>
+<header><h1>x402 paywall</h1><span>${escape(when(data.now))}</span>
+<form method="post" action="/__x402/dashboard/logout"><button>Sign out</button></form></header>
+<main>
+${data.problems.length ? `<section class="problems" data-testid="problems">${data.problems.map((p) => `<div>${escape(p)}</div>`).join("")}</section>` : ""}
+<section><h2>Revenue, last ${data.days} days</h2><div class="figures">
+<div class="figure"><b data-testid="revenue-usd">${escape(dollars(data.usdAtomic))}</b>USDC earned</div>
+<div class="figure"><b data-testid="receipt-count">${data.receiptCount}</b>payments</div>
+<div class="figure"><b data-testid="session-count">${data.sessions.length}</b>live sessions</div>
+</div>${totalsList(data)}</section>
+<section><h2>Revenue per day (USDC)</h2>${dayChart(data.byDay, "chart-day")}</section>
+<section><h2>Revenue per route</h2>${barChart(data.byRoute, "chart-route", "data-route", "no payments yet")}</section>
+<section><h2>Revenue per crawler</h2>${barChart(data.byCrawler, "chart-crawler", "data-crawler", "no crawler has paid yet")}</section>
+<section><h2>Recent receipts</h2>${receiptsTable(data)}</section>
+<section><h2>Live sessions</h2>${sessionsTable(data)}</section>
+<section><h2>Price table</h2>${priceTable(data)}</section>
+</main></body></html>`;
+}
+
+function totalsList(data: DashboardData): string {
+  if (data.totals.length <= 1) return "";
+  const items = data.totals.map(
+    (t) =>
+      `<li>${escape(amountLabel(t.network, t.asset, t.amount))} on ${escape(t.network)} (${t.count})</li>`,
+  );
+  return `<ul>${items.join("")}</ul>`;
+}
+
+function receiptsTable(data: DashboardData): string {
+  if (data.recent.length === 0) return `<p class="empty">no receipts yet</p>`;
+  const rows = data.recent.map((r) => {
+    const url = r.transaction ? transactionUrl(r.network, r.transaction) : undefined;
+    const tx = r.transaction
+      ? url
+        ? `<a href="${escape(url)}" rel="noreferrer">${escape(shortHex(r.transaction))}</a>`
+        : `<code title="${escape(r.transaction)}">${escape(shortHex(r.transaction))}</code>`
+      : "";
+    return `<tr data-testid="receipt" data-tx="${escape(r.transaction)}">
+      <td>${escape(when(r.time))}</td><td>${escape(r.host)}<code>${escape(r.path)}</code></td>
+      <td><code title="${escape(r.payer)}">${escape(shortHex(r.payer))}</code></td>
+      <td>${escape(amountLabel(r.network, r.asset, r.amount))}</td><td>${escape(r.crawler ?? "")}</td>
+      <td>${escape(r.session ?? "")}</td><td>${tx}</td></tr>`;
+  });
+  return `<table><thead><tr><th>time</th><th>resource</th><th>payer</th><th>amount</th>
+    <th>crawler</th><th>session</th><th>transaction</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+
+function sessionsTable(data: DashboardData): string {
+  if (data.sessions.length === 0) return `<p class="empty">no live sessions</p>`;
+  const rows = data.sessions.map(
+    (
+      s,
+    ) => `<tr data-testid="session"><td><code title="${escape(s.payer)}">${escape(shortHex(s.payer))}</code></td>
+      <td>${escape(s.scope)}</td><td>${escape(amountLabel(s.network, s.asset, s.amount))}</td>
+      <td>${s.expiresAt === null ? "no time limit" : escape(when(s.expiresAt))}</td>
+      <td>${s.remaining === null ? "unlimited" : s.remaining}</td><td>${s.tokens}</td></tr>`,
+  );
+  return `<table><thead><tr><th>payer</th><th>scope</th><th>paid</th><th>expires</th>
+    <th>uses left</th><th>tokens</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+
+interface RuleView {
+  host?: string;
+  methods?: string[];
+  path?: string;
+  free?: boolean;
+  price?: unknown;
+  session?: unknown;
+}
+
+function priceTable(data: DashboardData): string {
+  if (!data.table) return `<p class="empty">no price table is stored</p>`;
+  const { meta } = data.table;
+  let rules: RuleView[] = [];
+  try {
+    rules = (JSON.parse(data.table.raw) as { rules?: RuleView[] }).rules ?? [];
+  } catch {
+    // a stored table is always JSON; show the header only if it somehow is not
+  }
+  const head = `<p data-testid="price-revision">revision ${meta.revision}${meta.version ? ` · version ${escape(meta.version)}` : ""}${meta.savedAt ? ` · saved ${escape(when(meta.savedAt))}` : ""}${meta.note ? ` · ${escape(meta.note)}` : ""}</p>`;
+  const rows = rules.map(
+    (rule, i) => `<tr data-testid="rule"><td>${i}</td><td>${escape(rule.host ?? "*")}</td>
+      <td>${escape(rule.methods?.join(", ") ?? "all")}</td><td><code>${escape(rule.path)}</code></td>
+      <td>${rule.free ? "free" : escape(typeof rule.price === "string" ? rule.price : JSON.stringify(rule.price))}</td>
+      <td>${rule.session ? `<code>${escape(JSON.stringify(rule.session))}</code>` : ""}</td></tr>`,
+  );
+  return `${head}<table><thead><tr><th>#</th><th>host</th><th>methods</th><th>path</th><th>price</th>
+    <th>session</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}

@@ -1,0 +1,87 @@
+import { Hono } from "hono";
+import { getCookie, setCookie, deleteCookie } from "hono/cookie";
+import {
+  DASHBOARD_COOKIE,
+  DASHBOARD_SESSION_SECONDS,
+  adminRefusal,
+  dashboardCookieValue,
+  validDashboardCookie,
+} from "../admin/auth";
+import type { DepsOf } from "../admin/context";
+import type { Env } from "../config";
+import { dashboardData } from "./data";
+import { escape } from "./html";
+import { dashboardPage } from "./page";
+
+/**
+ * The operator's dashboard at `/__x402/dashboard`, behind the admin token: sent as
+ * `Authorization: Bearer …` (scripts) or typed once into the sign-in form, which sets an
+ * HttpOnly, SameSite=Strict cookie holding an HMAC of the token, not the token. The page is
+ * read-only; acting on what it shows goes through the admin API.
+ */
+
+/** Forbids every fetch the page could make: it needs none. */
+const CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const PAGE_HEADERS = {
+  "Content-Type": "text/html; charset=utf-8",
+  "Cache-Control": "no-store",
+  "Content-Security-Policy": CSP,
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "no-referrer",
+};
+
+/** The dashboard routes, to mount at `/__x402/dashboard`. */
+export function dashboardRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
+  const dashboard = new Hono<{ Bindings: Env }>();
+
+  dashboard.get("/", async (c) => {
+    const secret = c.env.ADMIN_TOKEN;
+    if (!secret)
+      return c.body(loginPage("the admin API is off: set ADMIN_TOKEN"), 403, PAGE_HEADERS);
+    const bearer = await adminRefusal(c.req.header("Authorization") ?? null, secret);
+    const cookie = await validDashboardCookie(getCookie(c, DASHBOARD_COOKIE), secret);
+    if (bearer && !cookie) return c.body(loginPage(), 401, PAGE_HEADERS);
+    const days = Number(c.req.query("days") ?? "30");
+    if (!Number.isInteger(days) || days < 1 || days > 366) {
+      return c.body(loginPage("days is a whole number from 1 to 366"), 400, PAGE_HEADERS);
+    }
+    return c.body(dashboardPage(await dashboardData(c.env, depsOf, days)), 200, PAGE_HEADERS);
+  });
+
+  dashboard.post("/login", async (c) => {
+    const secret = c.env.ADMIN_TOKEN;
+    if (!secret)
+      return c.body(loginPage("the admin API is off: set ADMIN_TOKEN"), 403, PAGE_HEADERS);
+    const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+    const token = typeof form["token"] === "string" ? form["token"] : "";
+    if (await adminRefusal(`Bearer ${token}`, secret)) {
+      return c.body(loginPage("that is not the admin token"), 401, PAGE_HEADERS);
+    }
+    setCookie(c, DASHBOARD_COOKIE, await dashboardCookieValue(secret), {
+      path: "/__x402/",
+      httpOnly: true,
+      secure: new URL(c.req.url).protocol === "https:",
+      sameSite: "Strict",
+      maxAge: DASHBOARD_SESSION_SECONDS,
+    });
+    return c.redirect("/__x402/dashboard", 303);
+  });
+
+  dashboard.post("/logout", (c) => {
+    deleteCookie(c, DASHBOARD_COOKIE, { path: "/__x402/" });
+    return c.redirect("/__x402/dashboard", 303);
+  });
+
+  return dashboard;
+}
+
+function loginPage(error?: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>x402 paywall: sign in</title>
+<style>body{font:14px system-ui,sans-serif;display:grid;place-items:center;height:90vh}
+form{display:grid;gap:8px;width:320px}.error{color:#a33}</style></head><body>
+<form method="post" action="/__x402/dashboard/login"><h1>x402 paywall</h1>
+${error ? `<p class="error" data-testid="login-error">${escape(error)}</p>` : ""}
+<label>Admin token <input type="password" name="token" autocomplete="current-password" required></label>
+<button>Sign in</button></form></body></html>`;
+}

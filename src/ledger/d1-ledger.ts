@@ -1,0 +1,167 @@
+import type { Receipt } from "./receipt";
+import { INSERT, SCHEMA, dayOf } from "./schema";
+import type { ReceiptRow } from "./schema";
+
+/**
+ * The receipts ledger in D1: one row per settled payment. Recording is one `INSERT OR IGNORE`
+ * (the UNIQUE constraints on the transaction and on the payer's authorization nonce make a
+ * second recording of the same payment a no-op), and the operator's queries are plain SQL.
+ */
+
+/** What recording did. */
+export type RecordResult =
+  { type: "recorded" } | { type: "duplicate" } | { type: "failed"; reason: string };
+
+/** A kept receipt with its ledger id (ids grow in recording order). */
+export interface StoredReceipt extends Receipt {
+  id: number;
+}
+
+/** Which receipts to list, newest first; `before` is an id, for paging. */
+export interface ReceiptQuery {
+  from?: number | undefined;
+  to?: number | undefined;
+  payer?: string | undefined;
+  limit: number;
+  before?: number | undefined;
+}
+
+/** Count and sum of one group, per network and asset (amounts never mix tokens). */
+export interface Bucket {
+  key: string;
+  network: string;
+  asset: string;
+  count: number;
+  /** Sum of atomic units, as a decimal string. */
+  amount: string;
+}
+
+/** Revenue over a time range. */
+export interface RevenueSummary {
+  from: number;
+  to: number;
+  totals: Bucket[];
+  byDay: Bucket[];
+  byRoute: Bucket[];
+  byCrawler: Bucket[];
+}
+
+const ensured = new WeakSet<D1Database>();
+
+/** The ledger in a D1 database. */
+export class D1Ledger {
+  private readonly db: D1Database;
+
+  constructor(db: D1Database) {
+    this.db = db;
+  }
+
+  /** Records a receipt exactly once; never throws. */
+  async record(receipt: Receipt): Promise<RecordResult> {
+    try {
+      const insert = this.db.prepare(INSERT).bind(...valuesOf(receipt));
+      const results = await this.batch([insert]);
+      const changes = results[results.length - 1]?.meta.changes ?? 0;
+      return changes > 0 ? { type: "recorded" } : { type: "duplicate" };
+    } catch (error) {
+      return { type: "failed", reason: `the ledger (D1) write failed: ${String(error)}` };
+    }
+  }
+
+  /** Receipts matching `query`, newest first. */
+  async list(query: ReceiptQuery): Promise<StoredReceipt[]> {
+    const where: string[] = [];
+    const values: Array<string | number> = [];
+    const add = (clause: string, value: string | number | undefined) => {
+      if (value === undefined) return;
+      where.push(clause);
+      values.push(value);
+    };
+    add("time >= ?", query.from);
+    add("time < ?", query.to);
+    add("payer = ?", query.payer?.toLowerCase());
+    add("id < ?", query.before);
+    const sql = `SELECT * FROM receipts ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+      ORDER BY id DESC LIMIT ?`;
+    const [result] = await this.batch([this.db.prepare(sql).bind(...values, query.limit)]);
+    return ((result?.results ?? []) as unknown as ReceiptRow[]).map(fromRow);
+  }
+
+  /** Revenue from `from` (inclusive) to `to` (exclusive): totals, per day, route and crawler. */
+  async summary(from: number, to: number): Promise<RevenueSummary> {
+    const grouped = (key: string, extra = "") =>
+      this.db
+        .prepare(
+          `SELECT ${key} AS key, network, asset, COUNT(*) AS count,
+            CAST(SUM(CAST(amount AS INTEGER)) AS TEXT) AS amount
+          FROM receipts WHERE time >= ? AND time < ? ${extra}
+          GROUP BY key, network, asset ORDER BY ${key === "day" ? "key" : "count DESC"} LIMIT 400`,
+        )
+        .bind(from, to);
+    const results = await this.batch([
+      grouped("''"),
+      grouped("day"),
+      grouped("path"),
+      grouped("crawler", "AND crawler IS NOT NULL"),
+    ]);
+    const rows = (i: number) => (results[i]?.results ?? []) as unknown as Bucket[];
+    return { from, to, totals: rows(0), byDay: rows(1), byRoute: rows(2), byCrawler: rows(3) };
+  }
+
+  /** Payers whose payments opened sessions, most recent first (where live passes can be). */
+  async sessionPayers(since: number, limit: number): Promise<string[]> {
+    const sql = `SELECT payer, MAX(time) AS last FROM receipts
+      WHERE session IS NOT NULL AND time >= ? GROUP BY payer ORDER BY last DESC LIMIT ?`;
+    const [result] = await this.batch([this.db.prepare(sql).bind(since, limit)]);
+    return ((result?.results ?? []) as Array<{ payer: string }>).map((row) => row.payer);
+  }
+
+  /** Runs statements in one round trip, creating the schema first in a fresh isolate. */
+  private async batch(statements: D1PreparedStatement[]): Promise<D1Result[]> {
+    if (ensured.has(this.db)) return this.db.batch(statements);
+    const schema = SCHEMA.map((sql) => this.db.prepare(sql));
+    const results = await this.db.batch([...schema, ...statements]);
+    ensured.add(this.db);
+    return results.slice(schema.length);
+  }
+}
+
+function valuesOf(r: Receipt): Array<string | number | null> {
+  return [
+    r.time,
+    dayOf(r.time),
+    r.host,
+    r.path,
+    r.rule,
+    r.payer,
+    r.payTo,
+    r.amount,
+    r.asset,
+    r.network,
+    r.transaction,
+    r.nonce,
+    r.crawler,
+    r.session,
+    r.x402Version,
+  ];
+}
+
+function fromRow(row: ReceiptRow): StoredReceipt {
+  return {
+    id: row.id,
+    time: row.time,
+    host: row.host,
+    path: row.path,
+    rule: row.rule,
+    payer: row.payer,
+    payTo: row.pay_to,
+    amount: row.amount,
+    asset: row.asset,
+    network: row.network,
+    transaction: row.tx,
+    nonce: row.nonce,
+    crawler: row.crawler,
+    session: row.session,
+    x402Version: row.x402_version,
+  };
+}

@@ -1,0 +1,111 @@
+import { RECEIPT_PENDING_PREFIX } from "../kv/keys";
+import { D1Ledger } from "./d1-ledger";
+import type { ReceiptQuery, RevenueSummary, StoredReceipt } from "./d1-ledger";
+import { paymentKey, receiptOf } from "./receipt";
+import type { Receipt, SettledPayment } from "./receipt";
+
+/**
+ * The receipts ledger as the paywall and the admin API use it. The paid path records each
+ * settlement with one D1 write, awaited before the paid answer goes out. If D1 fails or takes
+ * longer than `timeoutMs`, the receipt is parked in KV (a second, independent store) and moved
+ * into D1 by the next admin read; the unique constraints make that move exactly-once even if the
+ * slow D1 write did land. Only if both stores fail is the receipt written to the log in full, as
+ * `ledger: receipt lost` with its JSON, so nothing is silently dropped.
+ */
+
+/** What recording a settlement did. */
+export type RecordOutcome =
+  | { type: "recorded" }
+  | { type: "duplicate" }
+  | { type: "parked"; reason: string }
+  | { type: "lost"; reason: string };
+
+/** How long the paid path waits for D1 before parking the receipt in KV. */
+export const LEDGER_WRITE_TIMEOUT_MS = 2000;
+/** How many parked receipts one admin read moves into D1. */
+const DRAIN_BATCH = 100;
+
+/** The ledger: receipts in D1, with KV as the fallback for writes D1 could not take. */
+export class ReceiptsLedger {
+  private readonly d1: D1Ledger;
+  private readonly kv: KVNamespace;
+  private readonly timeoutMs: number;
+
+  constructor(db: D1Database, kv: KVNamespace, timeoutMs = LEDGER_WRITE_TIMEOUT_MS) {
+    this.d1 = new D1Ledger(db);
+    this.kv = kv;
+    this.timeoutMs = timeoutMs;
+  }
+
+  /** Records one settlement; never throws, never loses a receipt without logging it whole. */
+  async record(receipt: Receipt): Promise<RecordOutcome> {
+    const written = await withTimeout(this.d1.record(receipt), this.timeoutMs);
+    if (written.type !== "failed") return written;
+    try {
+      const key = `${RECEIPT_PENDING_PREFIX}${paymentKey(receipt)}`;
+      await this.kv.put(key, JSON.stringify(receipt));
+      return { type: "parked", reason: written.reason };
+    } catch (error) {
+      const reason = `${written.reason}; parking it in KV failed too: ${String(error)}`;
+      console.error("ledger: receipt lost", reason, JSON.stringify(receipt));
+      return { type: "lost", reason };
+    }
+  }
+
+  /** Moves parked receipts into D1; returns how many are still parked after this pass. */
+  async drain(): Promise<number> {
+    const listed = await this.kv.list({ prefix: RECEIPT_PENDING_PREFIX, limit: DRAIN_BATCH });
+    let left = 0;
+    for (const { name } of listed.keys) {
+      const raw = await this.kv.get(name);
+      if (raw === null) continue;
+      const written = await this.d1.record(JSON.parse(raw) as Receipt);
+      if (written.type === "failed") left += 1;
+      else await this.kv.delete(name);
+    }
+    return listed.list_complete ? left : left + DRAIN_BATCH;
+  }
+
+  /** Receipts, newest first. */
+  list(query: ReceiptQuery): Promise<StoredReceipt[]> {
+    return this.d1.list(query);
+  }
+
+  /** Revenue totals and groupings over a time range. */
+  summary(from: number, to: number): Promise<RevenueSummary> {
+    return this.d1.summary(from, to);
+  }
+
+  /** Payers whose payments opened sessions since `since`, most recent first. */
+  sessionPayers(since: number, limit: number): Promise<string[]> {
+    return this.d1.sessionPayers(since, limit);
+  }
+}
+
+/**
+ * The paid path's one call: records the receipt of a settled payment when a ledger is
+ * configured. The content is already paid for, so whatever happens here the answer is served.
+ */
+export async function recordPayment(
+  ledger: ReceiptsLedger | undefined,
+  paid: SettledPayment,
+): Promise<void> {
+  if (!ledger) return;
+  const outcome = await ledger.record(receiptOf(paid));
+  if (outcome.type === "parked") console.error("ledger: receipt parked in KV", outcome.reason);
+}
+
+async function withTimeout<T extends { type: string }>(
+  work: Promise<T>,
+  ms: number,
+): Promise<T | { type: "failed"; reason: string }> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<{ type: "failed"; reason: string }>((resolve) => {
+    timer = setTimeout(() => resolve({ type: "failed", reason: `D1 took over ${ms} ms` }), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+}

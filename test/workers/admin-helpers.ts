@@ -1,0 +1,27 @@
+import { call } from "./helpers";
+
+/** The admin token the integration tests run with (vitest.workers.config.ts). */
+export const ADMIN_TOKEN = "workers-test-admin-token";
+
+/** Calls the admin API (or the dashboard) with the admin token, or with `token` instead. */
+export function admin(
+  path: string,
+  init: RequestInit = {},
+  token: string | null = ADMIN_TOKEN,
+): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (token !== null) headers.set("Authorization", `Bearer ${token}`);
+  const url = path.startsWith("/__x402/") ? path : `/__x402/admin${path}`;
+  return call(new Request(`https://admin.test${url}`, { ...init, headers }));
+}
+
+/** Sends a JSON body to an admin call. */
+export function adminJson(path: string, method: string, body: unknown): Promise<Response> {
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  return admin(path, { method, body: text, headers: { "Content-Type": "application/json" } });
+}
+
+/** The JSON body of a response, typed loosely for assertions. */
+export async function jsonOf<T = Record<string, unknown>>(response: Response): Promise<T> {
+  return (await response.json()) as T;
+}
