@@ -1,0 +1,182 @@
+/**
+ * `npm run prices -- <command>`: the price table from the operator's side.
+ *
+ *   validate <file>            check a JSON or YAML table with the Worker's own schema, every
+ *                              problem at its file:line:column (--remote: also ask the Worker)
+ *   diff <file>                what pushing the file would change, rule by rule
+ *   push <file>                validate, then make it the live table through the admin API
+ *                              (--note TEXT, --expect REVISION); --local writes local KV instead
+ *   pull                       print the live table (--revision N: a kept one; --out FILE)
+ *   versions                   list the kept revisions
+ *   rollback                   put the previous revision back (--to N: that one)
+ *
+ * The admin API is at --url (or X402_ADMIN_URL; default http://127.0.0.1:8787) with the token in
+ * X402_ADMIN_TOKEN (the local stack's token is used for loopback URLs when it is unset). Local
+ * validation resolves terms against --network/--pay-to, else NETWORK/PAY_TO from the environment,
+ * else wrangler.toml's [vars]. Exit status: 0 done, 1 refused or failed, 2 usage.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { DEV_SECRETS } from "../dev/stack.ts";
+import { seedPriceTable } from "../dev/worker.ts";
+import { adminClient } from "./prices/client.ts";
+import { checkTable } from "./prices/check.ts";
+import type { Defaults } from "./prices/check.ts";
+import { diffTables } from "./prices/diff.ts";
+import { readTable, splitProblem } from "./prices/source.ts";
+
+const { values: options, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    url: { type: "string" },
+    note: { type: "string" },
+    expect: { type: "string" },
+    to: { type: "string" },
+    revision: { type: "string" },
+    out: { type: "string" },
+    network: { type: "string" },
+    "pay-to": { type: "string" },
+    remote: { type: "boolean" },
+    local: { type: "boolean" },
+    "persist-to": { type: "string" },
+  },
+});
+const [command, file] = positionals;
+const url = options.url ?? process.env["X402_ADMIN_URL"] ?? "http://127.0.0.1:8787";
+const loopback = /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(url);
+const token = process.env["X402_ADMIN_TOKEN"] ?? (loopback ? DEV_SECRETS.ADMIN_TOKEN : undefined);
+const api = adminClient(url, token);
+
+function usage(message: string): never {
+  console.error(
+    `${message}\nusage: npm run prices -- validate|diff|push <file> | pull | versions | rollback [--to N]`,
+  );
+  process.exit(2);
+}
+
+/** Reads and checks a file locally; prints every problem at its line; exits 1 if invalid. */
+async function checkedFile(path: string | undefined): Promise<{ value: unknown; json: string }> {
+  if (!path) usage("name the table file");
+  const source = readTable(path);
+  if (!source.ok) {
+    for (const error of source.errors) console.error(error);
+    process.exit(1);
+  }
+  const checked = await checkTable(source.value, defaults());
+  if (!checked.ok) {
+    for (const problem of checked.errors) {
+      const { path: at, message } = splitProblem(problem);
+      console.error(`${source.locate(at)}: ${at}: ${message}`);
+    }
+    console.error(`${path}: ${checked.errors.length} problem(s); nothing was pushed`);
+    process.exit(1);
+  }
+  return { value: source.value, json: JSON.stringify(source.value, null, 2) };
+}
+
+function defaults(): Defaults {
+  const vars = readFileSync(new URL("../wrangler.toml", import.meta.url), "utf8");
+  const fromToml = (name: string) => new RegExp(`^${name}\\s*=\\s*"([^"]*)"`, "m").exec(vars)?.[1];
+  const pick = (flag: string | undefined, name: string) =>
+    flag ?? process.env[name] ?? fromToml(name) ?? undefined;
+  return { network: pick(options.network, "NETWORK"), payTo: pick(options["pay-to"], "PAY_TO") };
+}
+
+function revisionOption(text: string | undefined, name: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text)) usage(`--${name} is a revision number`);
+  return Number(text);
+}
+
+switch (command) {
+  case "validate": {
+    const { json } = await checkedFile(file);
+    if (options.remote) await api.call("POST", "/prices/validate", json);
+    console.log(`${file}: valid`);
+    break;
+  }
+  case "diff": {
+    const { value } = await checkedFile(file);
+    const live = await api.call("GET", "/prices");
+    const { table } = live as { table: unknown };
+    const lines = diffTables(table, value);
+    console.log(lines.length ? lines.join("\n") : "no change");
+    break;
+  }
+  case "push": {
+    const { json } = await checkedFile(file);
+    if (options.local) {
+      const dir = mkdtempSync(join(tmpdir(), "x402-prices-"));
+      try {
+        writeFileSync(join(dir, "prices.json"), json);
+        const state =
+          options["persist-to"] ?? new URL("../.wrangler/state", import.meta.url).pathname;
+        await seedPriceTable(state, join(dir, "prices.json"));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      console.log(`${file}: written to local KV (no revision is kept for local writes)`);
+      break;
+    }
+    const query = new URLSearchParams();
+    if (options.note) query.set("note", options.note);
+    const expect = revisionOption(options.expect, "expect");
+    if (expect !== undefined) query.set("expect", String(expect));
+    const saved = (await api.call("PUT", `/prices?${query}`, json)) as {
+      result: string;
+      revision: number;
+    };
+    console.log(
+      `${file}: ${saved.result === "unchanged" ? "unchanged, still" : "pushed as"} revision ${saved.revision}`,
+    );
+    break;
+  }
+  case "pull": {
+    const revision = revisionOption(options.revision, "revision");
+    const path = revision === undefined ? "/prices" : `/prices/versions/${revision}`;
+    const { table, ...meta } = (await api.call("GET", path)) as {
+      table: unknown;
+      revision: number;
+    };
+    const text = `${JSON.stringify(table, null, 2)}\n`;
+    if (options.out) {
+      writeFileSync(options.out, text);
+      console.log(`revision ${meta.revision} written to ${options.out}`);
+    } else {
+      process.stdout.write(text);
+    }
+    break;
+  }
+  case "versions": {
+    const { live, versions } = (await api.call("GET", "/prices/versions")) as {
+      live: number | null;
+      versions: Array<{
+        revision: number;
+        savedAt: number | null;
+        version: string | null;
+        note: string;
+      }>;
+    };
+    for (const v of versions) {
+      const saved = v.savedAt ? new Date(v.savedAt).toISOString() : "-";
+      console.log(
+        `${v.revision === live ? "*" : " "} ${v.revision}\t${saved}\t${v.version ?? ""}\t${v.note}`,
+      );
+    }
+    break;
+  }
+  case "rollback": {
+    const to = revisionOption(options.to, "to");
+    const body = JSON.stringify(to === undefined ? {} : { to });
+    const done = (await api.call("POST", "/prices/rollback", body)) as {
+      revision: number;
+      note: string;
+    };
+    console.log(`${done.note}: live as revision ${done.revision}`);
+    break;
+  }
+  default:
+    usage(command ? `unknown command ${command}` : "name a command");
+}
