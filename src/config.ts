@@ -35,6 +35,8 @@ export interface Env {
   SESSION_SECRET?: string;
   /** Secret bearer token of the admin API under /__x402/admin/; unset: the API is off. */
   ADMIN_TOKEN?: string;
+  /** D1 database holding the receipts ledger (src/ledger); unset: no receipts are kept. */
+  LEDGER?: D1Database;
   /** Durable Objects holding prepaid crawl credit, one per crawler key (src/credit/store.ts). */
   CRAWL_CREDIT?: DurableObjectNamespace<CrawlerCredit>;
   /**
