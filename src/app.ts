@@ -8,6 +8,7 @@ import { PriceTableStore } from "./kv";
 import { httpFacilitator } from "./payments";
 import { CREDIT_PATH, errorResponse, handleRequest, topUpCredit } from "./paywall";
 import type { PaywallDeps } from "./paywall";
+import { DISCOVERY_PATH, LLMS_PATH, discoveryDocument, llmsText } from "./discovery";
 import { durablePaymentLocks } from "./idempotency";
 import { durableSessions } from "./sessions";
 
@@ -78,6 +79,25 @@ export function createApp(): Hono<{ Bindings: Env }> {
     if (!state.ok) return c.json({ ok: false, reason: state.reason }, 503);
     return c.json({ ok: true, priceTableVersion: state.table.version ?? null });
   });
+
+  // Discovery (src/discovery): what costs what, from the live price table.
+  app.get(DISCOVERY_PATH, (c) => discovery(c.req.raw, c.env, "json"));
+  app.get(LLMS_PATH, (c) => discovery(c.req.raw, c.env, "text"));
+  async function discovery(request: Request, env: Env, as: "json" | "text"): Promise<Response> {
+    const setup = setupFor(env);
+    if (!setup.ok) return errorResponse("misconfigured", setup.reason);
+    const state = await setup.deps.tables.current();
+    if (!state.ok) return errorResponse("price_table_unavailable", state.reason);
+    const origin = new URL(request.url).origin;
+    const headers = { "Cache-Control": "public, max-age=60", "Access-Control-Allow-Origin": "*" };
+    if (as === "text") {
+      const body = llmsText(state.table, origin);
+      return new Response(body, {
+        headers: { ...headers, "Content-Type": "text/markdown; charset=utf-8" },
+      });
+    }
+    return Response.json(discoveryDocument(state.table, origin), { headers });
+  }
 
   app.route(
     "/__x402/admin",

@@ -2,13 +2,14 @@ import type { TableState } from "../kv";
 import { decodePayment, preparePayment } from "../payments";
 import type { Facilitator } from "../payments";
 import { challengeResponse, normalisePath, prefersHtml } from "../pricing";
-import type { Match } from "../pricing";
+import type { Match, Offer } from "../pricing";
 import { forwardToOrigin } from "../proxy";
 import type { OriginOptions } from "../proxy";
 import { wantFor } from "../sessions";
 import type { Admitted, SessionResult } from "../sessions";
 import { crawlerGate } from "./crawler-gate";
 import type { CrawlerDeps } from "./crawler-gate";
+import { BAZAAR, bazaarExtension } from "../discovery";
 import { PAYMENT_IDENTIFIER, paymentIdentifierDeclaration } from "../idempotency";
 import type { PaymentLockService } from "../idempotency";
 import { payOnce } from "./pay-once";
@@ -118,6 +119,7 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
   const challenge = async (error?: string, headers?: Record<string, string>) => {
     const extensions: Record<string, unknown> = {
       [PAYMENT_IDENTIFIER]: paymentIdentifierDeclaration(offer.paymentIdRequired === true),
+      ...bazaarFor(offer, request.method),
       ...(session && deps.sessions ? await sessionExtensions(session, deps.sessions) : {}),
     };
     return challengeResponse({ offer, resourceUrl, error, html, headers, extensions });
@@ -188,4 +190,10 @@ async function serveSession(
 function isReserved(matchPath: string): boolean {
   const lower = matchPath.toLowerCase();
   return lower === RESERVED_PREFIX || lower.startsWith(`${RESERVED_PREFIX}/`);
+}
+
+/** The `bazaar` discovery extension for this request's method, when there is one. */
+function bazaarFor(offer: Offer, method: string): Record<string, unknown> {
+  const extension = bazaarExtension(offer, method);
+  return extension ? { [BAZAAR]: extension } : {};
 }

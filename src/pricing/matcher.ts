@@ -5,6 +5,7 @@ import { foldCase } from "./path";
 import { RuleIndex } from "./rule-index";
 import type { PriceTable, Rule, Terms } from "./schema";
 import { resolveSession } from "./session-terms";
+import type { DiscoveryConfig } from "./discovery-terms";
 import type { SessionConfig, SessionTerms } from "./session-terms";
 
 /**
@@ -31,6 +32,8 @@ export interface Offer {
   session?: SessionTerms;
   /** Payments must carry a `payment-identifier` (the rule's `paymentIdentifier: "required"`). */
   paymentIdRequired?: boolean;
+  /** How to call the resource and what it returns (bazaar discovery). */
+  discovery?: DiscoveryConfig;
 }
 
 /**
@@ -54,7 +57,19 @@ export interface CompiledTable {
   version: string | number | undefined;
   /** The resolved `crawlers` section; undefined: pay-per-crawl is off. */
   crawlers: CrawlerTerms | undefined;
+  /** Every rule in table order, then the default, with what it matches and costs (discovery). */
+  listing: readonly ListedRule[];
   match(request: RequestKey): Match;
+}
+
+/** A rule as discovery lists it: what it matches and its resolved match result. */
+export interface ListedRule {
+  host: string | undefined;
+  /** Upper-case methods; undefined: every method. */
+  methods: readonly string[] | undefined;
+  /** The path pattern; undefined for the default rule. */
+  path: string | undefined;
+  result: Match;
 }
 
 /** Deployment-wide defaults (from the Worker's variables) for terms a table leaves out. */
@@ -141,6 +156,13 @@ export function compileTable(
     resolve("default", table.default, "default"),
   );
   if (errors.length > 0) return { ok: false, errors };
+  const listing: ListedRule[] = table.rules.map((rule, i) => ({
+    host: rule.host,
+    methods: rule.methods,
+    path: rule.path,
+    result: rules[i]?.result ?? fallback,
+  }));
+  listing.push({ host: undefined, methods: undefined, path: undefined, result: fallback });
 
   const caseSensitive = table.caseSensitive;
   return {
@@ -148,6 +170,7 @@ export function compileTable(
     table: {
       version: table.version,
       crawlers,
+      listing,
       match(request: RequestKey): Match {
         const host = request.host.toLowerCase();
         const path = foldCase(request.path, caseSensitive);
@@ -209,6 +232,7 @@ function resolveOffer(price: NonNullable<Rule["price"]>, terms: Terms): Offer | 
     description: terms.description ?? "",
     mimeType: terms.mimeType ?? "",
     ...(terms.paymentIdentifier === "required" && { paymentIdRequired: true }),
+    ...(terms.discovery && { discovery: terms.discovery }),
   };
   if (typeof price !== "string") {
     const usdc = defaultUsdc(network);

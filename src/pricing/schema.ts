@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CrawlPriceSchema, CrawlersSchema } from "./crawler-terms";
+import { DiscoverySchema } from "./discovery-terms";
 import { SessionSchema } from "./session-terms";
 
 /**
@@ -48,6 +49,8 @@ const terms = {
   maxTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
   /** Whether payments must carry a `payment-identifier` (idempotent retries); default optional. */
   paymentIdentifier: z.enum(["optional", "required"]).optional(),
+  /** How to call the resource and what it returns (bazaar discovery; discovery-terms.ts). */
+  discovery: DiscoverySchema.optional(),
 };
 
 /** Keys that only mean something on a priced rule. */

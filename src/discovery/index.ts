@@ -1,0 +1,3 @@
+export { BAZAAR, bazaarExtension } from "./bazaar";
+export { DISCOVERY_PATH, LLMS_PATH, discoveryDocument, llmsText } from "./document";
+export type { DiscoveredResource } from "./document";
