@@ -50,7 +50,13 @@ export type CrawlStep =
   /** The policy allows this client: forward as on a free rule. */
   | { type: "free" }
   /** Charge through x402 at the crawler's price; `decorate` adds the crawler headers. */
-  | { type: "charge"; match: Extract<Match, { kind: "priced" }>; decorate(r: Response): Response }
+  | {
+      type: "charge";
+      match: Extract<Match, { kind: "priced" }>;
+      decorate(r: Response): Response;
+      /** Who is charged, for the receipt: the crawler's name, `key:<thumbprint>`, or a claim. */
+      crawler: string;
+    }
   /** The answer is ready. */
   | { type: "respond"; response: Response };
 
@@ -106,7 +112,8 @@ async function charge(
   }
   if (headers.has("payment-signature") || headers.has("x-payment")) {
     const rule = input.match.rule;
-    return { type: "charge", match: { kind: "priced", rule, offer }, decorate: decorate(offer) };
+    const match = { kind: "priced" as const, rule, offer };
+    return { type: "charge", match, decorate: decorate(offer), crawler: crawlerLabel(subject) };
   }
   if (check.kind === "none") return respond(crawlerChallenge(request, offer, resourceUrl));
   if (!subject.keyid) {
@@ -131,6 +138,14 @@ function decorate(offer: Offer): (response: Response) => Response {
     }
     return response;
   };
+}
+
+/** The crawler as the receipts ledger records it; an unverified claim says so. */
+function crawlerLabel(subject: Subject): string {
+  const name = subject.crawler?.name;
+  if (subject.class === "unverified") return `${name ?? "unknown"} (unverified)`;
+  if (name) return name;
+  return subject.keyid ? `key:${subject.keyid}` : "unknown";
 }
 
 function blockReason(subject: Subject): string {

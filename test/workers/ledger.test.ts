@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { ReceiptsLedger } from "../../src/ledger";
 import type { Receipt } from "../../src/ledger";
 import { admin, jsonOf } from "./admin-helpers";
+import { crawl, crawlTable } from "./crawler-helpers";
 import {
   PAY_TO,
   SESSION_HOST,
@@ -146,6 +147,25 @@ describe("receipts from the paid path", () => {
     const receipts = await receiptsOf(payer);
     expect(receipts).toHaveLength(1);
     expect(receipts[0]?.nonce).toBe(payment.nonce);
+  });
+});
+
+describe("receipts of crawlers", () => {
+  it("should name the crawler that paid with x402", async () => {
+    await putTable(crawlTable());
+    const path = `/blog/${unique()}`;
+    const payer = wallet();
+    const challenge = await crawl(path);
+    const { header } = paymentFor(challenge, (p) => {
+      (p["payload"] as { authorization: { from: string } }).authorization.from = payer;
+    });
+    const paid = await crawl(path, {
+      headers: { "payment-signature": header, "crawler-exact-price": "USD 0.005" },
+    });
+    expect(paid.status).toBe(200);
+    const [only] = await receiptsOf(payer);
+    expect(only).toMatchObject({ path, amount: "5000" });
+    expect(only?.crawler).toBe("devbot");
   });
 });
 
