@@ -36,8 +36,10 @@ Try it:
   npm run pay -- ${stack.workerUrl}/api/pass/demo --siwx come back by signing in, free
 
 Admin API: Authorization: Bearer ${DEV_SECRETS.ADMIN_TOKEN}   (see README, "Admin API")
+Dashboard: ${stack.workerUrl}/__x402/dashboard   (sign in with the admin token)
 
-Price table: dev/prices.json (seeded into local KV). Ctrl-C stops everything.
+Price table: dev/prices.json (seeded into local KV); change it with npm run prices -- push <file>.
+Ctrl-C stops everything.
 `);
 
 let stopping = false;
