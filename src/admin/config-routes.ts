@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { Env } from "../config";
 import { loadConfig } from "../config";
+import { PRICE_TABLE_KEY, checkPriceTable } from "../kv";
 import type { DepsOf } from "./context";
 
 /**
@@ -19,11 +20,18 @@ export function configRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
     const loaded = loadConfig(c.env);
     const deps = depsOf(c.env);
     const table = deps ? await deps.tables.current() : undefined;
+    const stored = await storedTableProblem(c.env);
     const ledger = deps?.ledger;
     const parked = ledger ? await ledger.drain().catch((error: unknown) => String(error)) : null;
     const checks = {
       configuration: loaded.ok ? "ok" : loaded.reason,
-      priceTable: !table ? "not loaded" : table.ok ? "ok" : table.reason,
+      priceTable: !table
+        ? "not loaded"
+        : !table.ok
+          ? table.reason
+          : stored
+            ? `serving the last good table; the stored one is rejected: ${stored}`
+            : "ok",
       sessions: deps?.sessions ? "ok" : "not configured",
       ledger: !ledger
         ? "not configured"
@@ -33,7 +41,7 @@ export function configRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
             : `${parked} receipt(s) parked in KV, D1 is not taking writes`
           : `unreachable: ${parked}`,
     };
-    const ok = checks.configuration === "ok" && checks.priceTable === "ok";
+    const ok = checks.configuration === "ok" && table?.ok === true;
     const version = table?.ok ? (table.table.version ?? null) : null;
     return c.json({ ok, checks, priceTableVersion: version }, ok ? 200 : 503);
   });
@@ -54,8 +62,8 @@ export function configRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
     for (const name of ["ADMIN_TOKEN", "SESSION_SECRET"]) secrets[name] ??= "not set";
     const effective = loaded.ok
       ? {
-          originUrl: loaded.config.originUrl.href,
-          facilitatorUrls: loaded.config.facilitatorUrls,
+          originUrl: redactUrls(loaded.config.originUrl.href),
+          facilitatorUrls: loaded.config.facilitatorUrls.map(redactUrls),
           payTo: loaded.config.payTo ?? null,
           network: loaded.config.network ?? null,
           priceTableTtlSeconds: loaded.config.tableTtlMs / 1000,
@@ -83,6 +91,16 @@ function redactUrls(value: string): string {
   return value
     .replace(/(https?:\/\/)[^/@\s,]*@/gi, "$1(redacted)@")
     .replace(/\?[^\s,]*/g, "?(redacted)");
+}
+
+/** Why the table stored in KV would be refused now, or undefined when it is servable. */
+async function storedTableProblem(env: Env): Promise<string | undefined> {
+  const raw = await env.PRICES.get(PRICE_TABLE_KEY);
+  if (raw === null) return "no table is stored";
+  const loaded = loadConfig(env);
+  const defaults = loaded.ok ? { network: loaded.config.network, payTo: loaded.config.payTo } : {};
+  const checked = checkPriceTable(raw, defaults);
+  return checked.ok ? undefined : checked.errors.join("; ");
 }
 
 function kindOf(value: unknown): string {

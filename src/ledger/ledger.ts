@@ -57,9 +57,12 @@ export class ReceiptsLedger {
     const listed = await this.kv.list({ prefix: RECEIPT_PENDING_PREFIX, limit: DRAIN_BATCH });
     let left = 0;
     for (const { name } of listed.keys) {
-      const raw = await this.kv.get(name);
-      if (raw === null) continue;
-      const written = await this.d1.record(JSON.parse(raw) as Receipt);
+      const receipt = parseReceipt(await this.kv.get(name));
+      if (!receipt) {
+        left += 1;
+        continue;
+      }
+      const written = await this.d1.record(receipt);
       if (written.type === "failed") left += 1;
       else await this.kv.delete(name);
     }
@@ -93,6 +96,19 @@ export async function recordPayment(
   if (!ledger) return;
   const outcome = await ledger.record(receiptOf(paid));
   if (outcome.type === "parked") console.error("ledger: receipt parked in KV", outcome.reason);
+}
+
+/** A parked receipt, or undefined when the key is gone or its value is not one. */
+function parseReceipt(raw: string | null): Receipt | undefined {
+  if (raw === null) return undefined;
+  try {
+    const value = JSON.parse(raw) as Partial<Receipt> | null;
+    return typeof value?.payer === "string" && typeof value.amount === "string"
+      ? (value as Receipt)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function withTimeout<T extends { type: string }>(
