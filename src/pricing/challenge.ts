@@ -1,4 +1,6 @@
 import type { PaymentRequired } from "@x402/core/types";
+import { paywallResponse } from "../browser";
+import { defaultUsdc } from "./assets";
 import type { Offer } from "./matcher";
 import { paymentRequiredV1, paymentRequiredV2 } from "./requirements";
 
@@ -30,16 +32,19 @@ export interface ChallengeInput {
 export function challengeResponse(input: ChallengeInput): Response {
   const { offer, resourceUrl, error } = input;
   const headers = new Headers(input.headers);
-  headers.set(
-    "PAYMENT-REQUIRED",
-    encodeHeader(paymentRequiredV2(offer, resourceUrl, error, input.extensions)),
-  );
+  const required = paymentRequiredV2(offer, resourceUrl, error, input.extensions);
+  headers.set("PAYMENT-REQUIRED", encodeHeader(required));
   headers.set("Cache-Control", "no-store");
   headers.set("Vary", "Accept");
   headers.set("Access-Control-Expose-Headers", EXPOSED_HEADERS);
   if (input.html) {
-    headers.set("Content-Type", "text/html; charset=utf-8");
-    return new Response(challengePage(offer, resourceUrl, error), { status: 402, headers });
+    const usdc = defaultUsdc(offer.network);
+    const isUsdc = usdc !== undefined && usdc.address.toLowerCase() === offer.asset.toLowerCase();
+    const decimals = isUsdc ? usdc.decimals : undefined;
+    return paywallResponse(
+      { required, price: offer.display, decimals, session: offer.session },
+      headers,
+    );
   }
   headers.set("Content-Type", "application/json");
   return new Response(JSON.stringify(paymentRequiredV1(offer, resourceUrl, error)), {
@@ -82,29 +87,4 @@ export function prefersHtml(accept: string | null): boolean {
   });
   if (html.q <= 0) return false;
   return html.q > json.q || (html.q === json.q && html.at < json.at);
-}
-
-function challengePage(offer: Offer, resourceUrl: string, error: string | undefined): string {
-  const price = offer.display || `${offer.amount} units of ${offer.asset}`;
-  const what = offer.description || new URL(resourceUrl).pathname;
-  const reason = error
-    ? `<p class="error">The payment was not accepted: ${escapeHtml(error)}</p>`
-    : "";
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Payment required</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}
-.price{font-size:2rem;font-weight:600}.error{color:#a00}code{background:#f3f3f3;padding:0 .2rem}</style>
-</head><body>
-<h1>Payment required</h1>
-<p>${escapeHtml(what)}</p>
-<p class="price">${escapeHtml(price)}</p>
-<p>Paid in USDC on <code>${escapeHtml(offer.network)}</code> to <code>${escapeHtml(offer.payTo)}</code> with the x402 protocol.</p>
-${reason}
-<p>Pay with an x402 client, for example <code>@x402/fetch</code>, which reads the offer from the <code>PAYMENT-REQUIRED</code> header of this response.</p>
-</body></html>`;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

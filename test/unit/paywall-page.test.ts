@@ -1,0 +1,140 @@
+import { decodePaymentRequiredHeader } from "@x402/core/http";
+import { describe, expect, it } from "vitest";
+import { challengeResponse } from "../../src/pricing/index.ts";
+import type { Offer } from "../../src/pricing/index.ts";
+import { OFFER, RESOURCE_URL } from "./fixtures.ts";
+
+/**
+ * The browser paywall page (src/browser): what it says, that every value is escaped, that the
+ * offer it embeds is the header's, and its Content Security Policy. The script itself runs in
+ * Chromium in test/e2e/browser-paywall.test.ts.
+ */
+
+const EXTENSIONS = { "payment-identifier": { info: { required: false } } };
+
+function page(offer: Offer = OFFER, error?: string, resourceUrl = RESOURCE_URL): Response {
+  return challengeResponse({ offer, resourceUrl, error, html: true, extensions: EXTENSIONS });
+}
+
+/** The JSON block the script reads, parsed. */
+function embedded(html: string): unknown {
+  const block = /<script type="application\/json" id="x402-required"[^>]*>([^<]*)<\/script>/.exec(
+    html,
+  );
+  if (!block?.[1]) throw new Error("no embedded offer");
+  return JSON.parse(block[1]);
+}
+
+function scriptOf(html: string): { nonce: string; source: string } {
+  const match = /<script nonce="([^"]+)">([\s\S]*?)<\/script>/.exec(html);
+  if (!match?.[1] || match[2] === undefined) throw new Error("no inline script");
+  return { nonce: match[1], source: match[2] };
+}
+
+describe("paywall page", () => {
+  it("should say what the content is, what it costs, where and to whom", async () => {
+    const html = await page().text();
+    expect(html).toContain("<title>Payment required: A paid article</title>");
+    expect(html).toContain("<p>A paid article</p>");
+    expect(html).toContain('<p class="price">$0.01</p>');
+    expect(html).toContain("One payment opens this page once. Paid in USDC on Base Sepolia to");
+    expect(html).toContain(`<code>${OFFER.payTo}</code>`);
+    expect(html).toContain('data-price="$0.01" data-chain="Base Sepolia" data-decimals="6"');
+  });
+
+  it("should describe what a session buys", async () => {
+    const session = {
+      ttlSeconds: 3600,
+      uses: 5,
+      scope: "resource",
+      routeKey: "r",
+      caseSensitive: false,
+    };
+    const html = await page({ ...OFFER, session }).text();
+    expect(html).toContain(
+      "One payment gives you access for 1 hour or for 5 visits, whichever ends first; this browser remembers it.",
+    );
+    const timeOnly = await page({ ...OFFER, session: { ...session, uses: undefined } }).text();
+    expect(timeOnly).toContain(
+      "One payment gives you access for 1 hour; this browser remembers it.",
+    );
+  });
+
+  it("should embed exactly the PaymentRequired of the header", async () => {
+    const response = page(OFFER, "invalid_exact_evm_signature");
+    const header = decodePaymentRequiredHeader(response.headers.get("PAYMENT-REQUIRED")!);
+    const html = await response.text();
+    expect(embedded(html)).toStrictEqual(header);
+    expect(header).toMatchObject({ error: "invalid_exact_evm_signature", extensions: EXTENSIONS });
+  });
+
+  it("should escape the description, the error and the URL everywhere they appear", async () => {
+    const evil = `</script><script>alert("x")</script><!--`;
+    const offer = { ...OFFER, description: evil };
+    const url = `${RESOURCE_URL}?q=${encodeURIComponent(evil)}&raw=</script>`;
+    const response = page(offer, `<img src=x onerror='alert(1)'>&`, url);
+    const html = await response.text();
+    expect(html.match(/<script/g)).toHaveLength(2);
+    expect(html.match(/<\/script>/g)).toHaveLength(2);
+    expect(html).not.toContain("<img");
+    expect(html).not.toContain("<!--");
+    expect(html).toContain("&#60;/script&#62;&#60;script&#62;alert(&#34;x&#34;)");
+    expect(html).toContain("&#60;img src=x onerror=&#39;alert(1)&#39;&#62;&#38;");
+    const header = decodePaymentRequiredHeader(response.headers.get("PAYMENT-REQUIRED")!);
+    expect(embedded(html)).toStrictEqual(header);
+    expect(header.resource.description).toBe(evil);
+  });
+
+  it("should show atomic units and the path for a token of unknown decimals", async () => {
+    const asset = "0x1111111111111111111111111111111111111111";
+    const html = await page({ ...OFFER, asset, display: "", description: "" }).text();
+    expect(html).toContain(`<p class="price">10000 units of ${asset}</p>`);
+    expect(html).toContain("<p>/articles/paid</p>");
+    expect(html).not.toContain("data-decimals");
+  });
+
+  it("should stay a few KB (about 11 KB, under 5 KB gzipped)", async () => {
+    const html = new TextEncoder().encode(await page().text());
+    const gzipped = new Blob([html]).stream().pipeThrough(new CompressionStream("gzip"));
+    const gzippedBytes = (await new Response(gzipped).arrayBuffer()).byteLength;
+    expect(html.length).toBeLessThan(12_000);
+    expect(gzippedBytes).toBeLessThan(5_000);
+  });
+});
+
+describe("paywall page security headers", () => {
+  it("should allow only its own nonced script and no other origin", async () => {
+    const response = page();
+    const csp = response.headers.get("Content-Security-Policy")!;
+    const { nonce } = scriptOf(await response.text());
+    expect(nonce).toMatch(/^[A-Za-z0-9+/]{22}==$/);
+    expect(csp).toContain(`script-src 'nonce-${nonce}'`);
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("connect-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("base-uri 'none'");
+    expect(csp).not.toMatch(/https?:|\*|'unsafe-eval'|script-src[^;]*'unsafe-inline'/);
+    expect(response.headers.get("X-Content-Type-Options")).toBe("nosniff");
+  });
+
+  it("should use a new nonce for every response", async () => {
+    const nonces = new Set<string>();
+    for (let i = 0; i < 5; i++) nonces.add(scriptOf(await page().text()).nonce);
+    expect(nonces.size).toBe(5);
+  });
+
+  it("should keep the challenge's headers and status", () => {
+    const response = page();
+    expect(response.status).toBe(402);
+    expect(response.headers.get("Content-Type")).toBe("text/html; charset=utf-8");
+    expect(response.headers.get("Cache-Control")).toBe("no-store");
+    expect(response.headers.get("Vary")).toBe("Accept");
+  });
+
+  it("should ship a script that parses and never ends its own element", async () => {
+    const { source } = scriptOf(await page().text());
+    expect(() => new Function(source)).not.toThrow();
+    expect(source).not.toMatch(/<\/script|<!--/i);
+    expect(source).toContain("eth_signTypedData_v4");
+  });
+});
