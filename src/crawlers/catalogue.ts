@@ -93,14 +93,6 @@ export function identifyByUserAgent(
   );
 }
 
-/** The catalogue entry with this id. */
-export function crawlerById(
-  id: string,
-  catalogue: readonly Crawler[] = CRAWLERS,
-): Crawler | undefined {
-  return catalogue.find((crawler) => crawler.id === id);
-}
-
 function containsWord(haystack: string, token: string): boolean {
   if (token === "") return false;
   for (let at = haystack.indexOf(token); at !== -1; at = haystack.indexOf(token, at + 1)) {

@@ -1,13 +1,8 @@
-export { CRAWLERS, crawlerById, identifyByUserAgent } from "./catalogue";
+export { CRAWLERS, identifyByUserAgent } from "./catalogue";
 export type { Crawler, CrawlerCategory } from "./catalogue";
 export { createWebBotAuthVerifier, isCovered } from "./web-bot-auth";
 export type { VerifierOptions, WebBotAuthResult, WebBotAuthVerifier } from "./web-bot-auth";
-export {
-  DEFAULT_DIRECTORY_LIMITS,
-  DIRECTORY_MEDIA_TYPE,
-  DIRECTORY_PATH,
-  jwkThumbprint,
-} from "./key-directory";
+export { jwkThumbprint } from "./key-directory";
 export type { DirectoryLimits, FetchLike } from "./key-directory";
 export { identifyCrawler } from "./identify";
 export type { CrawlerIdentity, IdentifyOptions, Verified } from "./identify";
@@ -19,9 +14,7 @@ export {
   CRAWLER_MAX_PRICE,
   CRAWLER_PRICE,
   checkCrawlerPrice,
-  crawlerError,
   formatCrawlerPrice,
-  isRetryable,
   parseCrawlerPrice,
   unsignedPriceHeaders,
 } from "./price-headers";

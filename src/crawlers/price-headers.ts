@@ -28,16 +28,13 @@ export const CRAWLER_ERRORS = {
   InvalidCrawlerMaxPrice: 402,
   ConflictingPriceHeaders: 400,
   InvalidContentPrice: 502,
+  // The one retryable error; the paywall sends it as 502/503 when a key directory or the credit
+  // store is out of reach, so it reads as an upstream failure, never as a crash.
   InternalError: 500,
 } as const satisfies Record<string, number>;
 
 /** A `crawler-error` code. */
 export type CrawlerErrorCode = keyof typeof CRAWLER_ERRORS;
-
-/** Whether a crawler may retry the same request after this error (only `InternalError`). */
-export function isRetryable(code: CrawlerErrorCode): boolean {
-  return code === "InternalError";
-}
 
 /** Formats atomic USDC units as a header value: "10000" → "USD 0.01", "1000000" → "USD 1.00". */
 export function formatCrawlerPrice(atomic: string): string {
@@ -117,14 +114,6 @@ export function unsignedPriceHeaders(headers: Headers, covered: readonly string[
   return [CRAWLER_EXACT_PRICE, CRAWLER_MAX_PRICE].filter(
     (name) => headers.has(name) && !covered.includes(name),
   );
-}
-
-/** The status and headers of a `crawler-error` answer. */
-export function crawlerError(code: CrawlerErrorCode): {
-  status: number;
-  headers: Record<string, string>;
-} {
-  return { status: CRAWLER_ERRORS[code], headers: { [CRAWLER_ERROR]: code } };
 }
 
 function refuse(code: CrawlerErrorCode, reason: string): CrawlerPriceCheck {

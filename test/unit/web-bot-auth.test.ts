@@ -3,6 +3,7 @@ import { generateCrawlerKey, keyDirectory, signHeaders } from "../../dev/crawler
 import type { CrawlerKey, SignOptions } from "../../dev/crawler-signer.ts";
 import { createWebBotAuthVerifier, identifyCrawler, isCovered } from "../../src/crawlers/index.ts";
 import type { FetchLike, VerifierOptions } from "../../src/crawlers/index.ts";
+import { KeyDirectoryCache } from "../../src/crawlers/key-directory.ts";
 
 /** The Web Bot Auth verifier and identity, with key directories answered by a fake fetch. */
 
@@ -222,6 +223,34 @@ describe("key directories", () => {
       directory: { timeoutMs: 50 },
     });
     expect(result.status === "unavailable" && result.reason).toContain("50 ms");
+  });
+});
+
+describe("the key directory cache", () => {
+  it("should keep at most maxEntries directories, dropping the least recently used", async () => {
+    const key = await generateCrawlerKey();
+    const { fetch, calls } = directoryFetch(key);
+    const cache = new KeyDirectoryCache(fetch, () => 0, { maxEntries: 2 });
+    const url = (n: number) =>
+      `https://d${n}.example/.well-known/http-message-signatures-directory`;
+    await cache.get(url(1));
+    await cache.get(url(2));
+    await cache.get(url(1)); // 1 is now the most recent
+    await cache.get(url(3)); // evicts 2
+    expect(cache.size).toBe(2);
+    await cache.get(url(1));
+    expect(calls.filter((c) => c === url(1))).toHaveLength(1);
+    await cache.get(url(2));
+    expect(calls.filter((c) => c === url(2))).toHaveLength(2);
+  });
+
+  it("should share one fetch between concurrent loads of a directory", async () => {
+    const key = await generateCrawlerKey();
+    const { fetch, calls } = directoryFetch(key);
+    const cache = new KeyDirectoryCache(fetch, Date.now);
+    const loads = await Promise.all([1, 2, 3].map(() => cache.get(DIRECTORY)));
+    expect(loads.every((l) => l.ok)).toBe(true);
+    expect(calls).toHaveLength(1);
   });
 });
 
