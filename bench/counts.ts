@@ -1,16 +1,21 @@
 /**
- * Counting what each request costs in storage and remote calls: KV reads and Durable Object calls
+ * Counting what each request costs in storage and remote calls: KV, D1 and Durable Object calls
  * as counted by a counting target (bench/serve.ts wraps its bindings), facilitator calls as seen
  * by the timing pass-through in front of the facilitator, origin requests as seen by the origin.
  */
 
-/** Where a counting target reports `{ kvReads, doCalls }` since it started. */
+/** Where a counting target reports its binding counts since it started. */
 export const COUNTS_PATH = "/__bench/counts";
 
-/** Calls made so far (or per request, after `perRequest`). */
+/** Calls made so far (or per request, after `perRequest`). NaN: not counted for this target. */
 export interface CallCounts {
   kvReads: number;
+  kvWrites: number;
+  d1Statements: number;
+  /** Durable Object stub calls, all bindings together. */
   doCalls: number;
+  /** Durable Object stub calls by binding name. */
+  doCallsBy: Record<string, number>;
   facilitator: number;
   origin: number;
 }
@@ -22,15 +27,33 @@ export interface CountSources {
   origin: { count(): number };
 }
 
+interface BindingCounts {
+  kvReads: number;
+  kvWrites: number;
+  d1Statements: number;
+  doCalls: Record<string, number>;
+}
+
 /** The counts right now. */
 export async function snapshot(sources: CountSources): Promise<CallCounts> {
-  let bindings = { kvReads: Number.NaN, doCalls: Number.NaN };
+  let bindings: BindingCounts = {
+    kvReads: Number.NaN,
+    kvWrites: Number.NaN,
+    d1Statements: Number.NaN,
+    doCalls: {},
+  };
+  let doCalls = Number.NaN;
   if (sources.targetUrl !== undefined) {
     const response = await fetch(new URL(COUNTS_PATH, sources.targetUrl));
-    bindings = (await response.json()) as typeof bindings;
+    bindings = (await response.json()) as BindingCounts;
+    doCalls = Object.values(bindings.doCalls).reduce((a, b) => a + b, 0);
   }
   return {
-    ...bindings,
+    kvReads: bindings.kvReads,
+    kvWrites: bindings.kvWrites,
+    d1Statements: bindings.d1Statements,
+    doCalls,
+    doCallsBy: bindings.doCalls,
     facilitator: sources.facilitator.count(),
     origin: sources.origin.count(),
   };
@@ -38,11 +61,52 @@ export async function snapshot(sources: CountSources): Promise<CallCounts> {
 
 /** (after − before) / requests, per kind of call. */
 export function perRequest(before: CallCounts, after: CallCounts, requests: number): CallCounts {
-  const per = (key: keyof CallCounts): number => (after[key] - before[key]) / requests;
+  const per = (a: number, b: number): number => (a - b) / requests;
+  const doCallsBy: Record<string, number> = {};
+  for (const [name, calls] of Object.entries(after.doCallsBy)) {
+    const value = per(calls, before.doCallsBy[name] ?? 0);
+    if (value !== 0) doCallsBy[name] = value;
+  }
   return {
-    kvReads: per("kvReads"),
-    doCalls: per("doCalls"),
-    facilitator: per("facilitator"),
-    origin: per("origin"),
+    kvReads: per(after.kvReads, before.kvReads),
+    kvWrites: per(after.kvWrites, before.kvWrites),
+    d1Statements: per(after.d1Statements, before.d1Statements),
+    doCalls: per(after.doCalls, before.doCalls),
+    doCallsBy,
+    facilitator: per(after.facilitator, before.facilitator),
+    origin: per(after.origin, before.origin),
   };
+}
+
+/** Adds `b` into `a` (for summing per-request counts). */
+export function addCounts(a: CallCounts, b: CallCounts): CallCounts {
+  const doCallsBy = { ...a.doCallsBy };
+  for (const [name, calls] of Object.entries(b.doCallsBy)) {
+    doCallsBy[name] = (doCallsBy[name] ?? 0) + calls;
+  }
+  return {
+    kvReads: a.kvReads + b.kvReads,
+    kvWrites: a.kvWrites + b.kvWrites,
+    d1Statements: a.d1Statements + b.d1Statements,
+    doCalls: a.doCalls + b.doCalls,
+    doCallsBy,
+    facilitator: a.facilitator + b.facilitator,
+    origin: a.origin + b.origin,
+  };
+}
+
+/** `counts` divided by `n`. */
+export function divideCounts(counts: CallCounts, n: number): CallCounts {
+  const zero: CallCounts = { ...counts, doCallsBy: {} };
+  for (const key of [
+    "kvReads",
+    "kvWrites",
+    "d1Statements",
+    "doCalls",
+    "facilitator",
+    "origin",
+  ] as const) {
+    zero[key] = 0;
+  }
+  return perRequest(zero, counts, n);
 }

@@ -24,6 +24,8 @@ export interface LoadResult {
   errors: number;
   /** Answers by HTTP status. */
   statuses: Record<string, number>;
+  /** CPU time the target's processes used per answer (µs), when measured (see bench/cpu.ts). */
+  cpuUsPerRequest?: number;
 }
 
 type Reply = { ok: true; result: LoadResult } | { ok: false; error: string };

@@ -15,6 +15,12 @@ export interface LoadRow {
   okShare: number;
   /** Median over rounds of this target's req/s divided by the other's in the same round. */
   ratios: { baseline?: number; ceiling?: number; peer?: number };
+  /**
+   * The same comparison from CPU time: the other's CPU per request divided by this one's (above 1:
+   * this one costs less). Steadier than req/s on a busy machine, since each target's own
+   * processes are measured.
+   */
+  cpuRatios: { baseline?: number; ceiling?: number; peer?: number };
 }
 
 /** A one-at-a-time scenario's figures for one target (latencies in ms, all rounds). */

@@ -11,7 +11,15 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, release, totalmem, type } from "node:os";
 import { fileURLToPath } from "node:url";
 import { bundle, type Bundle } from "./build.ts";
-import { perRequest, snapshot, type CountSources } from "./counts.ts";
+import {
+  addCounts,
+  divideCounts,
+  perRequest,
+  snapshot,
+  type CallCounts,
+  type CountSources,
+} from "./counts.ts";
+import { groupCpuMs } from "./cpu.ts";
 import { LoadGenerator, type LoadResult } from "./load.ts";
 import type { MatchingResult } from "./matching.ts";
 import { paidRequest, sequentialMs, splitGet, type PaidTiming } from "./measure.ts";
@@ -142,6 +150,11 @@ async function main(): Promise<void> {
   log("wrote bench/RESULTS.md and bench/results.json");
 }
 
+/** Gives work a Worker finishes after answering (`waitUntil`) time to be counted. */
+function afterWork(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 100));
+}
+
 function need<K, V>(map: Map<K, V>, key: K): V {
   const value = map.get(key);
   if (value === undefined) throw new Error(`bench: nothing for ${String(key)}`);
@@ -180,13 +193,22 @@ async function measure(
     if (id === "peer-siwx") return { "sign-in-with-x": credentials.peerProof };
     return {};
   };
-  const runLoad = (scenario: LoadScenario, id: TargetId, durationS: number): Promise<LoadResult> =>
-    load.run({
+  const runLoad = async (
+    scenario: LoadScenario,
+    id: TargetId,
+    durationS: number,
+  ): Promise<LoadResult> => {
+    const pid = need(targets, id).pid;
+    const cpuBefore = groupCpuMs(pid);
+    const result = await load.run({
       url: url(id, scenario.path),
       connections: SETTINGS.connections,
       durationS,
       headers: headersFor(scenario, id),
     });
+    result.cpuUsPerRequest = ((groupCpuMs(pid) - cpuBefore) * 1000) / result.answered;
+    return result;
+  };
 
   // Every (scenario, target) answers as expected before anything is timed.
   for (const scenario of LOAD_SCENARIOS) {
@@ -314,27 +336,37 @@ function loadRows(runs: Map<string, LoadResult[]>): LoadRow[] {
       id && scenario.targets.includes(id) ? runs.get(`${scenario.id}|${id}`) : undefined;
     for (const id of scenario.targets) {
       const rounds = of(id) ?? [];
-      const ratio = (other: TargetId | undefined): number | undefined => {
+      const ratio = (other: TargetId | undefined, cpu = false): number | undefined => {
         const against = of(other);
         if (!against || other === id) return undefined;
-        return median(rounds.map((r, i) => r.rps / (against[i]?.rps ?? Number.NaN)));
+        return median(
+          rounds.map((r, i) => {
+            const o = against[i];
+            if (!o) return Number.NaN;
+            return cpu ? (o.cpuUsPerRequest ?? NaN) / (r.cpuUsPerRequest ?? NaN) : r.rps / o.rps;
+          }),
+        );
       };
       const answered = rounds.reduce((t, r) => t + r.answered, 0);
       const ok = rounds.reduce((t, r) => t + (r.statuses[String(scenario.expect)] ?? 0), 0);
-      const ratios: LoadRow["ratios"] = {};
-      const baseline = ratio("baseline");
-      const ceiling = ratio("ceiling");
-      const peer = ratio(scenario.peer ?? "peer");
-      if (baseline !== undefined) ratios.baseline = baseline;
-      if (ceiling !== undefined) ratios.ceiling = ceiling;
-      if (peer !== undefined) ratios.peer = peer;
+      const compare = (cpu: boolean): LoadRow["ratios"] => {
+        const out: LoadRow["ratios"] = {};
+        const baseline = ratio("baseline", cpu);
+        const ceiling = ratio("ceiling", cpu);
+        const peer = ratio(scenario.peer ?? "peer", cpu);
+        if (baseline !== undefined) out.baseline = baseline;
+        if (ceiling !== undefined) out.ceiling = ceiling;
+        if (peer !== undefined) out.peer = peer;
+        return out;
+      };
       rows.push({
         scenario: scenario.id,
         target: id,
         label: labelOf(id),
         rounds,
         okShare: answered > 0 ? ok / answered : 0,
-        ratios,
+        ratios: compare(false),
+        cpuRatios: compare(true),
       });
     }
   }
@@ -414,6 +446,7 @@ async function countCalls(
     const sources = sourcesFor(id);
     const before = await snapshot(sources);
     for (let i = 0; i < n; i++) await once(base(id));
+    await afterWork();
     const after = await snapshot(sources);
     const target = id === "counting" ? "paywall" : id;
     rows.push({ scenario, target, requests: n, ...perRequest(before, after, n) });
@@ -429,31 +462,21 @@ async function countCalls(
   /** Counts only the request carrying the payment, not the 402 before it. */
   const paid = async (scenario: string, id: TargetId | "counting", path: string) => {
     const sources = sourcesFor(id);
-    const totals = { kvReads: 0, doCalls: 0, facilitator: 0, origin: 0 };
+    let totals: CallCounts | undefined;
     for (let i = 0; i < n; i++) {
       let before = await snapshot(sources);
       await paidRequest(`${base(id)}${path}`, stack.facilitator, stack.origin, {
         before: async () => void (before = await snapshot(sources)),
         after: async () => {
+          await afterWork();
           const one = perRequest(before, await snapshot(sources), 1);
-          totals.kvReads += one.kvReads;
-          totals.doCalls += one.doCalls;
-          totals.facilitator += one.facilitator;
-          totals.origin += one.origin;
+          totals = totals ? addCounts(totals, one) : one;
         },
       });
     }
+    if (!totals) throw new Error(`bench: nothing counted for ${scenario}`);
     const target = id === "counting" ? "paywall" : id;
-    const per = (v: number): number => v / n;
-    rows.push({
-      scenario,
-      target,
-      requests: n,
-      kvReads: per(totals.kvReads),
-      doCalls: per(totals.doCalls),
-      facilitator: per(totals.facilitator),
-      origin: per(totals.origin),
-    });
+    rows.push({ scenario, target, requests: n, ...divideCounts(totals, n) });
   };
 
   const token = await paidRequest(
@@ -543,7 +566,14 @@ function versions(): Record<string, string> {
     "@x402/fetch",
     "@x402/extensions",
   ];
-  return { node: process.version, ...Object.fromEntries(names.map((n) => [n, version(n)])) };
+  const git = (...args: string[]): string =>
+    spawnSync("git", args, { cwd: ROOT, encoding: "utf8" }).stdout?.trim() ?? "";
+  const dirty = git("status", "--porcelain", "--", "src") !== "";
+  return {
+    commit: `${git("rev-parse", "--short", "HEAD") || "?"}${dirty ? " (src/ had uncommitted changes)" : ""}`,
+    node: process.version,
+    ...Object.fromEntries(names.map((n) => [n, version(n)])),
+  };
 }
 
 await main();

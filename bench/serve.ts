@@ -18,50 +18,82 @@ export interface ServeSpec {
   compatibilityFlags: string[];
   /** Plain-text bindings (the Worker's variables). */
   vars: Record<string, string>;
-  /** The price table to put under "price-table" in a KV namespace bound as PRICES. */
-  prices?: string;
-  /** Durable Object bindings: name → exported class (SQLite-backed). */
+  /** KV namespace bindings (empty, in memory). */
+  kv?: string[];
+  /** D1 database bindings (empty, in memory). */
+  d1?: string[];
+  /** Durable Object bindings: name → exported class (SQLite-backed, in memory). */
   durableObjects?: Record<string, string>;
+  /** The price table to put under "price-table" in the KV namespace bound as PRICES. */
+  prices?: string;
   /** A path requested once after start-up, timed as the first answer. */
   probePath: string;
   /**
-   * Wrap the bundle so its KV reads and Durable Object calls are counted (served at
-   * `COUNTS_PATH`). Only for the counting pass: the wrapping costs a little per request.
+   * Wrap the bundle so what it calls on its KV, D1 and Durable Object bindings is counted
+   * (served at `COUNTS_PATH`). Only for the counting pass: wrapping costs a little per request.
    */
   count?: boolean;
 }
 
+/** The line printed once the Worker answers. */
+export interface ServeReady {
+  url: string;
+  /** From `new Miniflare` until workerd listens (ms). */
+  readyMs: number;
+  /** From listening until the first answer to `probePath` (ms). */
+  firstAnswerMs: number;
+  probeStatus: number;
+}
+
 /**
  * The counting entry module: the bundle's own exports (Durable Object classes) plus a default
- * handler that hands the bundle an env whose PRICES and SESSIONS count what is called on them.
- * The wrapped env is built once per real env object, as the Worker caches its setup per env.
+ * handler that hands the bundle an env whose storage bindings count what is called on them:
+ * KV reads and writes, D1 statements (`prepare`, `exec`), Durable Object stub calls. The wrapped
+ * env is built once per real env object, as the Worker caches its setup per env object.
  */
-function countingModule(bundleFile: string): string {
+function countingModule(bundleFile: string, spec: ServeSpec): string {
+  const names = {
+    kv: spec.kv ?? [],
+    d1: spec.d1 ?? [],
+    durableObjects: Object.keys(spec.durableObjects ?? {}),
+  };
   return `import worker from "./${bundleFile}";
 export * from "./${bundleFile}";
-const counts = { kvReads: 0, doCalls: 0 };
+const NAMES = ${JSON.stringify(names)};
+const counts = { kvReads: 0, kvWrites: 0, d1Statements: 0, doCalls: {} };
 const wrapped = new WeakMap();
 const method = (target, name, onCall) => {
   const value = Reflect.get(target, name);
   if (typeof value !== "function") return value;
   return (...args) => onCall(Reflect.apply(value, target, args));
 };
+const KV_READS = ["get", "getWithMetadata", "list"];
+const KV_WRITES = ["put", "delete"];
 const kv = (ns) => new Proxy(ns, { get: (t, p) => method(t, p, (r) => {
-  if (p === "get" || p === "getWithMetadata" || p === "list") counts.kvReads += 1;
+  if (KV_READS.includes(p)) counts.kvReads += 1;
+  if (KV_WRITES.includes(p)) counts.kvWrites += 1;
   return r;
 }) });
-const stub = (s) => new Proxy(s, { get: (t, p) => {
+const d1 = (db) => new Proxy(db, { get: (t, p) => method(t, p, (r) => {
+  if (p === "prepare" || p === "exec") counts.d1Statements += 1;
+  return r;
+}) });
+const stub = (s, binding) => new Proxy(s, { get: (t, p) => {
   if (typeof p === "symbol" || p === "then" || p === "id" || p === "name") return Reflect.get(t, p);
-  return method(t, p, (r) => { counts.doCalls += 1; return r; });
+  return method(t, p, (r) => {
+    counts.doCalls[binding] = (counts.doCalls[binding] ?? 0) + 1;
+    return r;
+  });
 } });
-const namespace = (ns) => new Proxy(ns, { get: (t, p) =>
-  method(t, p, (r) => (p === "get" || p === "getByName" ? stub(r) : r)) });
+const namespace = (ns, binding) => new Proxy(ns, { get: (t, p) =>
+  method(t, p, (r) => (p === "get" || p === "getByName" ? stub(r, binding) : r)) });
 function wrap(env) {
   let out = wrapped.get(env);
   if (!out) {
     out = { ...env };
-    if (env.PRICES) out.PRICES = kv(env.PRICES);
-    if (env.SESSIONS) out.SESSIONS = namespace(env.SESSIONS);
+    for (const name of NAMES.kv) if (env[name]) out[name] = kv(env[name]);
+    for (const name of NAMES.d1) if (env[name]) out[name] = d1(env[name]);
+    for (const name of NAMES.durableObjects) if (env[name]) out[name] = namespace(env[name], name);
     wrapped.set(env, out);
   }
   return out;
@@ -73,16 +105,6 @@ export default {
   },
 };
 `;
-}
-
-/** The line printed once the Worker answers. */
-export interface ServeReady {
-  url: string;
-  /** From `new Miniflare` until workerd listens (ms). */
-  readyMs: number;
-  /** From listening until the first answer to `probePath` (ms). */
-  firstAnswerMs: number;
-  probeStatus: number;
 }
 
 const spec = JSON.parse(process.argv[2] ?? "{}") as ServeSpec;
@@ -98,7 +120,7 @@ const options: V4MiniflareOptions = {
           {
             type: "ESModule" as const,
             path: join(dirname(spec.script), "bench-counting.mjs"),
-            contents: countingModule(basename(spec.script)),
+            contents: countingModule(basename(spec.script), spec),
           },
           { type: "ESModule" as const, path: spec.script },
         ],
@@ -107,7 +129,8 @@ const options: V4MiniflareOptions = {
   compatibilityDate: spec.compatibilityDate,
   compatibilityFlags: spec.compatibilityFlags,
   bindings: spec.vars,
-  ...(spec.prices !== undefined ? { kvNamespaces: { PRICES: "bench-prices" } } : {}),
+  kvNamespaces: Object.fromEntries((spec.kv ?? []).map((name) => [name, `bench-${name}`])),
+  d1Databases: Object.fromEntries((spec.d1 ?? []).map((name) => [name, `bench-${name}`])),
   ...(spec.durableObjects
     ? {
         durableObjects: Object.fromEntries(

@@ -8,6 +8,7 @@ import { PAY_TO } from "../dev/chain.ts";
 import { startProcessGroup, waitUntil, type ProcessGroup } from "../dev/processes.ts";
 import type { BuildSpec, Bundle } from "./build.ts";
 import type { ServeReady, ServeSpec } from "./serve.ts";
+import { readWranglerBindings } from "./wrangler-config.ts";
 
 /** The targets, in the order every round visits them. */
 export const TARGET_IDS = ["baseline", "ceiling", "peer", "peer-siwx", "paywall"] as const;
@@ -34,6 +35,8 @@ const NETWORK = "eip155:84532";
 const BENCH_SESSION_SECRET = "bench-session-secret-0123456789abcdef";
 /** The bench's price table: dev/prices.json's routes, with a session sold on /api/*. */
 const PRICES = readFileSync(new URL("./prices.json", import.meta.url), "utf8");
+/** The paywall's variables and bindings from wrangler.toml. */
+const PROJECT = readWranglerBindings(fileURLToPath(new URL("../wrangler.toml", import.meta.url)));
 
 /** The five targets; see README "Benchmarks". */
 export const TARGETS: Record<TargetId, TargetDef> = {
@@ -70,12 +73,14 @@ export const TARGETS: Record<TargetId, TargetDef> = {
     label: "this paywall",
     build: { id: "paywall" },
     prices: true,
-    vars: (u, bundle) => ({
+    vars: (u) => ({
+      ...PROJECT.vars,
       ORIGIN_URL: u.originUrl,
       FACILITATOR_URLS: u.facilitatorUrl,
       PAY_TO: PAY_TO.address,
       NETWORK,
-      ...(hasSessions(bundle) ? { SESSION_SECRET: BENCH_SESSION_SECRET } : {}),
+      PRICE_TABLE_TTL_SECONDS: "10",
+      SESSION_SECRET: BENCH_SESSION_SECRET,
     }),
   },
 };
@@ -89,14 +94,22 @@ function peerVars(u: Upstreams): Record<string, string> {
   };
 }
 
-/** True when the bundle exports the sessions Durable Object class (bound as SESSIONS). */
-export function hasSessions(bundle: Bundle): boolean {
-  return bundle.exports.includes("PayerSessions");
+/**
+ * The paywall's storage as wrangler.toml declares it (all in memory, fresh per run): every KV
+ * namespace and D1 database, and each Durable Object binding whose class the bundle exports.
+ */
+function projectStorage(bundle: Bundle): Pick<ServeSpec, "kv" | "d1" | "durableObjects"> {
+  const durableObjects = Object.fromEntries(
+    Object.entries(PROJECT.durableObjects).filter(([, cls]) => bundle.exports.includes(cls)),
+  );
+  return { kv: PROJECT.kv, d1: PROJECT.d1, durableObjects };
 }
 
 /** A target being served. */
 export interface RunningTarget extends ServeReady {
   id: TargetId;
+  /** Process group of its Miniflare (node + workerd), for CPU accounting. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -118,8 +131,7 @@ export async function serveTarget(
     compatibilityFlags: bundle.compatibilityFlags,
     vars: def.vars(upstreams, bundle),
     probePath,
-    ...(def.prices ? { prices: PRICES } : {}),
-    ...(hasSessions(bundle) ? { durableObjects: { SESSIONS: "PayerSessions" } } : {}),
+    ...(def.prices ? { prices: PRICES, ...projectStorage(bundle) } : {}),
   };
   const serve = fileURLToPath(new URL("./serve.ts", import.meta.url));
   const group: ProcessGroup = startProcessGroup(process.execPath, [serve, JSON.stringify(spec)]);
@@ -136,7 +148,7 @@ export async function serveTarget(
     throw error;
   }
   if (!ready) throw new Error(`bench target ${def.id}: no ready line`);
-  return { ...ready, id: def.id, stop: () => group.stop() };
+  return { ...ready, id: def.id, pid: group.pid, stop: () => group.stop() };
 }
 
 function readyLine(output: string): ServeReady | undefined {
