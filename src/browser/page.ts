@@ -67,7 +67,7 @@ function paywallPage(input: PaywallPageInput, nonce: string): string {
   const network = offer ? networkName(offer.network) : "";
   const token = typeof offer?.extra["name"] === "string" ? offer.extra["name"] : "tokens";
   const terms = `${accessText(input.session)} Paid in ${token} on ${network} to`;
-  const refused = required.error ? `The payment was not accepted: ${required.error}` : "";
+  const refused = required.error ? `Not accepted: ${required.error}` : "";
   const decimals = input.decimals === undefined ? "" : ` data-decimals="${input.decimals}"`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

@@ -18,8 +18,8 @@ import type { WalletOptions } from "./test-wallet.ts";
  * a reload goes through on the session cookie with no second payment (the chain moved once).
  * Every failure leaves the chain alone and says why. Screenshots: test-results/browser-paywall/.
  *
- * The browser uses http://localhost, not 127.0.0.1: Chromium stores the session cookie (`Secure`)
- * on plain HTTP only for localhost, which it counts as a secure context.
+ * Chromium counts http://127.0.0.1 as a secure context and keeps the `Secure` session cookie
+ * there (checked with Chromium 156), so the browser talks to the stack's own URL.
  */
 
 const OUTPUT = join(
@@ -62,8 +62,7 @@ afterAll(async () => {
   await browser?.close();
 });
 
-/** The worker's URL as the browser sees it (localhost, see above). */
-const url = (path: string) => stack.get().workerUrl.replace("127.0.0.1", "localhost") + path;
+const url = (path: string) => stack.get().workerUrl + path;
 
 /** A fresh browser context (no cookies) with the test wallet, or with none. */
 async function open(wallet?: Partial<WalletOptions>) {
