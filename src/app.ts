@@ -1,5 +1,7 @@
 import { Hono } from "hono";
 import { adminRoutes } from "./admin/routes";
+import { dashboardRoutes } from "./dashboard";
+import { ReceiptsLedger } from "./ledger";
 import { loadConfig } from "./config";
 import { createWebBotAuthVerifier } from "./crawlers";
 import { durableCredit } from "./credit";
@@ -50,8 +52,9 @@ function buildDeps(env: Env, config: Config): PaywallDeps {
   }
   return {
     tables: entry.store,
+    ledger: env.LEDGER ? new ReceiptsLedger(env.LEDGER, env.PRICES) : undefined,
     facilitator: httpFacilitator({
-      urls: config.facilitatorUrls,
+      endpoints: config.facilitators,
       timeoutMs: config.facilitatorTimeoutMs,
     }),
     origin: { base: config.originUrl, payerHeader: config.payerHeader },
@@ -99,13 +102,12 @@ export function createApp(): Hono<{ Bindings: Env }> {
     return Response.json(discoveryDocument(state.table, origin), { headers });
   }
 
-  app.route(
-    "/__x402/admin",
-    adminRoutes((env) => {
-      const setup = setupFor(env);
-      return setup.ok ? setup.deps.sessions?.service : undefined;
-    }),
-  );
+  const depsOf = (env: Env) => {
+    const setup = setupFor(env);
+    return setup.ok ? setup.deps : undefined;
+  };
+  app.route("/__x402/admin", adminRoutes(depsOf));
+  app.route("/__x402/dashboard", dashboardRoutes(depsOf));
 
   app.all(CREDIT_PATH, (c) => {
     const setup = setupFor(c.env);

@@ -1,3 +1,5 @@
+import { facilitatorEndpoints } from "./payments";
+import type { FacilitatorEndpoint } from "./payments";
 import { CAIP2_NETWORK, EVM_ADDRESS } from "./pricing";
 import type { CrawlerCredit } from "./credit";
 import type { PaymentLocks } from "./idempotency";
@@ -15,6 +17,12 @@ export interface Env {
   PRICES: KVNamespace;
   /** The site or API behind the paywall, e.g. "https://example.com" or "http://127.0.0.1:9000". */
   ORIGIN_URL?: string;
+  /**
+   * Facilitators as JSON, in order of preference (src/payments/endpoints.ts): `[{"url", "name"?,
+   * "networks"?: ["eip155:8453"], "headers"?: {"X-Api-Key": "env:SECRET_NAME"}}]`. Takes
+   * precedence over `FACILITATOR_URLS`.
+   */
+  FACILITATORS?: string;
   /** Facilitator base URLs, comma-separated, tried in order (failover). */
   FACILITATOR_URLS?: string;
   /** Default payee for priced rules that name none. */
@@ -50,6 +58,8 @@ export interface Env {
 export interface Config {
   originUrl: URL;
   facilitatorUrls: string[];
+  /** The facilitators in order of preference, with their network limits and headers. */
+  facilitators: FacilitatorEndpoint[];
   payTo: string | undefined;
   network: string | undefined;
   tableTtlMs: number;
@@ -65,12 +75,15 @@ export interface Config {
 export function loadConfig(env: Env): { ok: true; config: Config } | { ok: false; reason: string } {
   const problems: string[] = [];
   const originUrl = parseUrl(env.ORIGIN_URL, "ORIGIN_URL", problems);
-  const facilitatorUrls = (env.FACILITATOR_URLS ?? "")
-    .split(",")
-    .map((u) => u.trim())
-    .filter(Boolean);
-  if (facilitatorUrls.length === 0) problems.push("FACILITATOR_URLS is not set");
-  for (const url of facilitatorUrls) parseUrl(url, "FACILITATOR_URLS", problems);
+  const secrets = env as unknown as Record<string, unknown>;
+  const secret = (name: string) => {
+    const value = secrets[name];
+    return typeof value === "string" && value !== "" ? value : undefined;
+  };
+  const endpoints = facilitatorEndpoints(env, secret);
+  if (!endpoints.ok) problems.push(...endpoints.problems);
+  const facilitators = endpoints.ok ? endpoints.endpoints : [];
+  const facilitatorUrls = facilitators.map((f) => f.url);
   const payTo = env.PAY_TO?.trim() || undefined;
   if (payTo && !EVM_ADDRESS.test(payTo)) problems.push("PAY_TO is not a 0x address");
   const network = env.NETWORK?.trim() || undefined;
@@ -99,6 +112,7 @@ export function loadConfig(env: Env): { ok: true; config: Config } | { ok: false
     config: {
       originUrl,
       facilitatorUrls,
+      facilitators,
       payTo,
       network,
       tableTtlMs: tableTtl * 1000,

@@ -1,4 +1,6 @@
 import type { SettleResponse, VerifyResponse } from "@x402/core/types";
+import { SUPPORTED_TTL_MS, candidatesFor, kindOf, parseSupported } from "./routing";
+import type { FacilitatorEndpoint, Support } from "./routing";
 
 /**
  * The facilitator as the paywall sees it (X402.md §4): `verify` and `settle` over HTTP, tried
@@ -27,33 +29,59 @@ export interface Facilitator {
   settle(request: FacilitatorRequest): Promise<FacilitatorResult<SettleResponse>>;
 }
 
-/** Where the facilitators are and how long to wait for each. */
+/** Where the facilitators are, in order of preference, and how long to wait for each. */
 export interface HttpFacilitatorOptions {
-  urls: readonly string[];
+  /** Plain base URLs (no headers, no network limits); used when `endpoints` is absent. */
+  urls?: readonly string[];
+  endpoints?: readonly FacilitatorEndpoint[];
   timeoutMs: number;
   fetch?: typeof fetch;
 }
 
-/** A facilitator client over HTTP with ordered failover. */
+/**
+ * A facilitator client over HTTP with ordered failover among the facilitators that support the
+ * payment's network (routing.ts).
+ */
 export function httpFacilitator(options: HttpFacilitatorOptions): Facilitator {
   const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
+  const endpoints =
+    options.endpoints ??
+    (options.urls ?? []).map((url) => ({
+      url: url.replace(/\/+$/, ""),
+      name: url,
+      networks: "any" as const,
+      headers: {},
+    }));
+  const supported = new Map<string, { at: number; support: Promise<Support> }>();
+  const supportOf = (endpoint: FacilitatorEndpoint): Promise<Support> => {
+    const known = supported.get(endpoint.url);
+    if (known && Date.now() - known.at < SUPPORTED_TTL_MS) return known.support;
+    const support = listSupported(endpoint, doFetch, options.timeoutMs);
+    supported.set(endpoint.url, { at: Date.now(), support });
+    return support;
+  };
   const call = async <T>(
     path: "verify" | "settle",
     request: FacilitatorRequest,
     isAnswer: (body: unknown) => body is T,
   ): Promise<FacilitatorResult<T>> => {
+    const kind = kindOf(request);
+    const candidates = candidatesFor(endpoints, kind, supportOf);
     let last: FacilitatorResult<T> = {
       type: "unavailable",
       status: 503,
-      reason: "no facilitator is configured",
+      reason:
+        endpoints.length === 0
+          ? "no facilitator is configured"
+          : `no configured facilitator supports ${kind.scheme} payments on ${kind.network} (x402 v${kind.x402Version})`,
     };
-    for (const base of options.urls) {
-      const url = `${base.replace(/\/+$/, "")}/${path}`;
+    for await (const endpoint of candidates) {
+      const url = `${endpoint.url}/${path}`;
       let response: Response;
       try {
         response = await doFetch(url, {
           method: "POST",
-          headers: { "Content-Type": "application/json" },
+          headers: { ...endpoint.headers, "Content-Type": "application/json" },
           body: JSON.stringify(request),
           signal: AbortSignal.timeout(options.timeoutMs),
         });
@@ -74,6 +102,24 @@ export function httpFacilitator(options: HttpFacilitatorOptions): Facilitator {
     verify: (request) => call("verify", request, isVerifyResponse),
     settle: (request) => call("settle", request, isSettleResponse),
   };
+}
+
+/** A facilitator's `/supported` kinds; unknown when it cannot say. */
+async function listSupported(
+  endpoint: FacilitatorEndpoint,
+  doFetch: typeof fetch,
+  timeoutMs: number,
+): Promise<Support> {
+  try {
+    const response = await doFetch(`${endpoint.url}/supported`, {
+      headers: { ...endpoint.headers },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const kinds = response.ok ? parseSupported(await readJson(response)) : undefined;
+    return kinds ? { known: true, kinds } : { known: false };
+  } catch {
+    return { known: false };
+  }
 }
 
 async function readJson(response: Response): Promise<unknown> {

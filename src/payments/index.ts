@@ -1,6 +1,8 @@
 export { decodePayment, MAX_PAYMENT_HEADER_BYTES } from "./codec";
 export type { DecodedPayment } from "./codec";
 export { httpFacilitator } from "./facilitator";
+export { facilitatorEndpoints } from "./endpoints";
+export type { FacilitatorEndpoint, PaymentKind } from "./routing";
 export type {
   Facilitator,
   FacilitatorRequest,

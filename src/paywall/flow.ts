@@ -13,6 +13,8 @@ import { BAZAAR, bazaarExtension } from "../discovery";
 import { PAYMENT_IDENTIFIER, paymentIdentifierDeclaration } from "../idempotency";
 import type { PaymentLockService } from "../idempotency";
 import { payOnce } from "./pay-once";
+import { recordPayment } from "../ledger";
+import type { ReceiptsLedger } from "../ledger";
 import { errorResponse, sessionResponse } from "./responses";
 import { sessionExtensions, tryCredentials } from "./session-gate";
 import type { SessionDeps, SessionRequest } from "./session-gate";
@@ -40,6 +42,8 @@ export interface PaywallDeps {
   payments?: PaymentLockService | undefined;
   /** Web Bot Auth verification and prepaid crawl credit (pay-per-crawl). */
   crawlers?: CrawlerDeps | undefined;
+  /** The receipts ledger (`LEDGER`, D1); absent without the binding. */
+  ledger?: ReceiptsLedger | undefined;
 }
 
 /** One priced request, as the paid flow sees it. */
@@ -50,6 +54,8 @@ interface PricedRequest {
   matchPath: string;
   resourceUrl: string;
   match: Extract<Match, { kind: "priced" }>;
+  /** The charged crawler's identity (pay-per-crawl), for the receipt. */
+  crawler?: string | undefined;
 }
 
 /** Paths under this prefix belong to the paywall itself and are never proxied. */
@@ -89,7 +95,8 @@ export async function handleRequest(request: Request, deps: PaywallDeps): Promis
     return result.response;
   }
   const priced = { request, url, forwardPath, matchPath: path.matchPath };
-  const response = await paidFlow({ ...priced, resourceUrl, match: decided }, deps);
+  const crawler = crawl.type === "charge" ? crawl.crawler : undefined;
+  const response = await paidFlow({ ...priced, resourceUrl, match: decided, crawler }, deps);
   return crawl.type === "charge" ? crawl.decorate(response) : response;
 }
 
@@ -141,6 +148,14 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
       prepared,
       challenge,
       onSettled: async (paid, receipt, buyer, reference) => {
+        await recordPayment(deps.ledger, {
+          ...priced,
+          paymentPayload: prepared.request.paymentPayload,
+          x402Version: prepared.x402Version,
+          settlement: receipt,
+          payer: buyer,
+          session: offer.session ? session?.want.scope : undefined,
+        });
         if (!session || !deps.sessions || !offer.session || !buyer) return paid;
         const granted = await deps.sessions.service.grant({
           payer: buyer,

@@ -22,6 +22,14 @@ describe("loadConfig", () => {
       config: {
         originUrl: new URL("https://origin.example"),
         facilitatorUrls: ["https://facilitator.example"],
+        facilitators: [
+          {
+            url: "https://facilitator.example",
+            name: "facilitator.example",
+            networks: "any",
+            headers: {},
+          },
+        ],
         payTo: undefined,
         network: undefined,
         tableTtlMs: 10_000,
