@@ -172,7 +172,8 @@ export function compileTable(
       crawlers,
       listing,
       match(request: RequestKey): Match {
-        const host = request.host.toLowerCase();
+        // `example.com.` is the same host as `example.com` (a fully qualified name): price it so.
+        const host = request.host.toLowerCase().replace(/\.+$/, "");
         const path = foldCase(request.path, caseSensitive);
         for (const position of index.candidates(host, path)) {
           const rule = rules[position];

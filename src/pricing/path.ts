@@ -7,9 +7,9 @@
  * - empty segments (`//`) and `.` are dropped, `..` removes the previous segment (never above `/`);
  * - a segment that still holds a percent escape after decoding (double encoding such as `%252e`),
  *   or any control character, is refused: origins disagree on how to read those;
- * - a segment that is `.` or `..` once `;parameters` are cut (`..;x`), or whose Unicode
- *   compatibility form (NFKC) is `.`, `..` or holds a slash, is refused: some servers read it
- *   as a dot segment or a separator while others do not;
+ * - a segment made only of dots once `;parameters` are cut (`..;x`, `...`), or whose Unicode
+ *   compatibility form (NFKC) is such or holds a slash, is refused: some servers read it as a
+ *   dot segment or a separator while others do not;
  * - for matching only: `;parameters` are cut from each segment, Unicode is NFKC-folded (so
  *   full-width look-alikes match their ASCII form), and a trailing slash is ignored. Letter case
  *   is folded by the matcher unless the table is case-sensitive.
@@ -60,13 +60,13 @@ export function normalisePath(rawPath: string): NormalisedPath {
 
 /**
  * True for a segment that some server reads as `.`, `..` or as holding a slash although it is
- * neither: `..;x` (Tomcat and Jetty cut `;parameters` first) or a Unicode compatibility
- * look-alike such as full-width dots, which some servers fold.
+ * neither: `..;x` (Tomcat and Jetty cut `;parameters` first), `...` (Windows drops trailing
+ * dots) or a Unicode compatibility look-alike such as full-width dots, which some servers fold.
  */
 function isDisguisedDotOrSlash(segment: string): boolean {
   const folded = segment.normalize("NFKC");
   const bare = folded.split(";")[0];
-  return bare === "." || bare === ".." || /[/\\]/.test(folded);
+  return /^\.+$/.test(bare ?? "") || /[/\\]/.test(folded);
 }
 
 /** Folds a pattern or path the way the matcher compares them. */

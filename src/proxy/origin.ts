@@ -11,6 +11,24 @@ import { stripSessionCredentials } from "../sessions";
 /** Request headers that never reach the origin. */
 export const STRIPPED_REQUEST_HEADERS = ["payment-signature", "x-payment", "sign-in-with-x"];
 
+/**
+ * Request headers that some origins and frameworks trust to change the host, path or method
+ * they serve (RFC 7239 `Forwarded`, IIS and Symfony's `X-Original-URL`, method overrides). The
+ * paywall priced the request it saw, so a client must not be able to make the origin serve
+ * another one: these never reach the origin (`X-Forwarded-Host` and `-Proto` are set instead).
+ */
+export const SPOOFING_REQUEST_HEADERS = [
+  "forwarded",
+  "x-forwarded-server",
+  "x-original-host",
+  "x-host",
+  "x-original-url",
+  "x-rewrite-url",
+  "x-http-method-override",
+  "x-http-method",
+  "x-method-override",
+];
+
 /** How to reach the origin. */
 export interface OriginOptions {
   /** `ORIGIN_URL`: scheme, host, port and an optional base path. */
@@ -43,6 +61,7 @@ export async function forwardToOrigin(
 
   const headers = new Headers(input.request.headers);
   for (const name of STRIPPED_REQUEST_HEADERS) headers.delete(name);
+  for (const name of SPOOFING_REQUEST_HEADERS) headers.delete(name);
   stripSessionCredentials(headers);
   headers.delete(options.payerHeader);
   if (input.payer) headers.set(options.payerHeader, input.payer);

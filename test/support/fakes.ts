@@ -56,17 +56,21 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "Content-Type": "application/json" }).end(JSON.stringify(body));
 }
 
-/** Starts the fake facilitator; `GET /__calls?nonce=N` counts the calls made with a nonce. */
+/**
+ * Starts the fake facilitator; `GET /__calls?nonce=N` lists the calls made with a nonce,
+ * `GET /__calls?mode=M` those made under a mode (a test's own mode name acts as `ok`).
+ */
 export async function startFakeFacilitator(): Promise<Fake> {
   const calls: Array<{ mode: string; op: string; nonce: string; body: unknown }> = [];
   return listen((req, res) => {
     const url = new URL(req.url ?? "/", "http://fake");
     if (url.pathname === "/__calls") {
       const nonce = url.searchParams.get("nonce");
+      const mode = url.searchParams.get("mode");
       return json(
         res,
         200,
-        calls.filter((c) => c.nonce === nonce),
+        calls.filter((c) => (mode === null ? c.nonce === nonce : c.mode === mode)),
       );
     }
     const [, mode = "", op = ""] = url.pathname.split("/");
@@ -125,7 +129,8 @@ export async function startFakeFacilitator(): Promise<Fake> {
 
 /**
  * Starts the fake origin. It echoes every request as JSON and records it; `GET /__seen?path=P`
- * counts requests seen for P. `/status/<code>/…` answers that status, `/redirect/…` a 302,
+ * counts requests seen for P (`?contains=S`: whose raw path holds S; neither: every request).
+ * `/status/<code>/…` answers that status, `/redirect/…` a 302,
  * `/stream/<id>` sends "first|" and holds the rest until `GET /__release?id=<id>`.
  */
 export async function startFakeOrigin(): Promise<Fake> {
@@ -135,7 +140,14 @@ export async function startFakeOrigin(): Promise<Fake> {
     const url = new URL(req.url ?? "/", "http://fake");
     if (url.pathname === "/__seen") {
       const path = url.searchParams.get("path");
-      return json(res, 200, { count: seen.filter((s) => s.path === path).length });
+      const part = url.searchParams.get("contains");
+      const count =
+        part !== null
+          ? seen.filter((s) => s.path.includes(part)).length
+          : path === null
+            ? seen.length
+            : seen.filter((s) => s.path === path).length;
+      return json(res, 200, { count });
     }
     if (url.pathname === "/__release") {
       held.get(url.searchParams.get("id") ?? "")?.();

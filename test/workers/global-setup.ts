@@ -6,13 +6,17 @@ import { startFakeFacilitator, startFakeOrigin } from "../support/fakes.ts";
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const facilitator = await startFakeFacilitator();
   const origin = await startFakeOrigin();
+  // An origin the Worker is never configured with: whatever reaches it went somewhere it must not.
+  const decoy = await startFakeOrigin();
   project.provide("originUrl", origin.url);
   project.provide("facilitatorUrl", `${facilitator.url}/ok`);
   project.provide("facilitatorBase", facilitator.url);
+  project.provide("decoyUrl", decoy.url);
   // A port that was free a moment ago and that nothing here listens on.
   project.provide("deadUrl", `http://127.0.0.1:${await freePort()}`);
   return async () => {
     await facilitator.stop();
     await origin.stop();
+    await decoy.stop();
   };
 }

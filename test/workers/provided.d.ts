@@ -7,6 +7,8 @@ declare module "vitest" {
     facilitatorUrl: string;
     /** Base URL of the fake facilitator; append a mode (see test/support/fakes.ts). */
     facilitatorBase: string;
+    /** A second fake origin the Worker is never configured with (bypass tests count its hits). */
+    decoyUrl: string;
     /** A loopback URL where nothing listens. */
     deadUrl: string;
   }
