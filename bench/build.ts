@@ -17,6 +17,8 @@ export interface BuildSpec {
   id: string;
   /** Entry file relative to the project root; undefined = the paywall (wrangler.toml). */
   entry?: string;
+  /** Written at run time instead of bundled (see `constantTwin` in bench/targets.ts). */
+  generated?: boolean;
   compatibilityFlags?: string[];
 }
 
@@ -31,6 +33,8 @@ export interface Bundle {
   compatibilityFlags: string[];
   /** The names the bundle exports besides `default` (e.g. Durable Object classes). */
   exports: string[];
+  /** Raw bytes in the bundle by npm package or src/ folder, largest first (esbuild metafile). */
+  composition: Array<{ module: string; bytes: number }>;
 }
 
 /** The paywall's compatibility date and flags, read from wrangler.toml (all targets share the date). */
@@ -45,7 +49,9 @@ export function projectCompatibility(): { date: string; flags: string[] } {
 /** Runs `wrangler deploy --dry-run --outdir outDir` with `args`; rejects with its output on failure. */
 async function wranglerBundle(outDir: string, args: string[]): Promise<void> {
   rmSync(outDir, { recursive: true, force: true });
-  const run = startProcessGroup(WRANGLER, ["deploy", "--dry-run", "--outdir", outDir, ...args], {
+  const metafile = join(outDir, "..", "meta.json");
+  const command = ["deploy", "--dry-run", "--outdir", outDir, "--metafile", metafile, ...args];
+  const run = startProcessGroup(WRANGLER, command, {
     env: { ...wranglerEnv(), WRANGLER_LOG: "warn" },
     cwd: ROOT,
   });
@@ -95,6 +101,7 @@ export async function bundle(spec: BuildSpec, buildDir: string): Promise<Bundle>
     .filter((s) => s !== "" && s !== "default");
   return {
     id: spec.id,
+    composition: composition(join(dir, "meta.json")),
     script,
     rawBytes: code.length,
     gzipBytes: gzipSync(code).length,
@@ -102,4 +109,30 @@ export async function bundle(spec: BuildSpec, buildDir: string): Promise<Bundle>
     compatibilityFlags: flags,
     exports: exported,
   };
+}
+
+interface Metafile {
+  outputs: Record<
+    string,
+    { entryPoint?: string; inputs: Record<string, { bytesInOutput: number }> }
+  >;
+}
+
+/** Bytes in the output by npm package (`@scope/name`) or project folder (`src/pricing`). */
+function composition(metafile: string): Bundle["composition"] {
+  const meta = JSON.parse(readFileSync(metafile, "utf8")) as Metafile;
+  const output = Object.values(meta.outputs).find((o) => o.entryPoint !== undefined);
+  const bytes = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
+    const inPackage = input.split("node_modules/").pop() ?? input;
+    const parts = inPackage.split("/");
+    const module = input.includes("node_modules/")
+      ? parts.slice(0, inPackage.startsWith("@") ? 2 : 1).join("/")
+      : parts.slice(0, parts[0] === "src" || parts[0] === "bench" ? 2 : 1).join("/");
+    bytes.set(module, (bytes.get(module) ?? 0) + bytesInOutput);
+  }
+  return [...bytes]
+    .map(([module, n]) => ({ module, bytes: n }))
+    .filter((m) => m.bytes > 0)
+    .sort((a, b) => b.bytes - a.bytes);
 }

@@ -1,6 +1,6 @@
 /**
  * The origin every bench target proxies to: the demo origin's routes (free `/api/free/*`, paid
- * `/api/*` and `/articles/:slug`), answered from memory, on 127.0.0.1 and a free port. It records
+ * `/api/*` and `/articles/:slug`) and `/feeds/*`, answered from memory, on 127.0.0.1 and a free port. It records
  * when each request arrived and when its answer was sent, so the time a Worker spent waiting for
  * it can be subtracted request by request, with no extra hop in front of it under load.
  */
@@ -29,7 +29,8 @@ function answer(req: IncomingMessage, res: ServerResponse, path: string): void {
     res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(body));
   };
   if (path.startsWith("/api/free/")) json({ free: true, path });
-  else if (path.startsWith("/api/")) json({ paid: true, path, payer });
+  else if (path.startsWith("/api/") || path.startsWith("/feeds/"))
+    json({ paid: true, path, payer });
   else if (path.startsWith("/articles/")) {
     res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
     res.end(ARTICLE(path.slice("/articles/".length), payer));

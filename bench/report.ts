@@ -38,7 +38,10 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
   const peerChallenge = loadRow(results, "402 challenge", "peer")?.ratios.ceiling;
   checks.push({
     goal: "402 challenge ≥ 0.9× constant-402 ceiling",
-    measured: `${f(challenge)}× (peer ${f(peerChallenge)}×)${cpu("402 challenge", "ceiling")}`,
+    measured:
+      `${f(challenge)}× (peer ${f(peerChallenge)}×)${cpu("402 challenge", "ceiling")}; ` +
+      `${f(loadRow(results, "402 challenge", "paywall")?.ratios.sameBytes)}× a constant 402 of the paywall's own bytes ` +
+      `(from CPU time ${f(loadRow(results, "402 challenge", "paywall")?.cpuRatios.sameBytes)}×)`,
     met: challenge >= 0.9,
   });
   const repeat = ratio("repeat access (token / SIWx proof)", "baseline");
@@ -269,6 +272,20 @@ export function renderMarkdown(results: BenchResults): string {
       "facilitator's `/supported` then, the paywall reads its price table from KV).",
     "",
   );
+  const ours = results.bundles.find((b) => b.target === "paywall");
+  if (ours) {
+    const top = ours.composition.slice(0, 12);
+    out.push(
+      "What the paywall's bundle is made of (raw bytes in the output, by package or src/ folder, " +
+        "from esbuild's metafile; gzip shrinks each part differently):",
+      "",
+      table(
+        ["module", "raw KiB", "share"],
+        top.map((m) => [m.module, kib(m.bytes), `${f((m.bytes / ours.rawBytes) * 100, 0)}%`]),
+      ),
+      "",
+    );
+  }
   out.push("## Route matching against table size", "");
   out.push(
     table(

@@ -14,13 +14,21 @@ export interface LoadRow {
   /** Share of answers with the expected status, over all rounds. */
   okShare: number;
   /** Median over rounds of this target's req/s divided by the other's in the same round. */
-  ratios: { baseline?: number; ceiling?: number; peer?: number };
+  ratios: Ratios;
   /**
    * The same comparison from CPU time: the other's CPU per request divided by this one's (above 1:
    * this one costs less). Steadier than req/s on a busy machine, since each target's own
    * processes are measured.
    */
-  cpuRatios: { baseline?: number; ceiling?: number; peer?: number };
+  cpuRatios: Ratios;
+}
+
+/** Ratios to the other targets of a scenario; `sameBytes`: the paywall's bytes sent as a constant. */
+export interface Ratios {
+  baseline?: number;
+  ceiling?: number;
+  peer?: number;
+  sameBytes?: number;
 }
 
 /** A one-at-a-time scenario's figures for one target (latencies in ms, all rounds). */
@@ -62,7 +70,12 @@ export interface BenchResults {
   machine: { cpus: string; cores: number; memoryGiB: number; os: string };
   versions: Record<string, string>;
   settings: Record<string, number>;
-  bundles: Array<{ target: string; rawBytes: number; gzipBytes: number }>;
+  bundles: Array<{
+    target: string;
+    rawBytes: number;
+    gzipBytes: number;
+    composition: Array<{ module: string; bytes: number }>;
+  }>;
   startup: Array<{ target: string; readyMs: number; firstAnswerMs: number }>;
   load: LoadRow[];
   sequential: SequentialRow[];

@@ -35,18 +35,27 @@ import {
 } from "./results.ts";
 import { signIn, siwxProof } from "./siwx.ts";
 import { startBenchStack, type BenchStack } from "./stack.ts";
-import { TARGETS, TARGET_IDS, serveTarget, type RunningTarget, type TargetId } from "./targets.ts";
+import {
+  TARGETS,
+  TARGET_IDS,
+  constantTwin,
+  serveTarget,
+  type RunningTarget,
+  type TargetId,
+} from "./targets.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const quick = process.argv.includes("--quick");
 process.setMaxListeners(50); // one exit listener per child process group
 const SETTINGS = quick
-  ? { rounds: 3, durationS: 1, warmupS: 1, connections: 10, sequential: 30, paid: 4, count: 5 }
+  ? { rounds: 3, durationS: 1, warmupS: 0.5, connections: 10, sequential: 20, paid: 3, count: 5 }
   : { rounds: 5, durationS: 4, warmupS: 2, connections: 10, sequential: 150, paid: 12, count: 20 };
 const MATCH_SAMPLES = quick ? 2_000 : 20_000;
 
 const FREE = "/api/free/hello";
 const SESSION_ROUTE = "/api/hello";
+/** A route whose session has a time limit only, so using it writes nothing (bench/prices.json). */
+const TTL_SESSION_ROUTE = "/feeds/hello";
 const ARTICLE = "/articles/hello-x402";
 
 /** A load scenario: one path, the expected status, the targets compared, their headers. */
@@ -65,7 +74,7 @@ const LOAD_SCENARIOS: LoadScenario[] = [
     id: "402 challenge",
     path: ARTICLE,
     expect: 402,
-    targets: ["ceiling", "peer", "paywall"],
+    targets: ["ceiling", "paywall-bytes", "peer", "paywall"],
     peer: "peer",
   },
   {
@@ -82,6 +91,12 @@ const LOAD_SCENARIOS: LoadScenario[] = [
     targets: ["baseline", "peer-siwx", "paywall"],
     peer: "peer-siwx",
   },
+  {
+    id: "repeat access, time-limited session (no use count)",
+    path: TTL_SESSION_ROUTE,
+    expect: 200,
+    targets: ["baseline", "paywall"],
+  },
 ];
 
 const log = (message: string): void => console.log(`bench: ${message}`);
@@ -91,8 +106,10 @@ async function main(): Promise<void> {
   log(`${quick ? "quick" : "full"} mode, ${SETTINGS.rounds} rounds`);
   const buildDir = `${ROOT}bench/out/build`;
   const bundles = new Map<TargetId, Bundle>();
-  for (const id of TARGET_IDS) bundles.set(id, await bundle(TARGETS[id].build, buildDir));
-  log(`bundled ${TARGET_IDS.length} targets`);
+  for (const id of TARGET_IDS) {
+    if (!TARGETS[id].build.generated) bundles.set(id, await bundle(TARGETS[id].build, buildDir));
+  }
+  log(`bundled ${bundles.size} targets`);
 
   const running: RunningTarget[] = [];
   let stack: BenchStack | undefined;
@@ -111,6 +128,15 @@ async function main(): Promise<void> {
     const upstreams = { originUrl: stack.origin.url, facilitatorUrl: stack.facilitator.url };
     const targets = new Map<TargetId, RunningTarget>();
     for (const id of TARGET_IDS) {
+      if (id === "paywall-bytes") {
+        const paywall = need(targets, "paywall");
+        const twin = constantTwin(
+          await capture(`${paywall.url}${ARTICLE}`),
+          buildDir,
+          need(bundles, "paywall"),
+        );
+        bundles.set(id, twin);
+      }
       const target = await serveTarget(TARGETS[id], need(bundles, id), upstreams, SESSION_ROUTE);
       running.push(target);
       targets.set(id, target);
@@ -155,6 +181,19 @@ function afterWork(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 100));
 }
 
+/** A response as sent to a client that asks for no compression (as autocannon does). */
+async function capture(
+  url: string,
+): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  const response = await fetch(url, { headers: { "accept-encoding": "identity" } });
+  const headers: Record<string, string> = {};
+  const skip = ["date", "content-length", "connection", "keep-alive", "transfer-encoding"];
+  response.headers.forEach((value, name) => {
+    if (!skip.includes(name)) headers[name] = value;
+  });
+  return { status: response.status, headers, body: await response.text() };
+}
+
 function need<K, V>(map: Map<K, V>, key: K): V {
   const value = map.get(key);
   if (value === undefined) throw new Error(`bench: nothing for ${String(key)}`);
@@ -182,12 +221,22 @@ async function measure(
   );
   const sessionToken = paidForToken.response.headers.get("PAYMENT-SESSION");
   if (!sessionToken) throw new Error("bench: the paywall's paid session route issued no token");
+  const paidForTtl = await paidRequest(
+    url("paywall", TTL_SESSION_ROUTE),
+    stack.facilitator,
+    stack.origin,
+  );
+  const ttlToken = paidForTtl.response.headers.get("PAYMENT-SESSION");
+  if (!ttlToken) throw new Error("bench: the paywall's time-limited session route issued no token");
   await paidRequest(url("peer-siwx", SESSION_ROUTE), stack.facilitator, stack.origin);
   const credentials: Credentials = {
     sessionToken,
     peerProof: await siwxProof(url("peer-siwx", SESSION_ROUTE)),
   };
   const headersFor = (scenario: LoadScenario, id: TargetId): Record<string, string> => {
+    if (scenario.path === TTL_SESSION_ROUTE && id === "paywall") {
+      return { "payment-session": ttlToken };
+    }
     if (scenario.expect !== 200 || scenario.path !== SESSION_ROUTE) return {};
     if (id === "paywall") return { "payment-session": credentials.sessionToken };
     if (id === "peer-siwx") return { "sign-in-with-x": credentials.peerProof };
@@ -299,9 +348,14 @@ async function measure(
     machine: machine(),
     versions: versions(),
     settings: { ...SETTINGS },
-    bundles: TARGET_IDS.map((id) => {
+    bundles: TARGET_IDS.filter((id) => !TARGETS[id].build.generated).map((id) => {
       const b = need(bundles, id);
-      return { target: id, rawBytes: b.rawBytes, gzipBytes: b.gzipBytes };
+      return {
+        target: id,
+        rawBytes: b.rawBytes,
+        gzipBytes: b.gzipBytes,
+        composition: b.composition,
+      };
     }),
     startup: TARGET_IDS.map((id) => {
       const t = need(targets, id);
@@ -324,6 +378,7 @@ const LABELS: Record<string, string> = {
   peer: TARGETS.peer.label,
   "peer-siwx": TARGETS["peer-siwx"].label,
   paywall: TARGETS.paywall.label,
+  "paywall-bytes": TARGETS["paywall-bytes"].label,
   "paywall-siwx": "this paywall, SIWx sign-in (official client)",
   "paywall-session": "this paywall, session route (grants a token)",
 };
@@ -357,6 +412,8 @@ function loadRows(runs: Map<string, LoadResult[]>): LoadRow[] {
         if (baseline !== undefined) out.baseline = baseline;
         if (ceiling !== undefined) out.ceiling = ceiling;
         if (peer !== undefined) out.peer = peer;
+        const sameBytes = ratio("paywall-bytes", cpu);
+        if (sameBytes !== undefined) out.sameBytes = sameBytes;
         return out;
       };
       rows.push({

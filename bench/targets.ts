@@ -2,8 +2,10 @@
  * The Workers compared side by side, and serving them: each target's bundle runs under Miniflare
  * in its own child process group (bench/serve.ts), one workerd each, on a free loopback port.
  */
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
 import { PAY_TO } from "../dev/chain.ts";
 import { startProcessGroup, waitUntil, type ProcessGroup } from "../dev/processes.ts";
 import type { BuildSpec, Bundle } from "./build.ts";
@@ -11,7 +13,14 @@ import type { ServeReady, ServeSpec } from "./serve.ts";
 import { readWranglerBindings } from "./wrangler-config.ts";
 
 /** The targets, in the order every round visits them. */
-export const TARGET_IDS = ["baseline", "ceiling", "peer", "peer-siwx", "paywall"] as const;
+export const TARGET_IDS = [
+  "baseline",
+  "ceiling",
+  "peer",
+  "peer-siwx",
+  "paywall",
+  "paywall-bytes",
+] as const;
 export type TargetId = (typeof TARGET_IDS)[number];
 
 /** Where a target finds the origin and the facilitator. */
@@ -67,6 +76,12 @@ export const TARGETS: Record<TargetId, TargetDef> = {
       compatibilityFlags: ["nodejs_compat"],
     },
     vars: (u) => peerVars(u),
+  },
+  "paywall-bytes": {
+    id: "paywall-bytes",
+    label: "constant 402 with the paywall's bytes",
+    build: { id: "paywall-bytes", generated: true },
+    vars: () => ({}),
   },
   paywall: {
     id: "paywall",
@@ -161,4 +176,34 @@ function readyLine(output: string): ServeReady | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * Writes the "paywall-bytes" target: a Worker answering every request with `captured`, a 402 the
+ * paywall sent (same status, headers and body), built once. Against it, the paywall's 402 shows
+ * what computing the challenge costs apart from sending its bytes.
+ */
+export function constantTwin(
+  captured: { status: number; headers: Record<string, string>; body: string },
+  buildDir: string,
+  like: Bundle,
+): Bundle {
+  const dir = join(buildDir, "paywall-bytes");
+  mkdirSync(dir, { recursive: true });
+  const script = join(dir, "worker.js");
+  const code =
+    `const HEADERS = ${JSON.stringify(captured.headers)};\n` +
+    `const BODY = ${JSON.stringify(captured.body)};\n` +
+    `export default { fetch() { return new Response(BODY, { status: ${captured.status}, headers: HEADERS }); } };\n`;
+  writeFileSync(script, code);
+  return {
+    id: "paywall-bytes",
+    script,
+    rawBytes: code.length,
+    gzipBytes: gzipSync(code).length,
+    compatibilityDate: like.compatibilityDate,
+    compatibilityFlags: [],
+    exports: [],
+    composition: [],
+  };
 }
