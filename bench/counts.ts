@@ -16,6 +16,8 @@ export interface CallCounts {
   doCalls: number;
   /** Durable Object stub calls by binding name. */
   doCallsBy: Record<string, number>;
+  /** Milliseconds from calls on each binding until their promises settled. */
+  awaitedMsBy: Record<string, number>;
   facilitator: number;
   origin: number;
 }
@@ -32,6 +34,7 @@ interface BindingCounts {
   kvWrites: number;
   d1Statements: number;
   doCalls: Record<string, number>;
+  awaitedMs: Record<string, number>;
 }
 
 /** The counts right now. */
@@ -41,6 +44,7 @@ export async function snapshot(sources: CountSources): Promise<CallCounts> {
     kvWrites: Number.NaN,
     d1Statements: Number.NaN,
     doCalls: {},
+    awaitedMs: {},
   };
   let doCalls = Number.NaN;
   if (sources.targetUrl !== undefined) {
@@ -54,6 +58,7 @@ export async function snapshot(sources: CountSources): Promise<CallCounts> {
     d1Statements: bindings.d1Statements,
     doCalls,
     doCallsBy: bindings.doCalls,
+    awaitedMsBy: bindings.awaitedMs,
     facilitator: sources.facilitator.count(),
     origin: sources.origin.count(),
   };
@@ -62,17 +67,21 @@ export async function snapshot(sources: CountSources): Promise<CallCounts> {
 /** (after − before) / requests, per kind of call. */
 export function perRequest(before: CallCounts, after: CallCounts, requests: number): CallCounts {
   const per = (a: number, b: number): number => (a - b) / requests;
-  const doCallsBy: Record<string, number> = {};
-  for (const [name, calls] of Object.entries(after.doCallsBy)) {
-    const value = per(calls, before.doCallsBy[name] ?? 0);
-    if (value !== 0) doCallsBy[name] = value;
-  }
+  const by = (a: Record<string, number>, b: Record<string, number>): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const [name, value] of Object.entries(a)) {
+      const delta = per(value, b[name] ?? 0);
+      if (delta !== 0) out[name] = delta;
+    }
+    return out;
+  };
   return {
     kvReads: per(after.kvReads, before.kvReads),
     kvWrites: per(after.kvWrites, before.kvWrites),
     d1Statements: per(after.d1Statements, before.d1Statements),
     doCalls: per(after.doCalls, before.doCalls),
-    doCallsBy,
+    doCallsBy: by(after.doCallsBy, before.doCallsBy),
+    awaitedMsBy: by(after.awaitedMsBy, before.awaitedMsBy),
     facilitator: per(after.facilitator, before.facilitator),
     origin: per(after.origin, before.origin),
   };
@@ -80,16 +89,18 @@ export function perRequest(before: CallCounts, after: CallCounts, requests: numb
 
 /** Adds `b` into `a` (for summing per-request counts). */
 export function addCounts(a: CallCounts, b: CallCounts): CallCounts {
-  const doCallsBy = { ...a.doCallsBy };
-  for (const [name, calls] of Object.entries(b.doCallsBy)) {
-    doCallsBy[name] = (doCallsBy[name] ?? 0) + calls;
-  }
+  const sum = (x: Record<string, number>, y: Record<string, number>): Record<string, number> => {
+    const out = { ...x };
+    for (const [name, value] of Object.entries(y)) out[name] = (out[name] ?? 0) + value;
+    return out;
+  };
   return {
     kvReads: a.kvReads + b.kvReads,
     kvWrites: a.kvWrites + b.kvWrites,
     d1Statements: a.d1Statements + b.d1Statements,
     doCalls: a.doCalls + b.doCalls,
-    doCallsBy,
+    doCallsBy: sum(a.doCallsBy, b.doCallsBy),
+    awaitedMsBy: sum(a.awaitedMsBy, b.awaitedMsBy),
     facilitator: a.facilitator + b.facilitator,
     origin: a.origin + b.origin,
   };
@@ -97,7 +108,7 @@ export function addCounts(a: CallCounts, b: CallCounts): CallCounts {
 
 /** `counts` divided by `n`. */
 export function divideCounts(counts: CallCounts, n: number): CallCounts {
-  const zero: CallCounts = { ...counts, doCallsBy: {} };
+  const zero: CallCounts = { ...counts, doCallsBy: {}, awaitedMsBy: {} };
   for (const key of [
     "kvReads",
     "kvWrites",

@@ -229,6 +229,7 @@ export function renderMarkdown(results: BenchResults): string {
         "DO calls (by binding)",
         "facilitator calls",
         "origin requests",
+        "ms awaited on storage (by binding)",
       ],
       results.counts.map((r) => [
         r.scenario,
@@ -240,13 +241,19 @@ export function renderMarkdown(results: BenchResults): string {
         f(r.doCalls) + byBinding(r.doCallsBy),
         f(r.facilitator),
         f(r.origin),
+        Object.keys(r.awaitedMsBy).length > 0
+          ? Object.entries(r.awaitedMsBy)
+              .map(([k, v]) => `${k} ${f(v)}`)
+              .join(", ")
+          : "–",
       ]),
     ),
     "",
     "KV, D1 and Durable Object calls are counted by wrapping every storage binding wrangler.toml " +
       "declares (in a separate counting instance of the paywall, 100 ms after each answer so work " +
       "done in `waitUntil` counts); facilitator calls at the pass-through, origin requests at the " +
-      "origin. The price table is cached in the isolate for `PRICE_TABLE_TTL_SECONDS` (10 s), so KV " +
+      "origin. Awaited: from each storage call until its promise settled (the Worker clock moves " +
+      "across I/O only, so this is coarse). The price table is cached in the isolate for `PRICE_TABLE_TTL_SECONDS` (10 s), so KV " +
       "reads per request are near 0 in steady state. `–`: the target has no such binding.",
     "",
   );

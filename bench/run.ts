@@ -152,6 +152,12 @@ async function main(): Promise<void> {
     );
     running.push(counting);
     results.counts = await countCalls(stack, targets, counting);
+  } catch (error) {
+    for (const target of running) {
+      const logs = target.output().trim();
+      if (logs) console.error(`--- ${target.id} printed:\n${logs.slice(-3000)}`);
+    }
+    throw error;
   } finally {
     await stopAll();
     process.removeListener("SIGINT", onSignal);

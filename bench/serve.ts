@@ -48,7 +48,8 @@ export interface ServeReady {
 /**
  * The counting entry module: the bundle's own exports (Durable Object classes) plus a default
  * handler that hands the bundle an env whose storage bindings count what is called on them:
- * KV reads and writes, D1 statements (`prepare`, `exec`), Durable Object stub calls. The wrapped
+ * KV reads and writes, D1 statements (`prepare`, `exec`), Durable Object stub calls, and the
+ * time from each call until its promise settled, per binding. The wrapped
  * env is built once per real env object, as the Worker caches its setup per env object.
  */
 function countingModule(bundleFile: string, spec: ServeSpec): string {
@@ -60,8 +61,18 @@ function countingModule(bundleFile: string, spec: ServeSpec): string {
   return `import worker from "./${bundleFile}";
 export * from "./${bundleFile}";
 const NAMES = ${JSON.stringify(names)};
-const counts = { kvReads: 0, kvWrites: 0, d1Statements: 0, doCalls: {} };
+const counts = { kvReads: 0, kvWrites: 0, d1Statements: 0, doCalls: {}, awaitedMs: {} };
 const wrapped = new WeakMap();
+// Time from a call until its promise settles, per binding (the clock moves across I/O).
+const timed = (binding, result) => {
+  if (!result || typeof result.then !== "function") return result;
+  const start = performance.now();
+  const done = () => {
+    counts.awaitedMs[binding] = (counts.awaitedMs[binding] ?? 0) + performance.now() - start;
+  };
+  result.then(done, done);
+  return result;
+};
 const method = (target, name, onCall) => {
   const value = Reflect.get(target, name);
   if (typeof value !== "function") return value;
@@ -69,20 +80,22 @@ const method = (target, name, onCall) => {
 };
 const KV_READS = ["get", "getWithMetadata", "list"];
 const KV_WRITES = ["put", "delete"];
-const kv = (ns) => new Proxy(ns, { get: (t, p) => method(t, p, (r) => {
+const kv = (ns, binding) => new Proxy(ns, { get: (t, p) => method(t, p, (r) => {
   if (KV_READS.includes(p)) counts.kvReads += 1;
   if (KV_WRITES.includes(p)) counts.kvWrites += 1;
-  return r;
+  return timed(binding, r);
 }) });
-const d1 = (db) => new Proxy(db, { get: (t, p) => method(t, p, (r) => {
+const statement = (st, binding) => new Proxy(st, { get: (t, p) => method(t, p, (r) =>
+  p === "bind" ? statement(r, binding) : timed(binding, r)) });
+const d1 = (db, binding) => new Proxy(db, { get: (t, p) => method(t, p, (r) => {
   if (p === "prepare" || p === "exec") counts.d1Statements += 1;
-  return r;
+  return p === "prepare" ? statement(r, binding) : timed(binding, r);
 }) });
 const stub = (s, binding) => new Proxy(s, { get: (t, p) => {
   if (typeof p === "symbol" || p === "then" || p === "id" || p === "name") return Reflect.get(t, p);
   return method(t, p, (r) => {
     counts.doCalls[binding] = (counts.doCalls[binding] ?? 0) + 1;
-    return r;
+    return timed(binding, r);
   });
 } });
 const namespace = (ns, binding) => new Proxy(ns, { get: (t, p) =>
@@ -91,8 +104,8 @@ function wrap(env) {
   let out = wrapped.get(env);
   if (!out) {
     out = { ...env };
-    for (const name of NAMES.kv) if (env[name]) out[name] = kv(env[name]);
-    for (const name of NAMES.d1) if (env[name]) out[name] = d1(env[name]);
+    for (const name of NAMES.kv) if (env[name]) out[name] = kv(env[name], name);
+    for (const name of NAMES.d1) if (env[name]) out[name] = d1(env[name], name);
     for (const name of NAMES.durableObjects) if (env[name]) out[name] = namespace(env[name], name);
     wrapped.set(env, out);
   }

@@ -125,6 +125,8 @@ export interface RunningTarget extends ServeReady {
   id: TargetId;
   /** Process group of its Miniflare (node + workerd), for CPU accounting. */
   pid: number;
+  /** The last few kB of what it printed (workerd logs), for error messages. */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -163,7 +165,13 @@ export async function serveTarget(
     throw error;
   }
   if (!ready) throw new Error(`bench target ${def.id}: no ready line`);
-  return { ...ready, id: def.id, pid: group.pid, stop: () => group.stop() };
+  return {
+    ...ready,
+    id: def.id,
+    pid: group.pid,
+    output: () => group.output(),
+    stop: () => group.stop(),
+  };
 }
 
 function readyLine(output: string): ServeReady | undefined {
