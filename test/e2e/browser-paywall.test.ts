@@ -152,6 +152,26 @@ describe("browser paywall", () => {
     await shot(page, "4-paid-json");
     expect(start.payer - (await balances(stack.get())).payer).toBe(API_PRICE);
   });
+  it("should resend the same payment when the answer is lost, and charge once", async () => {
+    const { page, log } = await open({});
+    const start = await balances(stack.get());
+    let dropped = 0;
+    await page.route(url("/api/lost"), async (route) => {
+      if (route.request().headers()["payment-signature"] && dropped === 0) {
+        dropped += 1;
+        await route.fetch(); // the paywall settles, then the answer never reaches the page
+        return route.abort("connectionreset");
+      }
+      return route.continue();
+    });
+    await page.goto(url("/api/lost"));
+    await page.getByRole("button", { name: "Pay $0.001 with Test Wallet" }).click();
+    await page.locator("pre#x402-content").waitFor();
+    expect(await page.locator("pre#x402-content").textContent()).toContain('"paid": true');
+    expect(dropped).toBe(1);
+    expect(log!.signed).toHaveLength(1);
+    expect(start.payer - (await balances(stack.get())).payer).toBe(API_PRICE);
+  });
 });
 
 describe("browser paywall failures", () => {
