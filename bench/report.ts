@@ -138,7 +138,8 @@ export function renderMarkdown(results: BenchResults): string {
   out.push(
     `Measured ${results.date} (${results.mode} mode: ${results.settings["rounds"]} interleaved rounds, ` +
       `${results.settings["durationS"]} s per load run, ${results.settings["connections"]} connections) ` +
-      `on ${m.cores} × ${m.cpus}, ${m.memoryGiB} GiB, ${m.os}. Produced by \`npm run bench` +
+      `on ${m.cores} × ${m.cpus}, ${m.memoryGiB} GiB, ${m.os}, shared with other work (1-minute ` +
+      `load average ${f(m.loadStart, 1)} at the start, ${f(m.loadEnd, 1)} at the end). Produced by \`npm run bench` +
       `${results.mode === "quick" ? " -- --quick" : ""}\`.`,
     "",
     `Versions: ${Object.entries(results.versions)

@@ -67,7 +67,15 @@ export interface CountRow extends CallCounts {
 export interface BenchResults {
   date: string;
   mode: "full" | "quick";
-  machine: { cpus: string; cores: number; memoryGiB: number; os: string };
+  machine: {
+    cpus: string;
+    cores: number;
+    memoryGiB: number;
+    os: string;
+    /** 1-minute load averages at the start and the end of the run (others' work included). */
+    loadStart: number;
+    loadEnd: number;
+  };
   versions: Record<string, string>;
   settings: Record<string, number>;
   bundles: Array<{

@@ -8,7 +8,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { cpus, release, totalmem, type } from "node:os";
+import { cpus, loadavg, release, totalmem, type } from "node:os";
 import { fileURLToPath } from "node:url";
 import { bundle, type Bundle } from "./build.ts";
 import {
@@ -46,6 +46,7 @@ import {
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const quick = process.argv.includes("--quick");
+const LOAD_START = loadavg()[0] ?? Number.NaN;
 process.setMaxListeners(50); // one exit listener per child process group
 const SETTINGS = quick
   ? { rounds: 3, durationS: 1, warmupS: 0.5, connections: 10, sequential: 20, paid: 3, count: 5 }
@@ -605,6 +606,8 @@ function machine(): BenchResults["machine"] {
     cores: list.length,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     os: `${type()} ${release()}`,
+    loadStart: LOAD_START,
+    loadEnd: loadavg()[0] ?? Number.NaN,
   };
 }
 
