@@ -1,5 +1,5 @@
 import type { CompiledTable, ListedRule, Offer } from "../pricing";
-import { requirementsV2 } from "../pricing";
+import { offersOf, requirementsV2 } from "../pricing";
 import { BAZAAR, bazaarExtension } from "./bazaar";
 
 /**
@@ -61,7 +61,7 @@ function describe(
     description: offer.description,
     mimeType: offer.mimeType,
     price: offer.display,
-    accepts: [requirementsV2(offer)],
+    accepts: offersOf(offer).map(requirementsV2),
     paymentIdentifier: offer.paymentIdRequired ? "required" : "optional",
   };
   if (offer.session) {
@@ -91,7 +91,8 @@ export function llmsText(table: CompiledTable, origin: string): string {
     const methods = r.methods === "*" ? "ANY" : r.methods.join(", ");
     const accept = r.accepts[0];
     const price = r.price || `${accept?.amount ?? "?"} atomic units of ${accept?.asset ?? "?"}`;
-    const terms = [`${price} on ${accept?.network ?? "?"}`];
+    const networks = r.accepts.map((a) => a.network).join(" or ");
+    const terms = [`${price} on ${networks || "?"}`];
     if (r.payer === "crawlers") terms.push("crawlers only; people read free");
     if (r.session) terms.push(passText(r.session));
     if (r.paymentIdentifier === "required") terms.push("payment-identifier required");

@@ -1,28 +1,46 @@
 import type { Offer } from "../pricing";
-import { requirementsV1, requirementsV2 } from "../pricing";
+import { offersOf, requirementsV1, requirementsV2 } from "../pricing";
 import type { DecodedPayment } from "./codec";
 import type { FacilitatorRequest } from "./facilitator";
 import { matchV1, matchV2 } from "./offer-match";
 
 /**
- * Pairs a decoded payment with the route's offer into the exact body the facilitator will be
+ * Pairs a decoded payment with the route's offers into the exact body the facilitator will be
  * sent, or refuses it with the reason a client sees in the 402's `error`. A V2 payment that names
  * the resource it was made for (`resource.url`, copied from the challenge) is only accepted for
  * that resource.
  */
 
-/** A payment ready for `verify`/`settle`, or why it is refused. */
+/** A payment ready for `verify`/`settle` (with the offer it pays), or why it is refused. */
 export type PreparedPayment =
-  | { type: "ready"; x402Version: 1 | 2; request: FacilitatorRequest; from: string | undefined }
+  | {
+      type: "ready";
+      x402Version: 1 | 2;
+      request: FacilitatorRequest;
+      from: string | undefined;
+      /** The offer paid: the rule's main one or one of its `alsoAccept` alternatives. */
+      offer: Offer;
+    }
   | { type: "refused"; reason: string };
 
-/** Prepares a V1 or V2 payment for the offer of the resource at `resourceUrl`. */
+/**
+ * Prepares a V1 or V2 payment for the offers of the resource at `resourceUrl`: the payment is
+ * held against the offer on its network (the main one when none is), so a refusal names the
+ * field that differs from what was offered there.
+ */
 export function preparePayment(
   payment: Extract<DecodedPayment, { type: "v1" | "v2" }>,
-  offer: Offer,
+  main: Offer,
   resourceUrl: string,
 ): PreparedPayment {
+  const offers = offersOf(main);
   if (payment.type === "v2") {
+    const accepted = payment.payload.accepted as { network?: unknown; asset?: unknown };
+    const asset = typeof accepted.asset === "string" ? accepted.asset.toLowerCase() : "";
+    const offer =
+      offers.find((o) => o.network === accepted.network && o.asset.toLowerCase() === asset) ??
+      offers.find((o) => o.network === accepted.network) ??
+      main;
     const offered = requirementsV2(offer);
     const paidFor = payment.payload.resource?.url;
     if (paidFor !== undefined && paidFor !== resourceUrl) {
@@ -35,8 +53,11 @@ export function preparePayment(
       x402Version: 2,
       request: { x402Version: 2, paymentPayload: payment.payload, paymentRequirements: offered },
       from: authorizationFrom(payment.payload.payload),
+      offer,
     };
   }
+  const offer =
+    offers.find((o) => requirementsV1(o, resourceUrl)?.network === payment.payload.network) ?? main;
   const offered = requirementsV1(offer, resourceUrl);
   if (!offered) {
     return { type: "refused", reason: `x402 V1 payments are not accepted on ${offer.network}` };
@@ -48,6 +69,7 @@ export function preparePayment(
     x402Version: 1,
     request: { x402Version: 1, paymentPayload: payment.payload, paymentRequirements: offered },
     from: authorizationFrom(payment.payload.payload),
+    offer,
   };
 }
 

@@ -157,9 +157,16 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
           session: offer.session ? session?.want.scope : undefined,
         });
         if (!session || !deps.sessions || !offer.session || !buyer) return paid;
+        const paidWith = prepared.offer;
         const granted = await deps.sessions.service.grant({
           payer: buyer,
-          want: session.want,
+          // What this payment bought: the scope at the price of the offer it paid.
+          want: {
+            scope: session.want.scope,
+            network: paidWith.network,
+            asset: paidWith.asset,
+            amount: paidWith.amount,
+          },
           ttlSeconds: offer.session.ttlSeconds,
           uses: offer.session.uses,
           payment: reference,

@@ -55,9 +55,9 @@ export async function payOnce(paid: PaidRequest, deps: PayOnceDeps): Promise<Res
   if (!deps.payments) return attempt(paid, deps, undefined, "fresh");
   const identity = await paymentIdentity({
     paymentPayload: paid.prepared.request.paymentPayload,
-    asset: paid.offer.asset,
+    asset: paid.prepared.offer.asset,
     resource: paid.resourceUrl,
-    paymentIdRequired: paid.offer.paymentIdRequired === true,
+    paymentIdRequired: paid.prepared.offer.paymentIdRequired === true,
   });
   if (!identity.ok) return errorResponse("invalid_payment", identity.reason);
   const { payer, claim } = identity;

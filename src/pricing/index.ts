@@ -2,7 +2,7 @@ export { parsePriceTable, EVM_ADDRESS, CAIP2_NETWORK } from "./schema";
 export type { PriceTable, Rule, Price, TableParseResult } from "./schema";
 export { normalisePath } from "./path";
 export type { NormalisedPath } from "./path";
-export { compileTable } from "./matcher";
+export { compileTable, offersOf } from "./matcher";
 export type { CompiledTable, EnvDefaults, ListedRule, Match, Offer, RequestKey } from "./matcher";
 export type { DiscoveryConfig } from "./discovery-terms";
 export { requirementsV1, requirementsV2 } from "./requirements";

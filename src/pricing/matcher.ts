@@ -34,6 +34,8 @@ export interface Offer {
   paymentIdRequired?: boolean;
   /** How to call the resource and what it returns (bazaar discovery). */
   discovery?: DiscoveryConfig;
+  /** The same rule payable on other networks (`alsoAccept`), offered after this one. */
+  alternatives?: Offer[];
 }
 
 /**
@@ -97,17 +99,36 @@ export function compileTable(
   const base: Terms = { network: env.network, payTo: env.payTo, ...stripUndefined(table.defaults) };
   const resolve = (
     label: string,
-    rule: { free?: true } & Terms & { price?: Rule["price"]; session?: SessionConfig },
+    rule: { free?: true } & Terms & {
+        price?: Rule["price"];
+        session?: SessionConfig;
+        alsoAccept?: Rule["alsoAccept"];
+      },
     routeKey: string,
   ) => {
     if (rule.free || rule.price === undefined) return { kind: "free", rule: label } as const;
-    const { session, ...ruleTerms } = rule;
-    const offer = resolveOffer(rule.price, { ...base, ...stripUndefined(ruleTerms) });
+    const { session, alsoAccept, ...ruleTerms } = rule;
+    const terms = { ...base, ...stripUndefined(ruleTerms) };
+    const offer = resolveOffer(rule.price, terms);
     if (typeof offer === "string") {
       errors.push(`${label}: ${offer}`);
       return { kind: "free", rule: label } as const;
     }
     if (session) offer.session = resolveSession(session, routeKey, table.caseSensitive);
+    if (alsoAccept) {
+      const seen = new Set([`${offer.network}|${offer.asset.toLowerCase()}`]);
+      const alternatives: Offer[] = [];
+      alsoAccept.forEach((other, i) => {
+        const resolved = resolveOffer(other.price, { ...terms, ...stripUndefined(other) });
+        const where = `${label}.alsoAccept[${i}]`;
+        if (typeof resolved === "string") return errors.push(`${where}: ${resolved}`);
+        const key = `${resolved.network}|${resolved.asset.toLowerCase()}`;
+        if (seen.has(key)) return errors.push(`${where}: ${resolved.network} is already offered`);
+        seen.add(key);
+        alternatives.push({ ...resolved, ...(offer.session && { session: offer.session }) });
+      });
+      offer.alternatives = alternatives;
+    }
     return { kind: "priced", rule: label, offer } as const;
   };
   const resolved = table.crawlers && resolveCrawlers(table.crawlers, base);
@@ -262,4 +283,9 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** Every way to pay an offer: itself, then its alternatives. */
+export function offersOf(offer: Offer): Offer[] {
+  return offer.alternatives ? [offer, ...offer.alternatives] : [offer];
 }

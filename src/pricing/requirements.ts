@@ -1,6 +1,7 @@
 import type { PaymentRequired, PaymentRequirements } from "@x402/core/types";
 import type { PaymentRequiredV1, PaymentRequirementsV1 } from "@x402/core/types/v1";
 import { v1NetworkName } from "./assets";
+import { offersOf } from "./matcher";
 import type { Offer } from "./matcher";
 
 /**
@@ -54,7 +55,7 @@ export function paymentRequiredV2(
   const required: PaymentRequired = {
     x402Version: 2,
     resource: { url: resourceUrl, description: offer.description, mimeType: offer.mimeType },
-    accepts: [requirementsV2(offer)],
+    accepts: offersOf(offer).map(requirementsV2),
   };
   if (error) required.error = error;
   if (extensions && Object.keys(extensions).length > 0) required.extensions = extensions;
@@ -67,10 +68,6 @@ export function paymentRequiredV1(
   resourceUrl: string,
   error?: string,
 ): PaymentRequiredV1 {
-  const v1 = requirementsV1(offer, resourceUrl);
-  return {
-    x402Version: 1,
-    error: error ?? "X-PAYMENT header is required",
-    accepts: v1 ? [v1] : [],
-  };
+  const accepts = offersOf(offer).flatMap((one) => requirementsV1(one, resourceUrl) ?? []);
+  return { x402Version: 1, error: error ?? "X-PAYMENT header is required", accepts };
 }

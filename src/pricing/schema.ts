@@ -54,7 +54,25 @@ const terms = {
 };
 
 /** Keys that only mean something on a priced rule. */
-const PRICED_ONLY = [...Object.keys(terms), "session"];
+const PRICED_ONLY = [...Object.keys(terms), "session", "alsoAccept"];
+
+/**
+ * More ways to pay the same rule (x402 V2: one interface across chains): each a network and a
+ * price there, optionally its own payee and timeout. The 402 offers them all after the main one.
+ */
+const AlsoAcceptSchema = z
+  .array(
+    z
+      .object({
+        network,
+        price: PriceSchema,
+        payTo: address.optional(),
+        maxTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
+      })
+      .strict(),
+  )
+  .min(1)
+  .max(8);
 
 /**
  * Terms are for priced rules only; a free rule that carries them is probably a mistake, unless it
@@ -96,6 +114,8 @@ export const RuleSchema = z
     price: PriceSchema.optional(),
     /** Pay once, come back: see src/pricing/session-terms.ts. */
     session: SessionSchema.optional(),
+    /** Other networks (and prices) this rule may be paid on. */
+    alsoAccept: AlsoAcceptSchema.optional(),
     /** What charged crawlers pay here; on a free rule, people stay free (crawler-terms.ts). */
     crawlerPrice: CrawlPriceSchema.optional(),
     ...terms,
@@ -108,6 +128,7 @@ const DefaultRuleSchema = z
     free: z.literal(true).optional(),
     price: PriceSchema.optional(),
     session: SessionSchema.optional(),
+    alsoAccept: AlsoAcceptSchema.optional(),
     crawlerPrice: CrawlPriceSchema.optional(),
     ...terms,
   })

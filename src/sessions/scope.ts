@@ -18,6 +18,8 @@ export interface HeldPrice {
 export interface Want extends HeldPrice {
   /** `route:<host> <rule>`, `resource:<host><path>` or `group:<name>`. */
   scope: string;
+  /** The same request's prices on the rule's other networks (`alsoAccept`). */
+  also?: HeldPrice[] | undefined;
 }
 
 /** The parts of a rule's session terms that make its scope key. */
@@ -40,11 +42,32 @@ export function scopeKey(terms: ScopeTerms, host: string, matchPath: string): st
 /** What a request on this session-selling offer wants from a session. */
 export function wantFor(offer: Offer, terms: ScopeTerms, host: string, matchPath: string): Want {
   const scope = scopeKey(terms, host, matchPath);
-  return { scope, network: offer.network, asset: offer.asset, amount: offer.amount };
+  const want: Want = { scope, network: offer.network, asset: offer.asset, amount: offer.amount };
+  if (offer.alternatives) {
+    want.also = offer.alternatives.map((o) => ({
+      network: o.network,
+      asset: o.asset,
+      amount: o.amount,
+    }));
+  }
+  return want;
 }
 
-/** Why `held` does not open `want`, or undefined when it does. */
-export function priceMismatch(held: HeldPrice, want: HeldPrice): string | undefined {
+/**
+ * Why `held` does not open `want`, or undefined when it does: what was paid covers the request's
+ * price on the network and asset it was paid in (the main price or an `alsoAccept` one).
+ */
+export function priceMismatch(
+  held: HeldPrice,
+  want: HeldPrice & { also?: HeldPrice[] | undefined },
+): string | undefined {
+  const main = mismatch(held, want);
+  if (main === undefined) return undefined;
+  for (const other of want.also ?? []) if (mismatch(held, other) === undefined) return undefined;
+  return main;
+}
+
+function mismatch(held: HeldPrice, want: HeldPrice): string | undefined {
   if (held.network !== want.network || held.asset.toLowerCase() !== want.asset.toLowerCase()) {
     return `the session was paid in ${held.asset} on ${held.network}, this route is priced in ${want.asset} on ${want.network}`;
   }

@@ -24,6 +24,7 @@ describe("preparePayment", () => {
         paymentRequirements: requirementsV2(OFFER),
       },
       from: PAYER,
+      offer: OFFER,
     });
   });
 
@@ -60,6 +61,7 @@ describe("preparePayment", () => {
         paymentRequirements: requirementsV1(OFFER, RESOURCE_URL),
       },
       from: PAYER,
+      offer: OFFER,
     });
   });
 
@@ -84,5 +86,40 @@ describe("preparePayment", () => {
     delete (payload.payload["authorization"] as Record<string, unknown>)["from"];
     const prepared = preparePayment({ type: "v2", payload }, OFFER, RESOURCE_URL);
     expect(prepared).toMatchObject({ type: "ready", from: undefined });
+  });
+
+  describe("with alsoAccept offers", () => {
+    const MAINNET: typeof OFFER = {
+      ...OFFER,
+      network: "eip155:8453",
+      asset: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
+      extra: { name: "USD Coin", version: "2" },
+    };
+    const both = { ...OFFER, alternatives: [MAINNET] };
+
+    it("should hold a payment against the offer on its network", () => {
+      const payload = paymentV2();
+      payload.accepted = requirementsV2(MAINNET);
+      const ready = preparePayment({ type: "v2", payload }, both, RESOURCE_URL);
+      expect(ready).toMatchObject({ type: "ready", offer: MAINNET });
+      if (ready.type === "ready") {
+        expect(ready.request.paymentRequirements).toEqual(requirementsV2(MAINNET));
+      }
+      const v1 = paymentV1();
+      v1.network = "base" as typeof v1.network;
+      expect(preparePayment({ type: "v1", payload: v1 }, both, RESOURCE_URL)).toMatchObject({
+        type: "ready",
+        offer: MAINNET,
+      });
+    });
+
+    it("should name the differing field when a payment mixes two offers", () => {
+      const payload = paymentV2();
+      payload.accepted = { ...requirementsV2(MAINNET), amount: "1" };
+      expect(preparePayment({ type: "v2", payload }, both, RESOURCE_URL)).toEqual({
+        type: "refused",
+        reason: "accepted.amount does not match what this resource offers",
+      });
+    });
   });
 });
