@@ -4,7 +4,8 @@
  * Miniflare, then measures in interleaved rounds (A B C D A B C D …): load scenarios with
  * autocannon, one-at-a-time scenarios and paid requests with the official clients. A counting
  * pass, the bundle sizes and the route-matching microbenchmark follow. Writes bench/RESULTS.md and
- * bench/results.json and prints the tables. Everything it starts, it stops.
+ * bench/results.json (a quick run: bench/out/RESULTS-quick.md and results-quick.json) and prints
+ * the tables. Everything it starts, it stops.
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -168,19 +169,19 @@ async function main(): Promise<void> {
   results.matching = matching();
   results.notes.push(`The whole run took ${Math.round((performance.now() - started) / 1000)} s.`);
   const markdown = renderMarkdown(results);
-  writeFileSync(`${ROOT}bench/results.json`, `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(`${ROOT}bench/RESULTS.md`, markdown);
+  // A quick run is a smoke test: its figures go to bench/out/, the committed results stay.
+  const [md, json] = quick
+    ? ["bench/out/RESULTS-quick.md", "bench/out/results-quick.json"]
+    : ["bench/RESULTS.md", "bench/results.json"];
+  writeFileSync(`${ROOT}${json}`, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(`${ROOT}${md}`, markdown);
   // Keep the written files as `prettier --check` (npm run check) wants them.
-  spawnSync(
-    `${ROOT}node_modules/.bin/prettier`,
-    ["--write", "bench/RESULTS.md", "bench/results.json"],
-    {
-      cwd: ROOT,
-      stdio: "ignore",
-    },
-  );
+  spawnSync(`${ROOT}node_modules/.bin/prettier`, ["--write", md, json], {
+    cwd: ROOT,
+    stdio: "ignore",
+  });
   console.log(`\n${markdown}`);
-  log("wrote bench/RESULTS.md and bench/results.json");
+  log(`wrote ${md} and ${json}`);
 }
 
 /** Gives work a Worker finishes after answering (`waitUntil`) time to be counted. */
