@@ -61,6 +61,8 @@ export async function startStack(options: {
   log?: (line: string) => void;
   /** The facilitator URL(s) the Worker is given, from the real one's (e.g. a fault proxy). */
   facilitatorFor?: (url: string) => Promise<string>;
+  /** The origin URL the Worker is given, from the demo origin's (e.g. a fault proxy). */
+  originFor?: (url: string) => Promise<string>;
 }): Promise<RunningStack> {
   const log = options.log ?? (() => {});
   const port = async (p: number) => (p === 0 ? freePort() : p);
@@ -88,7 +90,7 @@ export async function startStack(options: {
     const worker = await startWorker({
       port: await port(options.ports.worker),
       inspectorPort: await port(options.ports.inspector),
-      originUrl: origin.url,
+      originUrl: options.originFor ? await options.originFor(origin.url) : origin.url,
       facilitatorUrls: options.facilitatorFor
         ? await options.facilitatorFor(facilitator.url)
         : facilitator.url,

@@ -2,6 +2,7 @@ import { formatCrawlerPrice, isCovered } from "../crawlers";
 import { decodePayment, preparePayment } from "../payments";
 import { atomicToUsd, challengeResponse, prefersHtml, usdToAtomic } from "../pricing";
 import type { CreditTerms, Offer } from "../pricing";
+import { recordPayment } from "../ledger";
 import { crawlerErrorResponse } from "./crawler-responses";
 import type { PaywallDeps } from "./flow";
 import { errorResponse, settlementHeader } from "./responses";
@@ -83,6 +84,17 @@ export async function topUpCredit(request: Request, deps: PaywallDeps): Promise<
     const why = settled.body.errorReason ?? "the settlement failed";
     return challenge(why, settlementHeader(settled.body));
   }
+  // The money moved: the ledger records it whatever the credit store does next.
+  await recordPayment(deps.ledger, {
+    url,
+    forwardPath: url.pathname,
+    match: { rule: "crawlers.credit", offer },
+    paymentPayload: prepared.request.paymentPayload,
+    x402Version: prepared.x402Version,
+    settlement: settled.body,
+    payer: verified.body.payer,
+    crawler: signature.keyid,
+  });
   const reference = `${settled.body.network}:${settled.body.transaction}`;
   let credited = await credit.topUp(signature.keyid, reference, amount.atomic);
   if (credited.type === "unavailable")

@@ -126,6 +126,13 @@ async function attempt(
     return origin;
   }
 
+  if (request.signal.aborted) {
+    // The client went away while the origin was answering: nobody would get the content.
+    await origin.body?.cancel();
+    if (mode === "fresh") await release();
+    else await lock?.service.finish(lock.payer, lock.claim.key, { type: "pending" });
+    return errorResponse("client_gone", "the client went away before the answer; not charged");
+  }
   const settled = await deps.facilitator.settle(prepared.request);
   if (settled.type === "unavailable") {
     await origin.body?.cancel();

@@ -22,7 +22,10 @@ export const ERRORS = {
   credit_not_sold: 404,
   credit_store_unavailable: 503,
   reserved_path: 404,
+  unknown_payee: 404,
   payment_in_progress: 409,
+  /** Nobody receives it: the client went away (nginx's "client closed request"). */
+  client_gone: 499,
   payment_conflict: 409,
   payment_already_settled: 409,
   payment_pending: 503,

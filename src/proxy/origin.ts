@@ -76,6 +76,8 @@ export async function forwardToOrigin(
       headers,
       body: hasBody ? input.request.body : null,
       redirect: "manual",
+      // A client that goes away cancels the origin request too (and so any settlement).
+      signal: input.request.signal,
     });
     return { type: "response", response };
   } catch (error) {

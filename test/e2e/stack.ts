@@ -16,8 +16,9 @@ export function useStack(
     prices?: unknown;
     vars?: Record<string, string>;
     facilitatorFor?: (url: string) => Promise<string>;
+    originFor?: (url: string) => Promise<string>;
   } = {},
-): { get(): RunningStack } {
+): { get(): RunningStack; stateDir(): string } {
   let stack: RunningStack | undefined;
   let stateDir = "";
   beforeAll(async () => {
@@ -33,6 +34,7 @@ export function useStack(
       ...(pricesFile && { pricesFile }),
       ...(options.vars && { vars: options.vars }),
       ...(options.facilitatorFor && { facilitatorFor: options.facilitatorFor }),
+      ...(options.originFor && { originFor: options.originFor }),
     });
   });
   afterAll(async () => {
@@ -44,6 +46,8 @@ export function useStack(
       if (!stack) throw new Error("the stack is not running");
       return stack;
     },
+    /** Where the Worker keeps its local KV and Durable Object state (`--persist-to`). */
+    stateDir: () => stateDir,
   };
 }
 

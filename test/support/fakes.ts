@@ -130,7 +130,7 @@ export async function startFakeFacilitator(): Promise<Fake> {
 /**
  * Starts the fake origin. It echoes every request as JSON and records it; `GET /__seen?path=P`
  * counts requests seen for P (`?contains=S`: whose raw path holds S; neither: every request).
- * `/status/<code>/…` answers that status, `/redirect/…` a 302,
+ * `/status/<code>/…` answers that status, `/slow/<ms>/…` answers after ms, `/redirect/…` a 302,
  * `/stream/<id>` sends "first|" and holds the rest until `GET /__release?id=<id>`.
  */
 export async function startFakeOrigin(): Promise<Fake> {
@@ -158,6 +158,10 @@ export async function startFakeOrigin(): Promise<Fake> {
     const parts = url.pathname.split("/");
     if (parts[1] === "status") {
       return json(res, Number(parts[2]), { error: `origin answered ${parts[2]}` });
+    }
+    if (parts[1] === "slow") {
+      setTimeout(() => json(res, 200, { slow: true }), Number(parts[2]));
+      return;
     }
     if (parts[1] === "redirect") {
       return res.writeHead(302, { Location: "/elsewhere" }).end();

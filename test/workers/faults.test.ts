@@ -1,0 +1,170 @@
+import { env } from "cloudflare:test";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { tally } from "../support/tally";
+import { crawlTable, signedRequest } from "./crawler-helpers";
+import {
+  SESSION_HOST,
+  TABLE,
+  call,
+  decodeHeader,
+  facilitatorCalls,
+  originSaw,
+  paymentFor,
+  putTable,
+  unique,
+} from "./helpers";
+
+/**
+ * Storage faults inside workerd: each Durable Object namespace is wrapped so that one of its
+ * calls throws, at each point of the request path where it is called, and a client goes away
+ * while the origin is answering. Whatever fails, a payment is never settled without the content
+ * being served, never settled twice, and a failure never opens anything for free. (Facilitator
+ * and origin faults are in test/e2e/faults.test.ts, on the real stack.)
+ */
+
+const BASE = "https://paywall.test";
+const faults = tally("storage faults (workerd)");
+afterAll(() => faults.report());
+
+beforeEach(async () => {
+  await putTable({ ...TABLE, rules: [...TABLE.rules, { path: "/slow/*", price: "$0.001" }] });
+});
+
+/** The namespace, with every stub's `failing` methods throwing. */
+function throwing<T>(typed: T, failing: string[]): T {
+  const namespace = typed as unknown as DurableObjectNamespace;
+  const wrapStub = (stub: object) =>
+    new Proxy(stub, {
+      get(target, name) {
+        if (failing.includes(String(name))) {
+          return () => Promise.reject(new Error(`injected fault in ${String(name)}`));
+        }
+        // An RPC stub answers any property with a remote method, even `bind`: call it in place.
+        return (...args: unknown[]) =>
+          (target as Record<string | symbol, (...a: unknown[]) => unknown>)[name]!(...args);
+      },
+    });
+  return new Proxy(namespace, {
+    get(target, name) {
+      const value: unknown = Reflect.get(target, name);
+      if (name === "get") return (id: DurableObjectId) => wrapStub(target.get(id));
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  }) as unknown as T;
+}
+
+async function pay(url: string, overrides: Parameters<typeof call>[1] = {}) {
+  const challenge = await call(new Request(url));
+  expect(challenge.status).toBe(402);
+  const payment = paymentFor(challenge);
+  const response = await call(
+    new Request(url, { headers: { "PAYMENT-SIGNATURE": payment.header } }),
+    overrides,
+  );
+  return { response, ...payment };
+}
+
+const ops = async (nonce: string) => (await facilitatorCalls(nonce)).map((c) => c.op);
+
+describe("a Durable Object call throwing", () => {
+  it("should refuse a payment whose lock cannot be claimed, with no facilitator call", async () => {
+    await faults.run(async () => {
+      const path = `/api/${unique()}`;
+      const { response, nonce } = await pay(`${BASE}${path}`, {
+        PAYMENTS: throwing(env.PAYMENTS!, ["claim"]),
+      });
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ error: "payment_lock_unavailable" });
+      expect(await ops(nonce)).toEqual([]);
+      expect(await originSaw(path)).toBe(0);
+    });
+  });
+
+  it("should serve what was settled when recording the outcome throws, and settle no copy again", async () => {
+    await faults.run(async () => {
+      const path = `/api/${unique()}`;
+      const broken = throwing(env.PAYMENTS!, ["finish"]);
+      const challenge = await call(new Request(`${BASE}${path}`));
+      const { header, nonce } = paymentFor(challenge);
+      const send = () =>
+        call(new Request(`${BASE}${path}`, { headers: { "PAYMENT-SIGNATURE": header } }), {
+          PAYMENTS: broken,
+        });
+      const paid = await send();
+      expect(paid.status).toBe(200);
+      expect(decodeHeader(paid.headers.get("PAYMENT-RESPONSE"))).toMatchObject({ success: true });
+      expect(await paid.json()).toMatchObject({ method: "GET" });
+      // The claim was never marked settled: a copy finds it still being worked on, not free.
+      const copy = await send();
+      expect(copy.status).toBe(409);
+      expect(await ops(nonce)).toEqual(["verify", "settle"]);
+      expect(await originSaw(path)).toBe(1);
+    });
+  });
+
+  it("should still serve a paid request when its session cannot be recorded", async () => {
+    await faults.run(async () => {
+      const path = `/pass/${unique()}`;
+      const { response, nonce } = await pay(`https://${SESSION_HOST}${path}`, {
+        SESSIONS: throwing(env.SESSIONS!, ["grant"]),
+      });
+      expect(response.status).toBe(200);
+      expect(response.headers.get("PAYMENT-SESSION")).toBeNull();
+      expect(await ops(nonce)).toEqual(["verify", "settle"]);
+      expect(await originSaw(path)).toBe(1);
+    });
+  });
+
+  it("should answer 503 to a session token when the session store throws, serving nothing", async () => {
+    await faults.run(async () => {
+      const id = unique();
+      const { response } = await pay(`https://${SESSION_HOST}/pass/${id}`);
+      const token = response.headers.get("PAYMENT-SESSION")!;
+      const path = `/pass/${id}/again`;
+      const again = await call(
+        new Request(`https://${SESSION_HOST}${path}`, { headers: { "PAYMENT-SESSION": token } }),
+        { SESSIONS: throwing(env.SESSIONS!, ["useToken"]) },
+      );
+      expect(again.status).toBe(503);
+      expect(await again.json()).toMatchObject({ error: "session_store_unavailable" });
+      expect(await originSaw(path)).toBe(0);
+    });
+  });
+
+  it("should answer 503 InternalError when crawl credit cannot be debited, serving nothing", async () => {
+    await faults.run(async () => {
+      await putTable(crawlTable());
+      const path = `/blog/${unique()}`;
+      const request = await signedRequest(path, { headers: { "crawler-max-price": "USD 0.01" } });
+      const response = await call(request, {
+        CRAWL_CREDIT: throwing(env.CRAWL_CREDIT!, ["debit"]),
+      });
+      expect(response.status).toBe(503);
+      expect(response.headers.get("crawler-error")).toBe("InternalError");
+      expect(response.headers.get("crawler-charged")).toBeNull();
+      expect(await originSaw(path)).toBe(0);
+    });
+  });
+});
+
+describe("a client that goes away", () => {
+  it("should not settle when the client leaves before the origin answers (regression: charged without content)", async () => {
+    await faults.run(async () => {
+      const path = `/slow/1500/${unique()}`;
+      const challenge = await call(new Request(`${BASE}${path}`));
+      const { header, nonce } = paymentFor(challenge);
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 300);
+      const response = await call(
+        new Request(`${BASE}${path}`, {
+          headers: { "PAYMENT-SIGNATURE": header },
+          signal: controller.signal,
+        }),
+      );
+      expect(response.status).toBeGreaterThanOrEqual(400);
+      expect(response.headers.get("PAYMENT-RESPONSE")).toBeNull();
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await ops(nonce)).toEqual(["verify"]);
+    });
+  });
+});
