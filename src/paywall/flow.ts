@@ -77,6 +77,7 @@ export async function handleRequest(request: Request, deps: PaywallDeps): Promis
     host: url.hostname,
     path: path.matchPath,
   });
+  if (match.kind === "unknown-payee") return errorResponse("unknown_payee", match.reason);
 
   const resourceUrl = `${url.origin}${path.forwardPath}${url.search}`;
   const forwardPath = path.forwardPath;

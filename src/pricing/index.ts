@@ -3,7 +3,15 @@ export type { PriceTable, Rule, Price, TableParseResult } from "./schema";
 export { normalisePath } from "./path";
 export type { NormalisedPath } from "./path";
 export { compileTable, offersOf } from "./matcher";
-export type { CompiledTable, EnvDefaults, ListedRule, Match, Offer, RequestKey } from "./matcher";
+export type {
+  CompiledTable,
+  EnvDefaults,
+  ListedRule,
+  Lookup,
+  Match,
+  Offer,
+  RequestKey,
+} from "./matcher";
 export type { DiscoveryConfig } from "./discovery-terms";
 export { requirementsV1, requirementsV2 } from "./requirements";
 export { challengeResponse, prefersHtml, EXPOSED_HEADERS } from "./challenge";

@@ -4,6 +4,8 @@ import type { CrawlerTerms } from "./crawler-terms";
 import { foldCase } from "./path";
 import { RuleIndex } from "./rule-index";
 import type { PriceTable, Rule, Terms } from "./schema";
+import { foldPayeeKey, payeeKeyOf, payeeSelector } from "./payees";
+import type { PayeeConfig, PayeeSelector } from "./payees";
 import { resolveSession } from "./session-terms";
 import type { DiscoveryConfig } from "./discovery-terms";
 import type { SessionConfig, SessionTerms } from "./session-terms";
@@ -47,6 +49,9 @@ export type Match =
   | { kind: "free"; rule: string; crawl?: Offer }
   | { kind: "priced"; rule: string; offer: Offer; crawl?: Offer };
 
+/** What a request finds in the table: a match, or a `payee` rule with no payee for it (404). */
+export type Lookup = Match | { kind: "unknown-payee"; rule: string; reason: string };
+
 /** The parts of a request the price table looks at; `path` is the normalised match path. */
 export interface RequestKey {
   method: string;
@@ -61,7 +66,7 @@ export interface CompiledTable {
   crawlers: CrawlerTerms | undefined;
   /** Every rule in table order, then the default, with what it matches and costs (discovery). */
   listing: readonly ListedRule[];
-  match(request: RequestKey): Match;
+  match(request: RequestKey): Lookup;
 }
 
 /** A rule as discovery lists it: what it matches and its resolved match result. */
@@ -86,6 +91,8 @@ interface CompiledRule {
   methods?: ReadonlySet<string>;
   pattern: RegExp;
   result: Match;
+  /** Rules with a `payee`: the match of each payee key. */
+  payees?: { selector: PayeeSelector; byKey: ReadonlyMap<string, Match> };
 }
 
 const DEFAULT_TIMEOUT_SECONDS = 60;
@@ -154,14 +161,52 @@ export function compileTable(
     return match;
   };
 
+  /** Each payee of a `payee` rule gets its own offers, sessions scoped to that payee. */
+  const compilePayees = (label: string, rule: Rule, config: PayeeConfig) => {
+    const selector = payeeSelector(
+      foldCase(rule.path.normalize("NFKC"), table.caseSensitive),
+      config,
+    );
+    if (typeof selector === "string") {
+      errors.push(`${label}.payee.from: ${selector}`);
+      return undefined;
+    }
+    const map = table.payees?.[config.map];
+    if (!map) {
+      errors.push(`${label}.payee.map: the table has no payees map "${config.map}"`);
+      return undefined;
+    }
+    const byKey = new Map<string, Match>();
+    for (const [key, payTo] of Object.entries(map)) {
+      const folded = foldPayeeKey(selector, key, table.caseSensitive);
+      const scope = rule.session?.scope;
+      const session = rule.session && {
+        ...rule.session,
+        // A group pass opens the group only at the payee who was paid.
+        ...(scope?.startsWith("group:") && { scope: `${scope}@${payTo.toLowerCase()}` }),
+      };
+      const scoped = { ...rule, payTo, session };
+      const routeKey = `${routeKeyOf(rule)} payee:${folded}`;
+      byKey.set(folded, withCrawl(label, scoped, resolve(`${label}[${key}]`, scoped, routeKey)));
+    }
+    return { selector, byKey };
+  };
+
   const index = new RuleIndex();
   const rules: CompiledRule[] = table.rules.map((rule, i) => {
     const exactHost = rule.host?.startsWith("*.") ? undefined : rule.host;
     index.add(i, exactHost, foldCase(rule.path.normalize("NFKC"), table.caseSensitive));
+    const label = `rules[${i}]`;
     const compiled: CompiledRule = {
       pattern: compilePattern(rule.path, table.caseSensitive),
-      result: withCrawl(`rules[${i}]`, rule, resolve(`rules[${i}]`, rule, routeKeyOf(rule))),
+      result: rule.payee
+        ? { kind: "free", rule: label }
+        : withCrawl(label, rule, resolve(label, rule, routeKeyOf(rule))),
     };
+    if (rule.payee) {
+      const payees = compilePayees(label, rule, rule.payee);
+      if (payees) compiled.payees = payees;
+    }
     if (rule.host?.startsWith("*.")) compiled.hostSuffix = rule.host.slice(1);
     else if (rule.host) compiled.hostExact = rule.host;
     if (rule.methods) {
@@ -177,12 +222,29 @@ export function compileTable(
     resolve("default", table.default, "default"),
   );
   if (errors.length > 0) return { ok: false, errors };
-  const listing: ListedRule[] = table.rules.map((rule, i) => ({
-    host: rule.host,
-    methods: rule.methods,
-    path: rule.path,
-    result: rules[i]?.result ?? fallback,
-  }));
+  const listing: ListedRule[] = table.rules.flatMap((rule, i): ListedRule[] => {
+    const compiled = rules[i];
+    const payees = compiled?.payees;
+    if (!payees) {
+      return [
+        {
+          host: rule.host,
+          methods: rule.methods,
+          path: rule.path,
+          result: compiled?.result ?? fallback,
+        },
+      ];
+    }
+    // One entry per payee: its host, or the path with its key in place of the parameter.
+    return [...payees.byKey].map(([key, result]) => {
+      const selector = payees.selector;
+      if (selector.from === "host")
+        return { host: key, methods: rule.methods, path: rule.path, result };
+      const segments = rule.path.split("/");
+      segments[selector.index] = key;
+      return { host: rule.host, methods: rule.methods, path: segments.join("/"), result };
+    });
+  });
   listing.push({ host: undefined, methods: undefined, path: undefined, result: fallback });
 
   const caseSensitive = table.caseSensitive;
@@ -192,7 +254,7 @@ export function compileTable(
       version: table.version,
       crawlers,
       listing,
-      match(request: RequestKey): Match {
+      match(request: RequestKey): Lookup {
         // `example.com.` is the same host as `example.com` (a fully qualified name): price it so.
         const host = request.host.toLowerCase().replace(/\.+$/, "");
         const path = foldCase(request.path, caseSensitive);
@@ -202,7 +264,8 @@ export function compileTable(
           if (rule.hostExact !== undefined && rule.hostExact !== host) continue;
           if (rule.hostSuffix !== undefined && !host.endsWith(rule.hostSuffix)) continue;
           if (rule.methods && !rule.methods.has(request.method)) continue;
-          if (rule.pattern.test(path)) return rule.result;
+          if (rule.pattern.test(path))
+            return rule.payees ? payeeMatch(rule, host, path) : rule.result;
         }
         return fallback;
       },
@@ -288,4 +351,18 @@ function escapeRegExp(text: string): string {
 /** Every way to pay an offer: itself, then its alternatives. */
 export function offersOf(offer: Offer): Offer[] {
   return offer.alternatives ? [offer, ...offer.alternatives] : [offer];
+}
+
+/** The match of a `payee` rule for this request's payee, or why there is none. */
+function payeeMatch(rule: CompiledRule, host: string, path: string): Lookup {
+  const { selector, byKey } = rule.payees!;
+  const key = payeeKeyOf(selector, host, path);
+  const found = byKey.get(key);
+  if (found) return found;
+  const what = selector.from === "host" ? `host ${host}` : `${selector.name} "${key}"`;
+  return {
+    kind: "unknown-payee",
+    rule: rule.result.rule,
+    reason: `no payee is configured for ${what}`,
+  };
 }

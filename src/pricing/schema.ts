@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { CrawlPriceSchema, CrawlersSchema } from "./crawler-terms";
 import { DiscoverySchema } from "./discovery-terms";
+import { PayeeMapsSchema, PayeeSchema } from "./payees";
 import { SessionSchema } from "./session-terms";
 
 /**
@@ -54,7 +55,7 @@ const terms = {
 };
 
 /** Keys that only mean something on a priced rule. */
-const PRICED_ONLY = [...Object.keys(terms), "session", "alsoAccept"];
+const PRICED_ONLY = [...Object.keys(terms), "session", "alsoAccept", "payee"];
 
 /**
  * More ways to pay the same rule (x402 V2: one interface across chains): each a network and a
@@ -116,6 +117,8 @@ export const RuleSchema = z
     session: SessionSchema.optional(),
     /** Other networks (and prices) this rule may be paid on. */
     alsoAccept: AlsoAcceptSchema.optional(),
+    /** Pay a payee chosen by the request from a map in `payees` (payees.ts). */
+    payee: PayeeSchema.optional(),
     /** What charged crawlers pay here; on a free rule, people stay free (crawler-terms.ts). */
     crawlerPrice: CrawlPriceSchema.optional(),
     ...terms,
@@ -147,6 +150,8 @@ export const PriceTableSchema = z
     default: DefaultRuleSchema.default({ free: true }),
     /** Pay-per-crawl: crawler policies and prepaid credit (crawler-terms.ts). */
     crawlers: CrawlersSchema.optional(),
+    /** Named maps of payees for rules with a `payee` (payees.ts). */
+    payees: PayeeMapsSchema.optional(),
   })
   .strict();
 

@@ -8,7 +8,7 @@ import {
 } from "../../src/crawlers/index.ts";
 import type { CrawlerIdentity, Verified } from "../../src/crawlers/index.ts";
 import { compileTable, parsePriceTable } from "../../src/pricing/index.ts";
-import type { CompiledTable } from "../../src/pricing/index.ts";
+import type { CompiledTable, Match } from "../../src/pricing/index.ts";
 import { BASE_SEPOLIA, PAY_TO } from "./fixtures.ts";
 
 /** Price-table crawler terms, the policy decision, the price headers and the User-Agent catalogue. */
@@ -69,14 +69,14 @@ function verified(id: string): CrawlerIdentity {
 }
 
 function decideAt(path: string, identity: CrawlerIdentity, table = compiled()) {
-  const match = table.match({ method: "GET", host: "site.example", path });
+  const match = table.match({ method: "GET", host: "site.example", path }) as Match;
   return decide(identity, match, table.crawlers);
 }
 
 describe("the crawlers section of the price table", () => {
   it("should give priced rules and crawler-only rules a crawl price, and plain free rules none", () => {
     const table = compiled();
-    const at = (path: string) => table.match({ method: "GET", host: "h", path });
+    const at = (path: string) => table.match({ method: "GET", host: "h", path }) as Match;
     expect(at("/robots.txt").crawl).toBeUndefined();
     expect(at("/articles/a").crawl?.amount).toBe("10000");
     expect(at("/blog/a")).toMatchObject({ kind: "free", crawl: { amount: "2000" } });

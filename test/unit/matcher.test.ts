@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { compileTable, parsePriceTable } from "../../src/pricing/index.ts";
-import type { CompiledTable, EnvDefaults, Match, Offer } from "../../src/pricing/index.ts";
+import type { CompiledTable, EnvDefaults, Lookup, Offer } from "../../src/pricing/index.ts";
 import {
   BASE_MAINNET,
   BASE_SEPOLIA,
@@ -34,7 +34,7 @@ function ruleFor(table: CompiledTable, path: string, method = "GET", host = "exa
   return table.match({ method, host, path }).rule;
 }
 
-function offerOf(match: Match): Offer {
+function offerOf(match: Lookup): Offer {
   if (match.kind !== "priced") throw new Error(`${match.rule} is free`);
   return match.offer;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { PRICE_TABLE_KEY, PriceTableStore } from "../../src/kv/index.ts";
 import type { TableSource, TableState } from "../../src/kv/index.ts";
-import type { Match } from "../../src/pricing/index.ts";
+import type { Lookup } from "../../src/pricing/index.ts";
 import { BASE_SEPOLIA, PAY_TO } from "./fixtures.ts";
 
 const TTL_MS = 10_000;
@@ -39,7 +39,7 @@ function setup(value: string | null | Error) {
   return { kv, clock, logs, store };
 }
 
-function paidMatch(state: TableState): Match {
+function paidMatch(state: TableState): Lookup {
   if (!state.ok) throw new Error(state.reason);
   return state.table.match({ method: "GET", host: "example.com", path: "/paid" });
 }
