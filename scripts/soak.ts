@@ -140,6 +140,8 @@ async function main(): Promise<void> {
     const memoryStart = workerdMemoryKb();
     const served = new Map<string, number>();
     const errors = new Map<string, number>();
+    /** The first body of each unexpected answer, to say why it happened. */
+    const samples = new Map<string, string>();
     const count = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
     let sequence = 0;
 
@@ -167,7 +169,10 @@ async function main(): Promise<void> {
     const one = async (kind: Kind): Promise<void> => {
       try {
         const response = await send(kind);
-        await response.arrayBuffer();
+        const text = await response.text();
+        if (response.status !== EXPECTED[kind] && !samples.has(`${kind} ${response.status}`)) {
+          samples.set(`${kind} ${response.status}`, text.slice(0, 300));
+        }
         if (response.status === EXPECTED[kind]) count(served, kind);
         else if (kind === "crawler-credit" && response.status === 402) {
           count(served, "crawler-credit-ran-out");
@@ -227,6 +232,7 @@ async function main(): Promise<void> {
         (served.get("crawler-credit-ran-out") ?? 0),
       creditTopUps: topUps,
       errors: Object.fromEntries(errors),
+      errorSamples: Object.fromEntries(samples),
       settlementsSeenByClients: settlements,
       transfersOnChain: audit.transfers,
       receiptsInLedger: audit.receipts ?? "no ledger",
