@@ -1,5 +1,5 @@
 import type { CompiledTable, ListedRule, Offer } from "../pricing";
-import { offersOf, requirementsV2 } from "../pricing";
+import { atomicToUsd, offersOf, requirementsV2 } from "../pricing";
 import { BAZAAR, bazaarExtension } from "./bazaar";
 
 /**
@@ -60,7 +60,7 @@ function describe(
     payer,
     description: offer.description,
     mimeType: offer.mimeType,
-    price: offer.display,
+    price: offer.dynamic ? dynamicRange(offer) : offer.display,
     accepts: offersOf(offer).map(requirementsV2),
     paymentIdentifier: offer.paymentIdRequired ? "required" : "optional",
   };
@@ -110,4 +110,12 @@ function passText(session: NonNullable<DiscoveredResource["session"]>): string {
     session.uses !== undefined ? `${session.uses} uses` : "",
   ].filter(Boolean);
   return `one payment buys a pass (${limits.join(" or ")}, scope ${session.scope})`;
+}
+
+/** "$0.001–$0.05 by query:pages" for a dynamic price. */
+function dynamicRange(offer: Offer): string {
+  const dynamic = offer.dynamic;
+  if (!dynamic) return offer.display;
+  const usd = (atomic: bigint) => atomicToUsd(atomic.toString(), dynamic.decimals);
+  return `${usd(dynamic.min)}–${usd(dynamic.max)} by ${dynamic.from}`;
 }

@@ -1,7 +1,7 @@
 import type { TableState } from "../kv";
 import { decodePayment, preparePayment } from "../payments";
 import type { Facilitator } from "../payments";
-import { challengeResponse, normalisePath, prefersHtml } from "../pricing";
+import { challengeResponse, dynamicAmount, normalisePath, prefersHtml } from "../pricing";
 import type { Match, Offer } from "../pricing";
 import { forwardToOrigin } from "../proxy";
 import type { OriginOptions } from "../proxy";
@@ -103,7 +103,8 @@ export async function handleRequest(request: Request, deps: PaywallDeps): Promis
 
 async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Response> {
   const { request, forwardPath, resourceUrl } = priced;
-  const offer = priced.match.offer;
+  const offer = offerFor(priced.match.offer, priced.url, request.headers);
+  if (typeof offer === "string") return errorResponse("unpriceable_request", offer);
   let session: SessionRequest | undefined;
   let refusal: string | undefined;
   if (offer.session) {
@@ -219,4 +220,12 @@ function isReserved(matchPath: string): boolean {
 function bazaarFor(offer: Offer, method: string): Record<string, unknown> {
   const extension = bazaarExtension(offer, method);
   return extension ? { [BAZAAR]: extension } : {};
+}
+
+/** The offer for this request: the rule's, or with its `dynamicPrice` worked out. */
+function offerFor(offer: Offer, url: URL, headers: Headers): Offer | string {
+  if (!offer.dynamic) return offer;
+  const price = dynamicAmount(offer.dynamic, { url, headers });
+  if (!price.ok) return price.reason;
+  return { ...offer, amount: price.amount, display: price.display };
 }

@@ -23,6 +23,7 @@ export const ERRORS = {
   credit_store_unavailable: 503,
   reserved_path: 404,
   unknown_payee: 404,
+  unpriceable_request: 400,
   payment_in_progress: 409,
   /** Nobody receives it: the client went away (nginx's "client closed request"). */
   client_gone: 499,

@@ -3,6 +3,8 @@ export type { PriceTable, Rule, Price, TableParseResult } from "./schema";
 export { normalisePath } from "./path";
 export type { NormalisedPath } from "./path";
 export { compileTable, offersOf } from "./matcher";
+export { dynamicAmount } from "./dynamic-price";
+export type { DynamicPrice } from "./dynamic-price";
 export type {
   CompiledTable,
   EnvDefaults,

@@ -4,6 +4,8 @@ import type { CrawlerTerms } from "./crawler-terms";
 import { foldCase } from "./path";
 import { RuleIndex } from "./rule-index";
 import type { PriceTable, Rule, Terms } from "./schema";
+import { resolveDynamicPrice } from "./dynamic-price";
+import type { DynamicPrice } from "./dynamic-price";
 import { foldPayeeKey, payeeKeyOf, payeeSelector } from "./payees";
 import type { PayeeConfig, PayeeSelector } from "./payees";
 import { resolveSession } from "./session-terms";
@@ -38,6 +40,8 @@ export interface Offer {
   discovery?: DiscoveryConfig;
   /** The same rule payable on other networks (`alsoAccept`), offered after this one. */
   alternatives?: Offer[];
+  /** The price follows the request (`dynamicPrice`); `amount` is then its maximum. */
+  dynamic?: DynamicPrice;
 }
 
 /**
@@ -110,16 +114,24 @@ export function compileTable(
         price?: Rule["price"];
         session?: SessionConfig;
         alsoAccept?: Rule["alsoAccept"];
+        dynamicPrice?: Rule["dynamicPrice"];
       },
     routeKey: string,
   ) => {
-    if (rule.free || rule.price === undefined) return { kind: "free", rule: label } as const;
-    const { session, alsoAccept, ...ruleTerms } = rule;
+    const price = rule.price ?? rule.dynamicPrice?.max;
+    if (rule.free || price === undefined) return { kind: "free", rule: label } as const;
+    const { session, alsoAccept, dynamicPrice, ...ruleTerms } = rule;
     const terms = { ...base, ...stripUndefined(ruleTerms) };
-    const offer = resolveOffer(rule.price, terms);
+    const offer = resolveOffer(price, terms);
     if (typeof offer === "string") {
       errors.push(`${label}: ${offer}`);
       return { kind: "free", rule: label } as const;
+    }
+    if (dynamicPrice) {
+      const dynamic = resolveDynamicPrice(dynamicPrice, offer.network);
+      if (typeof dynamic === "string") errors.push(`${label}: ${dynamic}`);
+      else if (alsoAccept) errors.push(`${label}: dynamicPrice cannot be combined with alsoAccept`);
+      else offer.dynamic = dynamic;
     }
     if (session) offer.session = resolveSession(session, routeKey, table.caseSensitive);
     if (alsoAccept) {

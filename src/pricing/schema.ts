@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { CrawlPriceSchema, CrawlersSchema } from "./crawler-terms";
 import { DiscoverySchema } from "./discovery-terms";
+import { DynamicPriceSchema } from "./dynamic-price";
 import { PayeeMapsSchema, PayeeSchema } from "./payees";
 import { SessionSchema } from "./session-terms";
 
@@ -55,7 +56,7 @@ const terms = {
 };
 
 /** Keys that only mean something on a priced rule. */
-const PRICED_ONLY = [...Object.keys(terms), "session", "alsoAccept", "payee"];
+const PRICED_ONLY = [...Object.keys(terms), "session", "alsoAccept", "payee", "dynamicPrice"];
 
 /**
  * More ways to pay the same rule (x402 V2: one interface across chains): each a network and a
@@ -80,11 +81,13 @@ const AlsoAcceptSchema = z
  * has a `crawlerPrice` (a crawler-only rule: its terms are what charged crawlers pay).
  */
 function freeOrPriced(
-  value: { free?: true; price?: unknown; crawlerPrice?: unknown },
+  value: { free?: true; price?: unknown; dynamicPrice?: unknown; crawlerPrice?: unknown },
   ctx: z.RefinementCtx,
 ): void {
-  const hasPrice = value.price !== undefined;
-  if (value.free === true && hasPrice) {
+  const hasPrice = value.price !== undefined || value.dynamicPrice !== undefined;
+  if (value.price !== undefined && value.dynamicPrice !== undefined) {
+    ctx.addIssue({ code: "custom", message: 'give a "price" or a "dynamicPrice", not both' });
+  } else if (value.free === true && hasPrice) {
     ctx.addIssue({ code: "custom", message: "a rule is either free or has a price, not both" });
   } else if (value.free !== true && !hasPrice) {
     ctx.addIssue({ code: "custom", message: 'needs a "price" or "free": true' });
@@ -119,6 +122,8 @@ export const RuleSchema = z
     alsoAccept: AlsoAcceptSchema.optional(),
     /** Pay a payee chosen by the request from a map in `payees` (payees.ts). */
     payee: PayeeSchema.optional(),
+    /** A price that follows the request, instead of `price` (dynamic-price.ts). */
+    dynamicPrice: DynamicPriceSchema.optional(),
     /** What charged crawlers pay here; on a free rule, people stay free (crawler-terms.ts). */
     crawlerPrice: CrawlPriceSchema.optional(),
     ...terms,

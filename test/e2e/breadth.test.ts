@@ -6,7 +6,8 @@ import { useStack } from "./stack.ts";
 
 /**
  * x402 V2 breadth on the real stack: a marketplace rule pays the seller named in the path (the
- * chain says who received the money), and a seller with no payee is refused before any payment.
+ * chain says who received the money), a seller with no payee is refused before any payment, and
+ * a price that follows the request's query is charged exactly.
  */
 
 // anvil's dev accounts #5 and #6: they hold no USDC until a buyer pays them.
@@ -23,6 +24,10 @@ const stack = useStack({
         path: "/api/sellers/:id/*",
         price: "$0.003",
         payee: { map: "sellers", from: "param:id" },
+      },
+      {
+        path: "/api/report",
+        dynamicPrice: { from: "query:pages", base: "$0.001", each: "$0.002", max: "$0.02" },
       },
     ],
   },
@@ -55,5 +60,47 @@ describe("dynamic payees", () => {
     });
     expect(stack.get().originHits("/api/sellers/carol/book")).toBe(0);
     expect(await balanceOf(stack.get().rpcUrl, PAYER.address)).toBe(before);
+  });
+});
+
+describe("dynamic prices", () => {
+  it("should charge base plus pages times each, capped at the maximum, on chain", async () => {
+    const rpc = stack.get().rpcUrl;
+    const payTo = stack.get().payTo;
+    const before = await balanceOf(rpc, payTo);
+    const three = await payingFetchV2(PAYER.privateKey)(url("/api/report?pages=3"));
+    expect(three.status).toBe(200);
+    const afterThree = await balanceOf(rpc, payTo);
+    expect(afterThree - before).toBe(7000n);
+    const many = await payingFetchV2(PAYER.privateKey)(url("/api/report?pages=500"));
+    expect(many.status).toBe(200);
+    expect((await balanceOf(rpc, payTo)) - afterThree).toBe(20000n);
+  });
+
+  it("should refuse a payment made at a smaller page count's price", async () => {
+    const challenge = await fetch(url("/api/report?pages=1"));
+    const header = challenge.headers.get("PAYMENT-REQUIRED")!;
+    expect(JSON.parse(atob(header)).accepts[0].amount).toBe("3000");
+    const rpc = stack.get().rpcUrl;
+    const before = await balanceOf(rpc, PAYER.address);
+    // Sign for one page, then ask for ten with that payment.
+    let signature = "";
+    const capture: typeof fetch = async (input, init) => {
+      const sent = new Headers(
+        init?.headers ?? (input instanceof Request ? input.headers : undefined),
+      );
+      signature = sent.get("PAYMENT-SIGNATURE") ?? "";
+      if (signature) return new Response("captured", { status: 299 });
+      return fetch(input, init);
+    };
+    await payingFetchV2(PAYER.privateKey, capture)(url("/api/report?pages=1"));
+    const response = await fetch(url("/api/report?pages=10"), {
+      headers: { "PAYMENT-SIGNATURE": signature },
+    });
+    expect(response.status).toBe(402);
+    expect(await balanceOf(rpc, PAYER.address)).toBe(before);
+    const missing = await fetch(url("/api/report"));
+    expect(missing.status).toBe(400);
+    expect(((await missing.json()) as { error: string }).error).toBe("unpriceable_request");
   });
 });
