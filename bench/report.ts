@@ -4,8 +4,9 @@
  */
 import { median, quantile, type BenchResults, type LoadRow } from "./results.ts";
 
-const f = (value: number | undefined, digits = 2): string =>
-  value === undefined || Number.isNaN(value) ? "–" : value.toFixed(digits);
+/** A figure, or "–" when there is none (NaN is stored as null in results.json). */
+const f = (value: number | null | undefined, digits = 2): string =>
+  value === undefined || value === null || Number.isNaN(value) ? "–" : value.toFixed(digits);
 const kib = (bytes: number): string => (bytes / 1024).toFixed(1);
 const table = (head: string[], rows: string[][]): string =>
   [head, head.map(() => "---"), ...rows].map((r) => `| ${r.join(" | ")} |`).join("\n");
@@ -148,7 +149,7 @@ export function renderMarkdown(results: BenchResults): string {
     "",
     "Every target is a bundle from `wrangler deploy --dry-run`, served by Miniflare (one workerd, no " +
       "inspector), in front of the same in-memory origin and the official facilitator on a local anvil. " +
-      "Load: autocannon on loopback in its own thread, closed loop. Ratios are taken within each round, " +
+      "Load: autocannon on loopback in its own process, closed loop. Ratios are taken within each round, " +
       "then the median over rounds.",
     "",
   );
