@@ -53,6 +53,16 @@ function route(req: IncomingMessage, res: ServerResponse): void {
     json(200, { free: true, path: url.pathname });
   } else if (url.pathname === "/api/fail") {
     json(500, { error: "the demo API failed on purpose" });
+  } else if (url.pathname.startsWith("/api/quoted/")) {
+    // Quotes its own price in band (x402-price): the `price` query, by default $0.004.
+    const price = url.searchParams.get("price") ?? "$0.004";
+    if (req.headers["x402-quote-request"] === "1") {
+      return void res.writeHead(204, { "x402-price": price }).end();
+    }
+    res.writeHead(200, { "Content-Type": "application/json", "x402-price": price });
+    res.end(
+      JSON.stringify({ paid: true, quoted: price, path: url.pathname, payer: payer ?? null }),
+    );
   } else if (url.pathname.startsWith("/api/")) {
     json(200, {
       paid: true,

@@ -1,7 +1,13 @@
 import type { TableState } from "../kv";
 import { decodePayment, preparePayment } from "../payments";
 import type { Facilitator } from "../payments";
-import { challengeResponse, dynamicAmount, normalisePath, prefersHtml } from "../pricing";
+import {
+  challengeResponse,
+  checkAnswerQuote,
+  dynamicAmount,
+  normalisePath,
+  prefersHtml,
+} from "../pricing";
 import type { Match, Offer } from "../pricing";
 import { forwardToOrigin } from "../proxy";
 import type { OriginOptions } from "../proxy";
@@ -12,6 +18,7 @@ import type { CrawlerDeps } from "./crawler-gate";
 import { BAZAAR, bazaarExtension } from "../discovery";
 import { PAYMENT_IDENTIFIER, paymentIdentifierDeclaration } from "../idempotency";
 import type { PaymentLockService } from "../idempotency";
+import { quotedOffer } from "./origin-quote";
 import { payOnce } from "./pay-once";
 import { recordPayment } from "../ledger";
 import type { ReceiptsLedger } from "../ledger";
@@ -103,8 +110,9 @@ export async function handleRequest(request: Request, deps: PaywallDeps): Promis
 
 async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Response> {
   const { request, forwardPath, resourceUrl } = priced;
-  const offer = offerFor(priced.match.offer, priced.url, request.headers);
-  if (typeof offer === "string") return errorResponse("unpriceable_request", offer);
+  const dynamic = offerFor(priced.match.offer, priced.url, request.headers);
+  if (typeof dynamic === "string") return errorResponse("unpriceable_request", dynamic);
+  let offer = dynamic;
   let session: SessionRequest | undefined;
   let refusal: string | undefined;
   if (offer.session) {
@@ -124,17 +132,24 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
     if (result.type === "refused") refusal = result.reason;
   }
 
+  const payment = decodePayment(request.headers);
+  const quote = offer.quote;
+  if (quote) {
+    const quoted = await quotedOffer(offer, quote, payment, { request, forwardPath }, deps.origin);
+    if (quoted instanceof Response) return quoted;
+    offer = quoted;
+  }
+
   const html = prefersHtml(request.headers.get("Accept"));
-  const challenge = async (error?: string, headers?: Record<string, string>) => {
+  const challenge = async (error?: string, headers?: Record<string, string>, at = offer) => {
     const extensions: Record<string, unknown> = {
-      [PAYMENT_IDENTIFIER]: paymentIdentifierDeclaration(offer.paymentIdRequired === true),
-      ...bazaarFor(offer, request.method),
+      [PAYMENT_IDENTIFIER]: paymentIdentifierDeclaration(at.paymentIdRequired === true),
+      ...bazaarFor(at, request.method),
       ...(session && deps.sessions ? await sessionExtensions(session, deps.sessions) : {}),
     };
-    return challengeResponse({ offer, resourceUrl, error, html, headers, extensions });
+    return challengeResponse({ offer: at, resourceUrl, error, html, headers, extensions });
   };
 
-  const payment = decodePayment(request.headers);
   if (payment.type === "none") return challenge(refusal);
   if (payment.type === "invalid") return errorResponse("invalid_payment", payment.reason);
 
@@ -149,6 +164,14 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
       offer,
       prepared,
       challenge,
+      beforeSettle: quote
+        ? async (answer) => {
+            const check = checkAnswerQuote(answer, prepared.offer, quote);
+            if (check.ok) return undefined;
+            if ("invalid" in check) return errorResponse("invalid_origin_quote", check.invalid);
+            return challenge(check.reason, undefined, check.changed);
+          }
+        : undefined,
       onSettled: async (paid, receipt, buyer, reference) => {
         await recordPayment(deps.ledger, {
           ...priced,

@@ -36,6 +36,11 @@ export interface PaidRequest {
   resourceUrl: string;
   offer: Offer;
   prepared: Extract<PreparedPayment, { type: "ready" }>;
+  /**
+   * Looks at the origin's answer before anything is settled; a response returned here is sent
+   * instead, the answer withheld and nothing charged (e.g. the origin quoted another price).
+   */
+  beforeSettle?: ((origin: Response) => Promise<Response | undefined>) | undefined;
   /** Builds this route's 402 with a reason (and extra headers). */
   challenge(error: string, headers?: Record<string, string>): Promise<Response>;
   /**
@@ -124,6 +129,13 @@ async function attempt(
     if (mode === "fresh") await release();
     else await lock?.service.finish(lock.payer, lock.claim.key, { type: "pending" });
     return origin;
+  }
+  const refusal = await paid.beforeSettle?.(origin);
+  if (refusal) {
+    await origin.body?.cancel();
+    if (mode === "fresh") await release();
+    else await lock?.service.finish(lock.payer, lock.claim.key, { type: "pending" });
+    return refusal;
   }
 
   if (request.signal.aborted) {

@@ -24,6 +24,7 @@ export const ERRORS = {
   reserved_path: 404,
   unknown_payee: 404,
   unpriceable_request: 400,
+  invalid_origin_quote: 502,
   payment_in_progress: 409,
   /** Nobody receives it: the client went away (nginx's "client closed request"). */
   client_gone: 499,

@@ -5,6 +5,8 @@ import { foldCase } from "./path";
 import { RuleIndex } from "./rule-index";
 import type { PriceTable, Rule, Terms } from "./schema";
 import { resolveDynamicPrice } from "./dynamic-price";
+import { resolveOriginPrice } from "./origin-price";
+import type { OriginPrice } from "./origin-price";
 import type { DynamicPrice } from "./dynamic-price";
 import { foldPayeeKey, payeeKeyOf, payeeSelector } from "./payees";
 import type { PayeeConfig, PayeeSelector } from "./payees";
@@ -42,6 +44,8 @@ export interface Offer {
   alternatives?: Offer[];
   /** The price follows the request (`dynamicPrice`); `amount` is then its maximum. */
   dynamic?: DynamicPrice;
+  /** The origin quotes the price (`originPrice`); `amount` is then the maximum it may quote. */
+  quote?: OriginPrice;
 }
 
 /**
@@ -115,12 +119,13 @@ export function compileTable(
         session?: SessionConfig;
         alsoAccept?: Rule["alsoAccept"];
         dynamicPrice?: Rule["dynamicPrice"];
+        originPrice?: Rule["originPrice"];
       },
     routeKey: string,
   ) => {
-    const price = rule.price ?? rule.dynamicPrice?.max;
+    const price = rule.price ?? rule.dynamicPrice?.max ?? rule.originPrice?.max;
     if (rule.free || price === undefined) return { kind: "free", rule: label } as const;
-    const { session, alsoAccept, dynamicPrice, ...ruleTerms } = rule;
+    const { session, alsoAccept, dynamicPrice, originPrice, ...ruleTerms } = rule;
     const terms = { ...base, ...stripUndefined(ruleTerms) };
     const offer = resolveOffer(price, terms);
     if (typeof offer === "string") {
@@ -132,6 +137,13 @@ export function compileTable(
       if (typeof dynamic === "string") errors.push(`${label}: ${dynamic}`);
       else if (alsoAccept) errors.push(`${label}: dynamicPrice cannot be combined with alsoAccept`);
       else offer.dynamic = dynamic;
+    }
+    if (originPrice) {
+      const quote = resolveOriginPrice(originPrice, offer.network);
+      if (typeof quote === "string") errors.push(`${label}: ${quote}`);
+      else if (alsoAccept || session) {
+        errors.push(`${label}: originPrice cannot be combined with alsoAccept or session`);
+      } else offer.quote = quote;
     }
     if (session) offer.session = resolveSession(session, routeKey, table.caseSensitive);
     if (alsoAccept) {

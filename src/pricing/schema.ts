@@ -2,6 +2,7 @@ import { z } from "zod";
 import { CrawlPriceSchema, CrawlersSchema } from "./crawler-terms";
 import { DiscoverySchema } from "./discovery-terms";
 import { DynamicPriceSchema } from "./dynamic-price";
+import { OriginPriceSchema } from "./origin-price";
 import { PayeeMapsSchema, PayeeSchema } from "./payees";
 import { SessionSchema } from "./session-terms";
 
@@ -56,7 +57,14 @@ const terms = {
 };
 
 /** Keys that only mean something on a priced rule. */
-const PRICED_ONLY = [...Object.keys(terms), "session", "alsoAccept", "payee", "dynamicPrice"];
+const PRICED_ONLY = [
+  ...Object.keys(terms),
+  "session",
+  "alsoAccept",
+  "payee",
+  "dynamicPrice",
+  "originPrice",
+];
 
 /**
  * More ways to pay the same rule (x402 V2: one interface across chains): each a network and a
@@ -81,12 +89,24 @@ const AlsoAcceptSchema = z
  * has a `crawlerPrice` (a crawler-only rule: its terms are what charged crawlers pay).
  */
 function freeOrPriced(
-  value: { free?: true; price?: unknown; dynamicPrice?: unknown; crawlerPrice?: unknown },
+  value: {
+    free?: true;
+    price?: unknown;
+    dynamicPrice?: unknown;
+    originPrice?: unknown;
+    crawlerPrice?: unknown;
+  },
   ctx: z.RefinementCtx,
 ): void {
-  const hasPrice = value.price !== undefined || value.dynamicPrice !== undefined;
-  if (value.price !== undefined && value.dynamicPrice !== undefined) {
-    ctx.addIssue({ code: "custom", message: 'give a "price" or a "dynamicPrice", not both' });
+  const prices = [value.price, value.dynamicPrice, value.originPrice].filter(
+    (p) => p !== undefined,
+  );
+  const hasPrice = prices.length > 0;
+  if (prices.length > 1) {
+    ctx.addIssue({
+      code: "custom",
+      message: 'give one of "price", "dynamicPrice" and "originPrice", not several',
+    });
   } else if (value.free === true && hasPrice) {
     ctx.addIssue({ code: "custom", message: "a rule is either free or has a price, not both" });
   } else if (value.free !== true && !hasPrice) {
@@ -124,6 +144,8 @@ export const RuleSchema = z
     payee: PayeeSchema.optional(),
     /** A price that follows the request, instead of `price` (dynamic-price.ts). */
     dynamicPrice: DynamicPriceSchema.optional(),
+    /** The origin quotes the price in band, within these bounds (origin-price.ts). */
+    originPrice: OriginPriceSchema.optional(),
     /** What charged crawlers pay here; on a free rule, people stay free (crawler-terms.ts). */
     crawlerPrice: CrawlPriceSchema.optional(),
     ...terms,

@@ -9,7 +9,13 @@
 import { stripSessionCredentials } from "../sessions";
 
 /** Request headers that never reach the origin. */
-export const STRIPPED_REQUEST_HEADERS = ["payment-signature", "x-payment", "sign-in-with-x"];
+export const STRIPPED_REQUEST_HEADERS = [
+  "payment-signature",
+  "x-payment",
+  "sign-in-with-x",
+  // Only the paywall asks the origin for a price quote (src/pricing/origin-price.ts).
+  "x402-quote-request",
+];
 
 /**
  * Request headers that some origins and frameworks trust to change the host, path or method
@@ -43,6 +49,10 @@ export interface ForwardInput {
   request: Request;
   forwardPath: string;
   payer?: string | undefined;
+  /** Headers the paywall itself adds (after the client's are cleaned), e.g. a quote request. */
+  extraHeaders?: Record<string, string> | undefined;
+  /** Send no body even on methods that have one (a quote request). */
+  withoutBody?: boolean | undefined;
 }
 
 /** The origin's response, or why there is none. */
@@ -67,9 +77,10 @@ export async function forwardToOrigin(
   if (input.payer) headers.set(options.payerHeader, input.payer);
   headers.set("X-Forwarded-Host", incoming.host);
   headers.set("X-Forwarded-Proto", incoming.protocol.replace(":", ""));
+  for (const [name, value] of Object.entries(input.extraHeaders ?? {})) headers.set(name, value);
 
   const method = input.request.method;
-  const hasBody = method !== "GET" && method !== "HEAD";
+  const hasBody = method !== "GET" && method !== "HEAD" && !input.withoutBody;
   try {
     const response = await (options.fetch ?? fetch)(target.href, {
       method,

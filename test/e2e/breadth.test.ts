@@ -25,6 +25,7 @@ const stack = useStack({
         price: "$0.003",
         payee: { map: "sellers", from: "param:id" },
       },
+      { path: "/api/quoted/*", originPrice: { min: "$0.001", max: "$0.01" } },
       {
         path: "/api/report",
         dynamicPrice: { from: "query:pages", base: "$0.001", each: "$0.002", max: "$0.02" },
@@ -102,5 +103,33 @@ describe("dynamic prices", () => {
     const missing = await fetch(url("/api/report"));
     expect(missing.status).toBe(400);
     expect(((await missing.json()) as { error: string }).error).toBe("unpriceable_request");
+  });
+});
+
+describe("prices quoted by the origin", () => {
+  it("should challenge with the origin's quote and charge it exactly", async () => {
+    const challenge = await fetch(url("/api/quoted/a?price=$0.007"));
+    expect(challenge.status).toBe(402);
+    expect(JSON.parse(atob(challenge.headers.get("PAYMENT-REQUIRED")!)).accepts[0].amount).toBe(
+      "7000",
+    );
+    const rpc = stack.get().rpcUrl;
+    const before = await balanceOf(rpc, stack.get().payTo);
+    const paid = await payingFetchV2(PAYER.privateKey)(url("/api/quoted/a?price=$0.007"));
+    expect(paid.status).toBe(200);
+    expect((await balanceOf(rpc, stack.get().payTo)) - before).toBe(7000n);
+  });
+
+  it("should refuse a quote outside the rule's bounds with 502 and charge nothing", async () => {
+    const before = await balanceOf(stack.get().rpcUrl, PAYER.address);
+    const response = await fetch(url("/api/quoted/b?price=$5"));
+    expect(response.status).toBe(502);
+    expect(await response.json()).toEqual({
+      error: "invalid_origin_quote",
+      message: "the origin quoted $5, outside this rule's $0.001–$0.01",
+    });
+    const paying = await payingFetchV2(PAYER.privateKey)(url("/api/quoted/b?price=$5"));
+    expect(paying.status).toBe(502);
+    expect(await balanceOf(stack.get().rpcUrl, PAYER.address)).toBe(before);
   });
 });
