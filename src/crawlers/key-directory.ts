@@ -100,9 +100,13 @@ export async function jwkThumbprint(x: string): Promise<string> {
   return base64url(new Uint8Array(digest));
 }
 
-/** A per-isolate cache of key directories; concurrent loads of one URL share one fetch. */
+/**
+ * A per-isolate cache of key directories (results, good or bad, for their TTL). Concurrent first
+ * loads of one URL each fetch it: in workerd a request must not await a fetch another request
+ * started (it belongs to that request, and can hang if that request is cancelled).
+ */
 export class KeyDirectoryCache {
-  private readonly entries = new Map<string, { expiresAt: number; load: Promise<DirectoryLoad> }>();
+  private readonly entries = new Map<string, { expiresAt: number; result: DirectoryLoad }>();
   private readonly limits: DirectoryLimits;
 
   constructor(
@@ -114,27 +118,22 @@ export class KeyDirectoryCache {
   }
 
   /** The keys of the directory at `url` (an HTTPS URL already checked by {@link directoryUrl}). */
-  get(url: string): Promise<DirectoryLoad> {
+  async get(url: string): Promise<DirectoryLoad> {
     const cached = this.entries.get(url);
     if (cached && cached.expiresAt > this.now()) {
       this.entries.delete(url); // re-insert: most recently used last
       this.entries.set(url, cached);
-      return cached.load;
+      return cached.result;
     }
-    if (cached) this.entries.delete(url);
-    // Until the load settles the entry never expires, so concurrent callers share it.
-    const load = this.load(url).then(({ result, ttlMs }) => {
-      entry.expiresAt = this.now() + ttlMs;
-      return result;
-    });
-    const entry = { expiresAt: Number.POSITIVE_INFINITY, load };
-    this.entries.set(url, entry);
+    const { result, ttlMs } = await this.load(url);
+    this.entries.delete(url);
+    this.entries.set(url, { expiresAt: this.now() + ttlMs, result });
     while (this.entries.size > this.limits.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest === undefined) break;
       this.entries.delete(oldest);
     }
-    return entry.load;
+    return result;
   }
 
   /** How many directories are cached now (for tests and metrics). */

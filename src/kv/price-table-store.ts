@@ -35,21 +35,33 @@ export class PriceTableStore {
   private lastGood: { raw: string; table: CompiledTable } | undefined;
   private lastError: string | undefined;
   private checkedAt = Number.NEGATIVE_INFINITY;
-  private inflight: Promise<void> | undefined;
+  private refreshing = false;
 
   constructor(source: TableSource, options: StoreOptions) {
     this.source = source;
     this.options = options;
   }
 
-  /** The table to serve now; reads KV at most once per TTL, however many requests wait. */
+  /**
+   * The table to serve now. Once a table is held, KV is read at most once per TTL: the request
+   * that finds it stale reads it, and the others keep serving the last good table meanwhile.
+   * No request ever awaits a read another request started: in workerd that read belongs to the
+   * other request, and waits on it can hang if that request is cancelled. Until the first table
+   * is held, each request reads for itself.
+   */
   async current(): Promise<TableState> {
     const now = (this.options.now ?? Date.now)();
     if (now - this.checkedAt >= this.options.ttlMs) {
-      this.inflight ??= this.refresh(now).finally(() => {
-        this.inflight = undefined;
-      });
-      await this.inflight;
+      if (!this.lastGood) {
+        await this.refresh(now);
+      } else if (!this.refreshing) {
+        this.refreshing = true;
+        try {
+          await this.refresh(now);
+        } finally {
+          this.refreshing = false;
+        }
+      }
     }
     if (this.lastGood) return { ok: true, table: this.lastGood.table };
     return { ok: false, reason: this.lastError ?? "the price table has not been loaded" };

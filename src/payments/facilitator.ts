@@ -52,14 +52,16 @@ export function httpFacilitator(options: HttpFacilitatorOptions): Facilitator {
       networks: "any" as const,
       headers: {},
     }));
-  const supported = new Map<string, { at: number; support: Promise<Support> }>();
-  const supportOf = (endpoint: FacilitatorEndpoint): Promise<Support> => {
+  // Listings are kept, never the fetch's promise: a request must not await another's fetch.
+  const supported = new Map<string, { at: number; support: Support }>();
+  const supportOf = async (endpoint: FacilitatorEndpoint): Promise<Support> => {
     const known = supported.get(endpoint.url);
     if (known && Date.now() - known.at < SUPPORTED_TTL_MS) return known.support;
-    const support = listSupported(endpoint, doFetch, options.timeoutMs);
+    const support = await listSupported(endpoint, doFetch, options.timeoutMs);
     supported.set(endpoint.url, { at: Date.now(), support });
     return support;
   };
+
   const call = async <T>(
     path: "verify" | "settle",
     request: FacilitatorRequest,

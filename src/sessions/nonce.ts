@@ -8,7 +8,12 @@
 
 const NONCE = /^([0-9a-f]{8})([0-9a-f]{24})([0-9a-f]{64})$/;
 const encoder = new TextEncoder();
-const keys = new Map<string, Promise<CryptoKey>>();
+/**
+ * Imported HMAC keys by secret. The keys themselves are kept, never the import's promise: in
+ * workerd a request must not await a promise another request created (it can hang if that
+ * request ends first).
+ */
+const keys = new Map<string, CryptoKey>();
 
 /** A checked nonce: when it stops being valid (ms since epoch). */
 export type NonceCheck = { ok: true; expiresAt: number } | { ok: false; reason: string };
@@ -60,18 +65,18 @@ function message(body: string, binding: string): Uint8Array {
   return encoder.encode(`x402-siwx-nonce\n${body}\n${binding}`);
 }
 
-function keyFor(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey(
-      "raw",
-      encoder.encode(secret),
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["sign", "verify"],
-    );
-    keys.set(secret, key);
-  }
+async function keyFor(secret: string): Promise<CryptoKey> {
+  const known = keys.get(secret);
+  if (known) return known;
+  const key = await crypto.subtle.importKey(
+    "raw",
+    encoder.encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign", "verify"],
+  );
+  if (keys.size > 16) keys.clear();
+  keys.set(secret, key);
   return key;
 }
 

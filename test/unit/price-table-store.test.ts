@@ -85,15 +85,29 @@ describe("PriceTableStore", () => {
     expect(first.ok && second.ok && first.table === second.table).toBe(true);
   });
 
-  it("should share one KV read between concurrent requests", async () => {
-    const { kv, store } = setup(ONE_CENT);
+  it("should read KV once per TTL while others serve the last good table without waiting", async () => {
+    const { kv, clock, store } = setup(ONE_CENT);
+    await store.current();
+    clock.now += TTL_MS;
     let release = () => {};
     kv.gate = new Promise((resolve) => (release = resolve));
-    const pending = [store.current(), store.current(), store.current()];
+    const refreshing = store.current();
+    // These do not wait on the read the first request started.
+    const others = await Promise.all([store.current(), store.current()]);
+    expect(others.map(amountOf)).toEqual(["10000", "10000"]);
     release();
-    const states = await Promise.all(pending);
-    expect(states.map(amountOf)).toEqual(["10000", "10000", "10000"]);
-    expect(kv.keys).toHaveLength(1);
+    expect(amountOf(await refreshing)).toBe("10000");
+    expect(kv.keys).toHaveLength(2);
+  });
+
+  it("regression: should never make a request await another request's KV read", async () => {
+    const { kv, clock, store } = setup(ONE_CENT);
+    await store.current();
+    clock.now += TTL_MS;
+    kv.gate = new Promise(() => {}); // the first request's read never finishes (cancelled)
+    void store.current();
+    const state = await store.current();
+    expect(amountOf(state)).toBe("10000");
   });
 
   it.each([

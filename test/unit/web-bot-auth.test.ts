@@ -244,13 +244,16 @@ describe("the key directory cache", () => {
     expect(calls.filter((c) => c === url(2))).toHaveLength(2);
   });
 
-  it("should share one fetch between concurrent loads of a directory", async () => {
+  it("regression: should never make a load wait on a fetch another load started", async () => {
     const key = await generateCrawlerKey();
     const { fetch, calls } = directoryFetch(key);
     const cache = new KeyDirectoryCache(fetch, Date.now);
     const loads = await Promise.all([1, 2, 3].map(() => cache.get(DIRECTORY)));
     expect(loads.every((l) => l.ok)).toBe(true);
-    expect(calls).toHaveLength(1);
+    expect(calls).toHaveLength(3);
+    // Once cached, later loads fetch nothing.
+    await cache.get(DIRECTORY);
+    expect(calls).toHaveLength(3);
   });
 });
 
