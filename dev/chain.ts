@@ -44,9 +44,9 @@ export const TOKEN_ADMIN: DevAccount = {
 export const LOCAL_CHAIN_ID = 84532;
 
 /** Returns a viem chain for the local anvil at `rpcUrl` (id 84532, with Multicall3). */
-export function localChain(rpcUrl: string): Chain {
+export function localChain(rpcUrl: string, chainId = LOCAL_CHAIN_ID): Chain {
   return defineChain({
-    id: LOCAL_CHAIN_ID,
+    id: chainId,
     name: "Local Base Sepolia",
     nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
     rpcUrls: { default: { http: [rpcUrl] } },
@@ -101,17 +101,23 @@ export interface RunningChain {
  * Starts anvil (chain id 84532) on `host:port` in its own process group and resolves once it
  * answers `eth_chainId`; rejects with anvil's output if it exits first or the port is taken.
  */
-export async function startChain(opts: { port: number; host?: string }): Promise<RunningChain> {
+export async function startChain(opts: {
+  port: number;
+  host?: string;
+  /** The chain id (default 84532, Base Sepolia's). */
+  chainId?: number;
+}): Promise<RunningChain> {
+  const chainId = opts.chainId ?? LOCAL_CHAIN_ID;
   const host = opts.host ?? "127.0.0.1";
   if (!Number.isInteger(opts.port) || opts.port <= 0) {
     throw new Error("startChain: port must be > 0");
   }
   await assertPortFree(host, opts.port);
-  const args = ["--chain-id", String(LOCAL_CHAIN_ID), "--host", host, "--port", String(opts.port)];
+  const args = ["--chain-id", String(chainId), "--host", host, "--port", String(opts.port)];
   const group = startProcessGroup(anvilPath(), [...args, "--silent"]);
   const rpcUrl = `http://${host.includes(":") ? `[${host}]` : host}:${opts.port}`;
   try {
-    await waitUntil("anvil", () => answersChainId(rpcUrl), group, 15_000);
+    await waitUntil("anvil", () => answersChainId(rpcUrl, chainId), group, 15_000);
   } catch (error) {
     await group.stop();
     throw error;
@@ -119,8 +125,8 @@ export async function startChain(opts: { port: number; host?: string }): Promise
   return { rpcUrl, pid: group.pid, stop: () => group.stop(2000) };
 }
 
-/** True when `rpcUrl` answers `eth_chainId` with 84532. */
-async function answersChainId(rpcUrl: string): Promise<boolean> {
+/** True when `rpcUrl` answers `eth_chainId` with `chainId`. */
+async function answersChainId(rpcUrl: string, chainId: number): Promise<boolean> {
   try {
     const response = await fetch(rpcUrl, {
       method: "POST",
@@ -133,7 +139,7 @@ async function answersChainId(rpcUrl: string): Promise<boolean> {
       typeof body === "object" &&
       body !== null &&
       "result" in body &&
-      body.result === `0x${LOCAL_CHAIN_ID.toString(16)}`
+      body.result === `0x${chainId.toString(16)}`
     );
   } catch {
     return false;

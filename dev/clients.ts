@@ -27,10 +27,14 @@ export type PayingFetch = (input: string, init?: RequestInit) => Promise<Respons
 export function payingFetchV2(
   privateKey: Hex,
   baseFetch: typeof fetch = fetch,
-  options: { siwx?: boolean; paymentId?: string } = {},
+  options: { siwx?: boolean; paymentId?: string; network?: `eip155:${string}` } = {},
 ): PayingFetch {
   const account = privateKeyToAccount(privateKey);
-  const client = new x402Client().register("eip155:*", new ExactEvmScheme(account));
+  // With `network`, the client pays only there (it picks that offer among several).
+  const client = new x402Client().register(
+    options.network ?? "eip155:*",
+    new ExactEvmScheme(account),
+  );
   const paymentId = options.paymentId;
   if (paymentId !== undefined) {
     // The payment-identifier extension (X402.md §5), added where the 402 declares it.

@@ -16,7 +16,7 @@ import {
   type VerifyTypedDataParameters,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { localChain } from "./chain.ts";
+import { LOCAL_CHAIN_ID, localChain } from "./chain.ts";
 
 /** The largest request body the facilitator reads (bytes); bigger bodies get 413. */
 const MAX_BODY = 1 << 20;
@@ -30,23 +30,34 @@ export interface RunningFacilitator {
   stop(): Promise<void>;
 }
 
-/** Builds the official facilitator whose signer pays gas from `privateKey` on the chain at `rpcUrl`. */
-function createFacilitator(rpcUrl: string, privateKey: Hex): x402Facilitator {
+/** A chain the facilitator settles on: its JSON-RPC URL and chain id. */
+export interface FacilitatorChain {
+  rpcUrl: string;
+  chainId: number;
+}
+
+/**
+ * Builds the official facilitator whose signer pays gas from `privateKey` on each chain (one
+ * signer per chain, each registered for its own `eip155:<id>` network).
+ */
+function createFacilitator(chains: FacilitatorChain[], privateKey: Hex): x402Facilitator {
   const account = privateKeyToAccount(privateKey);
-  const client = createWalletClient({
-    account,
-    chain: localChain(rpcUrl),
-    transport: http(rpcUrl, { retryCount: 0 }),
-    pollingInterval: 50,
-  }).extend(publicActions);
-  const signer = toFacilitatorEvmSigner({
-    ...client,
-    address: account.address,
-    // viem's parameter type is a union the scheme's looser record type does not narrow to.
-    verifyTypedData: (args) => client.verifyTypedData(args as VerifyTypedDataParameters),
-  });
   const facilitator = new x402Facilitator();
-  registerExactEvmScheme(facilitator, { signer, networks: "eip155:84532" });
+  for (const { rpcUrl, chainId } of chains) {
+    const client = createWalletClient({
+      account,
+      chain: localChain(rpcUrl, chainId),
+      transport: http(rpcUrl, { retryCount: 0 }),
+      pollingInterval: 50,
+    }).extend(publicActions);
+    const signer = toFacilitatorEvmSigner({
+      ...client,
+      address: account.address,
+      // viem's parameter type is a union the scheme's looser record type does not narrow to.
+      verifyTypedData: (args) => client.verifyTypedData(args as VerifyTypedDataParameters),
+    });
+    registerExactEvmScheme(facilitator, { signer, networks: `eip155:${chainId}` });
+  }
   return facilitator;
 }
 
@@ -115,8 +126,11 @@ export async function startFacilitator(opts: {
   port: number;
   rpcUrl: string;
   privateKey: Hex;
+  /** More chains to settle on, besides `rpcUrl` (chain 84532). */
+  moreChains?: FacilitatorChain[];
 }): Promise<RunningFacilitator> {
-  const facilitator = createFacilitator(opts.rpcUrl, opts.privateKey);
+  const chains = [{ rpcUrl: opts.rpcUrl, chainId: LOCAL_CHAIN_ID }, ...(opts.moreChains ?? [])];
+  const facilitator = createFacilitator(chains, opts.privateKey);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? "/", "http://facilitator").pathname;

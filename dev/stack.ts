@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { FACILITATOR_KEY, PAY_TO, PAYER, freePort, startChain } from "./chain.ts";
 import { startFacilitator } from "./facilitator.ts";
 import { startOrigin } from "./origin.ts";
-import { deployUsdc } from "./usdc.ts";
+import { BASE_USDC, deployUsdc } from "./usdc.ts";
 import { startWorker } from "./worker.ts";
 
 /** Ports of the stack's servers; 0 means "any free port". */
@@ -38,8 +38,13 @@ export interface RunningStack {
   payTo: string;
   /** How many requests the demo origin served for exactly this path. */
   originHits(path: string): number;
+  /** The second chain's JSON-RPC URL (chain 8453), when `secondChain` was asked for. */
+  secondRpcUrl?: string;
   stop(): Promise<void>;
 }
+
+/** The second local chain's id: Base's, so its default USDC applies to clients unchanged. */
+export const SECOND_CHAIN_ID = 8453;
 
 const PRICES_FILE = fileURLToPath(new URL("./prices.json", import.meta.url));
 
@@ -63,6 +68,8 @@ export async function startStack(options: {
   facilitatorFor?: (url: string) => Promise<string>;
   /** The origin URL the Worker is given, from the demo origin's (e.g. a fault proxy). */
   originFor?: (url: string) => Promise<string>;
+  /** Also run a second chain (id 8453, Base's USDC) that the facilitator settles on. */
+  secondChain?: boolean;
 }): Promise<RunningStack> {
   const log = options.log ?? (() => {});
   const port = async (p: number) => (p === 0 ? freePort() : p);
@@ -76,11 +83,20 @@ export async function startStack(options: {
     stops.push(chain.stop);
     log("deploying Circle's USDC (FiatTokenV2_2) and funding the payer …");
     await deployUsdc(chain.rpcUrl);
+    let secondRpcUrl: string | undefined;
+    if (options.secondChain) {
+      log("starting a second anvil (chain id 8453) with Base's USDC …");
+      const second = await startChain({ port: await freePort(), chainId: SECOND_CHAIN_ID });
+      stops.push(second.stop);
+      await deployUsdc(second.rpcUrl, { token: BASE_USDC, chainId: SECOND_CHAIN_ID });
+      secondRpcUrl = second.rpcUrl;
+    }
     log("starting the facilitator …");
     const facilitator = await startFacilitator({
       port: options.ports.facilitator,
       rpcUrl: chain.rpcUrl,
       privateKey: FACILITATOR_KEY.privateKey,
+      ...(secondRpcUrl && { moreChains: [{ rpcUrl: secondRpcUrl, chainId: SECOND_CHAIN_ID }] }),
     });
     stops.push(facilitator.stop);
     log("starting the demo origin …");
@@ -114,6 +130,7 @@ export async function startStack(options: {
       payer: PAYER.address,
       payTo: PAY_TO.address,
       originHits: origin.hits,
+      ...(secondRpcUrl && { secondRpcUrl }),
       stop: stopAll,
     };
   } catch (error) {

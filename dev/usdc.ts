@@ -18,10 +18,23 @@ import {
   type Hex,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { DEPLOYER, PAYER, TOKEN_ADMIN, localChain } from "./chain.ts";
+import { DEPLOYER, LOCAL_CHAIN_ID, PAYER, TOKEN_ADMIN, localChain } from "./chain.ts";
 
 /** The Base Sepolia USDC address; `deployUsdc` puts the token exactly here. */
 export const USDC_ADDRESS: Address = "0x036CbD53842c5426634e7929541eC2318f3dCF7e";
+
+/** A USDC deployment: its address and EIP-712 domain name (version is "2"). */
+export interface TokenSpec {
+  address: Address;
+  name: string;
+}
+/** Base Sepolia's USDC (chain 84532), the local chain's default. */
+export const SEPOLIA_USDC: TokenSpec = { address: USDC_ADDRESS, name: "USDC" };
+/** Base's USDC (chain 8453), for a second local chain. */
+export const BASE_USDC: TokenSpec = {
+  address: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
+  name: "USD Coin",
+};
 /** Multicall3's canonical address (x402's facilitator reads through it). */
 export const MULTICALL3_ADDRESS: Address = "0xcA11bde05977b3631167028862bE2a173976CA11";
 
@@ -75,8 +88,8 @@ function link(art: Artifact, library: string, address: Address): Hex {
 }
 
 /** viem clients for the local chain: a wallet for `privateKey` with public actions, and anvil's. */
-function clients(rpcUrl: string, privateKey: Hex) {
-  const chain = localChain(rpcUrl);
+function clients(rpcUrl: string, privateKey: Hex, chainId = LOCAL_CHAIN_ID) {
+  const chain = localChain(rpcUrl, chainId);
   const transport = http(rpcUrl, { retryCount: 0 });
   const account = privateKeyToAccount(privateKey);
   const wallet = createWalletClient({ account, chain, transport, pollingInterval: 50 }).extend(
@@ -97,10 +110,14 @@ const erc20Abi = [
 ] as const;
 
 /** Resolves to the USDC balance (atomic units, 6 decimals) of `address` on the chain at `rpcUrl`. */
-export async function balanceOf(rpcUrl: string, address: string): Promise<bigint> {
+export async function balanceOf(
+  rpcUrl: string,
+  address: string,
+  asset: Address = USDC_ADDRESS,
+): Promise<bigint> {
   const { wallet } = clients(rpcUrl, DEPLOYER.privateKey);
   return wallet.readContract({
-    address: USDC_ADDRESS,
+    address: asset,
     abi: erc20Abi,
     functionName: "balanceOf",
     args: [getAddress(address)],
@@ -126,17 +143,23 @@ export async function deployMulticall3(rpcUrl: string): Promise<void> {
 }
 
 /**
- * Deploys Circle's FiatTokenV2_2 so that it lives at USDC_ADDRESS (name "USDC", version "2",
+ * Deploys Circle's FiatTokenV2_2 so that it lives at `opts.token` (default USDC_ADDRESS, "USDC"; version "2",
  * 6 decimals), plus Multicall3, then mints `opts.fund` (default: 1000 USDC to PAYER) and checks
  * the result. Owner, master minter, pauser and blacklister are DEPLOYER; the proxy admin is
  * TOKEN_ADMIN. If the token is already there it only mints the funding.
  */
 export async function deployUsdc(
   rpcUrl: string,
-  opts?: { fund?: Array<{ address: string; amount: bigint }> },
+  opts?: {
+    fund?: Array<{ address: string; amount: bigint }>;
+    /** Where the token lives and its EIP-712 name (default: Base Sepolia's USDC, "USDC"). */
+    token?: TokenSpec;
+    chainId?: number;
+  },
 ): Promise<void> {
   const fund = opts?.fund ?? [{ address: PAYER.address, amount: 1000_000000n }];
-  const { wallet, test } = clients(rpcUrl, DEPLOYER.privateKey);
+  const { address: tokenAddress, name } = opts?.token ?? SEPOLIA_USDC;
+  const { wallet, test } = clients(rpcUrl, DEPLOYER.privateKey, opts?.chainId);
   const token = artifact("v2/FiatTokenV2_2.sol/FiatTokenV2_2.json");
   const send = async (hash: Hex): Promise<Address | undefined> => {
     const receipt = await wallet.waitForTransactionReceipt({ hash });
@@ -145,14 +168,14 @@ export async function deployUsdc(
   };
   const write = async (functionName: string, args: readonly unknown[]): Promise<void> => {
     await send(
-      await wallet.writeContract({ address: USDC_ADDRESS, abi: token.abi, functionName, args }),
+      await wallet.writeContract({ address: tokenAddress, abi: token.abi, functionName, args }),
     );
   };
   const read = (functionName: string, args: readonly unknown[] = []): Promise<unknown> =>
-    wallet.readContract({ address: USDC_ADDRESS, abi: token.abi, functionName, args });
+    wallet.readContract({ address: tokenAddress, abi: token.abi, functionName, args });
 
   await deployMulticall3(rpcUrl);
-  if ((await wallet.getCode({ address: USDC_ADDRESS })) === undefined) {
+  if ((await wallet.getCode({ address: tokenAddress })) === undefined) {
     const checker = artifact("util/SignatureChecker.sol/SignatureChecker.json");
     const checkerAddress = await send(
       await wallet.deployContract({ abi: checker.abi, bytecode: checker.bytecode }),
@@ -163,20 +186,20 @@ export async function deployUsdc(
     if (!implementation) throw new Error("usdc: FiatTokenV2_2 deployment has no address");
 
     const proxy = artifact("v1/FiatTokenProxy.sol/FiatTokenProxy.json");
-    await test.setCode({ address: USDC_ADDRESS, bytecode: proxy.deployedBytecode });
+    await test.setCode({ address: tokenAddress, bytecode: proxy.deployedBytecode });
     await test.setStorageAt({
-      address: USDC_ADDRESS,
+      address: tokenAddress,
       index: IMPLEMENTATION_SLOT,
       value: pad(implementation),
     });
     await test.setStorageAt({
-      address: USDC_ADDRESS,
+      address: tokenAddress,
       index: ADMIN_SLOT,
       value: pad(TOKEN_ADMIN.address),
     });
     const asAdmin = async (functionName: "admin" | "implementation"): Promise<unknown> =>
       wallet.readContract({
-        address: USDC_ADDRESS,
+        address: tokenAddress,
         abi: proxy.abi,
         functionName,
         account: TOKEN_ADMIN.address,
@@ -189,8 +212,8 @@ export async function deployUsdc(
     }
 
     const owner = DEPLOYER.address;
-    await write("initialize", ["USDC", "USDC", "USD", 6, owner, owner, owner, owner]);
-    await write("initializeV2", ["USDC"]);
+    await write("initialize", [name, "USDC", "USD", 6, owner, owner, owner, owner]);
+    await write("initializeV2", [name]);
     await write("initializeV2_1", [owner]);
     await write("initializeV2_2", [[], "USDC"]);
     await write("configureMinter", [owner, maxUint256]);
@@ -199,7 +222,7 @@ export async function deployUsdc(
   const expected = new Map<Address, bigint>();
   for (const { address, amount } of fund) {
     const key = getAddress(address);
-    if (!expected.has(key)) expected.set(key, await balanceOf(rpcUrl, key));
+    if (!expected.has(key)) expected.set(key, await balanceOf(rpcUrl, key, tokenAddress));
     if (amount > 0n) await write("mint", [key, amount]);
     expected.set(key, (expected.get(key) ?? 0n) + amount);
   }
@@ -210,10 +233,10 @@ export async function deployUsdc(
     await read("decimals"),
     await read("symbol"),
   ];
-  if (facts.join("|") !== "USDC|2|6|USDC")
+  if (facts.join("|") !== `${name}|2|6|USDC`)
     throw new Error(`usdc: unexpected token facts ${facts.join("|")}`);
   for (const [address, balance] of expected) {
-    const actual = await balanceOf(rpcUrl, address);
+    const actual = await balanceOf(rpcUrl, address, tokenAddress);
     if (actual !== balance)
       throw new Error(`usdc: ${address} holds ${actual}, expected ${balance}`);
   }

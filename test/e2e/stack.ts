@@ -17,6 +17,7 @@ export function useStack(
     vars?: Record<string, string>;
     facilitatorFor?: (url: string) => Promise<string>;
     originFor?: (url: string) => Promise<string>;
+    secondChain?: boolean;
   } = {},
 ): { get(): RunningStack; stateDir(): string } {
   let stack: RunningStack | undefined;
@@ -35,6 +36,7 @@ export function useStack(
       ...(options.vars && { vars: options.vars }),
       ...(options.facilitatorFor && { facilitatorFor: options.facilitatorFor }),
       ...(options.originFor && { originFor: options.originFor }),
+      ...(options.secondChain && { secondChain: true }),
     });
   });
   afterAll(async () => {
