@@ -1,4 +1,4 @@
-import { atomicToUsd, defaultUsdc, knownNetworks, usdToAtomic } from "./assets";
+import { defaultUsdc } from "./assets";
 import { resolveCrawlers } from "./crawler-terms";
 import type { CrawlerTerms } from "./crawler-terms";
 import { foldCase } from "./path";
@@ -6,13 +6,15 @@ import { RuleIndex } from "./rule-index";
 import type { PriceTable, Rule, Terms } from "./schema";
 import { resolveDynamicPrice } from "./dynamic-price";
 import { resolveOriginPrice } from "./origin-price";
-import type { OriginPrice } from "./origin-price";
-import type { DynamicPrice } from "./dynamic-price";
 import { foldPayeeKey, payeeKeyOf, payeeSelector } from "./payees";
 import type { PayeeConfig, PayeeSelector } from "./payees";
 import { resolveSession } from "./session-terms";
-import type { DiscoveryConfig } from "./discovery-terms";
-import type { SessionConfig, SessionTerms } from "./session-terms";
+import type { SessionConfig } from "./session-terms";
+import { compilePattern, resolveOffer, stripUndefined } from "./offer";
+import type { Offer } from "./offer";
+
+export { offersOf } from "./offer";
+export type { Offer } from "./offer";
 
 /**
  * Compiles a validated price table into a matcher: patterns become regular expressions, rules are
@@ -20,33 +22,6 @@ import type { SessionConfig, SessionTerms } from "./session-terms";
  * it, whatever the table's size), and every priced rule's payment terms are resolved once per
  * table version, not on every request.
  */
-
-/** The fully resolved payment terms of a priced rule: what a 402 offers and a payment must match. */
-export interface Offer {
-  scheme: "exact";
-  network: string;
-  amount: string;
-  asset: string;
-  payTo: string;
-  maxTimeoutSeconds: number;
-  extra: { name: string; version: string };
-  description: string;
-  mimeType: string;
-  /** The price for people, e.g. "$0.01", when the asset's decimals are known. */
-  display: string;
-  /** Present when one payment buys repeat access (a session). */
-  session?: SessionTerms;
-  /** Payments must carry a `payment-identifier` (the rule's `paymentIdentifier: "required"`). */
-  paymentIdRequired?: boolean;
-  /** How to call the resource and what it returns (bazaar discovery). */
-  discovery?: DiscoveryConfig;
-  /** The same rule payable on other networks (`alsoAccept`), offered after this one. */
-  alternatives?: Offer[];
-  /** The price follows the request (`dynamicPrice`); `amount` is then its maximum. */
-  dynamic?: DynamicPrice;
-  /** The origin quotes the price (`originPrice`); `amount` is then the maximum it may quote. */
-  quote?: OriginPrice;
-}
 
 /**
  * Which rule a request matched and what it costs. `rule` names it for logs: "rules[2]". `crawl`
@@ -102,8 +77,6 @@ interface CompiledRule {
   /** Rules with a `payee`: the match of each payee key. */
   payees?: { selector: PayeeSelector; byKey: ReadonlyMap<string, Match> };
 }
-
-const DEFAULT_TIMEOUT_SECONDS = 60;
 
 /** Compiles a table, or lists every rule whose terms cannot be resolved (never throws). */
 export function compileTable(
@@ -303,78 +276,6 @@ export function compileTable(
  */
 function routeKeyOf(rule: Rule): string {
   return `${rule.host ?? "*"} ${rule.methods?.join(",") ?? "*"} ${rule.path}`;
-}
-
-/**
- * Pattern syntax: literal segments, `:name` for one segment, a trailing `/*` for the prefix
- * itself and everything below it, a trailing `*` for any continuation of the string.
- */
-function compilePattern(pattern: string, caseSensitive: boolean): RegExp {
-  let body = foldCase(pattern.normalize("NFKC"), caseSensitive);
-  let tail = "";
-  if (body.endsWith("/*")) {
-    body = body.slice(0, -2);
-    tail = "(?:/.*)?";
-  } else if (body.endsWith("*")) {
-    body = body.slice(0, -1);
-    tail = ".*";
-  } else if (body.length > 1 && body.endsWith("/")) {
-    body = body.slice(0, -1);
-  }
-  const source = body
-    .split("/")
-    .map((segment) => (segment.startsWith(":") ? "[^/]+" : escapeRegExp(segment)))
-    .join("/");
-  return new RegExp(`^${source}${tail}$`, "s");
-}
-
-function resolveOffer(price: NonNullable<Rule["price"]>, terms: Terms): Offer | string {
-  const network = terms.network;
-  if (!network) return "no network: set one on the rule, in defaults, or the NETWORK variable";
-  const payTo = terms.payTo;
-  if (!payTo) return "no payTo: set one on the rule, in defaults, or the PAY_TO variable";
-  const common = {
-    scheme: "exact" as const,
-    network,
-    payTo,
-    maxTimeoutSeconds: terms.maxTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
-    description: terms.description ?? "",
-    mimeType: terms.mimeType ?? "",
-    ...(terms.paymentIdentifier === "required" && { paymentIdRequired: true }),
-    ...(terms.discovery && { discovery: terms.discovery }),
-  };
-  if (typeof price !== "string") {
-    const usdc = defaultUsdc(network);
-    const knownDecimals = usdc?.address.toLowerCase() === price.asset.toLowerCase();
-    const display = knownDecimals ? atomicToUsd(price.amount, usdc.decimals) : "";
-    return { ...common, amount: price.amount, asset: price.asset, extra: price.extra, display };
-  }
-  const usdc = defaultUsdc(network);
-  if (!usdc) {
-    return `no default USDC is known on ${network} (known: ${knownNetworks().join(", ")}); give the price as {amount, asset, extra}`;
-  }
-  const amount = usdToAtomic(price, usdc.decimals);
-  if (!amount.ok) return amount.reason;
-  return {
-    ...common,
-    amount: amount.amount,
-    asset: usdc.address,
-    extra: usdc.eip712,
-    display: atomicToUsd(amount.amount, usdc.decimals),
-  };
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
-/** Every way to pay an offer: itself, then its alternatives. */
-export function offersOf(offer: Offer): Offer[] {
-  return offer.alternatives ? [offer, ...offer.alternatives] : [offer];
 }
 
 /** The match of a `payee` rule for this request's payee, or why there is none. */
