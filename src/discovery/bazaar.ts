@@ -1,3 +1,4 @@
+import { deepFreeze } from "../pricing";
 import type { DiscoveryConfig, Offer } from "../pricing";
 
 /**
@@ -27,7 +28,7 @@ export function bazaarExtension(offer: Offer, method: string): Extension | undef
   }
   const known = byMethod.get(method);
   if (known) return known;
-  const extension = build(offer.discovery ?? {}, method, offer.mimeType);
+  const extension = deepFreeze(build(offer.discovery ?? {}, method, offer.mimeType));
   if (extension) byMethod.set(method, extension);
   return extension;
 }

@@ -1,3 +1,4 @@
+import { deepFreeze } from "../pricing";
 import type { Claim } from "./store";
 
 /**
@@ -88,9 +89,13 @@ export function paymentIdOf(
   return { type: "id", id };
 }
 
-/** The extension a 402 declares so clients can send a payment id (X402.md §5). */
+/** The extension a 402 declares so clients can send a payment id (X402.md §5); built once. */
 export function paymentIdentifierDeclaration(required: boolean): Record<string, unknown> {
-  return {
+  return required ? REQUIRED : OPTIONAL;
+}
+
+function declaration(required: boolean): Record<string, unknown> {
+  return deepFreeze({
     info: { required },
     schema: {
       $schema: "https://json-schema.org/draft/2020-12/schema",
@@ -101,8 +106,10 @@ export function paymentIdentifierDeclaration(required: boolean): Record<string, 
       },
       required: ["required"],
     },
-  };
+  });
 }
+const REQUIRED = declaration(true);
+const OPTIONAL = declaration(false);
 
 /** JSON with object keys sorted, so the same payload hashes the same however it was spelled. */
 export function stableJson(value: unknown): string {

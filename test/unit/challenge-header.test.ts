@@ -1,5 +1,7 @@
 import { encodePaymentRequiredHeader } from "@x402/core/http";
 import { describe, expect, it } from "vitest";
+import { bazaarExtension } from "../../src/discovery/bazaar.ts";
+import { paymentIdentifierDeclaration } from "../../src/idempotency/claim.ts";
 import { challengeResponse } from "../../src/pricing/index.ts";
 import { paymentRequiredV2 } from "../../src/pricing/requirements.ts";
 import { OFFER, RESOURCE_URL } from "./fixtures.ts";
@@ -21,6 +23,28 @@ describe("PAYMENT-REQUIRED encoding (fast path for ASCII JSON)", () => {
       expect(response.headers.get("PAYMENT-REQUIRED")).toBe(
         encodePaymentRequiredHeader(paymentRequiredV2(offer, RESOURCE_URL, undefined, extensions)),
       );
+    }
+  });
+
+  it("should keep the bytes exact when the built-once parts are served again", () => {
+    const extensions = {
+      "payment-identifier": paymentIdentifierDeclaration(true),
+      bazaar: bazaarExtension(OFFER, "GET"),
+      "sign-in-with-x": { info: { nonce: "abc" } },
+    };
+    for (const error of [undefined, "accepted.amount does not match what this resource offers"]) {
+      for (let round = 0; round < 2; round++) {
+        const response = challengeResponse({
+          offer: OFFER,
+          resourceUrl: RESOURCE_URL,
+          error,
+          html: false,
+          extensions,
+        });
+        expect(response.headers.get("PAYMENT-REQUIRED")).toBe(
+          encodePaymentRequiredHeader(paymentRequiredV2(OFFER, RESOURCE_URL, error, extensions)),
+        );
+      }
     }
   });
 });
