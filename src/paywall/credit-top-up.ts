@@ -5,15 +5,17 @@ import type { CreditTerms, Offer } from "../pricing";
 import { recordPayment } from "../ledger";
 import { crawlerErrorResponse } from "./crawler-responses";
 import type { PaywallDeps } from "./flow";
-import { errorResponse, settlementHeader } from "./responses";
+import { payOnce } from "./pay-once";
+import { errorResponse } from "./responses";
 import { encodePaymentResponseHeader } from "@x402/core/http";
 
 /**
  * `/__x402/crawl-credit?amount=1.00`: a verified crawler buys prepaid crawl credit with one x402
  * payment of an amount of its choice within the table's `crawlers.credit` bounds. The credit goes
  * to the key that signed the request, and the signature must cover the payment header, so a
- * payment cannot be lifted onto another key's request. Order: verify, check the credit store is
- * reachable, settle, credit (once per settlement).
+ * payment cannot be lifted onto another key's request. The payment goes through the same
+ * at-most-once step as any other (pay-once.ts): verify, check the credit store is reachable,
+ * settle, credit (once per settlement).
  */
 
 /** The path of the top-up endpoint. */
@@ -57,69 +59,68 @@ export async function topUpCredit(request: Request, deps: PaywallDeps): Promise<
   }
   const prepared = preparePayment(payment, offer, resourceUrl);
   if (prepared.type === "refused") return challenge(prepared.reason);
-  const verified = await deps.facilitator.verify(prepared.request);
-  if (verified.type === "unavailable") {
-    return errorResponse("facilitator_unavailable", verified.reason, verified.status);
-  }
-  if (!verified.body.isValid) {
-    const why = verified.body.invalidReason ?? "the payment is not valid";
-    return challenge(why);
-  }
-  // Reach the store before taking the money, so a store outage costs nothing.
-  if ((await credit.balance(signature.keyid)) === undefined) {
-    return errorResponse(
-      "credit_store_unavailable",
-      "the credit store could not be reached; nothing was charged",
-    );
-  }
-  const settled = await deps.facilitator.settle(prepared.request);
-  if (settled.type === "unavailable") {
-    return errorResponse(
-      "facilitator_unavailable",
-      `the settlement did not complete (${settled.reason})`,
-      settled.status,
-    );
-  }
-  if (!settled.body.success) {
-    const why = settled.body.errorReason ?? "the settlement failed";
-    return challenge(why, settlementHeader(settled.body));
-  }
-  // The money moved: the ledger records it whatever the credit store does next.
-  await recordPayment(deps.ledger, {
-    url,
-    forwardPath: url.pathname,
-    match: { rule: "crawlers.credit", offer },
-    paymentPayload: prepared.request.paymentPayload,
-    x402Version: prepared.x402Version,
-    settlement: settled.body,
-    payer: verified.body.payer,
-    crawler: signature.keyid,
-  });
-  const reference = `${settled.body.network}:${settled.body.transaction}`;
-  let credited = await credit.topUp(signature.keyid, reference, amount.atomic);
-  if (credited.type === "unavailable")
-    credited = await credit.topUp(signature.keyid, reference, amount.atomic);
-  if (credited.type === "unavailable") {
-    console.error("a settled crawl credit top-up was not recorded", signature.keyid, reference);
-    return errorResponse(
-      "credit_store_unavailable",
-      `paid in ${reference}, but the credit store failed to record it; the operator's logs hold the payment for a manual credit`,
-    );
-  }
-  const body = {
-    keyid: signature.keyid,
-    added: formatCrawlerPrice(credited.added),
-    balance: formatCrawlerPrice(credited.balance),
-    transaction: settled.body.transaction,
-  };
-  return new Response(JSON.stringify(body), {
-    status: 200,
-    headers: {
-      "Content-Type": "application/json",
-      "Cache-Control": "no-store",
-      "PAYMENT-RESPONSE": encodePaymentResponseHeader(settled.body),
+  const keyid = signature.keyid;
+  // Settled at most once, like any payment: copies get 409, a lost settlement answer is pending
+  // and resolved (and credited) by the next copy.
+  return payOnce(
+    {
+      request,
+      forwardPath: url.pathname,
+      resourceUrl,
+      offer,
+      prepared,
+      challenge: async (error, headers) => challenge(error, headers),
+      // What the payment buys is credit: reach the store before taking the money, so a store
+      // outage costs nothing.
+      serve: async () => {
+        const balance = await credit.balance(keyid);
+        if (balance === undefined) {
+          const why = "the credit store could not be reached; nothing was charged";
+          return { type: "response", response: errorResponse("credit_store_unavailable", why) };
+        }
+        const body = { keyid, balance: formatCrawlerPrice(balance) };
+        return { type: "response", response: Response.json(body) };
+      },
+      onSettled: async (_paid, receipt, payer, reference) => {
+        // The money moved: the ledger records it whatever the credit store does next.
+        await recordPayment(deps.ledger, {
+          url,
+          forwardPath: url.pathname,
+          match: { rule: "crawlers.credit", offer },
+          paymentPayload: prepared.request.paymentPayload,
+          x402Version: prepared.x402Version,
+          settlement: receipt,
+          payer,
+          crawler: keyid,
+        });
+        let credited = await credit.topUp(keyid, reference, amount.atomic);
+        if (credited.type === "unavailable")
+          credited = await credit.topUp(keyid, reference, amount.atomic);
+        if (credited.type === "unavailable") {
+          console.error("a settled crawl credit top-up was not recorded", keyid, reference);
+          return errorResponse(
+            "credit_store_unavailable",
+            `paid in ${reference}, but the credit store failed to record it; the operator's logs hold the payment for a manual credit`,
+          );
+        }
+        const body = {
+          keyid,
+          added: formatCrawlerPrice(credited.added),
+          balance: formatCrawlerPrice(credited.balance),
+          transaction: receipt.transaction,
+        };
+        return new Response(JSON.stringify(body), {
+          status: 200,
+          headers: {
+            "Content-Type": "application/json",
+            "Cache-Control": "no-store",
+            "PAYMENT-RESPONSE": encodePaymentResponseHeader(receipt),
+          },
+        });
+      },
     },
-  });
+    deps,
+  );
 }
 
 function parseAmount(

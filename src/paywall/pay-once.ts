@@ -4,7 +4,7 @@ import type { Claim, ClaimResult, PaymentLockService } from "../idempotency";
 import type { Facilitator, PreparedPayment } from "../payments";
 import type { Offer } from "../pricing";
 import { forwardToOrigin } from "../proxy";
-import type { OriginOptions } from "../proxy";
+import type { OriginOptions, OriginResult } from "../proxy";
 import { errorResponse, paidResponse, settlementHeader } from "./responses";
 
 /**
@@ -36,6 +36,11 @@ export interface PaidRequest {
   resourceUrl: string;
   offer: Offer;
   prepared: Extract<PreparedPayment, { type: "ready" }>;
+  /**
+   * What the payment buys, fetched before anything is settled; by default the origin's answer
+   * to the request (the crawl-credit top-up serves its own).
+   */
+  serve?: ((payer: string | undefined) => Promise<OriginResult>) | undefined;
   /**
    * Looks at the origin's answer before anything is settled; a response returned here is sent
    * instead, the answer withheld and nothing charged (e.g. the origin quoted another price).
@@ -103,7 +108,13 @@ async function attempt(
   mode: "fresh" | "pending",
 ): Promise<Response> {
   const release = () => lock?.service.finish(lock.payer, lock.claim.key, { type: "released" });
-  const { request, forwardPath, prepared } = paid;
+  // Nothing was charged: a fresh claim is let go; a pending one stays pending, as the earlier
+  // attempt's settlement may still have gone through.
+  const giveUp = () =>
+    mode === "fresh"
+      ? release()
+      : lock?.service.finish(lock.payer, lock.claim.key, { type: "pending" });
+  const { request, prepared } = paid;
   let payer = prepared.from;
   if (mode === "fresh") {
     const verified = await deps.facilitator.verify(prepared.request);
@@ -118,31 +129,26 @@ async function attempt(
     payer = verified.body.payer ?? payer;
   }
 
-  const forwarded = await forwardToOrigin({ request, forwardPath, payer }, deps.origin);
+  const forwarded = await content(paid, deps, payer);
   if (forwarded.type === "unreachable") {
-    if (mode === "fresh") await release();
-    else await lock?.service.finish(lock.payer, lock.claim.key, { type: "pending" });
+    await giveUp();
     return errorResponse("origin_unreachable", `${forwarded.reason}; you were not charged`);
   }
   const origin = forwarded.response;
   if (origin.status >= 400) {
-    if (mode === "fresh") await release();
-    else await lock?.service.finish(lock.payer, lock.claim.key, { type: "pending" });
+    await giveUp();
     return origin;
   }
   const refusal = await paid.beforeSettle?.(origin);
   if (refusal) {
     await origin.body?.cancel();
-    if (mode === "fresh") await release();
-    else await lock?.service.finish(lock.payer, lock.claim.key, { type: "pending" });
+    await giveUp();
     return refusal;
   }
-
   if (request.signal.aborted) {
     // The client went away while the origin was answering: nobody would get the content.
     await origin.body?.cancel();
-    if (mode === "fresh") await release();
-    else await lock?.service.finish(lock.payer, lock.claim.key, { type: "pending" });
+    await giveUp();
     return errorResponse("client_gone", "the client went away before the answer; not charged");
   }
   const settled = await deps.facilitator.settle(prepared.request);
@@ -191,10 +197,7 @@ async function settledBefore(
   const sameId = claim.paymentId !== undefined && claim.paymentId === settled.paymentId;
   const fresh = Date.now() - settled.settledAt < REPLAY_WINDOW_MS;
   if (sameId && fresh && settled.resource === paid.resourceUrl) {
-    const forwarded = await forwardToOrigin(
-      { request: paid.request, forwardPath: paid.forwardPath, payer: receipt.payer },
-      deps.origin,
-    );
+    const forwarded = await content(paid, deps, receipt.payer);
     if (forwarded.type === "unreachable") {
       return errorResponse(
         "origin_unreachable",
@@ -215,4 +218,17 @@ async function settledBefore(
     response.headers.set(name, value);
   }
   return response;
+}
+
+/** What the payment buys: the paid request's own `serve`, or the origin's answer. */
+function content(
+  paid: PaidRequest,
+  deps: PayOnceDeps,
+  payer: string | undefined,
+): Promise<OriginResult> {
+  if (paid.serve) return paid.serve(payer);
+  return forwardToOrigin(
+    { request: paid.request, forwardPath: paid.forwardPath, payer },
+    deps.origin,
+  );
 }

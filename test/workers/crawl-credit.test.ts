@@ -46,6 +46,35 @@ describe("buying credit", () => {
     expect(response.headers.get("PAYMENT-RESPONSE")).toBeTruthy();
   });
 
+  it("regression: should credit a top-up whose settlement answer was lost, once, on the next copy", async () => {
+    const key = freshKey();
+    const path = `/__x402/crawl-credit?amount=0.05`;
+    const challenge = await crawl(path, { key, method: "POST" });
+    const { header, nonce } = paymentFor(challenge);
+    const send = async () =>
+      call(
+        await signedRequest(path, {
+          key,
+          method: "POST",
+          headers: { "payment-signature": header },
+        }),
+        { FACILITATOR_URLS: facilitator("settle-lost-once") },
+      );
+    const lost = await send();
+    expect(lost.status).toBe(503);
+    expect(((await lost.json()) as { error: string }).error).toBe("payment_pending");
+    const resolved = await send();
+    expect(resolved.status).toBe(200);
+    expect(((await resolved.json()) as { balance: string }).balance).toBe("USD 0.05");
+    const again = await send();
+    expect(again.status).toBe(409);
+    expect((await facilitatorCalls(nonce)).map((c) => c.op)).toEqual([
+      "verify",
+      "settle",
+      "settle",
+    ]);
+  });
+
   it("should refuse an unsigned top-up with StrongAuthRequired", async () => {
     const response = await call(
       new Request(`${BASE}/__x402/crawl-credit?amount=0.05`, { method: "POST" }),
