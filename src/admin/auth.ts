@@ -1,3 +1,5 @@
+import { hex } from "../encoding";
+
 /**
  * The admin API's authentication: `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant
  * time (both sides are hashed first, so even the length does not leak). When `ADMIN_TOKEN` is
@@ -71,5 +73,5 @@ async function mac(secret: string, message: string): Promise<string> {
     ["sign"],
   );
   const signature = await crypto.subtle.sign("HMAC", key, encoder.encode(`dashboard:${message}`));
-  return [...new Uint8Array(signature)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return hex(signature);
 }

@@ -1,3 +1,4 @@
+import { base64url } from "../encoding";
 /**
  * Loading a crawler's key directory (draft-meunier-http-message-signatures-directory): a JWKS
  * served at `/.well-known/http-message-signatures-directory` of the origin a `Signature-Agent`
@@ -265,13 +266,6 @@ async function parseDirectory(body: string): Promise<Map<string, CryptoKey> | st
     }
   }
   return found.size > 0 ? found : "has no Ed25519 key";
-}
-
-/** Base64url without padding (RFC 7515 §2). */
-export function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 function fromBase64url(text: string): Uint8Array | undefined {

@@ -1,4 +1,3 @@
-import { deepFreeze } from "../pricing";
 import type { DiscoveryConfig, Offer } from "../pricing";
 
 /**
@@ -28,7 +27,7 @@ export function bazaarExtension(offer: Offer, method: string): Extension | undef
   }
   const known = byMethod.get(method);
   if (known) return known;
-  const extension = deepFreeze(build(offer.discovery ?? {}, method, offer.mimeType));
+  const extension = build(offer.discovery ?? {}, method, offer.mimeType);
   if (extension) byMethod.set(method, extension);
   return extension;
 }

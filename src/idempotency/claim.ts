@@ -1,4 +1,4 @@
-import { deepFreeze } from "../pricing";
+import { sha256Hex } from "../encoding";
 import type { Claim } from "./store";
 
 /**
@@ -89,13 +89,13 @@ export function paymentIdOf(
   return { type: "id", id };
 }
 
-/** The extension a 402 declares so clients can send a payment id (X402.md §5); built once. */
+/** The extension a 402 declares so clients can send a payment id (X402.md §5). */
 export function paymentIdentifierDeclaration(required: boolean): Record<string, unknown> {
   return required ? REQUIRED : OPTIONAL;
 }
 
 function declaration(required: boolean): Record<string, unknown> {
-  return deepFreeze({
+  return {
     info: { required },
     schema: {
       $schema: "https://json-schema.org/draft/2020-12/schema",
@@ -106,7 +106,7 @@ function declaration(required: boolean): Record<string, unknown> {
       },
       required: ["required"],
     },
-  });
+  };
 }
 const REQUIRED = declaration(true);
 const OPTIONAL = declaration(false);
@@ -121,11 +121,6 @@ export function stableJson(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(",")}}`;
   }
   return JSON.stringify(value) ?? "null";
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function record(value: unknown): Record<string, unknown> {

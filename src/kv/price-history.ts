@@ -1,3 +1,4 @@
+import { sha256Hex } from "../encoding";
 import type { EnvDefaults } from "../pricing";
 import { checkPriceTable } from "./check-table";
 import {
@@ -100,7 +101,7 @@ export class PriceHistory {
     const meta: RevisionMeta = {
       revision: next,
       savedAt: this.now(),
-      sha256: await sha256(raw),
+      sha256: await sha256Hex(raw),
       version: version === undefined ? null : String(version),
       note: (options.note ?? "").slice(0, 200),
     };
@@ -132,7 +133,13 @@ export class PriceHistory {
 
   private async unversioned(raw: string): Promise<RevisionMeta> {
     const note = "written outside the admin API";
-    return { revision: 0, savedAt: null, sha256: await sha256(raw), version: labelOf(raw), note };
+    return {
+      revision: 0,
+      savedAt: null,
+      sha256: await sha256Hex(raw),
+      version: labelOf(raw),
+      note,
+    };
   }
 
   private async write(key: string, raw: string, meta: RevisionMeta): Promise<void> {
@@ -154,10 +161,4 @@ function labelOf(raw: string): string | null {
   } catch {
     return null;
   }
-}
-
-/** Lower-case hex SHA-256 of a text. */
-async function sha256(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -59,7 +59,7 @@ export function challengeResponse(input: ChallengeInput): Response {
  * a 402; JSON that is ASCII (the usual case) is its own binary string and goes to `btoa` as is.
  */
 function encodeHeader(required: PaymentRequired): string {
-  const json = requiredJson(required);
+  const json = JSON.stringify(required);
   if (!NON_ASCII.test(json)) return btoa(json);
   let binary = "";
   for (const byte of new TextEncoder().encode(json)) binary += String.fromCharCode(byte);
@@ -68,40 +68,6 @@ function encodeHeader(required: PaymentRequired): string {
 
 // eslint-disable-next-line no-control-regex -- the whole range outside ASCII is the point
 const NON_ASCII = /[^\u0000-\u007f]/;
-
-/**
- * `JSON.stringify(required)`, byte for byte, with the parts that are the same for every request
- * on an offer (its `accepts`, the payment-identifier and bazaar declarations, all built once and
- * never changed) serialised once: they are most of a 402's bytes.
- */
-function requiredJson(required: PaymentRequired): string {
-  const parts = [
-    `"x402Version":${required.x402Version}`,
-    `"resource":${JSON.stringify(required.resource)}`,
-    `"accepts":${onceJson(required.accepts)}`,
-  ];
-  if (required.error !== undefined) parts.push(`"error":${JSON.stringify(required.error)}`);
-  if (required.extensions !== undefined) {
-    const entries = Object.entries(required.extensions)
-      .filter(([, value]) => value !== undefined)
-      .map(([key, value]) => `${JSON.stringify(key)}:${onceJson(value)}`);
-    parts.push(`"extensions":{${entries.join(",")}}`);
-  }
-  return `{${parts.join(",")}}`;
-}
-
-const serialised = new WeakMap<object, string>();
-
-/** JSON of a value; objects that are built once (see requiredJson) are serialised once. */
-function onceJson(value: unknown): string {
-  if (typeof value !== "object" || value === null) return JSON.stringify(value);
-  let json = serialised.get(value);
-  if (json === undefined) {
-    json = JSON.stringify(value);
-    if (Object.isFrozen(value)) serialised.set(value, json);
-  }
-  return json;
-}
 
 /**
  * True when the Accept header ranks `text/html` above `application/json` (RFC 9110 §12.5.1:

@@ -23,7 +23,7 @@ export type {
   RequestKey,
 } from "./matcher";
 export type { DiscoveryConfig } from "./discovery-terms";
-export { deepFreeze, requirementsV1, requirementsV2 } from "./requirements";
+export { requirementsV1, requirementsV2 } from "./requirements";
 export { challengeResponse, prefersHtml, EXPOSED_HEADERS } from "./challenge";
 export { usdToAtomic, atomicToUsd, defaultUsdc } from "./assets";
 export { durationSeconds, MAX_SESSION_SECONDS, MAX_SESSION_USES } from "./session-terms";

@@ -55,7 +55,7 @@ export function paymentRequiredV2(
   const required: PaymentRequired = {
     x402Version: 2,
     resource: { url: resourceUrl, description: offer.description, mimeType: offer.mimeType },
-    accepts: acceptsOf(offer),
+    accepts: offersOf(offer).map(requirementsV2),
   };
   if (error) required.error = error;
   if (extensions && Object.keys(extensions).length > 0) required.extensions = extensions;
@@ -70,25 +70,4 @@ export function paymentRequiredV1(
 ): PaymentRequiredV1 {
   const accepts = offersOf(offer).flatMap((one) => requirementsV1(one, resourceUrl) ?? []);
   return { x402Version: 1, error: error ?? "X-PAYMENT header is required", accepts };
-}
-
-const accepted = new WeakMap<Offer, PaymentRequirements[]>();
-
-/** The V2 `accepts` of an offer, built once per offer (per table version) and frozen. */
-function acceptsOf(offer: Offer): PaymentRequirements[] {
-  let accepts = accepted.get(offer);
-  if (!accepts) {
-    accepts = deepFreeze(offersOf(offer).map(requirementsV2));
-    accepted.set(offer, accepts);
-  }
-  return accepts;
-}
-
-/** Freezes a JSON-like value and everything in it; frozen parts of a 402 are serialised once. */
-export function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    for (const inner of Object.values(value)) deepFreeze(inner);
-    Object.freeze(value);
-  }
-  return value;
 }

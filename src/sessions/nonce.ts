@@ -1,3 +1,5 @@
+import { hex } from "../encoding";
+
 /**
  * Server-issued SIWx nonces that need no storage until used: `<expiry><random><HMAC>` in hex
  * (SIWE nonces must be alphanumeric). The HMAC, keyed by `SESSION_SECRET`, binds the nonce to its
@@ -30,9 +32,9 @@ export async function issueNonce(
     .padStart(8, "0");
   const random = new Uint8Array(12);
   crypto.getRandomValues(random);
-  const body = expiry + toHex(random);
+  const body = expiry + hex(random);
   const mac = await crypto.subtle.sign("HMAC", await keyFor(secret), message(body, binding));
-  return body + toHex(new Uint8Array(mac));
+  return body + hex(new Uint8Array(mac));
 }
 
 /** Checks that the paywall issued `nonce` for `binding` and that it has not expired. */
@@ -78,10 +80,6 @@ async function keyFor(secret: string): Promise<CryptoKey> {
   if (keys.size > 16) keys.clear();
   keys.set(secret, key);
   return key;
-}
-
-function toHex(bytes: Uint8Array): string {
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function fromHex(hex: string): Uint8Array {

@@ -1,3 +1,5 @@
+import { base64url, sha256Hex } from "../encoding";
+
 /**
  * Session tokens: opaque bearer strings `x402s1.<object id>.<secret>`. The object id routes the
  * token to the payer's Durable Object in one hop (no lookup table); the 256-bit secret makes it
@@ -28,13 +30,6 @@ export function parseToken(text: string): ParsedToken | undefined {
 }
 
 /** The hex SHA-256 a token is stored under. */
-export async function hashToken(token: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+export function hashToken(token: string): Promise<string> {
+  return sha256Hex(token);
 }
