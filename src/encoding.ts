@@ -22,3 +22,44 @@ export function base64url(bytes: Uint8Array): string {
   for (const byte of bytes) binary += String.fromCharCode(byte);
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
+
+const BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+/** Bytes of a Base58 (Bitcoin alphabet) text, or undefined when it is not Base58. */
+export function base58Decode(text: string): Uint8Array | undefined {
+  let value = 0n;
+  for (const char of text) {
+    const digit = BASE58.indexOf(char);
+    if (digit < 0) return undefined;
+    value = value * 58n + BigInt(digit);
+  }
+  const body: number[] = [];
+  for (; value > 0n; value >>= 8n) body.unshift(Number(value & 0xffn));
+  let zeros = 0;
+  while (text[zeros] === "1") zeros += 1;
+  return Uint8Array.from([...new Array<number>(zeros).fill(0), ...body]);
+}
+
+/** Base58 (Bitcoin alphabet) of bytes, as Solana writes addresses and signatures. */
+export function base58Encode(bytes: Uint8Array): string {
+  let value = 0n;
+  for (const byte of bytes) value = (value << 8n) | BigInt(byte);
+  let out = "";
+  for (; value > 0n; value /= 58n) out = BASE58.charAt(Number(value % 58n)) + out;
+  for (const byte of bytes) {
+    if (byte !== 0) break;
+    out = "1" + out;
+  }
+  return out;
+}
+
+/** Bytes of standard or URL-safe Base64 (padding optional), or undefined when it is not Base64. */
+export function base64Decode(text: string): Uint8Array | undefined {
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text)) return undefined;
+  try {
+    const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+    return Uint8Array.from(binary, (char) => char.charCodeAt(0));
+  } catch {
+    return undefined;
+  }
+}

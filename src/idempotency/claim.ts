@@ -1,18 +1,18 @@
 import { sha256Hex } from "../encoding";
+import { schemeFor } from "../schemes";
 import type { Claim } from "./store";
 
 /**
  * What identifies a payment for the at-most-once lock, read from a prepared payment: the payer
- * (the Durable Object it lives in), the EIP-3009 authorization's asset and nonce (the chain's own
- * replay key, X402.md §3), a hash of the whole payload, and the client's optional
+ * (the Durable Object it lives in), the asset and the scheme's replay key (an EIP-3009 nonce, a
+ * Permit2 nonce, a Solana signature: what the chain lets move money once, src/schemes), a hash
+ * of the whole payload, and the client's optional
  * `payment-identifier` (X402.md §5: 16–128 characters of `[A-Za-z0-9_-]`).
  */
 
 /** The `extensions` key of the payment-identifier extension. */
 export const PAYMENT_IDENTIFIER = "payment-identifier";
 const PAYMENT_ID = /^[A-Za-z0-9_-]{16,128}$/;
-const NONCE = /^0x[0-9a-fA-F]{64}$/;
-const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 /** An authorization valid for longer than this is remembered only this long. */
 const MAX_VALIDITY_MS = 7 * 24 * 3600_000;
 
@@ -24,7 +24,9 @@ export type PaymentIdentity =
 export interface PaymentFacts {
   /** The payment payload as decoded from the header (V1 or V2). */
   paymentPayload: unknown;
-  /** The asset of the offer the payment matched. */
+  /** The scheme, network and asset of the offer the payment matched. */
+  scheme: string;
+  network: string;
   asset: string;
   /** The resource URL the request is for. */
   resource: string;
@@ -38,15 +40,10 @@ export async function paymentIdentity(
   now = Date.now(),
 ): Promise<PaymentIdentity> {
   const payload = record(facts.paymentPayload);
-  const authorization = record(record(payload["payload"])["authorization"]);
-  const from = authorization["from"];
-  const nonce = authorization["nonce"];
-  if (typeof from !== "string" || !ADDRESS.test(from)) {
-    return { ok: false, reason: "the payment's authorization has no valid from address" };
-  }
-  if (typeof nonce !== "string" || !NONCE.test(nonce)) {
-    return { ok: false, reason: "the payment's authorization has no 32-byte hex nonce" };
-  }
+  const scheme = schemeFor(facts.scheme, facts.network);
+  if (!scheme) return { ok: false, reason: `the ${facts.scheme} scheme is not accepted here` };
+  const who = scheme.identity(record(payload["payload"]));
+  if (typeof who === "string") return { ok: false, reason: who };
   const id = paymentIdOf(payload);
   if (id.type === "invalid") return { ok: false, reason: id.reason };
   if (id.type === "none" && facts.paymentIdRequired) {
@@ -55,15 +52,15 @@ export async function paymentIdentity(
       reason: `this route requires a ${PAYMENT_IDENTIFIER} (extensions["${PAYMENT_IDENTIFIER}"].info.id)`,
     };
   }
-  const validBefore = Number(authorization["validBefore"]);
-  const validUntil = Number.isFinite(validBefore)
-    ? Math.min(validBefore * 1000, now + MAX_VALIDITY_MS)
-    : now + MAX_VALIDITY_MS;
+  const validUntil =
+    who.validUntil !== undefined
+      ? Math.min(who.validUntil * 1000, now + MAX_VALIDITY_MS)
+      : now + MAX_VALIDITY_MS;
   return {
     ok: true,
-    payer: from.toLowerCase(),
+    payer: who.payer,
     claim: {
-      key: `${facts.asset.toLowerCase()}|${nonce.toLowerCase()}`,
+      key: `${facts.asset.toLowerCase()}|${who.replayKey}`,
       payloadHash: await sha256Hex(stableJson(facts.paymentPayload)),
       paymentId: id.type === "id" ? id.id : undefined,
       resource: facts.resource,

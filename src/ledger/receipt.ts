@@ -1,5 +1,7 @@
 import type { SettleResponse } from "@x402/core/types";
 import type { Offer } from "../pricing";
+import { familyOf, schemeFor } from "../schemes";
+import type { PayerIdentity } from "../schemes";
 
 /**
  * A receipt: one settled payment, as the ledger keeps it. Addresses, the transaction hash and
@@ -24,7 +26,10 @@ export interface Receipt {
   network: string;
   /** Settlement transaction hash; null if the facilitator reported none. */
   transaction: string | null;
-  /** The EIP-3009 authorization nonce; null for a payload without one. */
+  /**
+   * What the chain lets move money once: the EIP-3009 authorization nonce (`0x…`), a Permit2
+   * nonce (`permit2:<n>`) or a Solana payer signature (`sig:<base58>`); null when unreadable.
+   */
   nonce: string | null;
   /** The paying crawler's identity (pay-per-crawl), when it is one. */
   crawler: string | null;
@@ -52,20 +57,22 @@ export interface SettledPayment {
  * back on the verified payer and then the authorization's `from`.
  */
 export function receiptOf(paid: SettledPayment, now: number = Date.now()): Receipt {
-  const authorization = authorizationOf(paid.paymentPayload);
-  const payer = paid.settlement.payer ?? paid.payer ?? authorization.from ?? "";
+  const { offer } = paid.match;
+  const claimed = claimOf(paid.paymentPayload, offer);
+  const fold = familyOf(offer.network)?.fold ?? ((address: string) => address.toLowerCase());
+  const payer = paid.settlement.payer ?? paid.payer ?? claimed?.payer ?? "";
   return {
     time: now,
     host: paid.url.hostname,
     path: paid.forwardPath,
     rule: paid.match.rule,
-    payer: payer.toLowerCase(),
-    payTo: paid.match.offer.payTo.toLowerCase(),
-    amount: paid.match.offer.amount,
-    asset: paid.match.offer.asset.toLowerCase(),
-    network: paid.match.offer.network,
-    transaction: paid.settlement.transaction ? paid.settlement.transaction.toLowerCase() : null,
-    nonce: authorization.nonce?.toLowerCase() ?? null,
+    payer: fold(payer),
+    payTo: fold(offer.payTo),
+    amount: offer.amount,
+    asset: fold(offer.asset),
+    network: offer.network,
+    transaction: paid.settlement.transaction ? fold(paid.settlement.transaction) : null,
+    nonce: claimed?.replayKey ?? null,
     crawler: paid.crawler ?? null,
     session: paid.session ?? null,
     x402Version: paid.x402Version,
@@ -78,14 +85,12 @@ export function paymentKey(receipt: Receipt): string {
   return `${receipt.network}:${ref}`;
 }
 
-function authorizationOf(payload: unknown): { from?: string; nonce?: string } {
-  const inner = (payload as { payload?: { authorization?: unknown } } | null)?.payload;
-  const authorization = inner?.authorization as Record<string, unknown> | undefined;
-  const text = (value: unknown) => (typeof value === "string" ? value : undefined);
-  const result: { from?: string; nonce?: string } = {};
-  const from = text(authorization?.["from"]);
-  const nonce = text(authorization?.["nonce"]);
-  if (from) result.from = from;
-  if (nonce) result.nonce = nonce;
-  return result;
+/** Who the payload says pays, and its replay key (an EIP-3009 nonce, …; src/schemes). */
+function claimOf(payload: unknown, offer: Offer): PayerIdentity | undefined {
+  const inner = (payload as { payload?: unknown } | null)?.payload;
+  if (typeof inner !== "object" || inner === null) return undefined;
+  const identity = schemeFor(offer.scheme, offer.network)?.identity(
+    inner as Record<string, unknown>,
+  );
+  return typeof identity === "object" ? identity : undefined;
 }

@@ -1,6 +1,7 @@
 import type { SettleResponse, VerifyResponse } from "@x402/core/types";
-import { SUPPORTED_TTL_MS, candidatesFor, kindOf, parseSupported } from "./routing";
-import type { FacilitatorEndpoint, Support } from "./routing";
+import { facilitatorExtraKeys } from "../schemes";
+import { SUPPORTED_TTL_MS, candidatesFor, kindOf, listedExtra, parseSupported } from "./routing";
+import type { FacilitatorEndpoint, PaymentKind, Support } from "./routing";
 
 /**
  * The facilitator as the paywall sees it (X402.md §4): `verify` and `settle` over HTTP, tried
@@ -27,6 +28,15 @@ export type FacilitatorResult<T> =
 export interface Facilitator {
   verify(request: FacilitatorRequest): Promise<FacilitatorResult<VerifyResponse>>;
   settle(request: FacilitatorRequest): Promise<FacilitatorResult<SettleResponse>>;
+  /**
+   * The `extra` a facilitator lists for `kind` with all of `keys` (its fee payer, its settling
+   * address), from the first in order of preference that has them; undefined when none does.
+   * Optional: without it, offers that need a facilitator's values are not made.
+   */
+  listedExtra?(
+    kind: PaymentKind,
+    keys: readonly string[],
+  ): Promise<Readonly<Record<string, unknown>> | undefined>;
 }
 
 /** Where the facilitators are, in order of preference, and how long to wait for each. */
@@ -68,7 +78,7 @@ export function httpFacilitator(options: HttpFacilitatorOptions): Facilitator {
     isAnswer: (body: unknown) => body is T,
   ): Promise<FacilitatorResult<T>> => {
     const kind = kindOf(request);
-    const candidates = candidatesFor(endpoints, kind, supportOf);
+    const candidates = candidatesFor(endpoints, kind, supportOf, boundExtra(request, kind));
     let last: FacilitatorResult<T> = {
       type: "unavailable",
       status: 503,
@@ -103,7 +113,17 @@ export function httpFacilitator(options: HttpFacilitatorOptions): Facilitator {
   return {
     verify: (request) => call("verify", request, isVerifyResponse),
     settle: (request) => call("settle", request, isSettleResponse),
+    listedExtra: (kind, keys) => listedExtra(endpoints, kind, keys, supportOf),
   };
+}
+
+/** The requirement's `extra` values only one facilitator can have given (src/schemes). */
+function boundExtra(request: FacilitatorRequest, kind: PaymentKind): Record<string, unknown> {
+  const keys = facilitatorExtraKeys(kind.scheme, kind.network);
+  if (keys.length === 0) return {};
+  const requirements = (request.paymentRequirements ?? {}) as { extra?: unknown };
+  const extra = isRecord(requirements.extra) ? requirements.extra : {};
+  return Object.fromEntries(keys.map((key) => [key, extra[key]]));
 }
 
 /** A facilitator's `/supported` kinds; unknown when it cannot say. */

@@ -12,3 +12,4 @@ export type {
 export { matchV1, matchV2 } from "./offer-match";
 export { preparePayment } from "./prepare";
 export type { PreparedPayment } from "./prepare";
+export { withFacilitatorExtra } from "./offer-extra";

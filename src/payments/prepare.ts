@@ -2,6 +2,7 @@ import type { Offer } from "../pricing";
 import { offersOf, requirementsV1, requirementsV2 } from "../pricing";
 import type { DecodedPayment } from "./codec";
 import type { FacilitatorRequest } from "./facilitator";
+import { schemeFor } from "../schemes";
 import { matchV1, matchV2 } from "./offer-match";
 
 /**
@@ -35,9 +36,19 @@ export function preparePayment(
 ): PreparedPayment {
   const offers = offersOf(main);
   if (payment.type === "v2") {
-    const accepted = payment.payload.accepted as { network?: unknown; asset?: unknown };
+    const accepted = payment.payload.accepted as {
+      scheme?: unknown;
+      network?: unknown;
+      asset?: unknown;
+    };
     const asset = typeof accepted.asset === "string" ? accepted.asset.toLowerCase() : "";
     const offer =
+      offers.find(
+        (o) =>
+          o.network === accepted.network &&
+          o.asset.toLowerCase() === asset &&
+          o.scheme === accepted.scheme,
+      ) ??
       offers.find((o) => o.network === accepted.network && o.asset.toLowerCase() === asset) ??
       offers.find((o) => o.network === accepted.network) ??
       main;
@@ -52,7 +63,7 @@ export function preparePayment(
       type: "ready",
       x402Version: 2,
       request: { x402Version: 2, paymentPayload: payment.payload, paymentRequirements: offered },
-      from: authorizationFrom(payment.payload.payload),
+      from: payerOf(payment.payload.payload, offer),
       offer,
     };
   }
@@ -62,18 +73,19 @@ export function preparePayment(
   if (!offered) {
     return { type: "refused", reason: `x402 V1 payments are not accepted on ${offer.network}` };
   }
-  const problem = matchV1(payment.payload, offered);
+  const problem = matchV1(payment.payload, offered, offer.network);
   if (problem) return { type: "refused", reason: problem };
   return {
     type: "ready",
     x402Version: 1,
     request: { x402Version: 1, paymentPayload: payment.payload, paymentRequirements: offered },
-    from: authorizationFrom(payment.payload.payload),
+    from: payerOf(payment.payload.payload, offer),
     offer,
   };
 }
 
-function authorizationFrom(payload: Record<string, unknown>): string | undefined {
-  const authorization = payload["authorization"] as { from?: unknown } | undefined;
-  return typeof authorization?.from === "string" ? authorization.from : undefined;
+/** Who the payload says pays (its scheme reads it), before the facilitator confirms it. */
+function payerOf(payload: Record<string, unknown>, offer: Offer): string | undefined {
+  const identity = schemeFor(offer.scheme, offer.network)?.identity(payload);
+  return typeof identity === "object" ? identity.payer : undefined;
 }

@@ -28,31 +28,83 @@ export interface PaymentKind {
   network: string;
 }
 
+/** A kind as a facilitator lists it, with its `extra` (a fee payer, a settling address). */
+export interface SupportedKind extends PaymentKind {
+  extra?: Readonly<Record<string, unknown>>;
+}
+
 /** A facilitator's `/supported` kinds, as far as we know them. */
-export type Support = { known: true; kinds: readonly PaymentKind[] } | { known: false };
+export type Support = { known: true; kinds: readonly SupportedKind[] } | { known: false };
 
 /** How long a `/supported` listing is trusted. */
 export const SUPPORTED_TTL_MS = 10 * 60_000;
 
 /**
  * The endpoints that may handle `kind`, in order, found lazily: a `/supported` listing is only
- * asked for when the facilitators before it did not settle the matter.
+ * asked for when the facilitators before it did not settle the matter. A payment bound to one
+ * facilitator (`bound`: the `extra` values only it can have given, such as the fee payer of a
+ * Solana transaction or the settling address of an upto permit) goes only to a facilitator
+ * whose listing shows those values.
  */
 export async function* candidatesFor(
   endpoints: readonly FacilitatorEndpoint[],
   kind: PaymentKind,
   supportOf: (endpoint: FacilitatorEndpoint) => Promise<Support>,
+  bound: Readonly<Record<string, unknown>> = {},
 ): AsyncGenerator<FacilitatorEndpoint> {
+  const isBound = Object.keys(bound).length > 0;
   for (const endpoint of endpoints) {
-    if (endpoint.networks === "any") {
+    if (endpoint.networks !== "any" && endpoint.networks !== "supported") {
+      if (!networkMatches(endpoint.networks, kind.network)) continue;
+      if (!isBound) {
+        yield endpoint;
+        continue;
+      }
+    } else if (endpoint.networks === "any" && !isBound) {
       yield endpoint;
-    } else if (endpoint.networks !== "supported") {
-      if (networkMatches(endpoint.networks, kind.network)) yield endpoint;
-    } else {
-      const support = await supportOf(endpoint);
-      if (!support.known || support.kinds.some((k) => sameKind(k, kind))) yield endpoint;
+      continue;
     }
+    const support = await supportOf(endpoint);
+    if (!support.known) {
+      // An unlisted facilitator stays in line, unless the payment can only be completed by one
+      // whose listing proves it holds the bound values.
+      if (!isBound) yield endpoint;
+      continue;
+    }
+    const listed = support.kinds.find((k) => sameKind(k, kind) && holds(k, bound));
+    if (listed) yield endpoint;
   }
+}
+
+/** The `extra` of the first facilitator, in order, that lists `kind` with every key in `keys`. */
+export async function listedExtra(
+  endpoints: readonly FacilitatorEndpoint[],
+  kind: PaymentKind,
+  keys: readonly string[],
+  supportOf: (endpoint: FacilitatorEndpoint) => Promise<Support>,
+): Promise<Readonly<Record<string, unknown>> | undefined> {
+  for (const endpoint of endpoints) {
+    if (Array.isArray(endpoint.networks) && !networkMatches(endpoint.networks, kind.network)) {
+      continue;
+    }
+    const support = await supportOf(endpoint);
+    if (!support.known) continue;
+    const listed = support.kinds.find(
+      (k) => sameKind(k, kind) && keys.every((key) => typeof k.extra?.[key] === "string"),
+    );
+    if (listed?.extra) return listed.extra;
+  }
+  return undefined;
+}
+
+function holds(kind: SupportedKind, bound: Readonly<Record<string, unknown>>): boolean {
+  return Object.entries(bound).every(([key, value]) => sameValue(kind.extra?.[key], value));
+}
+
+/** Addresses compare without regard to letter case when they are 0x hex (EVM). */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (typeof a !== "string" || typeof b !== "string") return false;
+  return a.startsWith("0x") ? a.toLowerCase() === b.toLowerCase() : a === b;
 }
 
 /** True when `network` is one of `allowed` (exact CAIP-2 id or `<namespace>:*`). */
@@ -66,20 +118,24 @@ function sameKind(a: PaymentKind, b: PaymentKind): boolean {
 }
 
 /** Reads the kinds out of a `/supported` answer; undefined when it is not one. */
-export function parseSupported(body: unknown): PaymentKind[] | undefined {
+export function parseSupported(body: unknown): SupportedKind[] | undefined {
   if (typeof body !== "object" || body === null) return undefined;
   const kinds = (body as { kinds?: unknown }).kinds;
   if (!Array.isArray(kinds)) return undefined;
-  const parsed: PaymentKind[] = [];
+  const parsed: SupportedKind[] = [];
   for (const kind of kinds) {
     if (typeof kind !== "object" || kind === null) continue;
-    const { x402Version, scheme, network } = kind as Record<string, unknown>;
+    const { x402Version, scheme, network, extra } = kind as Record<string, unknown>;
     if (
       typeof x402Version === "number" &&
       typeof scheme === "string" &&
       typeof network === "string"
     ) {
-      parsed.push({ x402Version, scheme, network });
+      const listed: SupportedKind = { x402Version, scheme, network };
+      if (typeof extra === "object" && extra !== null && !Array.isArray(extra)) {
+        listed.extra = extra as Record<string, unknown>;
+      }
+      parsed.push(listed);
     }
   }
   return parsed;

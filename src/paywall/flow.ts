@@ -1,5 +1,5 @@
 import type { TableState } from "../kv";
-import { decodePayment, preparePayment } from "../payments";
+import { decodePayment, preparePayment, withFacilitatorExtra } from "../payments";
 import type { Facilitator } from "../payments";
 import {
   challengeResponse,
@@ -140,6 +140,12 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
     offer = quoted;
   }
 
+  const completed = await withFacilitatorExtra(offer, deps.facilitator);
+  if (typeof completed === "string") {
+    return errorResponse("facilitator_unavailable", `${completed}; nothing was charged`, 503);
+  }
+  offer = completed;
+
   const html = prefersHtml(request.headers.get("Accept"));
   const challenge = async (error?: string, headers?: Record<string, string>, at = offer) => {
     const extensions: Record<string, unknown> = {
@@ -175,6 +181,14 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
       onSettled: async (paid, receipt, buyer, reference) => {
         await recordPayment(deps.ledger, {
           ...priced,
+          // The offer actually paid: its network, payee, asset and (dynamic, quoted) amount.
+          match: {
+            rule: priced.match.rule,
+            offer:
+              prepared.offer.metered && receipt.amount !== undefined
+                ? { ...prepared.offer, amount: receipt.amount }
+                : prepared.offer,
+          },
           paymentPayload: prepared.request.paymentPayload,
           x402Version: prepared.x402Version,
           settlement: receipt,

@@ -25,6 +25,8 @@ export const ERRORS = {
   unknown_payee: 404,
   unpriceable_request: 400,
   invalid_origin_quote: 502,
+  /** A metered route's origin did not report a usable usage. */
+  invalid_usage_report: 502,
   payment_in_progress: 409,
   /** Nobody receives it: the client went away (nginx's "client closed request"). */
   client_gone: 499,

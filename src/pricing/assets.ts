@@ -1,54 +1,28 @@
 /**
- * Networks the paywall can price in US dollars, with each one's default stablecoin, and the
- * conversion of "$0.01" prices into atomic units. Amounts are exact: no floating point.
+ * The default stablecoin of each network the paywall can price in US dollars (registered with
+ * the chain families in src/schemes), and the conversion of "$0.01" prices into atomic units.
+ * Amounts are exact: no floating point.
  */
 
-/** An EIP-3009 token as the `exact` scheme needs it (X402.md §3). */
-export interface Asset {
-  address: string;
-  decimals: number;
-  /** The token's EIP-712 domain, sent to clients as `extra`. */
-  eip712: { name: string; version: string };
-}
+import { knownNetworks as registeredNetworks, networkInfo } from "../schemes";
+import type { TokenInfo } from "../schemes";
 
-interface NetworkInfo {
-  usdc: Asset;
-  /** The network's V1 name (x402 1.x clients), when V1 knows it. */
-  v1Name?: string;
-}
-
-const NETWORKS: Readonly<Record<string, NetworkInfo>> = {
-  "eip155:8453": {
-    usdc: {
-      address: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
-      decimals: 6,
-      eip712: { name: "USD Coin", version: "2" },
-    },
-    v1Name: "base",
-  },
-  "eip155:84532": {
-    usdc: {
-      address: "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
-      decimals: 6,
-      eip712: { name: "USDC", version: "2" },
-    },
-    v1Name: "base-sepolia",
-  },
-};
+/** A token a price is paid in (src/schemes/types.ts). */
+export type Asset = TokenInfo;
 
 /** The default USDC of a CAIP-2 network, or undefined when the paywall knows none. */
 export function defaultUsdc(network: string): Asset | undefined {
-  return NETWORKS[network]?.usdc;
+  return networkInfo(network)?.usdc;
 }
 
 /** The x402 V1 network name of a CAIP-2 network, or undefined when V1 has none. */
 export function v1NetworkName(network: string): string | undefined {
-  return NETWORKS[network]?.v1Name;
+  return networkInfo(network)?.v1Name;
 }
 
 /** Networks with a known default USDC, for error messages. */
 export function knownNetworks(): string[] {
-  return Object.keys(NETWORKS);
+  return registeredNetworks();
 }
 
 /**

@@ -139,9 +139,9 @@ function resolveCredit(
 ): CreditTerms | undefined {
   const network = defaults.network;
   const usdc = network === undefined ? undefined : defaultUsdc(network);
-  if (!network || !usdc || !defaults.payTo) {
+  if (!network || !usdc?.eip712 || !defaults.payTo) {
     errors.push(
-      "crawlers.credit: needs a network with a known USDC and a payTo (defaults or variables)",
+      "crawlers.credit: needs an EVM network with a known USDC and a payTo (defaults or variables)",
     );
     return undefined;
   }

@@ -29,3 +29,5 @@ export { usdToAtomic, atomicToUsd, defaultUsdc } from "./assets";
 export { durationSeconds, MAX_SESSION_SECONDS, MAX_SESSION_USES } from "./session-terms";
 export type { SessionTerms } from "./session-terms";
 export type { CrawlerTerms, CreditTerms, Policy } from "./crawler-terms";
+export { meteredCharge } from "./metered";
+export type { Metered } from "./metered";

@@ -10,6 +10,7 @@ import { foldPayeeKey, payeeKeyOf, payeeSelector } from "./payees";
 import type { PayeeConfig, PayeeSelector } from "./payees";
 import { resolveSession } from "./session-terms";
 import type { SessionConfig } from "./session-terms";
+import { resolveMetered } from "./metered";
 import { compilePattern, resolveOffer, stripUndefined } from "./offer";
 import type { Offer } from "./offer";
 
@@ -93,17 +94,27 @@ export function compileTable(
         alsoAccept?: Rule["alsoAccept"];
         dynamicPrice?: Rule["dynamicPrice"];
         originPrice?: Rule["originPrice"];
+        metered?: Rule["metered"];
       },
     routeKey: string,
   ) => {
     const price = rule.price ?? rule.dynamicPrice?.max ?? rule.originPrice?.max;
     if (rule.free || price === undefined) return { kind: "free", rule: label } as const;
-    const { session, alsoAccept, dynamicPrice, originPrice, ...ruleTerms } = rule;
+    const { session, alsoAccept, dynamicPrice, originPrice, metered, ...ruleTerms } = rule;
     const terms = { ...base, ...stripUndefined(ruleTerms) };
-    const offer = resolveOffer(price, terms);
+    const offer = resolveOffer(price, terms, metered ? "upto" : "exact");
     if (typeof offer === "string") {
       errors.push(`${label}: ${offer}`);
       return { kind: "free", rule: label } as const;
+    }
+    if (metered) {
+      const resolved = resolveMetered(metered, offer.network);
+      if (typeof resolved === "string") errors.push(`${label}: ${resolved}`);
+      else if (alsoAccept || session || dynamicPrice || originPrice) {
+        errors.push(
+          `${label}: metered cannot be combined with alsoAccept, session, dynamicPrice or originPrice`,
+        );
+      } else offer.metered = resolved;
     }
     if (dynamicPrice) {
       const dynamic = resolveDynamicPrice(dynamicPrice, offer.network);

@@ -1,6 +1,8 @@
+import { familyOf, schemeFor } from "../schemes";
 import { atomicToUsd, defaultUsdc, knownNetworks, usdToAtomic } from "./assets";
 import type { DiscoveryConfig } from "./discovery-terms";
 import type { DynamicPrice } from "./dynamic-price";
+import type { Metered } from "./metered";
 import type { OriginPrice } from "./origin-price";
 import { foldCase } from "./path";
 import type { Rule, Terms } from "./schema";
@@ -16,13 +18,20 @@ const DEFAULT_TIMEOUT_SECONDS = 60;
 
 /** The fully resolved payment terms of a priced rule: what a 402 offers and a payment must match. */
 export interface Offer {
-  scheme: "exact";
+  /** The x402 scheme: `exact`, or `upto` on metered rules (src/schemes). */
+  scheme: string;
   network: string;
   amount: string;
   asset: string;
   payTo: string;
   maxTimeoutSeconds: number;
-  extra: { name: string; version: string };
+  /** The scheme's `extra` (an EVM token's EIP-712 domain, …), less what `fromFacilitator` adds. */
+  extra: Readonly<Record<string, string>>;
+  /**
+   * `extra` keys only the facilitator can give (Solana's fee payer, upto's settling address),
+   * filled in per request from its `/supported` listing (src/payments/offer-extra.ts).
+   */
+  fromFacilitator?: readonly string[];
   description: string;
   mimeType: string;
   /** The price for people, e.g. "$0.01", when the asset's decimals are known. */
@@ -39,41 +48,67 @@ export interface Offer {
   dynamic?: DynamicPrice;
   /** The origin quotes the price (`originPrice`); `amount` is then the maximum it may quote. */
   quote?: OriginPrice;
+  /** Metered use (`metered`, scheme `upto`): `amount` is the most a request may cost. */
+  metered?: Metered;
 }
 
-/** Resolves a price with a rule's terms (falling back to defaults), or says why it cannot be. */
-export function resolveOffer(price: NonNullable<Rule["price"]>, terms: Terms): Offer | string {
+/**
+ * Resolves a price with a rule's terms (falling back to defaults) for `scheme`, or says why it
+ * cannot be: the network's family and scheme must be registered (src/schemes), the payee must be
+ * an address there, and a "$0.01" price needs the network's known USDC.
+ */
+export function resolveOffer(
+  price: NonNullable<Rule["price"]>,
+  terms: Terms,
+  scheme = "exact",
+): Offer | string {
   const network = terms.network;
   if (!network) return "no network: set one on the rule, in defaults, or the NETWORK variable";
+  const family = familyOf(network);
+  if (!family) return `${network}: no chain family is registered for this network's namespace`;
+  const module = schemeFor(scheme, network);
+  if (!module) return `the ${scheme} scheme is not available on ${network}`;
   const payTo = terms.payTo;
   if (!payTo) return "no payTo: set one on the rule, in defaults, or the PAY_TO variable";
+  if (!family.isAddress(payTo)) return `payTo ${payTo} is not ${family.addressHint} (${network})`;
   const common = {
-    scheme: "exact" as const,
+    scheme,
     network,
     payTo,
     maxTimeoutSeconds: terms.maxTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
     description: terms.description ?? "",
     mimeType: terms.mimeType ?? "",
+    ...(module.facilitatorExtra.length > 0 && { fromFacilitator: module.facilitatorExtra }),
     ...(terms.paymentIdentifier === "required" && { paymentIdRequired: true }),
     ...(terms.discovery && { discovery: terms.discovery }),
   };
-  if (typeof price !== "string") {
-    const usdc = defaultUsdc(network);
-    const knownDecimals = usdc?.address.toLowerCase() === price.asset.toLowerCase();
-    const display = knownDecimals ? atomicToUsd(price.amount, usdc.decimals) : "";
-    return { ...common, amount: price.amount, asset: price.asset, extra: price.extra, display };
-  }
   const usdc = defaultUsdc(network);
+  if (typeof price !== "string") {
+    if (!family.isAddress(price.asset)) {
+      return `asset ${price.asset} is not ${family.addressHint} (${network})`;
+    }
+    const known = usdc && family.fold(usdc.address) === family.fold(price.asset) ? usdc : undefined;
+    const extra = module.offerExtra({
+      address: price.asset,
+      decimals: known?.decimals ?? 0,
+      ...(price.extra && { eip712: price.extra }),
+    });
+    if (typeof extra === "string") return extra;
+    const display = known ? atomicToUsd(price.amount, known.decimals) : "";
+    return { ...common, amount: price.amount, asset: price.asset, extra, display };
+  }
   if (!usdc) {
     return `no default USDC is known on ${network} (known: ${knownNetworks().join(", ")}); give the price as {amount, asset, extra}`;
   }
   const amount = usdToAtomic(price, usdc.decimals);
   if (!amount.ok) return amount.reason;
+  const extra = module.offerExtra(usdc);
+  if (typeof extra === "string") return extra;
   return {
     ...common,
     amount: amount.amount,
     asset: usdc.address,
-    extra: usdc.eip712,
+    extra,
     display: atomicToUsd(amount.amount, usdc.decimals),
   };
 }

@@ -1,5 +1,6 @@
 import type { PaymentRequired, PaymentRequirements } from "@x402/core/types";
 import type { PaymentRequiredV1, PaymentRequirementsV1 } from "@x402/core/types/v1";
+import { schemeFor } from "../schemes";
 import { v1NetworkName } from "./assets";
 import { offersOf } from "./matcher";
 import type { Offer } from "./matcher";
@@ -29,7 +30,7 @@ export function requirementsV1(
   resourceUrl: string,
 ): PaymentRequirementsV1 | undefined {
   const network = v1NetworkName(offer.network);
-  if (!network) return undefined;
+  if (!network || !schemeFor(offer.scheme, offer.network)?.v1) return undefined;
   return {
     scheme: offer.scheme,
     network: network as PaymentRequirementsV1["network"],

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { CrawlPriceSchema, CrawlersSchema } from "./crawler-terms";
 import { DiscoverySchema } from "./discovery-terms";
 import { DynamicPriceSchema } from "./dynamic-price";
+import { MeteredSchema } from "./metered";
 import { OriginPriceSchema } from "./origin-price";
 import { PayeeMapsSchema, PayeeSchema } from "./payees";
 import { SessionSchema } from "./session-terms";
@@ -17,7 +18,16 @@ export const EVM_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 export const CAIP2_NETWORK = /^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}$/;
 const HTTP_METHOD = /^[A-Z]+$/;
 
-const address = z.string().regex(EVM_ADDRESS, "must be a 0x-prefixed 20-byte hex address");
+/** A Solana address: a Base58 public key (checked to be 32 bytes when its rule is compiled). */
+export const SOLANA_ADDRESS = /^[1-9A-HJ-NP-Za-km-z]{32,44}$/;
+
+/** An address on some registered chain; which one the network says, when the rule compiles. */
+const address = z
+  .string()
+  .refine(
+    (value) => EVM_ADDRESS.test(value) || SOLANA_ADDRESS.test(value),
+    "must be a 0x-prefixed 20-byte hex address (EVM) or a Base58 public key (Solana)",
+  );
 const network = z.string().regex(CAIP2_NETWORK, "must be a CAIP-2 network id such as eip155:8453");
 
 /** "$0.001" style price in US dollars, converted with the asset's decimals. */
@@ -30,8 +40,11 @@ const atomicPrice = z
   .object({
     amount: z.string().regex(/^[1-9]\d{0,77}$/, "must be a positive whole number of atomic units"),
     asset: address,
-    /** The token's EIP-712 domain, needed by EIP-3009 signers. */
-    extra: z.object({ name: z.string().min(1), version: z.string().min(1) }).strict(),
+    /** The token's EIP-712 domain, needed by EVM signers (EIP-3009, Permit2). */
+    extra: z
+      .object({ name: z.string().min(1), version: z.string().min(1) })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -64,6 +77,7 @@ const PRICED_ONLY = [
   "payee",
   "dynamicPrice",
   "originPrice",
+  "metered",
 ];
 
 /**
@@ -146,6 +160,8 @@ export const RuleSchema = z
     dynamicPrice: DynamicPriceSchema.optional(),
     /** The origin quotes the price in band, within these bounds (origin-price.ts). */
     originPrice: OriginPriceSchema.optional(),
+    /** Metered use: `price` is the most a request may cost (metered.ts, scheme `upto`). */
+    metered: MeteredSchema.optional(),
     /** What charged crawlers pay here; on a free rule, people stay free (crawler-terms.ts). */
     crawlerPrice: CrawlPriceSchema.optional(),
     ...terms,

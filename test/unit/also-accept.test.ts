@@ -40,8 +40,8 @@ describe("alsoAccept", () => {
       "rules[0].alsoAccept[0]: eip155:84532 is already offered",
     ],
     [
-      [{ network: "eip155:1", price: "$0.02" }],
-      "rules[0].alsoAccept[0]: no default USDC is known on eip155:1",
+      [{ network: "eip155:999999", price: "$0.02" }],
+      "rules[0].alsoAccept[0]: no default USDC is known on eip155:999999",
     ],
     [[{ network: "base", price: "$0.02" }], "rules[0].alsoAccept[0].network"],
     [[], "rules[0].alsoAccept"],

@@ -70,7 +70,7 @@ describe("atomicToUsd", () => {
 });
 
 describe("defaultUsdc", () => {
-  it("should know USDC on Base and Base Sepolia and nothing else", () => {
+  it("should know USDC on Base and Base Sepolia, and nothing on an unregistered chain", () => {
     expect(defaultUsdc(BASE_MAINNET)).toEqual({
       address: USDC_BASE_MAINNET,
       decimals: 6,
@@ -81,6 +81,6 @@ describe("defaultUsdc", () => {
       decimals: 6,
       eip712: { name: "USDC", version: "2" },
     });
-    expect(defaultUsdc("eip155:1")).toBeUndefined();
+    expect(defaultUsdc("eip155:999999")).toBeUndefined();
   });
 });

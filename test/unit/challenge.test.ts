@@ -69,10 +69,10 @@ describe("challengeResponse", () => {
   });
 
   it("should offer nothing to V1 clients on a network V1 does not know, but still to V2", async () => {
-    const offer = { ...OFFER, network: "eip155:1" };
+    const offer = { ...OFFER, network: "eip155:999999" };
     const response = challengeResponse({ offer, resourceUrl: RESOURCE_URL, html: false });
     expect(await response.json()).toMatchObject({ x402Version: 1, accepts: [] });
-    expect(paymentRequired(response)).toMatchObject({ accepts: [{ network: "eip155:1" }] });
+    expect(paymentRequired(response)).toMatchObject({ accepts: [{ network: "eip155:999999" }] });
   });
 
   it("should add the extra headers it is given", () => {

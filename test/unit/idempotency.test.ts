@@ -20,6 +20,8 @@ function payload(authorization: Record<string, unknown> = {}, extensions?: unkno
 
 const facts = (paymentPayload: unknown, paymentIdRequired = false) => ({
   paymentPayload,
+  scheme: "exact",
+  network: "eip155:84532",
   asset: ASSET,
   resource: "https://shop.example/api/x",
   paymentIdRequired,

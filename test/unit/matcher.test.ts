@@ -226,9 +226,9 @@ describe("compileTable", () => {
 
     it("should take an atomic price with its explicit asset, on any network", () => {
       const price = { amount: "42", asset: OTHER_ADDRESS, extra: { name: "Tok", version: "1" } };
-      const table = compile({ rules: [{ path: "/*", price, network: "eip155:1" }] });
+      const table = compile({ rules: [{ path: "/*", price, network: "eip155:999999" }] });
       expect(offerOf(table.match({ method: "GET", host: "a.com", path: "/" }))).toMatchObject({
-        network: "eip155:1",
+        network: "eip155:999999",
         amount: "42",
         asset: OTHER_ADDRESS,
         extra: { name: "Tok", version: "1" },
@@ -305,9 +305,11 @@ describe("compileTable", () => {
     });
 
     it("should refuse a USD price on a network without a known USDC", () => {
-      const errors = compileErrors({ rules: [{ path: "/", price: "$1", network: "eip155:1" }] });
+      const errors = compileErrors({
+        rules: [{ path: "/", price: "$1", network: "eip155:999999" }],
+      });
       expect(errors).toHaveLength(1);
-      expect(errors[0]).toMatch(/^rules\[0\]: no default USDC is known on eip155:1 /);
+      expect(errors[0]).toMatch(/^rules\[0\]: no default USDC is known on eip155:999999 /);
     });
 
     it("should refuse USD prices that are zero or finer than USDC allows", () => {

@@ -99,27 +99,27 @@ describe("matchV2", () => {
 
 describe("matchV1", () => {
   it("should pass a payment for the offer", () => {
-    expect(matchV1(paymentV1(), OFFERED_V1)).toBeUndefined();
+    expect(matchV1(paymentV1(), OFFERED_V1, "eip155:84532")).toBeUndefined();
   });
 
   it("should refuse another scheme", () => {
-    expect(matchV1({ ...paymentV1(), scheme: "upto" }, OFFERED_V1)).toBe(
+    expect(matchV1({ ...paymentV1(), scheme: "upto" }, OFFERED_V1, "eip155:84532")).toBe(
       'scheme "upto" is not offered here',
     );
   });
 
   it("should refuse another network", () => {
-    expect(matchV1({ ...paymentV1(), network: V1_BASE }, OFFERED_V1)).toBe(
+    expect(matchV1({ ...paymentV1(), network: V1_BASE }, OFFERED_V1, "eip155:84532")).toBe(
       'network "base" is not offered here',
     );
   });
 
   it("should refuse an authorization for another amount or payee", () => {
-    expect(matchV1({ ...paymentV1(), payload: exactPayload(PAY_TO, "1") }, OFFERED_V1)).toBe(
-      "payload.authorization.value is not this resource's price",
-    );
-    expect(matchV1({ ...paymentV1(), payload: exactPayload(OTHER_ADDRESS) }, OFFERED_V1)).toBe(
-      "payload.authorization.to is not this resource's payTo",
-    );
+    expect(
+      matchV1({ ...paymentV1(), payload: exactPayload(PAY_TO, "1") }, OFFERED_V1, "eip155:84532"),
+    ).toBe("payload.authorization.value is not this resource's price");
+    expect(
+      matchV1({ ...paymentV1(), payload: exactPayload(OTHER_ADDRESS) }, OFFERED_V1, "eip155:84532"),
+    ).toBe("payload.authorization.to is not this resource's payTo");
   });
 });

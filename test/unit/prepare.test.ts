@@ -66,10 +66,10 @@ describe("preparePayment", () => {
   });
 
   it("should refuse V1 payments on a network without a V1 name", () => {
-    const offer = { ...OFFER, network: "eip155:1" };
+    const offer = { ...OFFER, network: "eip155:999999" };
     expect(preparePayment({ type: "v1", payload: paymentV1() }, offer, RESOURCE_URL)).toEqual({
       type: "refused",
-      reason: "x402 V1 payments are not accepted on eip155:1",
+      reason: "x402 V1 payments are not accepted on eip155:999999",
     });
   });
 

@@ -51,6 +51,6 @@ describe("requirementsV1", () => {
   });
 
   it("should have no V1 requirements on a network V1 does not know", () => {
-    expect(requirementsV1({ ...OFFER, network: "eip155:1" }, RESOURCE_URL)).toBeUndefined();
+    expect(requirementsV1({ ...OFFER, network: "eip155:999999" }, RESOURCE_URL)).toBeUndefined();
   });
 });

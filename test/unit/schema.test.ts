@@ -82,7 +82,7 @@ describe("parsePriceTable", () => {
       ],
     });
     expect(errors).toEqual([
-      "rules[0].payTo: must be a 0x-prefixed 20-byte hex address",
+      "rules[0].payTo: must be a 0x-prefixed 20-byte hex address (EVM) or a Base58 public key (Solana)",
       "rules[1].network: must be a CAIP-2 network id such as eip155:8453",
       "rules[2].path: a * may only stand at the end of the pattern",
     ]);

@@ -93,7 +93,7 @@ describe("price table: read and validate", () => {
       "rules[1].path: must start with /",
     ]);
     const unresolved = await adminJson("/prices/validate", "POST", {
-      rules: [{ path: "/a", price: "$0.01", network: "eip155:1" }],
+      rules: [{ path: "/a", price: "$0.01", network: "eip155:999999" }],
     });
     expect((await jsonOf<{ errors: string[] }>(unresolved)).errors[0]).toContain("rules[0]");
   });

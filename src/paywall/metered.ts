@@ -1,0 +1,89 @@
+import type { FacilitatorRequest } from "../payments";
+
+/**
+ * The parts of a metered (`upto`) payment that are not the usual paid step: asking the
+ * facilitator to settle the used amount rather than the signed maximum, and watching a
+ * Server-Sent-Events body for the usage its last events report, so the amount can be settled
+ * once the stream has ended (src/pricing/metered.ts says which rules do which).
+ */
+
+/** The facilitator request that settles `amount` of a verified upto payment. */
+export function settleAmount(request: FacilitatorRequest, amount: string): FacilitatorRequest {
+  const requirements = request.paymentRequirements as Record<string, unknown>;
+  return { ...request, paymentRequirements: { ...requirements, amount } };
+}
+
+/** The longest SSE line watched for usage; longer lines pass through unread. */
+const MAX_LINE = 1 << 20;
+
+/** What happens when a metered stream ends or is abandoned. */
+export interface StreamEnd {
+  /** The stream ended: settle what `reported` costs; returns text to append (an SSE event). */
+  ended(reported: string | undefined): Promise<string | undefined>;
+  /** The client went away before the end: nothing is settled. */
+  abandoned(): Promise<void>;
+}
+
+/**
+ * Passes `body` through unchanged while reading the `data:` JSON events for the field at
+ * `path` (the last value seen counts), then appends what `end.ended` returns before closing.
+ */
+export function meterStream(
+  body: ReadableStream<Uint8Array>,
+  path: readonly string[],
+  end: StreamEnd,
+): ReadableStream<Uint8Array> {
+  const decoder = new TextDecoder();
+  const encoder = new TextEncoder();
+  let line = "";
+  let reported: string | undefined;
+  const watch = (text: string) => {
+    line += text;
+    let newline = line.search(/\r?\n|\r/);
+    while (newline >= 0) {
+      reported = usageIn(line.slice(0, newline), path) ?? reported;
+      line = line.slice(newline + (line[newline] === "\r" && line[newline + 1] === "\n" ? 2 : 1));
+      newline = line.search(/\r?\n|\r/);
+    }
+    if (line.length > MAX_LINE) line = "";
+  };
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (!done) {
+        watch(decoder.decode(value, { stream: true }));
+        controller.enqueue(value);
+        return;
+      }
+      watch(decoder.decode() + "\n");
+      const tail = await end.ended(reported);
+      if (tail) controller.enqueue(encoder.encode(tail));
+      controller.close();
+    },
+    async cancel(reason) {
+      await reader.cancel(reason);
+      await end.abandoned();
+    },
+  });
+}
+
+/** The usage a `data:` line reports at `path`, as a decimal string, if it reports one. */
+export function usageIn(line: string, path: readonly string[]): string | undefined {
+  if (!line.startsWith("data:")) return undefined;
+  const data = line.slice(5).trim();
+  if (!data.startsWith("{")) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  for (const key of path) {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return String(value);
+  if (typeof value === "string" && /^\d{1,18}$/.test(value)) return value;
+  return undefined;
+}

@@ -1,0 +1,107 @@
+import { base58Encode, base64Decode } from "../encoding";
+import { decodeTransaction, MAX_TRANSACTION_BYTES } from "./solana-tx";
+import type { Instruction } from "./solana-tx";
+import type { SchemeModule } from "./types";
+
+/**
+ * `exact` on Solana (x402's SVM scheme): the payload is a transaction, signed by the payer and
+ * left for the facilitator to sign as fee payer, whose SPL `TransferChecked` moves exactly the
+ * price of the offered mint. The fee payer is the facilitator's (`extra.feePayer`, from its
+ * `/supported` listing), so only that facilitator can complete it. The payer's signature is the
+ * replay key: the same signed message is the same payment. Whether the destination is the
+ * payee's associated token account is for the facilitator to check (it needs a program-derived
+ * address, which takes curve arithmetic this bundle does not carry).
+ */
+
+const TOKEN_PROGRAMS = new Set([
+  "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
+  "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb",
+]);
+/** SPL Token's `TransferChecked` instruction: tag 12, u64 amount, u8 decimals. */
+const TRANSFER_CHECKED = 12;
+
+interface Transfer {
+  mint: string;
+  authority: string;
+  authoritySignature: Uint8Array;
+  amount: string;
+  feePayer: string;
+}
+
+/** Reads the payment's one token transfer, or says why there is not exactly one. */
+function transferOf(payload: Record<string, unknown>): Transfer | string {
+  const text = payload["transaction"];
+  if (typeof text !== "string" || text.length > (MAX_TRANSACTION_BYTES * 4) / 3 + 4) {
+    return "payload.transaction must be a base64 Solana transaction";
+  }
+  const bytes = base64Decode(text);
+  if (!bytes) return "payload.transaction is not base64";
+  const tx = decodeTransaction(bytes);
+  if (typeof tx === "string") return `payload.transaction: ${tx}`;
+  const transfers = tx.instructions.filter(isTransferChecked);
+  if (transfers.length !== 1) return "payload.transaction must make exactly one token transfer";
+  const [transfer] = transfers as [Instruction];
+  const [, mint, , authority] = transfer.accounts;
+  if (!mint || !authority) return "payload.transaction's transfer uses address lookup tables";
+  const signer = tx.accountKeys.slice(0, tx.requiredSignatures).findIndex((k) => eq(k, authority));
+  const signature = tx.signatures[signer];
+  const feePayer = tx.accountKeys[0];
+  if (signer < 0 || !signature || !feePayer) {
+    return "payload.transaction's transfer is not signed by its authority";
+  }
+  const view = new DataView(transfer.data.buffer, transfer.data.byteOffset, 9);
+  return {
+    mint: base58Encode(mint),
+    authority: base58Encode(authority),
+    authoritySignature: signature,
+    amount: view.getBigUint64(1, true).toString(),
+    feePayer: base58Encode(feePayer),
+  };
+}
+
+function isTransferChecked(instruction: Instruction): boolean {
+  const program = instruction.program && base58Encode(instruction.program);
+  return (
+    program !== undefined &&
+    TOKEN_PROGRAMS.has(program) &&
+    instruction.data.length === 10 &&
+    instruction.data[0] === TRANSFER_CHECKED &&
+    instruction.accounts.length >= 4
+  );
+}
+
+function eq(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
+/** The `exact` Solana scheme. */
+export const exactSvm: SchemeModule = {
+  scheme: "exact",
+  namespace: "solana",
+  v1: false,
+  facilitatorExtra: ["feePayer"],
+  offerExtra: () => ({}),
+  check(payload, offered) {
+    const transfer = transferOf(payload);
+    if (typeof transfer === "string") return transfer;
+    if (transfer.mint !== offered.asset) return "payload.transaction transfers another token";
+    if (transfer.amount !== offered.amount) {
+      return "payload.transaction's transfer is not this resource's price";
+    }
+    if (transfer.feePayer !== offered.extra["feePayer"]) {
+      return "payload.transaction's fee payer is not the offered facilitator's";
+    }
+    if (transfer.authority === transfer.feePayer) {
+      return "payload.transaction's fee payer may not be the one paying";
+    }
+    return undefined;
+  },
+  identity(payload) {
+    const transfer = transferOf(payload);
+    if (typeof transfer === "string") return transfer;
+    return {
+      payer: transfer.authority,
+      replayKey: `sig:${base58Encode(transfer.authoritySignature)}`,
+    };
+  },
+};
