@@ -1,13 +1,16 @@
 /**
  * A real x402 facilitator for development and tests: the official `x402Facilitator` with the
- * official EVM `exact` scheme (V2 on eip155:84532, V1 on "base-sepolia" and the other V1 names),
- * served over HTTP on 127.0.0.1 and settling on the local anvil.
+ * official EVM `exact` scheme (V2 on eip155:84532, V1 on "base-sepolia" and the other V1 names)
+ * and the official EVM `upto` scheme (V2, Permit2-based metered payments; needs Permit2 and the
+ * upto proxy on the chain, see dev/permit2.ts), served over HTTP on 127.0.0.1 and settling on
+ * the local anvil.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { x402Facilitator } from "@x402/core/facilitator";
 import { parsePaymentPayload, parsePaymentRequirements } from "@x402/core/schemas";
 import { toFacilitatorEvmSigner } from "@x402/evm";
 import { registerExactEvmScheme } from "@x402/evm/exact/facilitator";
+import { UptoEvmScheme } from "@x402/evm/upto/facilitator";
 import {
   createWalletClient,
   http,
@@ -57,6 +60,9 @@ function createFacilitator(chains: FacilitatorChain[], privateKey: Hex): x402Fac
       verifyTypedData: (args) => client.verifyTypedData(args as VerifyTypedDataParameters),
     });
     registerExactEvmScheme(facilitator, { signer, networks: `eip155:${chainId}` });
+    // `/supported` lists it with `extra.facilitatorAddress`: the signer, the only caller the
+    // upto proxy lets settle a permit whose witness names it.
+    facilitator.register(`eip155:${chainId}`, new UptoEvmScheme(signer));
   }
   return facilitator;
 }

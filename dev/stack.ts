@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { FACILITATOR_KEY, PAY_TO, PAYER, freePort, startChain } from "./chain.ts";
 import { startFacilitator } from "./facilitator.ts";
 import { startOrigin } from "./origin.ts";
+import { approvePermit2, deployPermit2 } from "./permit2.ts";
 import { BASE_USDC, deployUsdc } from "./usdc.ts";
 import { startWorker } from "./worker.ts";
 
@@ -83,12 +84,17 @@ export async function startStack(options: {
     stops.push(chain.stop);
     log("deploying Circle's USDC (FiatTokenV2_2) and funding the payer …");
     await deployUsdc(chain.rpcUrl);
+    log("placing Permit2 and the x402 upto proxy; the payer approves Permit2 for USDC …");
+    await deployPermit2(chain.rpcUrl);
+    await approvePermit2(chain.rpcUrl, PAYER.privateKey);
     let secondRpcUrl: string | undefined;
     if (options.secondChain) {
       log("starting a second anvil (chain id 8453) with Base's USDC …");
       const second = await startChain({ port: await freePort(), chainId: SECOND_CHAIN_ID });
       stops.push(second.stop);
       await deployUsdc(second.rpcUrl, { token: BASE_USDC, chainId: SECOND_CHAIN_ID });
+      await deployPermit2(second.rpcUrl);
+      await approvePermit2(second.rpcUrl, PAYER.privateKey, BASE_USDC.address);
       secondRpcUrl = second.rpcUrl;
     }
     log("starting the facilitator …");
