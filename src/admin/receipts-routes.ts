@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { Env } from "../config";
 import { receiptsCsv } from "../ledger";
-import { EVM_ADDRESS } from "../pricing";
+import { EVM_ADDRESS, SOLANA_ADDRESS } from "../pricing";
 import { adminError, ledgerOr503 } from "./context";
 import type { AdminContext, DepsOf } from "./context";
 import { usdOf } from "./money";
@@ -67,14 +67,18 @@ function receiptQuery(c: AdminContext) {
   const range = timeRange(c, false);
   if (typeof range === "string") return range;
   const payer = c.req.query("payer");
-  if (payer !== undefined && !EVM_ADDRESS.test(payer)) return "payer must be a 0x address";
+  if (payer !== undefined && !EVM_ADDRESS.test(payer) && !SOLANA_ADDRESS.test(payer)) {
+    return "payer must be a 0x address (EVM) or a Base58 public key (Solana)";
+  }
   const limit = whole(c.req.query("limit"), 100);
   if (limit === undefined || limit < 1 || limit > MAX_LIMIT) {
     return `limit is a whole number from 1 to ${MAX_LIMIT}`;
   }
   const before = whole(c.req.query("before"), 0);
   if (before === undefined) return "before is a receipt id (the `next` of the previous page)";
-  return { ...range, payer, limit, before: before || undefined };
+  // Receipts keep EVM addresses in lower case and Base58 ones as written (src/schemes).
+  const folded = payer !== undefined && EVM_ADDRESS.test(payer) ? payer.toLowerCase() : payer;
+  return { ...range, payer: folded, limit, before: before || undefined };
 }
 
 /**

@@ -79,7 +79,7 @@ export class D1Ledger {
     };
     add("time >= ?", query.from);
     add("time < ?", query.to);
-    add("payer = ?", query.payer?.toLowerCase());
+    add("payer = ?", query.payer);
     add("id < ?", query.before);
     const sql = `SELECT * FROM receipts ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY id DESC LIMIT ?`;

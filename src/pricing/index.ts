@@ -1,4 +1,4 @@
-export { parsePriceTable, EVM_ADDRESS, CAIP2_NETWORK } from "./schema";
+export { parsePriceTable, EVM_ADDRESS, SOLANA_ADDRESS, CAIP2_NETWORK } from "./schema";
 export type { PriceTable, Rule, Price, TableParseResult } from "./schema";
 export { normalisePath } from "./path";
 export type { NormalisedPath } from "./path";

@@ -1,6 +1,7 @@
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { FAKE_FEE_PAYER, FAKE_UPTO_FACILITATOR } from "./fake-values.ts";
 
 /**
  * Fake facilitator and origin servers for the integration tests (Node side, loopback only).
@@ -56,6 +57,45 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "Content-Type": "application/json" }).end(JSON.stringify(body));
 }
 
+const FAKE_SUPPORTED = {
+  kinds: [
+    { x402Version: 2, scheme: "exact", network: "eip155:84532" },
+    { x402Version: 2, scheme: "exact", network: "eip155:8453" },
+    {
+      x402Version: 2,
+      scheme: "upto",
+      network: "eip155:84532",
+      extra: { facilitatorAddress: FAKE_UPTO_FACILITATOR },
+    },
+    {
+      x402Version: 2,
+      scheme: "exact",
+      network: "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1",
+      extra: { feePayer: FAKE_FEE_PAYER },
+    },
+    { x402Version: 1, scheme: "exact", network: "base-sepolia" },
+  ],
+  extensions: [],
+  signers: {},
+};
+
+/**
+ * Who pays and a nonce-like key, from any scheme's payload: an EIP-3009 authorization, a
+ * Permit2 permit (its nonce as 0x hex), or a Solana transaction (its last 32 bytes as hex).
+ */
+function payerAndNonce(payload: Record<string, unknown>): {
+  from: string | undefined;
+  nonce: string;
+} {
+  const authorization = payload["authorization"] as { from: string; nonce: string } | undefined;
+  if (authorization) return authorization;
+  const permit = payload["permit2Authorization"] as { from: string; nonce: string } | undefined;
+  if (permit) return { from: permit.from, nonce: `0x${BigInt(permit.nonce).toString(16)}` };
+  const tx = Buffer.from(String(payload["transaction"] ?? ""), "base64");
+  // The payer of a Solana transfer is left for the paywall to read from the transaction.
+  return { from: undefined, nonce: `0x${tx.subarray(-32).toString("hex")}` };
+}
+
 /**
  * Starts the fake facilitator; `GET /__calls?nonce=N` lists the calls made with a nonce,
  * `GET /__calls?mode=M` those made under a mode (a test's own mode name acts as `ok`).
@@ -74,12 +114,13 @@ export async function startFakeFacilitator(): Promise<Fake> {
       );
     }
     const [, mode = "", op = ""] = url.pathname.split("/");
+    if (op === "supported") return json(res, 200, FAKE_SUPPORTED);
     void readBody(req).then(async (text) => {
       const body = JSON.parse(text) as {
-        paymentPayload: { payload: { authorization: { from: string; nonce: string } } };
-        paymentRequirements: { network: string };
+        paymentPayload: { payload: Record<string, unknown> };
+        paymentRequirements: { network: string; scheme: string; amount: string };
       };
-      const auth = body.paymentPayload.payload.authorization;
+      const auth = payerAndNonce(body.paymentPayload.payload);
       const settledBefore = calls.some((c) => c.op === "settle" && c.nonce === auth.nonce);
       calls.push({ mode, op, nonce: auth.nonce, body });
       const network = body.paymentRequirements.network;
@@ -122,6 +163,9 @@ export async function startFakeFacilitator(): Promise<Fake> {
         payer: auth.from,
         transaction: `0x${auth.nonce.slice(2, 66).padEnd(64, "0")}`,
         network,
+        ...(body.paymentRequirements.scheme === "upto" && {
+          amount: body.paymentRequirements.amount,
+        }),
       });
     });
   });
@@ -161,6 +205,20 @@ export async function startFakeOrigin(): Promise<Fake> {
     }
     if (parts[1] === "slow") {
       setTimeout(() => json(res, 200, { slow: true }), Number(parts[2]));
+      return;
+    }
+    if (parts[1] === "usage") {
+      // A metered API: reports the units it used in a header (`/usage/<n>/…`; `none`: no report).
+      const headers: Record<string, string> = { "Content-Type": "application/json" };
+      if (parts[2] !== "none") headers["x-usage-units"] = parts[2] ?? "";
+      return res.writeHead(200, headers).end(JSON.stringify({ used: parts[2] }));
+    }
+    if (parts[1] === "sse-usage") {
+      // A streamed metered API: SSE events, the last one carrying the usage (`none`: no usage).
+      res.writeHead(200, { "Content-Type": "text/event-stream" });
+      res.write('data: {"text":"hello"}\n\n');
+      const usage = parts[2] === "none" ? {} : { usage: { total_tokens: Number(parts[2]) } };
+      res.end(`data: ${JSON.stringify({ text: " world", ...usage })}\n\ndata: [DONE]\n\n`);
       return;
     }
     if (parts[1] === "redirect") {
