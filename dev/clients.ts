@@ -10,6 +10,7 @@ import {
 import { createSIWxClientHook } from "@x402/extensions/sign-in-with-x";
 import { decodePaymentResponseHeader } from "@x402/fetch";
 import { ExactEvmScheme } from "@x402/evm/exact/client";
+import { UptoEvmScheme } from "@x402/evm/upto/client";
 import { createWalletClient, http, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { wrapFetchWithPayment as wrapV1, decodeXPaymentResponse } from "x402-fetch";
@@ -19,7 +20,8 @@ import { localChain } from "./chain.ts";
 export type PayingFetch = (input: string, init?: RequestInit) => Promise<Response>;
 
 /**
- * `@x402/fetch` 2.x with the `exact` EVM scheme for every eip155 network, default spend policy.
+ * `@x402/fetch` 2.x with the `exact` and `upto` EVM schemes for every eip155 network, default
+ * spend policy.
  * With `paymentId`, payments carry that `payment-identifier` (idempotent retries).
  * With `siwx`, the official sign-in-with-x hook (`createSIWxClientHook`) answers a 402 that
  * offers sign-in before paying, as a returning buyer's client does.
@@ -31,10 +33,10 @@ export function payingFetchV2(
 ): PayingFetch {
   const account = privateKeyToAccount(privateKey);
   // With `network`, the client pays only there (it picks that offer among several).
-  const client = new x402Client().register(
-    options.network ?? "eip155:*",
-    new ExactEvmScheme(account),
-  );
+  const client = new x402Client()
+    .register(options.network ?? "eip155:*", new ExactEvmScheme(account))
+    // Metered routes offer `upto` (Permit2): the client signs a maximum, is charged the usage.
+    .register(options.network ?? "eip155:*", new UptoEvmScheme(account));
   const paymentId = options.paymentId;
   if (paymentId !== undefined) {
     // The payment-identifier extension (X402.md §5), added where the 402 declares it.

@@ -63,6 +63,20 @@ function route(req: IncomingMessage, res: ServerResponse): void {
     res.end(
       JSON.stringify({ paid: true, quoted: price, path: url.pathname, payer: payer ?? null }),
     );
+  } else if (url.pathname.startsWith("/api/metered/")) {
+    // A metered API: reports the tokens it used (the `tokens` query, by default 250).
+    const tokens = url.searchParams.get("tokens") ?? "250";
+    res.writeHead(200, { "Content-Type": "application/json", "x-usage-units": tokens });
+    res.end(
+      JSON.stringify({ answer: "metered demo", tokens: Number(tokens), payer: payer ?? null }),
+    );
+  } else if (url.pathname.startsWith("/api/stream/")) {
+    // A streamed metered API (Server-Sent Events); the last event reports the tokens used.
+    const tokens = Number(url.searchParams.get("tokens") ?? "120");
+    res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" });
+    const words = ["Paid", "by", "the", "token,", "settled", "when", "the", "stream", "ends."];
+    words.forEach((word) => res.write(`data: ${JSON.stringify({ text: word })}\n\n`));
+    res.end(`data: ${JSON.stringify({ usage: { total_tokens: tokens } })}\n\ndata: [DONE]\n\n`);
   } else if (url.pathname.startsWith("/api/")) {
     json(200, {
       paid: true,
