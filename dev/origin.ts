@@ -25,6 +25,12 @@ const ARTICLES: Record<string, { title: string; body: string }> = {
   },
 };
 
+/** Tenants of `/api/tenants/<name>/*` and the addresses they are paid at (anvil #5 and #6). */
+export const TENANTS: Readonly<Record<string, string>> = {
+  alice: "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc",
+  bob: "0x976EA74026E726554dB657fA54763abd0C3a0aa9",
+};
+
 function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`;
 }
@@ -63,6 +69,13 @@ function route(req: IncomingMessage, res: ServerResponse): void {
     res.end(
       JSON.stringify({ paid: true, quoted: price, path: url.pathname, payer: payer ?? null }),
     );
+  } else if (url.pathname.startsWith("/api/tenants/")) {
+    // Names its own payee (x402-pay-to): each tenant is paid at its own address.
+    const tenant = url.pathname.split("/")[3] ?? "";
+    const payTo = TENANTS[tenant];
+    if (!payTo) return void json(404, { error: `no tenant ${tenant}` });
+    res.writeHead(200, { "Content-Type": "application/json", "x402-pay-to": payTo });
+    res.end(JSON.stringify({ tenant, paid: req.headers["x402-quote-request"] !== "1" }));
   } else if (url.pathname.startsWith("/api/metered/")) {
     // A metered API: reports the tokens it used (the `tokens` query, by default 250).
     const tokens = url.searchParams.get("tokens") ?? "250";

@@ -1,13 +1,7 @@
 import type { TableState } from "../kv";
 import { decodePayment, preparePayment, withFacilitatorExtra } from "../payments";
 import type { Facilitator } from "../payments";
-import {
-  challengeResponse,
-  checkAnswerQuote,
-  dynamicAmount,
-  normalisePath,
-  prefersHtml,
-} from "../pricing";
+import { challengeResponse, dynamicAmount, normalisePath, prefersHtml } from "../pricing";
 import type { Match, Offer } from "../pricing";
 import { forwardToOrigin } from "../proxy";
 import type { OriginOptions } from "../proxy";
@@ -18,7 +12,7 @@ import type { CrawlerDeps } from "./crawler-gate";
 import { BAZAAR, bazaarExtension } from "../discovery";
 import { PAYMENT_IDENTIFIER, paymentIdentifierDeclaration } from "../idempotency";
 import type { PaymentLockService } from "../idempotency";
-import { quotedOffer } from "./origin-quote";
+import { checkOriginAnswer, fromOrigin, originTerms } from "./origin-quote";
 import { payOnce } from "./pay-once";
 import { recordPayment } from "../ledger";
 import type { ReceiptsLedger } from "../ledger";
@@ -133,9 +127,9 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
   }
 
   const payment = decodePayment(request.headers);
-  const quote = offer.quote;
-  if (quote) {
-    const quoted = await quotedOffer(offer, quote, payment, { request, forwardPath }, deps.origin);
+  const originSays = fromOrigin(offer);
+  if (originSays) {
+    const quoted = await originTerms(offer, payment, { request, forwardPath }, deps.origin);
     if (quoted instanceof Response) return quoted;
     offer = quoted;
   }
@@ -170,13 +164,11 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
       offer,
       prepared,
       challenge,
-      beforeSettle: quote
-        ? async (answer) => {
-            const check = checkAnswerQuote(answer, prepared.offer, quote);
-            if (check.ok) return undefined;
-            if ("invalid" in check) return errorResponse("invalid_origin_quote", check.invalid);
-            return challenge(check.reason, undefined, check.changed);
-          }
+      beforeSettle: originSays
+        ? async (answer) =>
+            checkOriginAnswer(answer, prepared.offer, (error, at) =>
+              challenge(error, undefined, at),
+            )
         : undefined,
       onSettled: async (paid, receipt, buyer, reference) => {
         await recordPayment(deps.ledger, {

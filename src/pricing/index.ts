@@ -5,6 +5,8 @@ export type { NormalisedPath } from "./path";
 export { compileTable, offersOf } from "./matcher";
 export { dynamicAmount } from "./dynamic-price";
 export {
+  PAYEE_HEADER,
+  readPayee,
   QUOTE_HEADER,
   QUOTE_REQUEST_HEADER,
   checkAnswerQuote,

@@ -7,7 +7,7 @@ import type { PriceTable, Rule, Terms } from "./schema";
 import { resolveDynamicPrice } from "./dynamic-price";
 import { resolveOriginPrice } from "./origin-price";
 import { foldPayeeKey, payeeKeyOf, payeeSelector } from "./payees";
-import type { PayeeConfig, PayeeSelector } from "./payees";
+import type { MapPayeeConfig, PayeeSelector } from "./payees";
 import { resolveSession } from "./session-terms";
 import type { SessionConfig } from "./session-terms";
 import { resolveMetered } from "./metered";
@@ -95,14 +95,16 @@ export function compileTable(
         dynamicPrice?: Rule["dynamicPrice"];
         originPrice?: Rule["originPrice"];
         metered?: Rule["metered"];
+        payee?: Rule["payee"];
       },
     routeKey: string,
   ) => {
     const price = rule.price ?? rule.dynamicPrice?.max ?? rule.originPrice?.max;
     if (rule.free || price === undefined) return { kind: "free", rule: label } as const;
-    const { session, alsoAccept, dynamicPrice, originPrice, metered, ...ruleTerms } = rule;
+    const { session, alsoAccept, dynamicPrice, originPrice, metered, payee, ...ruleTerms } = rule;
     const terms = { ...base, ...stripUndefined(ruleTerms) };
-    const offer = resolveOffer(price, terms, metered ? "upto" : "exact");
+    const fromOrigin = payee?.from === "origin";
+    const offer = resolveOffer(price, terms, metered ? "upto" : "exact", fromOrigin);
     if (typeof offer === "string") {
       errors.push(`${label}: ${offer}`);
       return { kind: "free", rule: label } as const;
@@ -128,6 +130,11 @@ export function compileTable(
       else if (alsoAccept || session) {
         errors.push(`${label}: originPrice cannot be combined with alsoAccept or session`);
       } else offer.quote = quote;
+    }
+    if (fromOrigin && (alsoAccept || session || metered)) {
+      errors.push(
+        `${label}: a payee from the origin cannot be combined with alsoAccept, session or metered`,
+      );
     }
     if (session) offer.session = resolveSession(session, routeKey, table.caseSensitive);
     if (alsoAccept) {
@@ -170,7 +177,7 @@ export function compileTable(
   };
 
   /** Each payee of a `payee` rule gets its own offers, sessions scoped to that payee. */
-  const compilePayees = (label: string, rule: Rule, config: PayeeConfig) => {
+  const compilePayees = (label: string, rule: Rule, config: MapPayeeConfig) => {
     const selector = payeeSelector(
       foldCase(rule.path.normalize("NFKC"), table.caseSensitive),
       config,
@@ -207,11 +214,12 @@ export function compileTable(
     const label = `rules[${i}]`;
     const compiled: CompiledRule = {
       pattern: compilePattern(rule.path, table.caseSensitive),
-      result: rule.payee
-        ? { kind: "free", rule: label }
-        : withCrawl(label, rule, resolve(label, rule, routeKeyOf(rule))),
+      result:
+        rule.payee && "map" in rule.payee
+          ? { kind: "free", rule: label }
+          : withCrawl(label, rule, resolve(label, rule, routeKeyOf(rule))),
     };
-    if (rule.payee) {
+    if (rule.payee && "map" in rule.payee) {
       const payees = compilePayees(label, rule, rule.payee);
       if (payees) compiled.payees = payees;
     }

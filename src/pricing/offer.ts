@@ -48,6 +48,8 @@ export interface Offer {
   dynamic?: DynamicPrice;
   /** The origin quotes the price (`originPrice`); `amount` is then the maximum it may quote. */
   quote?: OriginPrice;
+  /** The origin names the payee per request (`payee: {from: "origin"}`); `payTo` is "" till then. */
+  payeeFromOrigin?: boolean;
   /** Metered use (`metered`, scheme `upto`): `amount` is the most a request may cost. */
   metered?: Metered;
 }
@@ -61,6 +63,7 @@ export function resolveOffer(
   price: NonNullable<Rule["price"]>,
   terms: Terms,
   scheme = "exact",
+  payeeFromOrigin = false,
 ): Offer | string {
   const network = terms.network;
   if (!network) return "no network: set one on the rule, in defaults, or the NETWORK variable";
@@ -68,13 +71,19 @@ export function resolveOffer(
   if (!family) return `${network}: no chain family is registered for this network's namespace`;
   const module = schemeFor(scheme, network);
   if (!module) return `the ${scheme} scheme is not available on ${network}`;
-  const payTo = terms.payTo;
-  if (!payTo) return "no payTo: set one on the rule, in defaults, or the PAY_TO variable";
-  if (!family.isAddress(payTo)) return `payTo ${payTo} is not ${family.addressHint} (${network})`;
+  // A payee the origin names is filled in per request; until then nothing can pay "".
+  const payTo = payeeFromOrigin ? "" : terms.payTo;
+  if (payTo === undefined || (!payeeFromOrigin && !payTo)) {
+    return "no payTo: set one on the rule, in defaults, or the PAY_TO variable";
+  }
+  if (!payeeFromOrigin && !family.isAddress(payTo)) {
+    return `payTo ${payTo} is not ${family.addressHint} (${network})`;
+  }
   const common = {
     scheme,
     network,
     payTo,
+    ...(payeeFromOrigin && { payeeFromOrigin: true }),
     maxTimeoutSeconds: terms.maxTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
     description: terms.description ?? "",
     mimeType: terms.mimeType ?? "",

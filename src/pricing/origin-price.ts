@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { familyOf } from "../schemes";
 import { atomicToUsd, defaultUsdc, usdToAtomic } from "./assets";
 import type { Offer } from "./matcher";
 
@@ -15,6 +16,8 @@ import type { Offer } from "./matcher";
 export const QUOTE_REQUEST_HEADER = "x402-quote-request";
 /** The response header carrying the origin's quote, e.g. `$0.05` (USD in the rule's USDC). */
 export const QUOTE_HEADER = "x402-price";
+/** The response header naming the payee, for rules with `payee: {from: "origin"}`. */
+export const PAYEE_HEADER = "x402-pay-to";
 
 const usd = z.string().regex(/^\$\d+(\.\d+)?$/, 'must look like "$0.01"');
 
@@ -98,4 +101,21 @@ export function checkAnswerQuote(
     changed: { ...paid, amount: quote.amount, display: quote.display },
     reason: `the price is now ${quote.display}; this payment was for another amount, and nothing was charged`,
   };
+}
+
+/** Reads the payee an origin names: it must be an address of the rule's network. */
+export function readPayee(
+  value: string | null,
+  network: string,
+): { ok: true; payTo: string } | { ok: false; reason: string } {
+  const family = familyOf(network);
+  const payTo = value?.trim();
+  if (!payTo) return { ok: false, reason: `the origin named no payee (${PAYEE_HEADER})` };
+  if (!family?.isAddress(payTo)) {
+    return {
+      ok: false,
+      reason: `the origin's payee "${payTo.slice(0, 64)}" is not ${family?.addressHint ?? "an address"} on ${network}`,
+    };
+  }
+  return { ok: true, payTo };
 }

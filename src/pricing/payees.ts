@@ -5,7 +5,8 @@ import { z } from "zod";
  * price table (marketplaces: `/sellers/:id/*` pays seller `id`; multi-tenant sites: each host
  * pays its owner). The maps are versioned, validated and cached with the table, so choosing a
  * payee costs no storage read; every address is checked when the table loads, and a key with
- * no payee is refused (404), never paid to a default or an empty address.
+ * no payee is refused (404), never paid to a default or an empty address. Or the origin names
+ * the payee itself (`from: "origin"`), in band like an origin's price quote.
  */
 
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -22,24 +23,30 @@ export const PayeeMapsSchema = z
     "at most 10,000 payees in all",
   );
 
-/** A rule's `payee`: which map, and what in the request picks the entry. */
-export const PayeeSchema = z
-  .object({
-    map: z.string().regex(NAME, "must name a map in the table's payees"),
-    from: z
-      .string()
-      .regex(/^(host|param:[A-Za-z_][A-Za-z0-9_]*)$/, 'must be "host" or "param:<name>"'),
-  })
-  .strict();
+/** A rule's `payee`: which map and what in the request picks the entry, or the origin's word. */
+export const PayeeSchema = z.union([
+  z
+    .object({
+      map: z.string().regex(NAME, "must name a map in the table's payees"),
+      from: z
+        .string()
+        .regex(/^(host|param:[A-Za-z_][A-Za-z0-9_]*)$/, 'must be "host" or "param:<name>"'),
+    })
+    .strict(),
+  /** The origin names the payee in its `x402-pay-to` header (src/pricing/origin-price.ts). */
+  z.object({ from: z.literal("origin") }).strict(),
+]);
 
 /** A rule's payee choice as written in the table. */
 export type PayeeConfig = z.infer<typeof PayeeSchema>;
+/** A payee chosen from one of the table's maps. */
+export type MapPayeeConfig = Extract<PayeeConfig, { map: string }>;
 
 /** Where a compiled rule finds its payee key in a request. */
 export type PayeeSelector = { from: "host" } | { from: "param"; name: string; index: number };
 
 /** The selector for `config` on a rule with `pattern`, or why it cannot work. */
-export function payeeSelector(pattern: string, config: PayeeConfig): PayeeSelector | string {
+export function payeeSelector(pattern: string, config: MapPayeeConfig): PayeeSelector | string {
   if (config.from === "host") return { from: "host" };
   const name = config.from.slice("param:".length);
   const index = pattern.split("/").indexOf(`:${name}`);

@@ -207,6 +207,11 @@ export async function startFakeOrigin(): Promise<Fake> {
       setTimeout(() => json(res, 200, { slow: true }), Number(parts[2]));
       return;
     }
+    if (parts[1] === "payee") {
+      // An origin that names its payee (`/payee/<address>/…`), asked for a quote or not.
+      const headers = { "Content-Type": "application/json", "x402-pay-to": parts[2] ?? "" };
+      return res.writeHead(200, headers).end(JSON.stringify({ payee: parts[2] }));
+    }
     if (parts[1] === "usage") {
       // A metered API: reports the units it used in a header (`/usage/<n>/…`; `none`: no report).
       const headers: Record<string, string> = { "Content-Type": "application/json" };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compileTable, parsePriceTable } from "../../src/pricing/index.ts";
+import { compileTable, parsePriceTable, readPayee } from "../../src/pricing/index.ts";
 import type { CompiledTable, Lookup } from "../../src/pricing/index.ts";
 import { BASE_SEPOLIA, PAY_TO } from "./fixtures.ts";
 
@@ -108,5 +108,46 @@ describe("dynamic payees", () => {
     const compiled = compile({ payees: { sellers: { alice: "0x1234" } } }, []);
     expect(compiled.ok).toBe(false);
     if (!compiled.ok) expect(compiled.errors.join("\n")).toContain("payees.sellers.alice");
+  });
+});
+
+describe("a payee named by the origin", () => {
+  it("should compile to an offer nobody can pay until the origin names the payee", () => {
+    const compiled = compile({}, [{ path: "/t/*", price: "$0.01", payee: { from: "origin" } }]);
+    expect(compiled.ok).toBe(true);
+    if (!compiled.ok) return;
+    const found = compiled.table.match({ method: "GET", host: "a.example", path: "/t/x" });
+    expect(found.kind).toBe("priced");
+    if (found.kind !== "priced") return;
+    expect(found.offer).toMatchObject({ payTo: "", payeeFromOrigin: true });
+  });
+
+  it("should refuse it with alsoAccept, session or metered", () => {
+    for (const extra of [
+      { alsoAccept: [{ network: "eip155:8453", price: "$0.01" }] },
+      { session: { ttl: "1h" } },
+      { metered: { unitPrice: "$0.001", usage: { header: "x-units" } } },
+    ]) {
+      const compiled = compile({}, [
+        { path: "/t/*", price: "$0.01", payee: { from: "origin" }, ...extra },
+      ]);
+      expect(compiled.ok).toBe(false);
+      if (compiled.ok) continue;
+      expect(compiled.errors.join()).toContain("a payee from the origin cannot be combined");
+    }
+  });
+
+  it("should take only an address of the rule's network from the origin", () => {
+    expect(readPayee(ALICE, BASE_SEPOLIA)).toEqual({ ok: true, payTo: ALICE });
+    expect(readPayee(null, BASE_SEPOLIA)).toMatchObject({ ok: false });
+    expect(readPayee("JBKYsH6n75jUPJsprTmMadqz53yNUBGHv1uYrNd334gf", BASE_SEPOLIA)).toMatchObject({
+      ok: false,
+    });
+    expect(
+      readPayee(
+        "JBKYsH6n75jUPJsprTmMadqz53yNUBGHv1uYrNd334gf",
+        "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1",
+      ),
+    ).toMatchObject({ ok: true });
   });
 });

@@ -3,7 +3,17 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { base58Decode, base58Encode } from "../../src/encoding";
 import { admin, jsonOf } from "./admin-helpers";
 import { FAKE_FEE_PAYER, FAKE_UPTO_FACILITATOR } from "../support/fake-values";
-import { PAY_TO, USDC, call, decodeHeader, facilitatorCalls, putTable, unique } from "./helpers";
+import {
+  PAY_TO,
+  PAYER,
+  USDC,
+  call,
+  decodeHeader,
+  facilitatorCalls,
+  originSaw,
+  putTable,
+  unique,
+} from "./helpers";
 
 /**
  * Schemes other than `exact` on EVM, inside workerd against the fake facilitator (which lists a
@@ -30,6 +40,7 @@ beforeEach(async () => {
         price: "$0.01",
         alsoAccept: [{ network: DEVNET, price: "$0.01", payTo: SOL_PAYEE }],
       },
+      { path: "/payee/*", price: "$0.01", payee: { from: "origin" } },
       {
         path: "/usage/*",
         price: "$0.05",
@@ -348,5 +359,70 @@ describe("receipts of payments on an alternative offer", () => {
         asset: "0x833589fcd6edb6e08f4c7c32d4f71b54bda02913",
       },
     ]);
+  });
+});
+
+describe("a payee named by the origin", () => {
+  const SELLER = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65";
+
+  function exactPayment(accepted: Accept, resource: unknown, payTo = accepted.payTo) {
+    const nonce = `0x${unique()}${"cd".repeat(28)}`;
+    const payload = {
+      x402Version: 2,
+      resource,
+      accepted: { ...accepted, payTo },
+      payload: {
+        signature: "0x" + "11".repeat(65),
+        authorization: {
+          from: PAYER,
+          to: payTo,
+          value: accepted.amount,
+          validAfter: "0",
+          validBefore: String(Math.floor(Date.now() / 1000) + 600),
+          nonce,
+        },
+      },
+    };
+    return { payload, nonce };
+  }
+
+  it("should challenge with the payee the origin names, asking it once", async () => {
+    const path = `/payee/${SELLER}/${unique()}`;
+    const { accepts } = await challenge(path);
+    expect(accepts[0]!.payTo).toBe(SELLER);
+    expect(await originSaw(path)).toBe(1);
+  });
+
+  it("should settle a payment to that payee once the origin's answer names it too", async () => {
+    const path = `/payee/${SELLER}/${unique()}`;
+    const { resource, accepts } = await challenge(path);
+    const { payload, nonce } = exactPayment(accepts[0]!, resource);
+    const response = await paid(path, payload);
+    expect(response.status).toBe(200);
+    const calls = await facilitatorCalls(nonce);
+    expect(calls.map((c) => c.op)).toEqual(["verify", "settle"]);
+    expect(
+      (calls[1]!.body as { paymentRequirements: { payTo: string } }).paymentRequirements.payTo,
+    ).toBe(SELLER);
+  });
+
+  it("should withhold the answer and charge nothing when a payment names another payee", async () => {
+    const path = `/payee/${SELLER}/${unique()}`;
+    const { resource, accepts } = await challenge(path);
+    const { payload, nonce } = exactPayment(accepts[0]!, resource, PAY_TO);
+    const response = await paid(path, payload);
+    expect(response.status).toBe(402);
+    const required = decodeHeader<{ error: string; accepts: Accept[] }>(
+      response.headers.get("PAYMENT-REQUIRED"),
+    );
+    expect(required.error).toContain("another payee");
+    expect(required.accepts[0]!.payTo).toBe(SELLER);
+    expect((await facilitatorCalls(nonce)).map((c) => c.op)).toEqual(["verify"]);
+  });
+
+  it("should answer 502 when the origin names no valid address", async () => {
+    const response = await call(new Request(`${BASE}/payee/0x1234/${unique()}`));
+    expect(response.status).toBe(502);
+    expect(await response.json()).toMatchObject({ error: "invalid_origin_quote" });
   });
 });
