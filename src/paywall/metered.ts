@@ -1,4 +1,5 @@
 import type { FacilitatorRequest } from "../payments";
+import type { Settlement } from "./settle-once";
 
 /**
  * The parts of a metered (`upto`) payment that are not the usual paid step: asking the
@@ -11,6 +12,57 @@ import type { FacilitatorRequest } from "../payments";
 export function settleAmount(request: FacilitatorRequest, amount: string): FacilitatorRequest {
   const requirements = request.paymentRequirements as Record<string, unknown>;
   return { ...request, paymentRequirements: { ...requirements, amount } };
+}
+
+/** The SSE event a metered stream ends with when its usage settled: the receipt as JSON. */
+export const SETTLEMENT_EVENT = "x402-payment-response";
+/** The SSE event a metered stream ends with when nothing was settled, and why. */
+export const SETTLEMENT_ERROR_EVENT = "x402-payment-error";
+/** Set on metered streams settled once their body has ended (no `PAYMENT-RESPONSE` header). */
+export const SETTLED_AFTER_HEADER = "x402-settled-after";
+
+/** How a metered stream's end was settled, or that its usage was never reported. */
+export type StreamSettlement = Settlement | { type: "unreported"; reason: string };
+
+/**
+ * The origin's streamed answer, passed on as it comes, settled when it ends
+ * (`settle.ended` with the last usage reported) and closed with one event saying how.
+ */
+export function meteredStreamResponse(
+  origin: Response,
+  path: readonly string[],
+  settle: {
+    ended(reported: string | undefined): Promise<StreamSettlement>;
+    abandoned(): Promise<void>;
+  },
+): Response {
+  const body = origin.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+  const stream = meterStream(body, path, {
+    ended: async (reported) => {
+      const outcome = await settle.ended(reported);
+      if (outcome.type === "settled") return sseEvent(SETTLEMENT_EVENT, outcome.receipt);
+      const error = {
+        unreported: "invalid_usage_report",
+        pending: "payment_pending",
+        failed: "settlement_failed",
+      }[outcome.type];
+      console.error(`a metered stream ended unsettled (${error}):`, outcome.reason);
+      return sseEvent(SETTLEMENT_ERROR_EVENT, {
+        error,
+        message: `${outcome.reason}; ${outcome.type === "pending" ? "send the same payment again to resolve it" : "nothing was charged"}`,
+      });
+    },
+    abandoned: settle.abandoned,
+  });
+  const headers = new Headers(origin.headers);
+  headers.set("Cache-Control", "private, no-store");
+  headers.set(SETTLED_AFTER_HEADER, "body");
+  return new Response(stream, { status: origin.status, statusText: origin.statusText, headers });
+}
+
+/** An SSE event carrying JSON. */
+function sseEvent(event: string, data: unknown): string {
+  return `\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
 /** The longest SSE line watched for usage; longer lines pass through unread. */

@@ -1,12 +1,14 @@
 import type { SettleResponse } from "@x402/core/types";
 import { paymentIdentity } from "../idempotency";
 import type { Claim, ClaimResult, PaymentLockService } from "../idempotency";
-import type { Facilitator, FacilitatorRequest, PreparedPayment } from "../payments";
+import type { Facilitator, PreparedPayment } from "../payments";
 import type { Offer } from "../pricing";
 import { forwardToOrigin } from "../proxy";
 import type { OriginOptions, OriginResult } from "../proxy";
 import { meteredCharge } from "../pricing";
-import { meterStream, settleAmount } from "./metered";
+import { meteredStreamResponse, settleAmount } from "./metered";
+import { settleOnce } from "./settle-once";
+import type { Lock } from "./settle-once";
 import { errorResponse, paidResponse, settlementHeader } from "./responses";
 
 /**
@@ -20,14 +22,6 @@ import { errorResponse, paidResponse, settlementHeader } from "./responses";
 
 /** How long after settlement a retry with the same payment id gets the content again. */
 export const REPLAY_WINDOW_MS = 10 * 60_000;
-/** The SSE event a metered stream ends with when its usage settled: the receipt as JSON. */
-export const SETTLEMENT_EVENT = "x402-payment-response";
-/** The SSE event a metered stream ends with when nothing was settled, and why. */
-export const SETTLEMENT_ERROR_EVENT = "x402-payment-error";
-/** Set on metered streams settled once their body has ended (no `PAYMENT-RESPONSE` header). */
-export const SETTLED_AFTER_HEADER = "x402-settled-after";
-/** The reason the official EVM facilitator gives when the authorization's nonce is spent. */
-const NONCE_USED = /nonce_already_used|authorization_?used|already.?used/i;
 
 /** What the step needs besides the request. */
 export interface PayOnceDeps {
@@ -105,12 +99,6 @@ export async function payOnce(paid: PaidRequest, deps: PayOnceDeps): Promise<Res
   }
 }
 
-interface Lock {
-  service: PaymentLockService;
-  payer: string;
-  claim: Claim;
-}
-
 async function attempt(
   paid: PaidRequest,
   deps: PayOnceDeps,
@@ -165,26 +153,18 @@ async function attempt(
   let toSettle = prepared.request;
   if (metered && "sse" in metered.usage) {
     // The usage is known when the stream ends: the body goes out first (src/pricing/metered.ts).
-    const body = origin.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
-    const stream = meterStream(body, metered.usage.sse, {
+    return meteredStreamResponse(origin, metered.usage.sse, {
       ended: async (reported) => {
         const charge = meteredCharge(metered, reported, prepared.offer.amount);
         if (!charge.ok) {
-          console.error("a metered stream ended without a usable usage report:", charge.reason);
           await giveUp();
-          return sseEvent(SETTLEMENT_ERROR_EVENT, {
-            error: "invalid_usage_report",
-            message: `${charge.reason}; nothing was charged`,
-          });
+          return { type: "unreported", reason: charge.reason };
         }
-        const outcome = await settleOnce(
-          paid,
-          deps,
-          lock,
-          mode,
-          settleAmount(prepared.request, charge.amount),
-          charge.amount,
-        );
+        const request = settleAmount(prepared.request, charge.amount);
+        const outcome = await settleOnce(deps.facilitator, lock, mode, request, {
+          charged: charge.amount,
+          payer,
+        });
         if (outcome.type === "settled") {
           await paid.onSettled(
             new Response(null),
@@ -192,22 +172,13 @@ async function attempt(
             outcome.receipt.payer ?? payer,
             outcome.reference,
           );
-          return sseEvent(SETTLEMENT_EVENT, outcome.receipt);
         }
-        console.error("a metered stream's settlement did not go through:", outcome.reason);
-        return sseEvent(SETTLEMENT_ERROR_EVENT, {
-          error: outcome.type === "pending" ? "payment_pending" : "settlement_failed",
-          message: outcome.reason,
-        });
+        return outcome;
       },
       abandoned: async () => {
         await giveUp();
       },
     });
-    const headers = new Headers(origin.headers);
-    headers.set("Cache-Control", "private, no-store");
-    headers.set(SETTLED_AFTER_HEADER, "body");
-    return new Response(stream, { status: origin.status, statusText: origin.statusText, headers });
   }
   let charged: string | undefined;
   if (metered && "header" in metered.usage) {
@@ -227,7 +198,7 @@ async function attempt(
     toSettle = settleAmount(prepared.request, charge.amount);
     charged = charge.amount;
   }
-  const outcome = await settleOnce(paid, deps, lock, mode, toSettle, charged);
+  const outcome = await settleOnce(deps.facilitator, lock, mode, toSettle, { charged, payer });
   if (outcome.type === "pending") {
     await origin.body?.cancel();
     return errorResponse(
@@ -248,61 +219,6 @@ async function attempt(
     outcome.receipt.payer ?? payer,
     outcome.reference,
   );
-}
-
-/** What came of asking the facilitator to settle; the lock records it. */
-type Settlement =
-  | { type: "settled"; receipt: SettleResponse; reference: string }
-  | { type: "failed"; receipt: SettleResponse; reason: string }
-  | { type: "pending"; reason: string; status: 502 | 503 };
-
-/**
- * Settles `request` and records the outcome in the lock: settled (with its receipt), released
- * (a refused settlement moved nothing), or pending (the answer was lost; the next copy of the
- * payment resolves it). `charged` is what a metered payment settles, for its receipt.
- */
-async function settleOnce(
-  paid: PaidRequest,
-  deps: PayOnceDeps,
-  lock: Lock | undefined,
-  mode: "fresh" | "pending",
-  request: FacilitatorRequest,
-  charged: string | undefined,
-): Promise<Settlement> {
-  const settled = await deps.facilitator.settle(request);
-  if (settled.type === "unavailable") {
-    await lock?.service.finish(lock.payer, lock.claim.key, { type: "pending" });
-    return { type: "pending", reason: settled.reason, status: settled.status };
-  }
-  let receipt = settled.body;
-  if (!receipt.success && mode === "pending" && NONCE_USED.test(receipt.errorReason ?? "")) {
-    // The earlier attempt's settlement went through: the authorization can move money once.
-    const payer = receipt.payer ?? paid.prepared.from;
-    receipt = { ...receipt, success: true, errorReason: undefined, ...(payer && { payer }) };
-  }
-  if (!receipt.success) {
-    await lock?.service.finish(lock.payer, lock.claim.key, { type: "released" });
-    return { type: "failed", receipt, reason: receipt.errorReason ?? "the settlement failed" };
-  }
-  if (charged !== undefined) {
-    if (receipt.amount !== undefined && receipt.amount !== charged) {
-      console.error(`the facilitator reports settling ${receipt.amount}, not ${charged}`);
-    }
-    receipt = { ...receipt, amount: charged };
-  }
-  await lock?.service.finish(lock.payer, lock.claim.key, {
-    type: "settled",
-    receipt: JSON.stringify(receipt),
-  });
-  const reference = receipt.transaction
-    ? `${receipt.network}:${receipt.transaction}`
-    : `${receipt.network}:authorization:${lock?.claim.key ?? "unknown"}`;
-  return { type: "settled", receipt, reference };
-}
-
-/** An SSE event carrying JSON, appended to a metered stream. */
-function sseEvent(event: string, data: unknown): string {
-  return `\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
 /** A copy of a payment that already settled: its receipt, or (same payment id) the content. */

@@ -53,8 +53,9 @@ export function decodeTransaction(bytes: Uint8Array): SolanaTransaction | string
   try {
     const signatures = Array.from({ length: shortVec() }, () => take(64));
     const first = byte();
-    if (first & 0x80 && (first & 0x7f) !== 0) return "only legacy and v0 transactions are read";
-    const requiredSignatures = first & 0x80 ? byte() : first;
+    const versioned = (first & 0x80) !== 0;
+    if (versioned && (first & 0x7f) !== 0) return "only legacy and v0 transactions are read";
+    const requiredSignatures = versioned ? byte() : first;
     byte(); // read-only signed accounts
     byte(); // read-only unsigned accounts
     const accountKeys = Array.from({ length: shortVec() }, () => take(32));
@@ -65,6 +66,15 @@ export function decodeTransaction(bytes: Uint8Array): SolanaTransaction | string
       const data = take(shortVec());
       return { program, accounts, data };
     });
+    if (versioned) {
+      // Address lookup tables: a table address, then its writable and read-only indexes.
+      for (let tables = shortVec(); tables > 0; tables -= 1) {
+        take(32);
+        take(shortVec());
+        take(shortVec());
+      }
+    }
+    if (at !== bytes.length) return fail;
     if (signatures.length !== requiredSignatures) {
       return "the transaction's signatures do not match its signer count";
     }
