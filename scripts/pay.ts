@@ -43,8 +43,13 @@ try {
 }
 console.log(`\nHTTP ${response.status} ${response.statusText}`);
 for (const [name, value] of response.headers) console.log(`${name}: ${value}`);
-console.log(`\n${await response.text()}`);
-const receipt = receiptOf(response);
+const body = await response.text();
+console.log(`\n${body}`);
+// A metered stream is settled after its body: the receipt is its last event, not a header.
+const streamed = response.headers.get("x402-settled-after")
+  ? /event: x402-payment-response\ndata: (.*)\n/.exec(body)?.[1]
+  : undefined;
+const receipt = receiptOf(response) ?? (streamed ? (JSON.parse(streamed) as unknown) : undefined);
 console.log(
   receipt ? `\nreceipt: ${JSON.stringify(receipt, null, 2)}` : "\nno receipt (nothing was charged)",
 );
