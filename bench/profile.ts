@@ -78,7 +78,9 @@ function summarise(profile: Profile, source: string[], requests: number): string
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const self = new Map<number, number>();
-  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  profile.samples.forEach((id, i) =>
+    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)),
+  );
   const key = (n: Node): string =>
     `${n.callFrame.functionName || "(anon)"} ${n.callFrame.url ? `@${n.callFrame.lineNumber + 1}` : ""}`;
   const selfBy = new Map<string, number>();
@@ -148,10 +150,9 @@ async function main(): Promise<void> {
   const mf = new Miniflare(convertV4MiniflareOptions(options));
   try {
     const url = (await mf.ready).origin;
-    await (await mf.getKVNamespace("PRICES")).put(
-      "price-table",
-      readFileSync(`${ROOT}bench/prices.json`, "utf8"),
-    );
+    await (
+      await mf.getKVNamespace("PRICES")
+    ).put("price-table", readFileSync(`${ROOT}bench/prices.json`, "utf8"));
     const buy = async (path: string): Promise<string> => {
       const paid = await paidRequest(`${url}${path}`, stack.facilitator, stack.origin);
       return paid.response.headers.get("PAYMENT-SESSION") ?? "";

@@ -38,8 +38,7 @@ const PLAIN = /^(?:\/(?!\.+(?:\/|$))[A-Za-z0-9_~.-]+)*\/?$/;
 /** Normalises a raw URL pathname (as in `new URL(...).pathname`); never throws. */
 export function normalisePath(rawPath: string): NormalisedPath {
   if (rawPath !== "" && PLAIN.test(rawPath)) {
-    const matchPath =
-      rawPath.length > 1 && rawPath.endsWith("/") ? rawPath.slice(0, -1) : rawPath;
+    const matchPath = rawPath.length > 1 && rawPath.endsWith("/") ? rawPath.slice(0, -1) : rawPath;
     return { ok: true, forwardPath: rawPath, matchPath };
   }
   return normaliseAnyPath(rawPath);
