@@ -217,7 +217,10 @@ async function serveSession(
   scope: string,
   deps: PaywallDeps,
 ): Promise<Response> {
-  const refund = () => deps.sessions?.service.refund(admitted.ticket);
+  // A pass without a use count spent nothing to give back.
+  const refund = async () => {
+    if (admitted.remaining !== null) await deps.sessions?.service.refund(admitted.ticket);
+  };
   const { request, forwardPath } = priced;
   const forwarded = await forwardToOrigin(
     { request, forwardPath, payer: admitted.payer },

@@ -1,4 +1,5 @@
-import { getAddress } from "viem";
+import { Coalescer, MAX_BATCH } from "./coalesce";
+import { SessionMemory, PASS_MEMORY_MS } from "./local";
 import { hashToken, newToken, parseToken } from "./token";
 import type { Want } from "./scope";
 import type { Access, EntitlementView, PayerSessions } from "./store";
@@ -52,8 +53,34 @@ export interface SessionService {
   revokePayer(payer: string, scope?: string): Promise<number>;
 }
 
-/** Sessions in the `SESSIONS` Durable Object namespace, one object per payer. */
-export function durableSessions(namespace: DurableObjectNamespace<PayerSessions>): SessionService {
+/** Per isolate, per `SESSIONS` namespace: what is remembered and the calls being coalesced. */
+const isolates = new WeakMap<
+  DurableObjectNamespace<PayerSessions>,
+  { memory: SessionMemory; lanes: Coalescer<Access> }
+>();
+
+/** Options for tests: the clock. */
+export interface SessionServiceOptions {
+  now?: () => number;
+}
+
+/**
+ * Sessions in the `SESSIONS` Durable Object namespace, one object per payer. Repeat access by
+ * token: a time-limited pass is served from this isolate's memory for a few seconds after the
+ * store admitted it (src/sessions/local.ts); a use-counted one always asks the store, and the
+ * requests for one token that arrive together share one call (src/sessions/coalesce.ts).
+ */
+export function durableSessions(
+  namespace: DurableObjectNamespace<PayerSessions>,
+  options: SessionServiceOptions = {},
+): SessionService {
+  const now = options.now ?? Date.now;
+  let isolate = isolates.get(namespace);
+  if (!isolate) {
+    isolate = { memory: new SessionMemory(), lanes: new Coalescer<Access>(MAX_BATCH) };
+    isolates.set(namespace, isolate);
+  }
+  const { memory, lanes } = isolate;
   const forPayer = (payer: string) => namespace.idFromName(`payer:${payer.toLowerCase()}`);
   const stubFor = (id: DurableObjectId) => namespace.get(id);
   const objectOf = (token: string): DurableObjectId | undefined => {
@@ -70,7 +97,7 @@ export function durableSessions(namespace: DurableObjectNamespace<PayerSessions>
     const result: Admitted = {
       type: "admitted",
       // EIP-55, as the paid path reports it to the origin.
-      payer: getAddress(access.payer),
+      payer: memory.checksum(access.payer),
       ticket: { objectId, entitlement: access.entitlement },
       expiresAt: access.expiresAt,
       remaining: access.remaining,
@@ -94,12 +121,41 @@ export function durableSessions(namespace: DurableObjectNamespace<PayerSessions>
         });
         return admitted(access, id.toString(), token);
       }),
-    useToken: (token, want) =>
+    useToken: (presented, want) =>
       guard(async () => {
+        const token = presented.trim();
+        const remembered = memory.check(token, want, now());
+        if (remembered.type === "refuse") return { type: "refused", reason: remembered.reason };
+        if (remembered.type === "admit") {
+          const { pass } = remembered;
+          return {
+            type: "admitted",
+            payer: pass.payer,
+            ticket: { objectId: pass.objectId, entitlement: pass.entitlement },
+            expiresAt: pass.expiresAt,
+            remaining: null,
+          };
+        }
         const id = objectOf(token);
         if (!id) return { type: "refused", reason: "the session token is malformed" };
-        const access = await stubFor(id).useToken(await hashToken(token.trim()), want);
-        return admitted(access, id.toString());
+        const hash = await memory.hash(token);
+        const objectId = id.toString();
+        const key = `${hash} ${JSON.stringify(want)}`;
+        const access = await lanes.run(key, async (count) =>
+          spread(await stubFor(id).useToken(hash, want, count), count),
+        );
+        const result = admitted(access, objectId);
+        if (access.ok && access.remaining === null && access.held && result.type === "admitted") {
+          memory.remember(token, {
+            objectId,
+            entitlement: access.entitlement,
+            payer: result.payer,
+            expiresAt: access.expiresAt,
+            held: access.held,
+            until: now() + PASS_MEMORY_MS,
+          });
+        }
+        return result;
       }),
     signIn: (proof, want) =>
       guard(async () => {
@@ -122,12 +178,30 @@ export function durableSessions(namespace: DurableObjectNamespace<PayerSessions>
     },
     list: async (payer) => stubFor(forPayer(payer)).list(),
     revokeToken: async (token) => {
+      memory.forgetToken(token.trim());
       const id = objectOf(token);
       if (!id) return false;
       return stubFor(id).revokeToken(await hashToken(token.trim()));
     },
-    revokePayer: async (payer, scope) => stubFor(forPayer(payer)).revokeEntitlements(scope),
+    revokePayer: async (payer, scope) => {
+      memory.forgetPayer(payer, scope);
+      return stubFor(forPayer(payer)).revokeEntitlements(scope);
+    },
   };
+}
+
+/**
+ * One store answer for `count` waiting requests, one each: the first `granted` are let in with
+ * the uses left after each, the rest are told no uses are left; a refusal refuses them all.
+ */
+function spread(access: Access, count: number): Access[] {
+  if (!access.ok) return Array.from({ length: count }, () => access);
+  const granted = access.granted ?? 1;
+  return Array.from({ length: count }, (_, i): Access => {
+    if (i >= granted) return { ok: false, reason: "the session has no uses left" };
+    const remaining = access.remaining === null ? null : access.remaining + (granted - 1 - i);
+    return { ...access, remaining };
+  });
 }
 
 async function guard(run: () => Promise<SessionResult>): Promise<SessionResult> {

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { MAX_BATCH } from "./coalesce";
 import { priceMismatch } from "./scope";
 import type { HeldPrice, Want } from "./scope";
 
@@ -28,8 +29,12 @@ export type Access =
       payer: string;
       /** Ms since epoch, or null without a time limit. */
       expiresAt: number | null;
-      /** Uses left after this one, or null without a use limit. */
+      /** Uses left after this one (after all `granted` ones), or null without a use limit. */
       remaining: number | null;
+      /** Uses spent by this call: 1, or up to the `count` asked of `useToken`. */
+      granted?: number;
+      /** The entitlement's scope and price (from `useToken`), to check later uses against. */
+      held?: HeldPrice & { scope: string };
     }
   | { ok: false; reason: string };
 
@@ -120,8 +125,12 @@ export class PayerSessions extends DurableObject<object> {
     return { ok: true, entitlement: id, payer: input.payer, expiresAt, remaining: usesLeft };
   }
 
-  /** Spends one use of the entitlement a token opens, if it opens this request. */
-  useToken(tokenHash: string, want: Want): Access {
+  /**
+   * Spends uses of the entitlement a token opens, if it opens this request: one per request
+   * waiting on it (`count`, the requests of one isolate that arrived together), as far as the
+   * uses left go. `granted` says how many were spent; the rest get "no uses left".
+   */
+  useToken(tokenHash: string, want: Want, count = 1): Access {
     const row = this.sql
       .exec<EntitlementRow>(
         `SELECT e.* FROM tokens t JOIN entitlements e ON e.id = t.entitlement WHERE t.hash = ?`,
@@ -136,7 +145,11 @@ export class PayerSessions extends DurableObject<object> {
     }
     const mismatch = priceMismatch(row, want);
     if (mismatch) return { ok: false, reason: mismatch };
-    return this.spend(row, Date.now());
+    const batch = Number.isSafeInteger(count) ? Math.min(Math.max(count, 1), MAX_BATCH) : 1;
+    const access = this.spend(row, Date.now(), batch);
+    if (!access.ok) return access;
+    const held = { scope: row.scope, network: row.network, asset: row.asset, amount: row.amount };
+    return { ...access, held };
   }
 
   /**
@@ -245,7 +258,7 @@ export class PayerSessions extends DurableObject<object> {
     }
   }
 
-  private spend(row: EntitlementRow, now: number): Access {
+  private spend(row: EntitlementRow, now: number, count = 1): Access {
     if (row.expires_at !== null && row.expires_at <= now) {
       return {
         ok: false,
@@ -253,9 +266,11 @@ export class PayerSessions extends DurableObject<object> {
       };
     }
     let remaining: number | null = null;
+    let granted = count;
     if (row.uses_left !== null) {
       if (row.uses_left <= 0) return { ok: false, reason: "the session has no uses left" };
-      remaining = row.uses_left - 1;
+      granted = Math.min(count, row.uses_left);
+      remaining = row.uses_left - granted;
       const purgeAt =
         remaining === 0 ? min(row.expires_at, now + REFUND_WINDOW_MS) : row.expires_at;
       this.sql.exec(
@@ -272,6 +287,7 @@ export class PayerSessions extends DurableObject<object> {
       payer: row.payer,
       expiresAt: row.expires_at,
       remaining,
+      granted,
     };
   }
 

@@ -365,6 +365,20 @@ describe("admin API for sessions", () => {
     expect(await reasonOf(await get(path, { "PAYMENT-SESSION": token }))).toContain("not valid");
   });
 
+  it("should refuse a time-limited token at once once revoked, though it was just used (regression: served from isolate memory)", async () => {
+    const path = `/one/${unique()}`;
+    const { token } = await buy(path);
+    expect((await get(path, { "PAYMENT-SESSION": token })).status).toBe(200);
+    expect((await get(path, { "PAYMENT-SESSION": token })).status).toBe(200);
+    const revoke = await admin("/sessions/revoke", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ token }),
+    });
+    expect(await revoke.json()).toEqual({ revoked: 1 });
+    expect(await reasonOf(await get(path, { "PAYMENT-SESSION": token }))).toContain("not valid");
+  });
+
   it("should answer bad input with a 400 and its reason", async () => {
     const bad = await admin("/sessions/revoke", { method: "POST", body: "{not json" });
     expect(bad.status).toBe(400);

@@ -1,0 +1,225 @@
+import { describe, expect, it } from "vitest";
+import { Coalescer } from "../../src/sessions/coalesce.ts";
+import { PASS_MEMORY_MS } from "../../src/sessions/local.ts";
+import { durableSessions } from "../../src/sessions/service.ts";
+import type { Want } from "../../src/sessions/scope.ts";
+import type { Access, PayerSessions } from "../../src/sessions/store.ts";
+import { hashToken, newToken } from "../../src/sessions/token.ts";
+
+/**
+ * The session service's per-isolate memory and call coalescing, against a fake store that
+ * counts its calls: time-limited passes served from memory for a bounded time and forgotten on
+ * revocation; use-counted passes always decided by the store, several waiting requests per call.
+ */
+
+const OBJECT_ID = "cd".repeat(32);
+const PAYER = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
+const WANT: Want = {
+  scope: "route:shop.example * * /api/*",
+  network: "eip155:84532",
+  asset: "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
+  amount: "1000",
+};
+
+interface Held {
+  usesLeft: number | null;
+  expiresAt: number | null;
+  revoked?: boolean;
+}
+
+/** A fake `SESSIONS` namespace: one entitlement per token hash, the store's rules, call counts. */
+function fakeStore(now: () => number) {
+  const held = new Map<string, Held>();
+  const calls: number[] = [];
+  let fail = false;
+  let gate: Promise<void> = Promise.resolve();
+  const stub = {
+    async useToken(hash: string, want: Want, count = 1): Promise<Access> {
+      calls.push(count);
+      await gate;
+      if (fail) throw new Error("storage down");
+      const entry = held.get(hash);
+      if (!entry || entry.revoked) return { ok: false, reason: "the session token is not valid" };
+      if (want.scope !== WANT.scope) return { ok: false, reason: "another scope" };
+      if (entry.expiresAt !== null && entry.expiresAt <= now()) {
+        return { ok: false, reason: "expired" };
+      }
+      let granted = count;
+      if (entry.usesLeft !== null) {
+        if (entry.usesLeft <= 0) return { ok: false, reason: "the session has no uses left" };
+        granted = Math.min(count, entry.usesLeft);
+        entry.usesLeft -= granted;
+      }
+      return {
+        ok: true,
+        entitlement: "e1",
+        payer: PAYER,
+        expiresAt: entry.expiresAt,
+        remaining: entry.usesLeft,
+        granted,
+        held: { scope: WANT.scope, network: WANT.network, asset: WANT.asset, amount: "1000" },
+      };
+    },
+    async revokeToken(hash: string): Promise<boolean> {
+      const entry = held.get(hash);
+      if (entry) entry.revoked = true;
+      return entry !== undefined;
+    },
+  };
+  const id = { toString: () => OBJECT_ID };
+  const namespace = {
+    idFromString: () => id,
+    idFromName: () => id,
+    get: () => stub,
+  } as unknown as DurableObjectNamespace<PayerSessions>;
+  return {
+    namespace,
+    calls,
+    async add(token: string, entry: Held) {
+      held.set(await hashToken(token), entry);
+    },
+    down: (value: boolean) => void (fail = value),
+    hold(): () => void {
+      let open = (): void => {};
+      gate = new Promise((resolve) => (open = resolve));
+      return open;
+    },
+  };
+}
+
+function clock(start = 1_800_000_000_000) {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => void (t += ms) };
+}
+
+describe("time-limited passes in the isolate's memory", () => {
+  it("should admit a remembered pass without a store call, then ask again after the memory time", async () => {
+    const time = clock();
+    const store = fakeStore(time.now);
+    const sessions = durableSessions(store.namespace, { now: time.now });
+    const token = newToken(OBJECT_ID);
+    await store.add(token, { usesLeft: null, expiresAt: time.now() + 3_600_000 });
+
+    expect(await sessions.useToken(token, WANT)).toMatchObject({
+      type: "admitted",
+      remaining: null,
+    });
+    expect(await sessions.useToken(token, WANT)).toMatchObject({
+      type: "admitted",
+      payer: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+    });
+    expect(store.calls).toHaveLength(1);
+    time.advance(PASS_MEMORY_MS);
+    expect(await sessions.useToken(token, WANT)).toMatchObject({ type: "admitted" });
+    expect(store.calls).toHaveLength(2);
+  });
+
+  it("should check scope, price and expiry of a remembered pass on every request", async () => {
+    const time = clock();
+    const store = fakeStore(time.now);
+    const sessions = durableSessions(store.namespace, { now: time.now });
+    const token = newToken(OBJECT_ID);
+    await store.add(token, { usesLeft: null, expiresAt: time.now() + 2_000 });
+    await sessions.useToken(token, WANT);
+
+    const other = await sessions.useToken(token, { ...WANT, scope: "group:pro" });
+    expect(other).toMatchObject({ type: "refused" });
+    expect((other as { reason: string }).reason).toContain("for another scope");
+    const dearer = await sessions.useToken(token, { ...WANT, amount: "250000" });
+    expect((dearer as { reason: string }).reason).toContain("this route costs 250000");
+    time.advance(2_000);
+    const expired = await sessions.useToken(token, WANT);
+    expect((expired as { reason: string }).reason).toContain("the session expired at");
+    expect(store.calls).toHaveLength(1);
+  });
+
+  it("should forget a pass revoked through this isolate at once", async () => {
+    const time = clock();
+    const store = fakeStore(time.now);
+    const sessions = durableSessions(store.namespace, { now: time.now });
+    const token = newToken(OBJECT_ID);
+    await store.add(token, { usesLeft: null, expiresAt: null });
+    await sessions.useToken(token, WANT);
+    expect(await sessions.revokeToken(token)).toBe(true);
+    expect(await sessions.useToken(token, WANT)).toMatchObject({ type: "refused" });
+  });
+
+  it("should never remember a use-counted pass: every use is decided by the store", async () => {
+    const time = clock();
+    const store = fakeStore(time.now);
+    const sessions = durableSessions(store.namespace, { now: time.now });
+    const token = newToken(OBJECT_ID);
+    await store.add(token, { usesLeft: 2, expiresAt: null });
+    expect(await sessions.useToken(token, WANT)).toMatchObject({ remaining: 1 });
+    expect(await sessions.useToken(token, WANT)).toMatchObject({ remaining: 0 });
+    expect(await sessions.useToken(token, WANT)).toMatchObject({ type: "refused" });
+    expect(store.calls).toEqual([1, 1, 1]);
+  });
+
+  it("should answer unavailable, never admit, when the store fails before anything is remembered", async () => {
+    const time = clock();
+    const store = fakeStore(time.now);
+    const sessions = durableSessions(store.namespace, { now: time.now });
+    const token = newToken(OBJECT_ID);
+    await store.add(token, { usesLeft: null, expiresAt: null });
+    store.down(true);
+    expect(await sessions.useToken(token, WANT)).toMatchObject({ type: "unavailable" });
+  });
+});
+
+describe("coalesced token uses", () => {
+  it("should spend exactly the uses left across requests waiting together, each with its own count", async () => {
+    const time = clock();
+    const store = fakeStore(time.now);
+    const sessions = durableSessions(store.namespace, { now: time.now });
+    const token = newToken(OBJECT_ID);
+    await store.add(token, { usesLeft: 5, expiresAt: null });
+
+    const open = store.hold();
+    const answers = Array.from({ length: 8 }, () => sessions.useToken(token, WANT));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    open();
+    const results = await Promise.all(answers);
+    const admitted = results.filter((r) => r.type === "admitted");
+    expect(admitted).toHaveLength(5);
+    expect(admitted.map((r) => (r as { remaining: number }).remaining).sort()).toEqual([
+      0, 1, 2, 3, 4,
+    ]);
+    expect(results.filter((r) => r.type === "refused")).toHaveLength(3);
+    // The first request went alone; the seven that arrived meanwhile went in one call.
+    expect(store.calls).toEqual([1, 7]);
+  });
+
+  it("should answer every waiting request unavailable when their shared call fails", async () => {
+    const time = clock();
+    const store = fakeStore(time.now);
+    const sessions = durableSessions(store.namespace, { now: time.now });
+    const token = newToken(OBJECT_ID);
+    await store.add(token, { usesLeft: 5, expiresAt: null });
+    store.down(true);
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => sessions.useToken(token, WANT)),
+    );
+    expect(results.map((r) => r.type)).toEqual(Array(4).fill("unavailable"));
+  });
+});
+
+describe("Coalescer", () => {
+  it("should send a lone request at once and cap a call at its maximum", async () => {
+    const sizes: number[] = [];
+    let release = (): void => {};
+    const coalescer = new Coalescer<number>(3);
+    const call = async (count: number) => {
+      sizes.push(count);
+      if (sizes.length === 1) await new Promise<void>((resolve) => (release = resolve));
+      return Array.from({ length: count }, (_, i) => i);
+    };
+    const first = coalescer.run("k", call);
+    expect(sizes).toEqual([1]);
+    const rest = Array.from({ length: 5 }, () => coalescer.run("k", call));
+    release();
+    expect(await first).toBe(0);
+    expect(await Promise.all(rest)).toEqual([0, 1, 2, 0, 1]);
+    expect(sizes).toEqual([1, 3, 2]);
+  });
+});
