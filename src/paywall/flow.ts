@@ -63,14 +63,30 @@ interface PricedRequest {
   match: Extract<Match, { kind: "priced" }>;
   /** The charged crawler's identity (pay-per-crawl), for the receipt. */
   crawler?: string | undefined;
+  waitUntil?: RequestContext["waitUntil"];
 }
 
 /** Paths under this prefix belong to the paywall itself and are never proxied. */
 export const RESERVED_PREFIX = "/__x402";
 
+/** What the Worker knows of one request besides the request itself. */
+export interface RequestContext {
+  /** The request's URL, when already parsed. */
+  url?: URL | undefined;
+  /**
+   * Keeps work going after the answer is sent (`ExecutionContext.waitUntil`); without it that
+   * work is awaited before answering.
+   */
+  waitUntil?: ((work: Promise<unknown>) => void) | undefined;
+}
+
 /** Handles one request in front of the origin. */
-export async function handleRequest(request: Request, deps: PaywallDeps): Promise<Response> {
-  const url = new URL(request.url);
+export async function handleRequest(
+  request: Request,
+  deps: PaywallDeps,
+  context: RequestContext = {},
+): Promise<Response> {
+  const url = context.url ?? new URL(request.url);
   const path = normalisePath(url.pathname);
   if (!path.ok) return errorResponse("bad_path", path.reason);
   if (isReserved(path.matchPath)) {
@@ -104,7 +120,10 @@ export async function handleRequest(request: Request, deps: PaywallDeps): Promis
   }
   const priced = { request, url, forwardPath, matchPath: path.matchPath };
   const crawler = crawl.type === "charge" ? crawl.crawler : undefined;
-  const response = await paidFlow({ ...priced, resourceUrl, match: decided, crawler }, deps);
+  const response = await paidFlow(
+    { ...priced, resourceUrl, match: decided, crawler, waitUntil: context.waitUntil },
+    deps,
+  );
   return crawl.type === "charge" ? crawl.decorate(response) : response;
 }
 
@@ -173,14 +192,19 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
           }
         : undefined,
       onSettled: async (paid, receipt, buyer, reference) => {
-        await recordPayment(deps.ledger, {
-          ...priced,
+        // The receipt is written after the answer goes out when the runtime lets work go on
+        // (admin reads in this isolate wait for it; see src/ledger/ledger.ts).
+        const { waitUntil, ...request } = priced;
+        const recorded = recordPayment(deps.ledger, {
+          ...request,
           paymentPayload: prepared.request.paymentPayload,
           x402Version: prepared.x402Version,
           settlement: receipt,
           payer: buyer,
           session: offer.session ? session?.want.scope : undefined,
         });
+        if (waitUntil) waitUntil(recorded);
+        else await recorded;
         if (!session || !deps.sessions || !offer.session || !buyer) return paid;
         const paidWith = prepared.offer;
         const granted = await deps.sessions.service.grant({
@@ -199,7 +223,7 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
         return withGrant(paid, granted, session.want.scope);
       },
     },
-    deps,
+    { ...deps, defer: priced.waitUntil },
   );
 }
 

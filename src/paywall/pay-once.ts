@@ -27,6 +27,8 @@ export interface PayOnceDeps {
   origin: OriginOptions;
   /** Absent without the `PAYMENTS` binding: then only the chain stops a second settlement. */
   payments?: PaymentLockService | undefined;
+  /** Runs work after the answer (`waitUntil`); without it, the work is awaited first. */
+  defer?: ((work: Promise<unknown>) => void) | undefined;
 }
 
 /** One paid request, ready for the facilitator. */
@@ -175,10 +177,13 @@ async function attempt(
       settlementHeader(receipt),
     );
   }
-  await lock?.service.finish(lock.payer, lock.claim.key, {
+  // Recording "settled" need not delay the answer: the chain refuses a second settlement.
+  const finished = lock?.service.finish(lock.payer, lock.claim.key, {
     type: "settled",
     receipt: JSON.stringify(receipt),
   });
+  if (finished && deps.defer) deps.defer(finished);
+  else await finished;
   const response = paidResponse(origin, receipt, prepared.x402Version);
   const reference = receipt.transaction
     ? `${receipt.network}:${receipt.transaction}`
