@@ -142,7 +142,14 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
       );
     }
     const want = wantFor(offer, offer.session, priced.url.hostname, priced.matchPath);
-    session = { headers: request.headers, url: priced.url, resourceUrl, offer, want };
+    session = {
+      headers: request.headers,
+      url: priced.url,
+      resourceUrl,
+      offer,
+      want,
+      defer: priced.waitUntil,
+    };
     const result = await tryCredentials(session, deps.sessions);
     if (result.type === "admitted") return serveSession(priced, result, want.scope, deps);
     if (result.type === "unavailable") {

@@ -1,5 +1,6 @@
 import { Coalescer, MAX_BATCH } from "./coalesce";
 import { SessionMemory, PASS_MEMORY_MS } from "./local";
+import type { RememberedPass } from "./local";
 import { hashToken, newToken, parseToken } from "./token";
 import type { Want } from "./scope";
 import type { Access, EntitlementView, PayerSessions } from "./store";
@@ -14,6 +15,8 @@ import type { Access, EntitlementView, PayerSessions } from "./store";
 export interface Ticket {
   objectId: string;
   entitlement: string;
+  /** The isolate's lease the use came from, if it did (src/sessions/local.ts). */
+  lease?: RememberedPass | undefined;
 }
 
 /** A request let in by a session, with what to tell the client. */
@@ -42,7 +45,16 @@ export interface GrantRequest {
 /** Session operations the paywall and the admin API use. */
 export interface SessionService {
   grant(request: GrantRequest): Promise<SessionResult>;
-  useToken(token: string, want: Want): Promise<SessionResult>;
+  /**
+   * Spends one use of a token for `want`. `defer` (the request's `waitUntil`) lets the service
+   * lease uses to this isolate and give the unspent ones back after the answer; without it,
+   * nothing is leased.
+   */
+  useToken(
+    token: string,
+    want: Want,
+    defer?: ((work: Promise<unknown>) => void) | undefined,
+  ): Promise<SessionResult>;
   signIn(
     proof: { address: string; nonce: string; nonceExpiresAt: number },
     want: Want,
@@ -106,6 +118,18 @@ export function durableSessions(
     return result;
   };
 
+  /** Ends a lease when its time is up and gives its unspent uses back to the store. */
+  const giveBackLater = async (token: string, pass: RememberedPass): Promise<void> => {
+    await new Promise((resolve) => setTimeout(resolve, PASS_MEMORY_MS));
+    const unspent = memory.endLease(token, pass);
+    if (unspent === 0) return;
+    try {
+      await stubFor(namespace.idFromString(pass.objectId)).refund(pass.entitlement, unspent);
+    } catch (error) {
+      console.error("could not give back leased session uses", pass.entitlement, unspent, error);
+    }
+  };
+
   return {
     grant: (request) =>
       guard(async () => {
@@ -121,41 +145,51 @@ export function durableSessions(
         });
         return admitted(access, id.toString(), token);
       }),
-    useToken: (presented, want) =>
+    useToken: (presented, want, defer) =>
       guard(async () => {
         const token = presented.trim();
-        const remembered = memory.check(token, want, now());
+        const at = now();
+        const remembered = memory.check(token, want, at);
         if (remembered.type === "refuse") return { type: "refused", reason: remembered.reason };
         if (remembered.type === "admit") {
-          const { pass } = remembered;
+          const { pass, remaining } = remembered;
+          const lease = pass.left === null ? undefined : pass;
           return {
             type: "admitted",
             payer: pass.payer,
-            ticket: { objectId: pass.objectId, entitlement: pass.entitlement },
+            ticket: { objectId: pass.objectId, entitlement: pass.entitlement, lease },
             expiresAt: pass.expiresAt,
-            remaining: null,
+            remaining,
           };
         }
         const id = objectOf(token);
         if (!id) return { type: "refused", reason: "the session token is malformed" };
         const hash = await memory.hash(token);
         const objectId = id.toString();
+        const lease = defer ? memory.leaseSize(token, at) : 0;
         const key = `${hash} ${JSON.stringify(want)}`;
-        const access = await lanes.run(key, async (count) =>
-          spread(await stubFor(id).useToken(hash, want, count), count),
-        );
-        const result = admitted(access, objectId);
-        if (access.ok && access.remaining === null && access.held && result.type === "admitted") {
-          memory.remember(token, {
-            objectId,
-            entitlement: access.entitlement,
-            payer: result.payer,
-            expiresAt: access.expiresAt,
-            held: access.held,
-            until: now() + PASS_MEMORY_MS,
-          });
-        }
-        return result;
+        const access = await lanes.run(key, async (count) => {
+          const answer = await stubFor(id).useToken(hash, want, count + lease);
+          if (!answer.ok || !answer.held) return spread(answer, count, 0);
+          const granted = answer.granted ?? 1;
+          const leased = answer.remaining === null ? 0 : Math.max(0, granted - count);
+          if (answer.remaining === null || leased > 0) {
+            const pass: RememberedPass = {
+              objectId,
+              entitlement: answer.entitlement,
+              payer: memory.checksum(answer.payer),
+              expiresAt: answer.expiresAt,
+              held: answer.held,
+              until: now() + PASS_MEMORY_MS,
+              left: answer.remaining === null ? null : leased,
+              storeRemaining: answer.remaining,
+            };
+            memory.remember(token, pass);
+            if (leased > 0 && defer) defer(giveBackLater(token, pass));
+          }
+          return spread(answer, count, leased);
+        });
+        return admitted(access, objectId);
       }),
     signIn: (proof, want) =>
       guard(async () => {
@@ -170,6 +204,7 @@ export function durableSessions(
         return admitted(access, id.toString(), token);
       }),
     refund: async (ticket) => {
+      if (ticket.lease && memory.giveBack(ticket.lease, now())) return;
       try {
         await stubFor(namespace.idFromString(ticket.objectId)).refund(ticket.entitlement);
       } catch (error) {
@@ -191,15 +226,18 @@ export function durableSessions(
 }
 
 /**
- * One store answer for `count` waiting requests, one each: the first `granted` are let in with
- * the uses left after each, the rest are told no uses are left; a refusal refuses them all.
+ * One store answer for `count` waiting requests, one each: of the uses it granted, `leased` stay
+ * with the isolate and the others let the first waiters in, with the uses left after each; the
+ * rest are told no uses are left; a refusal refuses them all.
  */
-function spread(access: Access, count: number): Access[] {
+function spread(access: Access, count: number, leased: number): Access[] {
   if (!access.ok) return Array.from({ length: count }, () => access);
-  const granted = access.granted ?? 1;
+  const served = Math.min(count, (access.granted ?? 1) - leased);
   return Array.from({ length: count }, (_, i): Access => {
-    if (i >= granted) return { ok: false, reason: "the session has no uses left" };
-    const remaining = access.remaining === null ? null : access.remaining + (granted - 1 - i);
+    if (i >= served) return { ok: false, reason: "the session has no uses left" };
+    // Uses left after this request: the store's, the lease's, and those of later waiters.
+    const remaining =
+      access.remaining === null ? null : access.remaining + leased + (served - 1 - i);
     return { ...access, remaining };
   });
 }

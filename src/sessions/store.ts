@@ -52,6 +52,8 @@ export interface EntitlementView extends HeldPrice {
 
 /** Kept after uses run out, so an origin error on the last use can still be refunded. */
 const REFUND_WINDOW_MS = 10 * 60_000;
+/** The most uses one call spends or gives back: a batch of waiting requests and a lease. */
+const MAX_USES_PER_CALL = 2 * MAX_BATCH;
 /** Tokens kept per entitlement (each SIWx sign-in issues one); the oldest go first. */
 const MAX_TOKENS_PER_ENTITLEMENT = 20;
 
@@ -145,7 +147,7 @@ export class PayerSessions extends DurableObject<object> {
     }
     const mismatch = priceMismatch(row, want);
     if (mismatch) return { ok: false, reason: mismatch };
-    const batch = Number.isSafeInteger(count) ? Math.min(Math.max(count, 1), MAX_BATCH) : 1;
+    const batch = Number.isSafeInteger(count) ? Math.min(Math.max(count, 1), MAX_USES_PER_CALL) : 1;
     const access = this.spend(row, Date.now(), batch);
     if (!access.ok) return access;
     const held = { scope: row.scope, network: row.network, asset: row.asset, amount: row.amount };
@@ -184,11 +186,16 @@ export class PayerSessions extends DurableObject<object> {
     return access;
   }
 
-  /** Gives back a use spent on a request the origin failed to answer. */
-  refund(entitlement: string): void {
+  /**
+   * Gives back uses spent on requests the origin failed to answer, or leased to an isolate and
+   * not spent (`count`, at most one batch).
+   */
+  refund(entitlement: string, count = 1): void {
+    const uses = Number.isSafeInteger(count) ? Math.min(Math.max(count, 1), MAX_USES_PER_CALL) : 1;
     this.sql.exec(
-      `UPDATE entitlements SET uses_left = uses_left + 1, purge_at = expires_at
+      `UPDATE entitlements SET uses_left = uses_left + ?, purge_at = expires_at
          WHERE id = ? AND uses_left IS NOT NULL`,
+      uses,
       entitlement,
     );
   }

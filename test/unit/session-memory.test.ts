@@ -1,6 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { Coalescer } from "../../src/sessions/coalesce.ts";
-import { PASS_MEMORY_MS } from "../../src/sessions/local.ts";
+import { MAX_LEASE, PASS_MEMORY_MS } from "../../src/sessions/local.ts";
 import { durableSessions } from "../../src/sessions/service.ts";
 import type { Want } from "../../src/sessions/scope.ts";
 import type { Access, PayerSessions } from "../../src/sessions/store.ts";
@@ -31,6 +31,7 @@ interface Held {
 function fakeStore(now: () => number) {
   const held = new Map<string, Held>();
   const calls: number[] = [];
+  const refunds: number[] = [];
   let fail = false;
   let gate: Promise<void> = Promise.resolve();
   const stub = {
@@ -52,13 +53,18 @@ function fakeStore(now: () => number) {
       }
       return {
         ok: true,
-        entitlement: "e1",
+        entitlement: hash,
         payer: PAYER,
         expiresAt: entry.expiresAt,
         remaining: entry.usesLeft,
         granted,
         held: { scope: WANT.scope, network: WANT.network, asset: WANT.asset, amount: "1000" },
       };
+    },
+    async refund(entitlement: string, count = 1): Promise<void> {
+      refunds.push(count);
+      const entry = held.get(entitlement);
+      if (entry && entry.usesLeft !== null) entry.usesLeft += count;
     },
     async revokeToken(hash: string): Promise<boolean> {
       const entry = held.get(hash);
@@ -75,6 +81,8 @@ function fakeStore(now: () => number) {
   return {
     namespace,
     calls,
+    refunds,
+    usesLeft: async (token: string) => held.get(await hashToken(token))?.usesLeft,
     async add(token: string, entry: Held) {
       held.set(await hashToken(token), entry);
     },
@@ -119,7 +127,7 @@ describe("time-limited passes in the isolate's memory", () => {
     const store = fakeStore(time.now);
     const sessions = durableSessions(store.namespace, { now: time.now });
     const token = newToken(OBJECT_ID);
-    await store.add(token, { usesLeft: null, expiresAt: time.now() + 2_000 });
+    await store.add(token, { usesLeft: null, expiresAt: time.now() + 1_000 });
     await sessions.useToken(token, WANT);
 
     const other = await sessions.useToken(token, { ...WANT, scope: "group:pro" });
@@ -127,7 +135,7 @@ describe("time-limited passes in the isolate's memory", () => {
     expect((other as { reason: string }).reason).toContain("for another scope");
     const dearer = await sessions.useToken(token, { ...WANT, amount: "250000" });
     expect((dearer as { reason: string }).reason).toContain("this route costs 250000");
-    time.advance(2_000);
+    time.advance(1_000);
     const expired = await sessions.useToken(token, WANT);
     expect((expired as { reason: string }).reason).toContain("the session expired at");
     expect(store.calls).toHaveLength(1);
@@ -221,5 +229,89 @@ describe("Coalescer", () => {
     expect(await first).toBe(0);
     expect(await Promise.all(rest)).toEqual([0, 1, 2, 0, 1]);
     expect(sizes).toEqual([1, 3, 2]);
+  });
+});
+
+describe("uses leased to the isolate", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** Collects what the service defers to after the answer, as `waitUntil` would. */
+  function deferred() {
+    const work: Array<Promise<unknown>> = [];
+    return { defer: (p: Promise<unknown>) => void work.push(p), all: () => Promise.all(work) };
+  }
+
+  it("should serve a token used often from a lease, never more uses than were paid", async () => {
+    const time = clock();
+    const store = fakeStore(time.now);
+    const sessions = durableSessions(store.namespace, { now: time.now });
+    const token = newToken(OBJECT_ID);
+    await store.add(token, { usesLeft: 40, expiresAt: null });
+    const after = deferred();
+
+    const remaining: Array<number | null> = [];
+    for (let i = 0; i < 45; i++) {
+      const result = await sessions.useToken(token, WANT, after.defer);
+      if (result.type === "admitted") remaining.push(result.remaining);
+    }
+    expect(remaining).toEqual(Array.from({ length: 40 }, (_, i) => 39 - i));
+    expect(store.calls.length).toBeLessThan(20);
+    expect(Math.max(...store.calls)).toBeLessThanOrEqual(1 + MAX_LEASE);
+    expect(await store.usesLeft(token)).toBe(0);
+  });
+
+  it("should give unspent leased uses back to the store when the lease ends", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout"] });
+    const time = clock();
+    const store = fakeStore(time.now);
+    const sessions = durableSessions(store.namespace, { now: time.now });
+    const token = newToken(OBJECT_ID);
+    await store.add(token, { usesLeft: 100, expiresAt: null });
+    const after = deferred();
+    for (let i = 0; i < 4; i++) await sessions.useToken(token, WANT, after.defer);
+    // Four requests; the store counted more, the rest leased to this isolate.
+    const counted = 100 - ((await store.usesLeft(token)) ?? 0);
+    expect(counted).toBeGreaterThan(4);
+    await vi.advanceTimersByTimeAsync(PASS_MEMORY_MS);
+    await after.all();
+    expect(await store.usesLeft(token)).toBe(96);
+    time.advance(PASS_MEMORY_MS);
+    expect(await sessions.useToken(token, WANT)).toMatchObject({ remaining: 95 });
+  });
+
+  it("should give a leased use spent on a failed request back to the lease", async () => {
+    const time = clock();
+    const store = fakeStore(time.now);
+    const sessions = durableSessions(store.namespace, { now: time.now });
+    const token = newToken(OBJECT_ID);
+    await store.add(token, { usesLeft: 10, expiresAt: null });
+    const after = deferred();
+    await sessions.useToken(token, WANT, after.defer);
+    const second = await sessions.useToken(token, WANT, after.defer);
+    const third = await sessions.useToken(token, WANT, after.defer);
+    expect(third).toMatchObject({ type: "admitted", remaining: 7 });
+    if (third.type !== "admitted") throw new Error("not admitted");
+    expect(third.ticket.lease).toBeDefined();
+    const calls = store.calls.length;
+    await sessions.refund(third.ticket);
+    expect(await sessions.useToken(token, WANT, after.defer)).toMatchObject({ remaining: 7 });
+    expect(store.calls.length).toBe(calls);
+    expect(store.refunds).toEqual([]);
+    expect(second).toMatchObject({ remaining: 8 });
+  });
+
+  it("should stop serving a lease revoked through this isolate", async () => {
+    const time = clock();
+    const store = fakeStore(time.now);
+    const sessions = durableSessions(store.namespace, { now: time.now });
+    const token = newToken(OBJECT_ID);
+    await store.add(token, { usesLeft: 10, expiresAt: null });
+    const after = deferred();
+    await sessions.useToken(token, WANT, after.defer);
+    await sessions.useToken(token, WANT, after.defer);
+    await sessions.revokeToken(token);
+    expect(await sessions.useToken(token, WANT, after.defer)).toMatchObject({ type: "refused" });
   });
 });

@@ -1,14 +1,17 @@
 import {
+  createExecutionContext,
   env,
   listDurableObjectIds,
   runDurableObjectAlarm,
   runInDurableObject,
+  waitOnExecutionContext,
 } from "cloudflare:test";
 import { privateKeyToAccount, generatePrivateKey } from "viem/accounts";
 import { beforeEach, describe, expect, it } from "vitest";
 import { issueNonce } from "../../src/sessions/nonce";
 import { siweMessage } from "../../src/sessions/siwe";
 import type { PayerSessions } from "../../src/sessions";
+import worker from "../../src/worker";
 import {
   PAYER,
   SESSION_HOST,
@@ -163,6 +166,51 @@ describe("session tokens", () => {
       .filter(Boolean);
     expect(remaining.sort()).toEqual(["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
     expect(await originSaw(`/burst/${id}/c`)).toBe(10);
+  });
+
+  it("should serve exactly the paid uses to a token used in quick succession (leases included)", async () => {
+    const id = unique();
+    const { token } = await buy(`/burst/${id}`);
+    const contexts: ExecutionContext[] = [];
+    const remaining: string[] = [];
+    let refused = 0;
+    for (let i = 0; i < 14; i++) {
+      const ctx = createExecutionContext();
+      contexts.push(ctx);
+      const request = new Request(`${BASE}/burst/${id}/q`, {
+        headers: { "PAYMENT-SESSION": token },
+      });
+      const answer = await worker.fetch(request, env, ctx);
+      if (answer.status === 200) remaining.push(answer.headers.get("PAYMENT-SESSION-REMAINING")!);
+      else refused += 1;
+    }
+    expect(remaining).toEqual(["9", "8", "7", "6", "5", "4", "3", "2", "1", "0"]);
+    expect(refused).toBe(4);
+    expect(await originSaw(`/burst/${id}/q`)).toBe(10);
+    // Leases ended: nothing left to give back, nothing more to spend.
+    await Promise.all(contexts.map((ctx) => waitOnExecutionContext(ctx)));
+    expect(await reasonOf(await get(`/burst/${id}/q`, { "PAYMENT-SESSION": token }))).toContain(
+      "no uses left",
+    );
+  });
+
+  it("should give leased uses a request did not need back to the store when the lease ends", async () => {
+    const id = unique();
+    const { token } = await buy(`/burst/${id}`);
+    const contexts: ExecutionContext[] = [];
+    for (let i = 0; i < 2; i++) {
+      const ctx = createExecutionContext();
+      contexts.push(ctx);
+      const request = new Request(`${BASE}/burst/${id}`, { headers: { "PAYMENT-SESSION": token } });
+      expect((await worker.fetch(request, env, ctx)).status).toBe(200);
+    }
+    await Promise.all(contexts.map((ctx) => waitOnExecutionContext(ctx)));
+    const objectId = sessions().idFromString(token.split(".")[1]!);
+    const left = await runInDurableObject(sessions().get(objectId), (instance: PayerSessions) =>
+      instance.list(),
+    );
+    // 10 left after the purchase, 2 used: the second took one more as a lease, given back.
+    expect(left[0]?.remaining).toBe(8);
   });
 
   it("should give a use back when the origin fails the request", async () => {
