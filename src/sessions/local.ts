@@ -57,6 +57,7 @@ export class SessionMemory {
   readonly #hashes = new Map<string, string>();
   readonly #addresses = new Map<string, string>();
   readonly #seen = new Map<string, { since: number; count: number }>();
+  readonly #calling = new Map<string, number>();
 
   /** Checks `want` against the pass remembered for `token`; `ask` when the store must. */
   check(token: string, want: Want, now: number): MemoryCheck {
@@ -89,9 +90,18 @@ export class SessionMemory {
     return { type: "admit", pass, remaining: pass.storeRemaining + pass.left };
   }
 
+  /** Counts a store call for `token` starting (+1) or ending (-1). */
+  calling(token: string, change: 1 | -1): void {
+    const now = (this.#calling.get(token) ?? 0) + change;
+    if (now > 0) this.#calling.set(token, now);
+    else this.#calling.delete(token);
+  }
+
   /**
    * Counts a use of `token` seen by this isolate; returns how many uses to lease on a store
-   * call now: as many as were seen before it in the current period, at most `MAX_LEASE`.
+   * call now: as many as were seen before it in the current period, at most `MAX_LEASE`, and
+   * none while another call for it is in flight (concurrent calls each spend exactly their use,
+   * so no lease is overwritten while requests are refused for lack of the uses it holds).
    */
   leaseSize(token: string, now: number): number {
     let seen = this.#seen.get(token);
@@ -100,6 +110,7 @@ export class SessionMemory {
       bounded(this.#seen, token, seen);
     }
     seen.count += 1;
+    if (this.#calling.has(token)) return 0;
     return Math.min(MAX_LEASE, seen.count - 1);
   }
 

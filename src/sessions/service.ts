@@ -1,4 +1,3 @@
-import { Coalescer, MAX_BATCH } from "./coalesce";
 import { SessionMemory, PASS_MEMORY_MS } from "./local";
 import type { RememberedPass } from "./local";
 import { hashToken, newToken, parseToken } from "./token";
@@ -65,11 +64,12 @@ export interface SessionService {
   revokePayer(payer: string, scope?: string): Promise<number>;
 }
 
-/** Per isolate, per `SESSIONS` namespace: what is remembered and the calls being coalesced. */
-const isolates = new WeakMap<
-  DurableObjectNamespace<PayerSessions>,
-  { memory: SessionMemory; lanes: Coalescer<Access> }
->();
+/**
+ * Per isolate, per `SESSIONS` namespace: what is remembered. Only data is shared between
+ * requests, never a promise: in workerd a request that waits on another request's I/O is
+ * cancelled as hung, or its own I/O refused.
+ */
+const memories = new WeakMap<DurableObjectNamespace<PayerSessions>, SessionMemory>();
 
 /** Options for tests: the clock. */
 export interface SessionServiceOptions {
@@ -78,21 +78,19 @@ export interface SessionServiceOptions {
 
 /**
  * Sessions in the `SESSIONS` Durable Object namespace, one object per payer. Repeat access by
- * token: a time-limited pass is served from this isolate's memory for a few seconds after the
- * store admitted it (src/sessions/local.ts); a use-counted one always asks the store, and the
- * requests for one token that arrive together share one call (src/sessions/coalesce.ts).
+ * token spares store calls through this isolate's memory (src/sessions/local.ts): time-limited
+ * passes remembered for a few seconds, and uses leased to an isolate that sees a token used often.
  */
 export function durableSessions(
   namespace: DurableObjectNamespace<PayerSessions>,
   options: SessionServiceOptions = {},
 ): SessionService {
   const now = options.now ?? Date.now;
-  let isolate = isolates.get(namespace);
-  if (!isolate) {
-    isolate = { memory: new SessionMemory(), lanes: new Coalescer<Access>(MAX_BATCH) };
-    isolates.set(namespace, isolate);
+  let memory = memories.get(namespace);
+  if (!memory) {
+    memory = new SessionMemory();
+    memories.set(namespace, memory);
   }
-  const { memory, lanes } = isolate;
   const forPayer = (payer: string) => namespace.idFromName(`payer:${payer.toLowerCase()}`);
   const stubFor = (id: DurableObjectId) => namespace.get(id);
   const objectOf = (token: string): DurableObjectId | undefined => {
@@ -151,45 +149,39 @@ export function durableSessions(
         const at = now();
         const remembered = memory.check(token, want, at);
         if (remembered.type === "refuse") return { type: "refused", reason: remembered.reason };
-        if (remembered.type === "admit") {
-          const { pass, remaining } = remembered;
-          const lease = pass.left === null ? undefined : pass;
-          return {
-            type: "admitted",
-            payer: pass.payer,
-            ticket: { objectId: pass.objectId, entitlement: pass.entitlement, lease },
-            expiresAt: pass.expiresAt,
-            remaining,
-          };
-        }
+        if (remembered.type === "admit") return fromMemory(remembered.pass, remembered.remaining);
         const id = objectOf(token);
         if (!id) return { type: "refused", reason: "the session token is malformed" };
         const hash = await memory.hash(token);
         const objectId = id.toString();
+        // Leases are taken only by a lone call: concurrent calls each spend exactly their use.
         const lease = defer ? memory.leaseSize(token, at) : 0;
-        const key = `${hash} ${JSON.stringify(want)}`;
-        const access = await lanes.run(key, async (count) => {
-          const answer = await stubFor(id).useToken(hash, want, count + lease);
-          if (!answer.ok || !answer.held) return spread(answer, count, 0);
-          const granted = answer.granted ?? 1;
-          const leased = answer.remaining === null ? 0 : Math.max(0, granted - count);
-          if (answer.remaining === null || leased > 0) {
-            const pass: RememberedPass = {
-              objectId,
-              entitlement: answer.entitlement,
-              payer: memory.checksum(answer.payer),
-              expiresAt: answer.expiresAt,
-              held: answer.held,
-              until: now() + PASS_MEMORY_MS,
-              left: answer.remaining === null ? null : leased,
-              storeRemaining: answer.remaining,
-            };
-            memory.remember(token, pass);
-            if (leased > 0 && defer) defer(giveBackLater(token, pass));
-          }
-          return spread(answer, count, leased);
-        });
-        return admitted(access, objectId);
+        memory.calling(token, +1);
+        let answer: Access;
+        try {
+          answer = await stubFor(id).useToken(hash, want, 1 + lease);
+        } finally {
+          memory.calling(token, -1);
+        }
+        if (!answer.ok || !answer.held) return admitted(answer, objectId);
+        const leased = answer.remaining === null ? 0 : Math.max(0, (answer.granted ?? 1) - 1);
+        if (answer.remaining === null || leased > 0) {
+          const pass: RememberedPass = {
+            objectId,
+            entitlement: answer.entitlement,
+            payer: memory.checksum(answer.payer),
+            expiresAt: answer.expiresAt,
+            held: answer.held,
+            until: now() + PASS_MEMORY_MS,
+            left: answer.remaining === null ? null : leased,
+            storeRemaining: answer.remaining,
+          };
+          memory.remember(token, pass);
+          if (leased > 0 && defer) defer(giveBackLater(token, pass));
+        }
+        // Uses left after this request: the store's and the lease's.
+        const remaining = answer.remaining === null ? null : answer.remaining + leased;
+        return admitted({ ...answer, remaining }, objectId);
       }),
     signIn: (proof, want) =>
       guard(async () => {
@@ -225,21 +217,16 @@ export function durableSessions(
   };
 }
 
-/**
- * One store answer for `count` waiting requests, one each: of the uses it granted, `leased` stay
- * with the isolate and the others let the first waiters in, with the uses left after each; the
- * rest are told no uses are left; a refusal refuses them all.
- */
-function spread(access: Access, count: number, leased: number): Access[] {
-  if (!access.ok) return Array.from({ length: count }, () => access);
-  const served = Math.min(count, (access.granted ?? 1) - leased);
-  return Array.from({ length: count }, (_, i): Access => {
-    if (i >= served) return { ok: false, reason: "the session has no uses left" };
-    // Uses left after this request: the store's, the lease's, and those of later waiters.
-    const remaining =
-      access.remaining === null ? null : access.remaining + leased + (served - 1 - i);
-    return { ...access, remaining };
-  });
+/** A request admitted from a remembered pass or lease. */
+function fromMemory(pass: RememberedPass, remaining: number | null): Admitted {
+  const lease = pass.left === null ? undefined : pass;
+  return {
+    type: "admitted",
+    payer: pass.payer,
+    ticket: { objectId: pass.objectId, entitlement: pass.entitlement, lease },
+    expiresAt: pass.expiresAt,
+    remaining,
+  };
 }
 
 async function guard(run: () => Promise<SessionResult>): Promise<SessionResult> {

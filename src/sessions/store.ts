@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { MAX_BATCH } from "./coalesce";
+import { MAX_LEASE } from "./local";
 import { priceMismatch } from "./scope";
 import type { HeldPrice, Want } from "./scope";
 
@@ -52,8 +52,8 @@ export interface EntitlementView extends HeldPrice {
 
 /** Kept after uses run out, so an origin error on the last use can still be refunded. */
 const REFUND_WINDOW_MS = 10 * 60_000;
-/** The most uses one call spends or gives back: a batch of waiting requests and a lease. */
-const MAX_USES_PER_CALL = 2 * MAX_BATCH;
+/** The most uses one call spends or gives back: a request's and a lease's. */
+const MAX_USES_PER_CALL = 1 + MAX_LEASE;
 /** Tokens kept per entitlement (each SIWx sign-in issues one); the oldest go first. */
 const MAX_TOKENS_PER_ENTITLEMENT = 20;
 
@@ -128,9 +128,9 @@ export class PayerSessions extends DurableObject<object> {
   }
 
   /**
-   * Spends uses of the entitlement a token opens, if it opens this request: one per request
-   * waiting on it (`count`, the requests of one isolate that arrived together), as far as the
-   * uses left go. `granted` says how many were spent; the rest get "no uses left".
+   * Spends uses of the entitlement a token opens, if it opens this request: one for the request,
+   * and up to `count - 1` more leased to the isolate that asks (src/sessions/local.ts), as far as
+   * the uses left go. `granted` says how many were spent.
    */
   useToken(tokenHash: string, want: Want, count = 1): Access {
     const row = this.sql
@@ -188,7 +188,7 @@ export class PayerSessions extends DurableObject<object> {
 
   /**
    * Gives back uses spent on requests the origin failed to answer, or leased to an isolate and
-   * not spent (`count`, at most one batch).
+   * not spent (`count`, at most one lease).
    */
   refund(entitlement: string, count = 1): void {
     const uses = Number.isSafeInteger(count) ? Math.min(Math.max(count, 1), MAX_USES_PER_CALL) : 1;

@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { Coalescer } from "../../src/sessions/coalesce.ts";
 import { MAX_LEASE, PASS_MEMORY_MS } from "../../src/sessions/local.ts";
 import { durableSessions } from "../../src/sessions/service.ts";
 import type { Want } from "../../src/sessions/scope.ts";
@@ -7,9 +6,9 @@ import type { Access, PayerSessions } from "../../src/sessions/store.ts";
 import { hashToken, newToken } from "../../src/sessions/token.ts";
 
 /**
- * The session service's per-isolate memory and call coalescing, against a fake store that
- * counts its calls: time-limited passes served from memory for a bounded time and forgotten on
- * revocation; use-counted passes always decided by the store, several waiting requests per call.
+ * The session service's per-isolate memory, against a fake store that counts its calls:
+ * time-limited passes served from memory for a bounded time and forgotten on revocation;
+ * use-counted passes decided by the store, with uses leased to an isolate that uses a token often.
  */
 
 const OBJECT_ID = "cd".repeat(32);
@@ -175,16 +174,16 @@ describe("time-limited passes in the isolate's memory", () => {
   });
 });
 
-describe("coalesced token uses", () => {
-  it("should spend exactly the uses left across requests waiting together, each with its own count", async () => {
+describe("concurrent token uses", () => {
+  it("should spend exactly the uses left across concurrent requests, leasing nothing meanwhile", async () => {
     const time = clock();
     const store = fakeStore(time.now);
     const sessions = durableSessions(store.namespace, { now: time.now });
     const token = newToken(OBJECT_ID);
     await store.add(token, { usesLeft: 5, expiresAt: null });
-
+    const after = { defer: (p: Promise<unknown>) => void p };
     const open = store.hold();
-    const answers = Array.from({ length: 8 }, () => sessions.useToken(token, WANT));
+    const answers = Array.from({ length: 8 }, () => sessions.useToken(token, WANT, after.defer));
     await new Promise((resolve) => setTimeout(resolve, 10));
     open();
     const results = await Promise.all(answers);
@@ -194,11 +193,10 @@ describe("coalesced token uses", () => {
       0, 1, 2, 3, 4,
     ]);
     expect(results.filter((r) => r.type === "refused")).toHaveLength(3);
-    // The first request went alone; the seven that arrived meanwhile went in one call.
-    expect(store.calls).toEqual([1, 7]);
+    expect(store.calls).toEqual(Array(8).fill(1));
   });
 
-  it("should answer every waiting request unavailable when their shared call fails", async () => {
+  it("should answer every concurrent request unavailable when the store fails", async () => {
     const time = clock();
     const store = fakeStore(time.now);
     const sessions = durableSessions(store.namespace, { now: time.now });
@@ -209,26 +207,6 @@ describe("coalesced token uses", () => {
       Array.from({ length: 4 }, () => sessions.useToken(token, WANT)),
     );
     expect(results.map((r) => r.type)).toEqual(Array(4).fill("unavailable"));
-  });
-});
-
-describe("Coalescer", () => {
-  it("should send a lone request at once and cap a call at its maximum", async () => {
-    const sizes: number[] = [];
-    let release = (): void => {};
-    const coalescer = new Coalescer<number>(3);
-    const call = async (count: number) => {
-      sizes.push(count);
-      if (sizes.length === 1) await new Promise<void>((resolve) => (release = resolve));
-      return Array.from({ length: count }, (_, i) => i);
-    };
-    const first = coalescer.run("k", call);
-    expect(sizes).toEqual([1]);
-    const rest = Array.from({ length: 5 }, () => coalescer.run("k", call));
-    release();
-    expect(await first).toBe(0);
-    expect(await Promise.all(rest)).toEqual([0, 1, 2, 0, 1]);
-    expect(sizes).toEqual([1, 3, 2]);
   });
 });
 

@@ -4,6 +4,7 @@ import {
   listDurableObjectIds,
   runDurableObjectAlarm,
   runInDurableObject,
+  SELF,
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { privateKeyToAccount, generatePrivateKey } from "viem/accounts";
@@ -211,6 +212,20 @@ describe("session tokens", () => {
     );
     // 10 left after the purchase, 2 used: the second took one more as a lease, given back.
     expect(left[0]?.remaining).toBe(8);
+  });
+
+  it("should let exactly 10 of 30 concurrent requests in, each in its own request context (regression: requests waiting on one shared store call were cancelled as hung)", async () => {
+    const id = unique();
+    const { token } = await buy(`/burst/${id}`);
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        SELF.fetch(`${BASE}/burst/${id}/s`, { headers: { "PAYMENT-SESSION": token } }),
+      ),
+    );
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 402)).toHaveLength(20);
+    expect(await originSaw(`/burst/${id}/s`)).toBe(10);
   });
 
   it("should give a use back when the origin fails the request", async () => {
