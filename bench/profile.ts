@@ -189,7 +189,7 @@ async function main(): Promise<void> {
     }
     if (!only || only.includes("paid")) {
       await inspector.send("Profiler.start");
-      const n = 10;
+      const n = Number(process.env.PAID_N ?? "10");
       for (let i = 0; i < n; i++) await buy("/articles/hello-x402");
       const { profile } = await inspector.send<{ profile: Profile }>("Profiler.stop");
       writeFileSync(`${OUT}/paid.cpuprofile`, JSON.stringify(profile));
