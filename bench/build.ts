@@ -88,17 +88,8 @@ export async function bundle(spec: BuildSpec, buildDir: string): Promise<Bundle>
   if (!name) throw new Error(`bench: no bundle in ${outDir}`);
   const script = join(outDir, name);
   const code = readFileSync(script);
-  const text = code.toString("utf8");
-  const exported = [...text.matchAll(/^export\s*\{([^}]*)\}/gm)]
-    .flatMap((m) => (m[1] ?? "").split(","))
-    .map(
-      (s) =>
-        s
-          .trim()
-          .split(/\s+as\s+/)
-          .pop() ?? "",
-    )
-    .filter((s) => s !== "" && s !== "default");
+  // From esbuild's metafile: a minified bundle's `export {…}` need not start a line.
+  const exported = outputExports(join(dir, "meta.json")).filter((name) => name !== "default");
   return {
     id: spec.id,
     composition: composition(join(dir, "meta.json")),
@@ -114,8 +105,14 @@ export async function bundle(spec: BuildSpec, buildDir: string): Promise<Bundle>
 interface Metafile {
   outputs: Record<
     string,
-    { entryPoint?: string; inputs: Record<string, { bytesInOutput: number }> }
+    { entryPoint?: string; exports?: string[]; inputs: Record<string, { bytesInOutput: number }> }
   >;
+}
+
+/** The names the entry output exports (esbuild's metafile). */
+function outputExports(metafile: string): string[] {
+  const meta = JSON.parse(readFileSync(metafile, "utf8")) as Metafile;
+  return Object.values(meta.outputs).find((o) => o.entryPoint !== undefined)?.exports ?? [];
 }
 
 /** Bytes in the output by npm package (`@scope/name`) or project folder (`src/pricing`). */

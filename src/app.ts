@@ -9,7 +9,7 @@ import type { Config, Env } from "./config";
 import { PriceTableStore } from "./kv";
 import { httpFacilitator } from "./payments";
 import { CREDIT_PATH, errorResponse, handleRequest, topUpCredit } from "./paywall";
-import type { PaywallDeps } from "./paywall";
+import type { PaywallDeps, RequestContext } from "./paywall";
 import { DISCOVERY_PATH, LLMS_PATH, discoveryDocument, llmsText } from "./discovery";
 import { durablePaymentLocks } from "./idempotency";
 import { durableSessions } from "./sessions";
@@ -71,7 +71,70 @@ function buildDeps(env: Env, config: Config): PaywallDeps {
   };
 }
 
-/** Creates the Worker's app. */
+/** The Worker's request handler, as workerd calls it. */
+export interface WorkerHandler {
+  fetch(request: Request, env: Env, ctx?: ExecutionContext): Response | Promise<Response>;
+}
+
+/**
+ * Creates the Worker: the paywall's own endpoints (`/__x402/…` and discovery) go through the Hono
+ * app; every other request goes straight to the paywall flow, which is what the app's catch-all
+ * route would do, without building a router match and a context per request (profiled: about
+ * 100 µs of workerd CPU per request, a sixth of a 402).
+ */
+export function createWorker(): WorkerHandler {
+  const app = createApp();
+  return {
+    fetch(request, env, ctx) {
+      const url = new URL(request.url);
+      if (ownsPath(url.pathname)) return app.fetch(request, env, ctx);
+      return proxied(request, url, env, ctx).catch(onUnexpected);
+    },
+  };
+}
+
+/** Paths the Hono app answers itself; a percent-encoded path goes there too (Hono decodes it). */
+function ownsPath(pathname: string): boolean {
+  return (
+    pathname.startsWith("/__x402") || pathname.startsWith(DISCOVERY_PATH) || pathname.includes("%")
+  );
+}
+
+async function proxied(
+  request: Request,
+  url: URL,
+  env: Env,
+  ctx: ExecutionContext | undefined,
+): Promise<Response> {
+  const setup = setupFor(env);
+  if (!setup.ok) {
+    console.error(setup.reason);
+    return errorResponse("misconfigured", setup.reason);
+  }
+  const waitUntil = ctx ? (work: Promise<unknown>) => ctx.waitUntil(work) : undefined;
+  const response = await handleRequest(request, setup.deps, { url, waitUntil });
+  // As Hono answers HEAD: the GET answer's status and headers without its body.
+  return request.method === "HEAD" ? new Response(null, response) : response;
+}
+
+/** The context's `waitUntil`, or undefined when it has no execution context (tests). */
+function waitUntilOf(c: {
+  executionCtx: { waitUntil(work: Promise<unknown>): void };
+}): RequestContext["waitUntil"] {
+  try {
+    const ctx = c.executionCtx;
+    return (work) => ctx.waitUntil(work);
+  } catch {
+    return undefined;
+  }
+}
+
+function onUnexpected(error: unknown): Response {
+  console.error("unexpected error", error);
+  return errorResponse("internal_error", "the paywall hit an unexpected error");
+}
+
+/** Creates the Hono app (the paywall's endpoints, and the flow for every other path). */
 export function createApp(): Hono<{ Bindings: Env }> {
   const app = new Hono<{ Bindings: Env }>();
 
@@ -121,12 +184,9 @@ export function createApp(): Hono<{ Bindings: Env }> {
       console.error(setup.reason);
       return errorResponse("misconfigured", setup.reason);
     }
-    return handleRequest(c.req.raw, setup.deps);
+    return handleRequest(c.req.raw, setup.deps, { waitUntil: waitUntilOf(c) });
   });
 
-  app.onError((error) => {
-    console.error("unexpected error", error);
-    return errorResponse("internal_error", "the paywall hit an unexpected error");
-  });
+  app.onError(onUnexpected);
   return app;
 }

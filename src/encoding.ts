@@ -63,3 +63,18 @@ export function base64Decode(text: string): Uint8Array | undefined {
     return undefined;
   }
 }
+
+// eslint-disable-next-line no-control-regex -- the whole range outside ASCII is the point
+const NON_ASCII = /[^\u0000-\u007f]/;
+
+/**
+ * Standard base64 of a text's UTF-8 bytes, as x402 headers carry JSON. Same output as
+ * `@x402/core`'s `safeBase64Encode`, which builds a string per byte (tens of µs per header in
+ * workerd); ASCII text, the usual case, goes to `btoa` as it is.
+ */
+export function base64Text(text: string): string {
+  if (!NON_ASCII.test(text)) return btoa(text);
+  let binary = "";
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}

@@ -1,7 +1,7 @@
-import { createApp } from "./app";
+import { createWorker } from "./app";
 
 /** The Worker: an x402 paywall in front of `ORIGIN_URL`. */
-export default createApp();
+export default createWorker();
 
 /** Durable Object class holding each payer's sessions (bound as `SESSIONS`). */
 export { PayerSessions } from "./sessions";

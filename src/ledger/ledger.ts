@@ -6,7 +6,8 @@ import type { Receipt, SettledPayment } from "./receipt";
 
 /**
  * The receipts ledger as the paywall and the admin API use it. The paid path records each
- * settlement with one D1 write, awaited before the paid answer goes out. If D1 fails or takes
+ * settlement with one D1 write, made just after the paid answer goes out (in `waitUntil`); the
+ * ledger's reads in the same isolate first wait for such writes still in flight. If D1 fails or takes
  * longer than `timeoutMs`, the receipt is parked in KV (a second, independent store) and moved
  * into D1 by the next admin read; the unique constraints make that move exactly-once even if the
  * slow D1 write did land. Only if both stores fail is the receipt written to the log in full, as
@@ -24,6 +25,14 @@ export type RecordOutcome =
 export const LEDGER_WRITE_TIMEOUT_MS = 2000;
 /** How many parked receipts one admin read moves into D1. */
 const DRAIN_BATCH = 100;
+
+/** Receipt writes of this isolate still in flight (made after their paid answers went out). */
+const inFlight = new Set<Promise<unknown>>();
+
+/** Resolves once every receipt write this isolate has started has finished. */
+export async function receiptsWritten(): Promise<void> {
+  await Promise.allSettled([...inFlight]);
+}
 
 /** The ledger: receipts in D1, with KV as the fallback for writes D1 could not take. */
 export class ReceiptsLedger {
@@ -54,6 +63,7 @@ export class ReceiptsLedger {
 
   /** Moves parked receipts into D1; returns how many are still parked after this pass. */
   async drain(): Promise<number> {
+    await receiptsWritten();
     const listed = await this.kv.list({ prefix: RECEIPT_PENDING_PREFIX, limit: DRAIN_BATCH });
     let left = 0;
     for (const { name } of listed.keys) {
@@ -70,17 +80,20 @@ export class ReceiptsLedger {
   }
 
   /** Receipts, newest first. */
-  list(query: ReceiptQuery): Promise<StoredReceipt[]> {
+  async list(query: ReceiptQuery): Promise<StoredReceipt[]> {
+    await receiptsWritten();
     return this.d1.list(query);
   }
 
   /** Revenue totals and groupings over a time range. */
-  summary(from: number, to: number): Promise<RevenueSummary> {
+  async summary(from: number, to: number): Promise<RevenueSummary> {
+    await receiptsWritten();
     return this.d1.summary(from, to);
   }
 
   /** Payers whose payments opened sessions since `since`, most recent first. */
-  sessionPayers(since: number, limit: number): Promise<string[]> {
+  async sessionPayers(since: number, limit: number): Promise<string[]> {
+    await receiptsWritten();
     return this.d1.sessionPayers(since, limit);
   }
 }
@@ -88,14 +101,21 @@ export class ReceiptsLedger {
 /**
  * The paid path's one call: records the receipt of a settled payment when a ledger is
  * configured. The content is already paid for, so whatever happens here the answer is served.
+ * Never rejects; the ledger's reads in this isolate wait for it.
  */
 export async function recordPayment(
   ledger: ReceiptsLedger | undefined,
   paid: SettledPayment,
 ): Promise<void> {
   if (!ledger) return;
-  const outcome = await ledger.record(receiptOf(paid));
-  if (outcome.type === "parked") console.error("ledger: receipt parked in KV", outcome.reason);
+  const writing = ledger.record(receiptOf(paid));
+  inFlight.add(writing);
+  try {
+    const outcome = await writing;
+    if (outcome.type === "parked") console.error("ledger: receipt parked in KV", outcome.reason);
+  } finally {
+    inFlight.delete(writing);
+  }
 }
 
 /** A parked receipt, or undefined when the key is gone or its value is not one. */

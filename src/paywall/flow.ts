@@ -57,14 +57,30 @@ interface PricedRequest {
   match: Extract<Match, { kind: "priced" }>;
   /** The charged crawler's identity (pay-per-crawl), for the receipt. */
   crawler?: string | undefined;
+  waitUntil?: RequestContext["waitUntil"];
 }
 
 /** Paths under this prefix belong to the paywall itself and are never proxied. */
 export const RESERVED_PREFIX = "/__x402";
 
+/** What the Worker knows of one request besides the request itself. */
+export interface RequestContext {
+  /** The request's URL, when already parsed. */
+  url?: URL | undefined;
+  /**
+   * Keeps work going after the answer is sent (`ExecutionContext.waitUntil`); without it that
+   * work is awaited before answering.
+   */
+  waitUntil?: ((work: Promise<unknown>) => void) | undefined;
+}
+
 /** Handles one request in front of the origin. */
-export async function handleRequest(request: Request, deps: PaywallDeps): Promise<Response> {
-  const url = new URL(request.url);
+export async function handleRequest(
+  request: Request,
+  deps: PaywallDeps,
+  context: RequestContext = {},
+): Promise<Response> {
+  const url = context.url ?? new URL(request.url);
   const path = normalisePath(url.pathname);
   if (!path.ok) return errorResponse("bad_path", path.reason);
   if (isReserved(path.matchPath)) {
@@ -98,7 +114,10 @@ export async function handleRequest(request: Request, deps: PaywallDeps): Promis
   }
   const priced = { request, url, forwardPath, matchPath: path.matchPath };
   const crawler = crawl.type === "charge" ? crawl.crawler : undefined;
-  const response = await paidFlow({ ...priced, resourceUrl, match: decided, crawler }, deps);
+  const response = await paidFlow(
+    { ...priced, resourceUrl, match: decided, crawler, waitUntil: context.waitUntil },
+    deps,
+  );
   return crawl.type === "charge" ? crawl.decorate(response) : response;
 }
 
@@ -117,7 +136,14 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
       );
     }
     const want = wantFor(offer, offer.session, priced.url.hostname, priced.matchPath);
-    session = { headers: request.headers, url: priced.url, resourceUrl, offer, want };
+    session = {
+      headers: request.headers,
+      url: priced.url,
+      resourceUrl,
+      offer,
+      want,
+      defer: priced.waitUntil,
+    };
     const result = await tryCredentials(session, deps.sessions);
     if (result.type === "admitted") return serveSession(priced, result, want.scope, deps);
     if (result.type === "unavailable") {
@@ -171,8 +197,11 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
             )
         : undefined,
       onSettled: async (paid, receipt, buyer, reference) => {
-        await recordPayment(deps.ledger, {
-          ...priced,
+        // The receipt is written after the answer goes out when the runtime lets work go on
+        // (admin reads in this isolate wait for it; see src/ledger/ledger.ts).
+        const { waitUntil, ...request } = priced;
+        const recorded = recordPayment(deps.ledger, {
+          ...request,
           // The offer actually paid: its network, payee, asset and (dynamic, quoted) amount.
           match: {
             rule: priced.match.rule,
@@ -187,6 +216,8 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
           payer: buyer,
           session: offer.session ? session?.want.scope : undefined,
         });
+        if (waitUntil) waitUntil(recorded);
+        else await recorded;
         if (!session || !deps.sessions || !offer.session || !buyer) return paid;
         const paidWith = prepared.offer;
         const granted = await deps.sessions.service.grant({
@@ -205,7 +236,7 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
         return withGrant(paid, granted, session.want.scope);
       },
     },
-    deps,
+    { ...deps, defer: priced.waitUntil },
   );
 }
 
@@ -223,7 +254,10 @@ async function serveSession(
   scope: string,
   deps: PaywallDeps,
 ): Promise<Response> {
-  const refund = () => deps.sessions?.service.refund(admitted.ticket);
+  // A pass without a use count spent nothing to give back.
+  const refund = async () => {
+    if (admitted.remaining !== null) await deps.sessions?.service.refund(admitted.ticket);
+  };
   const { request, forwardPath } = priced;
   const forwarded = await forwardToOrigin(
     { request, forwardPath, payer: admitted.payer },

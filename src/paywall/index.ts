@@ -1,5 +1,5 @@
 export { handleRequest } from "./flow";
-export type { PaywallDeps } from "./flow";
+export type { PaywallDeps, RequestContext } from "./flow";
 export { errorResponse } from "./responses";
 export type { ErrorCode } from "./responses";
 export { CREDIT_PATH, topUpCredit } from "./credit-top-up";

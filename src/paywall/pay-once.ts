@@ -29,6 +29,8 @@ export interface PayOnceDeps {
   origin: OriginOptions;
   /** Absent without the `PAYMENTS` binding: then only the chain stops a second settlement. */
   payments?: PaymentLockService | undefined;
+  /** Runs work after the answer (`waitUntil`); without it, the work is awaited first. */
+  defer?: ((work: Promise<unknown>) => void) | undefined;
 }
 
 /** One paid request, ready for the facilitator. */
@@ -164,6 +166,7 @@ async function attempt(
         const outcome = await settleOnce(deps.facilitator, lock, mode, request, {
           charged: charge.amount,
           payer,
+          defer: deps.defer,
         });
         if (outcome.type === "settled") {
           await paid.onSettled(
@@ -198,7 +201,11 @@ async function attempt(
     toSettle = settleAmount(prepared.request, charge.amount);
     charged = charge.amount;
   }
-  const outcome = await settleOnce(deps.facilitator, lock, mode, toSettle, { charged, payer });
+  const outcome = await settleOnce(deps.facilitator, lock, mode, toSettle, {
+    charged,
+    payer,
+    defer: deps.defer,
+  });
   if (outcome.type === "pending") {
     await origin.body?.cancel();
     return errorResponse(

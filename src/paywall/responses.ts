@@ -1,5 +1,5 @@
-import { encodePaymentResponseHeader } from "@x402/core/http";
 import type { SettleResponse } from "@x402/core/types";
+import { encodeReceipt } from "./receipt-header";
 import { EXPOSED_HEADERS } from "../pricing";
 import {
   SESSION_EXPIRES_HEADER,
@@ -64,7 +64,7 @@ export function paidResponse(
   x402Version: number,
 ): Response {
   const headers = new Headers(origin.headers);
-  const encoded = encodePaymentResponseHeader(receipt);
+  const encoded = encodeReceipt(receipt);
   headers.set(x402Version === 1 ? "X-PAYMENT-RESPONSE" : "PAYMENT-RESPONSE", encoded);
   const cacheControl = headers.get("Cache-Control") ?? "";
   if (!/\b(no-store|private)\b/i.test(cacheControl)) headers.set("Cache-Control", "private");
@@ -78,7 +78,7 @@ export function paidResponse(
 
 /** Encodes a settlement outcome for the `PAYMENT-RESPONSE` header of a failed settlement. */
 export function settlementHeader(receipt: SettleResponse): Record<string, string> {
-  return { "PAYMENT-RESPONSE": encodePaymentResponseHeader(receipt) };
+  return { "PAYMENT-RESPONSE": encodeReceipt(receipt) };
 }
 
 /** A cookie without a time limit lasts as long as browsers allow (400 days). */

@@ -21,6 +21,8 @@ export interface SessionRequest {
   resourceUrl: string;
   offer: Offer;
   want: Want;
+  /** The request's `waitUntil`, for work after the answer (giving back leased uses). */
+  defer?: ((work: Promise<unknown>) => void) | undefined;
 }
 
 /** Tries the request's session credentials; `refused` carries why (for the 402). */
@@ -29,7 +31,7 @@ export async function tryCredentials(
   deps: SessionDeps,
 ): Promise<SessionResult | { type: "none" }> {
   const token = readToken(request.headers, request.want.scope);
-  if (token !== undefined) return deps.service.useToken(token, request.want);
+  if (token !== undefined) return deps.service.useToken(token, request.want, request.defer);
   const proof = request.headers.get(SIWX_HEADER);
   if (proof === null) return { type: "none" };
   const check = await checkSiwx(proof, siwxContext(request, deps));

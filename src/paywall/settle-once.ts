@@ -28,14 +28,20 @@ export type Settlement =
  * Settles `request` and records the outcome in the lock. In `pending` mode (an earlier attempt's
  * answer was lost) a refusal because the authorization is spent means that attempt went
  * through. `charged` is what a metered payment settles, for its receipt; `payer` the verified
- * payer, for a receipt that names none.
+ * payer, for a receipt that names none; with `defer`, the "settled" record is written after the
+ * answer.
  */
 export async function settleOnce(
   facilitator: Facilitator,
   lock: Lock | undefined,
   mode: "fresh" | "pending",
   request: FacilitatorRequest,
-  known: { charged?: string | undefined; payer?: string | undefined },
+  known: {
+    charged?: string | undefined;
+    payer?: string | undefined;
+    /** Runs work after the answer (`waitUntil`); without it, the work is awaited first. */
+    defer?: ((work: Promise<unknown>) => void) | undefined;
+  },
 ): Promise<Settlement> {
   const settled = await facilitator.settle(request);
   if (settled.type === "unavailable") {
@@ -58,10 +64,13 @@ export async function settleOnce(
     }
     receipt = { ...receipt, amount: charged };
   }
-  await lock?.service.finish(lock.payer, lock.claim.key, {
+  // Recording "settled" need not delay the answer: the chain refuses a second settlement.
+  const finished = lock?.service.finish(lock.payer, lock.claim.key, {
     type: "settled",
     receipt: JSON.stringify(receipt),
   });
+  if (finished && known.defer) known.defer(finished);
+  else await finished;
   const reference = receipt.transaction
     ? `${receipt.network}:${receipt.transaction}`
     : `${receipt.network}:authorization:${lock?.claim.key ?? "unknown"}`;

@@ -1,5 +1,6 @@
 import type { PaymentRequired } from "@x402/core/types";
 import { paywallResponse } from "../browser";
+import { base64Text } from "../encoding";
 import { defaultUsdc } from "./assets";
 import type { Offer } from "./matcher";
 import { paymentRequiredV1, paymentRequiredV2 } from "./requirements";
@@ -59,15 +60,8 @@ export function challengeResponse(input: ChallengeInput): Response {
  * a 402; JSON that is ASCII (the usual case) is its own binary string and goes to `btoa` as is.
  */
 function encodeHeader(required: PaymentRequired): string {
-  const json = JSON.stringify(required);
-  if (!NON_ASCII.test(json)) return btoa(json);
-  let binary = "";
-  for (const byte of new TextEncoder().encode(json)) binary += String.fromCharCode(byte);
-  return btoa(binary);
+  return base64Text(JSON.stringify(required));
 }
-
-// eslint-disable-next-line no-control-regex -- the whole range outside ASCII is the point
-const NON_ASCII = /[^\u0000-\u007f]/;
 
 /**
  * True when the Accept header ranks `text/html` above `application/json` (RFC 9110 §12.5.1:

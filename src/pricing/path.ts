@@ -27,8 +27,25 @@ const LEFTOVER_ESCAPE = /%[0-9a-fA-F]{2}/;
 /** A path whose last segment is a separator or a dot segment names a directory (RFC 3986 §5.2.4). */
 const ENDS_AS_DIRECTORY = /(\/|\\|%2f|%5c)$|(^|\/|\\|%2f|%5c)(\.|%2e){1,2}$/i;
 
+/**
+ * A path every rule above leaves as it is: segments of unreserved ASCII letters, digits and
+ * `-._~` (nothing to decode, fold or re-encode), none empty or made only of dots, with at most
+ * a trailing slash. Most requests are spelled so; they skip the general rules (profiled: about
+ * 60 µs of workerd CPU per request, mostly Unicode folding).
+ */
+const PLAIN = /^(?:\/(?!\.+(?:\/|$))[A-Za-z0-9_~.-]+)*\/?$/;
+
 /** Normalises a raw URL pathname (as in `new URL(...).pathname`); never throws. */
 export function normalisePath(rawPath: string): NormalisedPath {
+  if (rawPath !== "" && PLAIN.test(rawPath)) {
+    const matchPath = rawPath.length > 1 && rawPath.endsWith("/") ? rawPath.slice(0, -1) : rawPath;
+    return { ok: true, forwardPath: rawPath, matchPath };
+  }
+  return normaliseAnyPath(rawPath);
+}
+
+/** The general rules, for any path; `normalisePath` gives the same answer faster for plain ones. */
+export function normaliseAnyPath(rawPath: string): NormalisedPath {
   const segments: string[] = [];
   for (const raw of rawPath.split("/")) {
     let decoded: string;

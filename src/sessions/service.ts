@@ -1,4 +1,5 @@
-import { getAddress } from "viem";
+import { SessionMemory, PASS_MEMORY_MS } from "./local";
+import type { RememberedPass } from "./local";
 import { hashToken, newToken, parseToken } from "./token";
 import type { Want } from "./scope";
 import type { Access, EntitlementView, PayerSessions } from "./store";
@@ -13,6 +14,8 @@ import type { Access, EntitlementView, PayerSessions } from "./store";
 export interface Ticket {
   objectId: string;
   entitlement: string;
+  /** The isolate's lease the use came from, if it did (src/sessions/local.ts). */
+  lease?: RememberedPass | undefined;
 }
 
 /** A request let in by a session, with what to tell the client. */
@@ -41,7 +44,16 @@ export interface GrantRequest {
 /** Session operations the paywall and the admin API use. */
 export interface SessionService {
   grant(request: GrantRequest): Promise<SessionResult>;
-  useToken(token: string, want: Want): Promise<SessionResult>;
+  /**
+   * Spends one use of a token for `want`. `defer` (the request's `waitUntil`) lets the service
+   * lease uses to this isolate and give the unspent ones back after the answer; without it,
+   * nothing is leased.
+   */
+  useToken(
+    token: string,
+    want: Want,
+    defer?: ((work: Promise<unknown>) => void) | undefined,
+  ): Promise<SessionResult>;
   signIn(
     proof: { address: string; nonce: string; nonceExpiresAt: number },
     want: Want,
@@ -52,8 +64,33 @@ export interface SessionService {
   revokePayer(payer: string, scope?: string): Promise<number>;
 }
 
-/** Sessions in the `SESSIONS` Durable Object namespace, one object per payer. */
-export function durableSessions(namespace: DurableObjectNamespace<PayerSessions>): SessionService {
+/**
+ * Per isolate, per `SESSIONS` namespace: what is remembered. Only data is shared between
+ * requests, never a promise: in workerd a request that waits on another request's I/O is
+ * cancelled as hung, or its own I/O refused.
+ */
+const memories = new WeakMap<DurableObjectNamespace<PayerSessions>, SessionMemory>();
+
+/** Options for tests: the clock. */
+export interface SessionServiceOptions {
+  now?: () => number;
+}
+
+/**
+ * Sessions in the `SESSIONS` Durable Object namespace, one object per payer. Repeat access by
+ * token spares store calls through this isolate's memory (src/sessions/local.ts): time-limited
+ * passes remembered for a few seconds, and uses leased to an isolate that sees a token used often.
+ */
+export function durableSessions(
+  namespace: DurableObjectNamespace<PayerSessions>,
+  options: SessionServiceOptions = {},
+): SessionService {
+  const now = options.now ?? Date.now;
+  let memory = memories.get(namespace);
+  if (!memory) {
+    memory = new SessionMemory();
+    memories.set(namespace, memory);
+  }
   const forPayer = (payer: string) => namespace.idFromName(`payer:${payer.toLowerCase()}`);
   const stubFor = (id: DurableObjectId) => namespace.get(id);
   const objectOf = (token: string): DurableObjectId | undefined => {
@@ -70,13 +107,25 @@ export function durableSessions(namespace: DurableObjectNamespace<PayerSessions>
     const result: Admitted = {
       type: "admitted",
       // EIP-55, as the paid path reports it to the origin.
-      payer: getAddress(access.payer),
+      payer: memory.checksum(access.payer),
       ticket: { objectId, entitlement: access.entitlement },
       expiresAt: access.expiresAt,
       remaining: access.remaining,
     };
     if (token !== undefined) result.token = token;
     return result;
+  };
+
+  /** Ends a lease when its time is up and gives its unspent uses back to the store. */
+  const giveBackLater = async (token: string, pass: RememberedPass): Promise<void> => {
+    await new Promise((resolve) => setTimeout(resolve, PASS_MEMORY_MS));
+    const unspent = memory.endLease(token, pass);
+    if (unspent === 0) return;
+    try {
+      await stubFor(namespace.idFromString(pass.objectId)).refund(pass.entitlement, unspent);
+    } catch (error) {
+      console.error("could not give back leased session uses", pass.entitlement, unspent, error);
+    }
   };
 
   return {
@@ -94,12 +143,45 @@ export function durableSessions(namespace: DurableObjectNamespace<PayerSessions>
         });
         return admitted(access, id.toString(), token);
       }),
-    useToken: (token, want) =>
+    useToken: (presented, want, defer) =>
       guard(async () => {
+        const token = presented.trim();
+        const at = now();
+        const remembered = memory.check(token, want, at);
+        if (remembered.type === "refuse") return { type: "refused", reason: remembered.reason };
+        if (remembered.type === "admit") return fromMemory(remembered.pass, remembered.remaining);
         const id = objectOf(token);
         if (!id) return { type: "refused", reason: "the session token is malformed" };
-        const access = await stubFor(id).useToken(await hashToken(token.trim()), want);
-        return admitted(access, id.toString());
+        const hash = await memory.hash(token);
+        const objectId = id.toString();
+        // Leases are taken only by a lone call: concurrent calls each spend exactly their use.
+        const lease = defer ? memory.leaseSize(token, at) : 0;
+        memory.calling(token, +1);
+        let answer: Access;
+        try {
+          answer = await stubFor(id).useToken(hash, want, 1 + lease);
+        } finally {
+          memory.calling(token, -1);
+        }
+        if (!answer.ok || !answer.held) return admitted(answer, objectId);
+        const leased = answer.remaining === null ? 0 : Math.max(0, (answer.granted ?? 1) - 1);
+        if (answer.remaining === null || leased > 0) {
+          const pass: RememberedPass = {
+            objectId,
+            entitlement: answer.entitlement,
+            payer: memory.checksum(answer.payer),
+            expiresAt: answer.expiresAt,
+            held: answer.held,
+            until: now() + PASS_MEMORY_MS,
+            left: answer.remaining === null ? null : leased,
+            storeRemaining: answer.remaining,
+          };
+          memory.remember(token, pass);
+          if (leased > 0 && defer) defer(giveBackLater(token, pass));
+        }
+        // Uses left after this request: the store's and the lease's.
+        const remaining = answer.remaining === null ? null : answer.remaining + leased;
+        return admitted({ ...answer, remaining }, objectId);
       }),
     signIn: (proof, want) =>
       guard(async () => {
@@ -114,6 +196,7 @@ export function durableSessions(namespace: DurableObjectNamespace<PayerSessions>
         return admitted(access, id.toString(), token);
       }),
     refund: async (ticket) => {
+      if (ticket.lease && memory.giveBack(ticket.lease, now())) return;
       try {
         await stubFor(namespace.idFromString(ticket.objectId)).refund(ticket.entitlement);
       } catch (error) {
@@ -122,11 +205,27 @@ export function durableSessions(namespace: DurableObjectNamespace<PayerSessions>
     },
     list: async (payer) => stubFor(forPayer(payer)).list(),
     revokeToken: async (token) => {
+      memory.forgetToken(token.trim());
       const id = objectOf(token);
       if (!id) return false;
       return stubFor(id).revokeToken(await hashToken(token.trim()));
     },
-    revokePayer: async (payer, scope) => stubFor(forPayer(payer)).revokeEntitlements(scope),
+    revokePayer: async (payer, scope) => {
+      memory.forgetPayer(payer, scope);
+      return stubFor(forPayer(payer)).revokeEntitlements(scope);
+    },
+  };
+}
+
+/** A request admitted from a remembered pass or lease. */
+function fromMemory(pass: RememberedPass, remaining: number | null): Admitted {
+  const lease = pass.left === null ? undefined : pass;
+  return {
+    type: "admitted",
+    payer: pass.payer,
+    ticket: { objectId: pass.objectId, entitlement: pass.entitlement, lease },
+    expiresAt: pass.expiresAt,
+    remaining,
   };
 }
 

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { MAX_LEASE } from "./local";
 import { priceMismatch } from "./scope";
 import type { HeldPrice, Want } from "./scope";
 
@@ -28,8 +29,12 @@ export type Access =
       payer: string;
       /** Ms since epoch, or null without a time limit. */
       expiresAt: number | null;
-      /** Uses left after this one, or null without a use limit. */
+      /** Uses left after this one (after all `granted` ones), or null without a use limit. */
       remaining: number | null;
+      /** Uses spent by this call: 1, or up to the `count` asked of `useToken`. */
+      granted?: number;
+      /** The entitlement's scope and price (from `useToken`), to check later uses against. */
+      held?: HeldPrice & { scope: string };
     }
   | { ok: false; reason: string };
 
@@ -47,6 +52,8 @@ export interface EntitlementView extends HeldPrice {
 
 /** Kept after uses run out, so an origin error on the last use can still be refunded. */
 const REFUND_WINDOW_MS = 10 * 60_000;
+/** The most uses one call spends or gives back: a request's and a lease's. */
+const MAX_USES_PER_CALL = 1 + MAX_LEASE;
 /** Tokens kept per entitlement (each SIWx sign-in issues one); the oldest go first. */
 const MAX_TOKENS_PER_ENTITLEMENT = 20;
 
@@ -120,8 +127,12 @@ export class PayerSessions extends DurableObject<object> {
     return { ok: true, entitlement: id, payer: input.payer, expiresAt, remaining: usesLeft };
   }
 
-  /** Spends one use of the entitlement a token opens, if it opens this request. */
-  useToken(tokenHash: string, want: Want): Access {
+  /**
+   * Spends uses of the entitlement a token opens, if it opens this request: one for the request,
+   * and up to `count - 1` more leased to the isolate that asks (src/sessions/local.ts), as far as
+   * the uses left go. `granted` says how many were spent.
+   */
+  useToken(tokenHash: string, want: Want, count = 1): Access {
     const row = this.sql
       .exec<EntitlementRow>(
         `SELECT e.* FROM tokens t JOIN entitlements e ON e.id = t.entitlement WHERE t.hash = ?`,
@@ -136,7 +147,11 @@ export class PayerSessions extends DurableObject<object> {
     }
     const mismatch = priceMismatch(row, want);
     if (mismatch) return { ok: false, reason: mismatch };
-    return this.spend(row, Date.now());
+    const batch = Number.isSafeInteger(count) ? Math.min(Math.max(count, 1), MAX_USES_PER_CALL) : 1;
+    const access = this.spend(row, Date.now(), batch);
+    if (!access.ok) return access;
+    const held = { scope: row.scope, network: row.network, asset: row.asset, amount: row.amount };
+    return { ...access, held };
   }
 
   /**
@@ -171,11 +186,16 @@ export class PayerSessions extends DurableObject<object> {
     return access;
   }
 
-  /** Gives back a use spent on a request the origin failed to answer. */
-  refund(entitlement: string): void {
+  /**
+   * Gives back uses spent on requests the origin failed to answer, or leased to an isolate and
+   * not spent (`count`, at most one lease).
+   */
+  refund(entitlement: string, count = 1): void {
+    const uses = Number.isSafeInteger(count) ? Math.min(Math.max(count, 1), MAX_USES_PER_CALL) : 1;
     this.sql.exec(
-      `UPDATE entitlements SET uses_left = uses_left + 1, purge_at = expires_at
+      `UPDATE entitlements SET uses_left = uses_left + ?, purge_at = expires_at
          WHERE id = ? AND uses_left IS NOT NULL`,
+      uses,
       entitlement,
     );
   }
@@ -245,7 +265,7 @@ export class PayerSessions extends DurableObject<object> {
     }
   }
 
-  private spend(row: EntitlementRow, now: number): Access {
+  private spend(row: EntitlementRow, now: number, count = 1): Access {
     if (row.expires_at !== null && row.expires_at <= now) {
       return {
         ok: false,
@@ -253,9 +273,11 @@ export class PayerSessions extends DurableObject<object> {
       };
     }
     let remaining: number | null = null;
+    let granted = count;
     if (row.uses_left !== null) {
       if (row.uses_left <= 0) return { ok: false, reason: "the session has no uses left" };
-      remaining = row.uses_left - 1;
+      granted = Math.min(count, row.uses_left);
+      remaining = row.uses_left - granted;
       const purgeAt =
         remaining === 0 ? min(row.expires_at, now + REFUND_WINDOW_MS) : row.expires_at;
       this.sql.exec(
@@ -272,6 +294,7 @@ export class PayerSessions extends DurableObject<object> {
       payer: row.payer,
       expiresAt: row.expires_at,
       remaining,
+      granted,
     };
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { normalisePath } from "../../src/pricing/index.ts";
+import { normaliseAnyPath } from "../../src/pricing/path.ts";
 
 function accepted(raw: string): { forwardPath: string; matchPath: string } {
   const result = normalisePath(raw);
@@ -176,6 +177,47 @@ describe("normalisePath", () => {
 
     it("should leave letter case to the matcher", () => {
       expect(accepted("/API/Docs").matchPath).toBe("/API/Docs");
+    });
+  });
+
+  describe("plain paths (fast path)", () => {
+    it.each([
+      "/",
+      "",
+      "/a",
+      "/a/",
+      "/api/free/hello",
+      "/articles/hello-x402/",
+      "/a.b/c~d/_e-f",
+      "/.well-known/x402",
+      "/a/../b",
+      "/a/./b",
+      "/a//b",
+      "/...",
+      "/a/...",
+      "/a/..",
+      "/a/.",
+      "/..a/a..",
+      "/a/b//",
+      "/A/B/",
+      "/a;b/c",
+      "/a%2Fb",
+      "/a\\b",
+      "/\uFF41",
+    ])("should normalise %j exactly as the general rules do", (raw) => {
+      expect(normalisePath(raw)).toEqual(normaliseAnyPath(raw));
+    });
+
+    it("should agree with the general rules on random paths over a path-like alphabet", () => {
+      const alphabet = ["/", "/", ".", ".", "a", "Z", "0", "-", "_", "~", ";", "%2e", "%2F", "é"];
+      let seed = 7;
+      const next = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648);
+      for (let i = 0; i < 5000; i++) {
+        let raw = "/";
+        const length = next() % 12;
+        for (let j = 0; j < length; j++) raw += alphabet[next() % alphabet.length];
+        expect(normalisePath(raw), raw).toEqual(normaliseAnyPath(raw));
+      }
     });
   });
 });

@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
   call,
@@ -10,6 +10,7 @@ import {
   putTable,
   unique,
 } from "./helpers";
+import worker from "../../src/worker";
 
 /**
  * At most one settlement per payment, in workerd with the real local Durable Objects: the
@@ -74,6 +75,53 @@ describe("one payment, many copies", () => {
     expect(again.headers.get("PAYMENT-RESPONSE")).toBe(first.headers.get("PAYMENT-RESPONSE"));
     expect(await facilitatorCalls(nonce)).toHaveLength(2);
     expect(await originSaw(path)).toBe(1);
+  });
+
+  it("should answer a settled payment before its outcome is recorded, and a later copy with the receipt", async () => {
+    const path = `/api/${unique()}`;
+    const { header, nonce } = paymentFor(await challengeFor(path));
+    let release = (): void => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const namespace = env.PAYMENTS!;
+    // The lock's "settled" record waits until released; the paid answer must not.
+    const slow = new Proxy(namespace, {
+      get(target, name) {
+        if (name !== "get") {
+          const value: unknown = Reflect.get(target, name);
+          return typeof value === "function" ? value.bind(target) : value;
+        }
+        return (id: DurableObjectId) => {
+          const stub = target.get(id);
+          return new Proxy(stub, {
+            get(inner, method) {
+              const call = (...args: unknown[]) =>
+                (inner as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[
+                  String(method)
+                ]!(...args);
+              if (method !== "finish") return call;
+              return async (...args: unknown[]) => {
+                await held;
+                return call(...args);
+              };
+            },
+          });
+        };
+      },
+    }) as typeof namespace;
+    const ctx = createExecutionContext();
+    const request = new Request(`${BASE}${path}`, { headers: { "PAYMENT-SIGNATURE": header } });
+    const first = await worker.fetch(
+      request,
+      { ...env, PAYMENTS: slow, FACILITATOR_URLS: facilitator("ok") },
+      ctx,
+    );
+    expect(first.status).toBe(200);
+    release();
+    await waitOnExecutionContext(ctx);
+    const copy = await send(path, header);
+    expect(copy.status).toBe(409);
+    expect(await errorOf(copy)).toBe("payment_already_settled");
+    expect((await facilitatorCalls(nonce)).map((c) => c.op)).toEqual(["verify", "settle"]);
   });
 
   it("should let a payment whose verification failed come again", async () => {

@@ -1,7 +1,8 @@
-import { env } from "cloudflare:test";
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { privateKeyToAccount, generatePrivateKey } from "viem/accounts";
 import { beforeEach, describe, expect, it } from "vitest";
 import { ReceiptsLedger } from "../../src/ledger";
+import worker from "../../src/worker";
 import type { Receipt } from "../../src/ledger";
 import { admin, jsonOf } from "./admin-helpers";
 import { crawl, crawlTable } from "./crawler-helpers";
@@ -108,6 +109,23 @@ describe("receipts from the paid path", () => {
       x402Version: 2,
     });
     expect(Math.abs(receipts[0]!.time - Date.now())).toBeLessThan(10_000);
+  });
+
+  it("should write the receipt after the paid answer, and an admin read right after finds it", async () => {
+    const payer = wallet();
+    const url = `https://shop.test/api/${unique()}`;
+    const challenge = await call(new Request(url));
+    const payment = paymentFor(challenge, (p) => {
+      (p["payload"] as { authorization: { from: string } }).authorization.from = payer;
+    });
+    const ctx = createExecutionContext();
+    const headers = { "PAYMENT-SIGNATURE": payment.header };
+    const response = await worker.fetch(new Request(url, { headers }), env, ctx);
+    expect(response.status).toBe(200);
+    // Not waiting for the request's waitUntil: the admin read waits for the write in flight.
+    expect(await receiptsOf(payer)).toHaveLength(1);
+    await waitOnExecutionContext(ctx);
+    expect(await receiptsOf(payer)).toHaveLength(1);
   });
 
   it("should name the session scope a payment opened", async () => {

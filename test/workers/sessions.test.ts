@@ -1,14 +1,18 @@
 import {
+  createExecutionContext,
   env,
   listDurableObjectIds,
   runDurableObjectAlarm,
   runInDurableObject,
+  SELF,
+  waitOnExecutionContext,
 } from "cloudflare:test";
 import { privateKeyToAccount, generatePrivateKey } from "viem/accounts";
 import { beforeEach, describe, expect, it } from "vitest";
 import { issueNonce } from "../../src/sessions/nonce";
 import { siweMessage } from "../../src/sessions/siwe";
 import type { PayerSessions } from "../../src/sessions";
+import worker from "../../src/worker";
 import {
   PAYER,
   SESSION_HOST,
@@ -163,6 +167,65 @@ describe("session tokens", () => {
       .filter(Boolean);
     expect(remaining.sort()).toEqual(["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
     expect(await originSaw(`/burst/${id}/c`)).toBe(10);
+  });
+
+  it("should serve exactly the paid uses to a token used in quick succession (leases included)", async () => {
+    const id = unique();
+    const { token } = await buy(`/burst/${id}`);
+    const contexts: ExecutionContext[] = [];
+    const remaining: string[] = [];
+    let refused = 0;
+    for (let i = 0; i < 14; i++) {
+      const ctx = createExecutionContext();
+      contexts.push(ctx);
+      const request = new Request(`${BASE}/burst/${id}/q`, {
+        headers: { "PAYMENT-SESSION": token },
+      });
+      const answer = await worker.fetch(request, env, ctx);
+      if (answer.status === 200) remaining.push(answer.headers.get("PAYMENT-SESSION-REMAINING")!);
+      else refused += 1;
+    }
+    expect(remaining).toEqual(["9", "8", "7", "6", "5", "4", "3", "2", "1", "0"]);
+    expect(refused).toBe(4);
+    expect(await originSaw(`/burst/${id}/q`)).toBe(10);
+    // Leases ended: nothing left to give back, nothing more to spend.
+    await Promise.all(contexts.map((ctx) => waitOnExecutionContext(ctx)));
+    expect(await reasonOf(await get(`/burst/${id}/q`, { "PAYMENT-SESSION": token }))).toContain(
+      "no uses left",
+    );
+  });
+
+  it("should give leased uses a request did not need back to the store when the lease ends", async () => {
+    const id = unique();
+    const { token } = await buy(`/burst/${id}`);
+    const contexts: ExecutionContext[] = [];
+    for (let i = 0; i < 2; i++) {
+      const ctx = createExecutionContext();
+      contexts.push(ctx);
+      const request = new Request(`${BASE}/burst/${id}`, { headers: { "PAYMENT-SESSION": token } });
+      expect((await worker.fetch(request, env, ctx)).status).toBe(200);
+    }
+    await Promise.all(contexts.map((ctx) => waitOnExecutionContext(ctx)));
+    const objectId = sessions().idFromString(token.split(".")[1]!);
+    const left = await runInDurableObject(sessions().get(objectId), (instance: PayerSessions) =>
+      instance.list(),
+    );
+    // 10 left after the purchase, 2 used: the second took one more as a lease, given back.
+    expect(left[0]?.remaining).toBe(8);
+  });
+
+  it("should let exactly 10 of 30 concurrent requests in, each in its own request context (regression: requests waiting on one shared store call were cancelled as hung)", async () => {
+    const id = unique();
+    const { token } = await buy(`/burst/${id}`);
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        SELF.fetch(`${BASE}/burst/${id}/s`, { headers: { "PAYMENT-SESSION": token } }),
+      ),
+    );
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 402)).toHaveLength(20);
+    expect(await originSaw(`/burst/${id}/s`)).toBe(10);
   });
 
   it("should give a use back when the origin fails the request", async () => {
@@ -360,6 +423,20 @@ describe("admin API for sessions", () => {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ payer: wallet }),
+    });
+    expect(await revoke.json()).toEqual({ revoked: 1 });
+    expect(await reasonOf(await get(path, { "PAYMENT-SESSION": token }))).toContain("not valid");
+  });
+
+  it("should refuse a time-limited token at once once revoked, though it was just used (regression: served from isolate memory)", async () => {
+    const path = `/one/${unique()}`;
+    const { token } = await buy(path);
+    expect((await get(path, { "PAYMENT-SESSION": token })).status).toBe(200);
+    expect((await get(path, { "PAYMENT-SESSION": token })).status).toBe(200);
+    const revoke = await admin("/sessions/revoke", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ token }),
     });
     expect(await revoke.json()).toEqual({ revoked: 1 });
     expect(await reasonOf(await get(path, { "PAYMENT-SESSION": token }))).toContain("not valid");

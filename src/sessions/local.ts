@@ -1,0 +1,184 @@
+import { getAddress } from "viem";
+import { priceMismatch } from "./scope";
+import type { HeldPrice, Want } from "./scope";
+import { hashToken } from "./token";
+
+/**
+ * What one isolate remembers about sessions so that repeat access costs less than a Durable
+ * Object call each time, without ever admitting a request that was not paid for:
+ *
+ * - **time-limited passes** (no use count): a pass the store admitted is remembered for
+ *   `PASS_MEMORY_MS`; within that time this isolate admits the same token from memory, checking
+ *   scope, price and expiry per request as the store would.
+ * - **leased uses** (use-counted passes): when this isolate sees a token used often, it takes a
+ *   few uses more than the waiting requests need from the store (at most `MAX_LEASE`, at most
+ *   as many as it saw in the last `PASS_MEMORY_MS`) and spends them from memory. The store has
+ *   already counted them, so no more requests are served than were paid for; uses still unspent
+ *   when the lease ends (`PASS_MEMORY_MS`) are given back to the store.
+ * - **token hashes** and **EIP-55 payer spellings**: pure functions of their input, remembered
+ *   so that a repeat request does not hash or checksum again.
+ *
+ * Revoking through this isolate forgets its passes at once; elsewhere a revocation takes effect
+ * when the memory runs out (at most `PASS_MEMORY_MS`).
+ */
+
+/** How long a pass or lease is served from memory: the bound on revocation elsewhere. */
+export const PASS_MEMORY_MS = 2_000;
+/** The most uses leased to an isolate at once. */
+export const MAX_LEASE = 16;
+/** Entries kept per map; the oldest go first. */
+const MAX_ENTRIES = 10_000;
+
+/** A time-limited pass the store admitted, as remembered. */
+export interface RememberedPass {
+  objectId: string;
+  entitlement: string;
+  /** EIP-55. */
+  payer: string;
+  expiresAt: number | null;
+  held: HeldPrice & { scope: string };
+  /** Until when (ms since epoch) it is served from memory. */
+  until: number;
+  /** Leased uses not yet spent; null for a pass without a use count. */
+  left: number | null;
+  /** The store's count of uses left besides the lease; null without a use count. */
+  storeRemaining: number | null;
+}
+
+/** The outcome of checking a request against a remembered pass. */
+export type MemoryCheck =
+  | { type: "admit"; pass: RememberedPass; remaining: number | null }
+  | { type: "refuse"; reason: string }
+  | { type: "ask" };
+
+/** One isolate's memory for one `SESSIONS` namespace. */
+export class SessionMemory {
+  readonly #passes = new Map<string, RememberedPass>();
+  readonly #hashes = new Map<string, string>();
+  readonly #addresses = new Map<string, string>();
+  readonly #seen = new Map<string, { since: number; count: number }>();
+  readonly #calling = new Map<string, number>();
+
+  /** Checks `want` against the pass remembered for `token`; `ask` when the store must. */
+  check(token: string, want: Want, now: number): MemoryCheck {
+    const pass = this.#passes.get(token);
+    if (!pass) return { type: "ask" };
+    if (pass.until <= now || (pass.left !== null && pass.left <= 0)) {
+      this.#passes.delete(token);
+      return { type: "ask" };
+    }
+    // The same checks, in the same order and words, as PayerSessions.useToken.
+    if (pass.held.scope !== want.scope) {
+      return {
+        type: "refuse",
+        reason: `the session token is for another scope (${pass.held.scope})`,
+      };
+    }
+    const mismatch = priceMismatch(pass.held, want);
+    if (mismatch) return { type: "refuse", reason: mismatch };
+    if (pass.expiresAt !== null && pass.expiresAt <= now) {
+      this.#passes.delete(token);
+      return {
+        type: "refuse",
+        reason: `the session expired at ${new Date(pass.expiresAt).toISOString()}`,
+      };
+    }
+    if (pass.left === null || pass.storeRemaining === null) {
+      return { type: "admit", pass, remaining: null };
+    }
+    pass.left -= 1;
+    return { type: "admit", pass, remaining: pass.storeRemaining + pass.left };
+  }
+
+  /** Counts a store call for `token` starting (+1) or ending (-1). */
+  calling(token: string, change: 1 | -1): void {
+    const now = (this.#calling.get(token) ?? 0) + change;
+    if (now > 0) this.#calling.set(token, now);
+    else this.#calling.delete(token);
+  }
+
+  /**
+   * Counts a use of `token` seen by this isolate; returns how many uses to lease on a store
+   * call now: as many as were seen before it in the current period, at most `MAX_LEASE`, and
+   * none while another call for it is in flight (concurrent calls each spend exactly their use,
+   * so no lease is overwritten while requests are refused for lack of the uses it holds).
+   */
+  leaseSize(token: string, now: number): number {
+    let seen = this.#seen.get(token);
+    if (!seen || now - seen.since >= PASS_MEMORY_MS) {
+      seen = { since: now, count: 0 };
+      bounded(this.#seen, token, seen);
+    }
+    seen.count += 1;
+    if (this.#calling.has(token)) return 0;
+    return Math.min(MAX_LEASE, seen.count - 1);
+  }
+
+  /** Remembers a pass the store just admitted for `token` (time-limited, or a lease). */
+  remember(token: string, pass: RememberedPass): void {
+    bounded(this.#passes, token, pass);
+  }
+
+  /** Gives a use spent from a lease back to it, while the lease lasts; false when it ended. */
+  giveBack(pass: RememberedPass, now: number): boolean {
+    if (pass.left === null || pass.until <= now) return false;
+    pass.left += 1;
+    return true;
+  }
+
+  /** Ends a lease: returns its unspent uses (to give back to the store) and forgets it. */
+  endLease(token: string, pass: RememberedPass): number {
+    const unspent = pass.left ?? 0;
+    pass.left = 0;
+    pass.until = 0; // ended: a use given back from now on goes to the store
+    if (this.#passes.get(token) === pass) this.#passes.delete(token);
+    return Math.max(0, unspent);
+  }
+
+  /** Forgets one token's pass (revoked through this isolate). */
+  forgetToken(token: string): void {
+    const pass = this.#passes.get(token);
+    if (pass) pass.until = 0;
+    if (pass && pass.left !== null) pass.left = 0;
+    this.#passes.delete(token);
+  }
+
+  /** Forgets a payer's passes, all or those of one scope (revoked through this isolate). */
+  forgetPayer(payer: string, scope?: string): void {
+    const lower = payer.toLowerCase();
+    for (const [token, pass] of this.#passes) {
+      if (pass.payer.toLowerCase() !== lower) continue;
+      if (scope !== undefined && pass.held.scope !== scope) continue;
+      pass.until = 0;
+      if (pass.left !== null) pass.left = 0;
+      this.#passes.delete(token);
+    }
+  }
+
+  /** The stored hash of a token (SHA-256 hex), computed once per token. */
+  async hash(token: string): Promise<string> {
+    const known = this.#hashes.get(token);
+    if (known !== undefined) return known;
+    const hash = await hashToken(token);
+    bounded(this.#hashes, token, hash);
+    return hash;
+  }
+
+  /** The EIP-55 spelling of an address, computed once per address. */
+  checksum(address: string): string {
+    const known = this.#addresses.get(address);
+    if (known !== undefined) return known;
+    const spelled = getAddress(address);
+    bounded(this.#addresses, address, spelled);
+    return spelled;
+  }
+}
+
+function bounded<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  if (map.size >= MAX_ENTRIES) {
+    const oldest = map.keys().next();
+    if (!oldest.done) map.delete(oldest.value);
+  }
+  map.set(key, value);
+}
