@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import { adminRoutes } from "./admin/routes";
 import { dashboardRoutes } from "./dashboard";
 import { ReceiptsLedger } from "./ledger";

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import type { Env } from "../config";
 import { loadConfig } from "../config";
 import { PRICE_TABLE_KEY, checkPriceTable } from "../kv";

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import type { Env } from "../config";
 import { receiptsCsv } from "../ledger";
 import { EVM_ADDRESS, SOLANA_ADDRESS } from "../pricing";

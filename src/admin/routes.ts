@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import type { Env } from "../config";
 import { adminRefusal } from "./auth";
 import { configRoutes } from "./config-routes";

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import { getCookie, setCookie, deleteCookie } from "hono/cookie";
 import {
   DASHBOARD_COOKIE,

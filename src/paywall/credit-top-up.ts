@@ -6,8 +6,7 @@ import { recordPayment } from "../ledger";
 import { crawlerErrorResponse } from "./crawler-responses";
 import type { PaywallDeps } from "./flow";
 import { payOnce } from "./pay-once";
-import { errorResponse } from "./responses";
-import { encodePaymentResponseHeader } from "@x402/core/http";
+import { errorResponse, settlementHeader } from "./responses";
 
 /**
  * `/__x402/crawl-credit?amount=1.00`: a verified crawler buys prepaid crawl credit with one x402
@@ -114,7 +113,7 @@ export async function topUpCredit(request: Request, deps: PaywallDeps): Promise<
           headers: {
             "Content-Type": "application/json",
             "Cache-Control": "no-store",
-            "PAYMENT-RESPONSE": encodePaymentResponseHeader(receipt),
+            ...settlementHeader(receipt),
           },
         });
       },
