@@ -1,4 +1,4 @@
-import { getAddress } from "viem";
+import { checksumAddress } from "./eth";
 import { priceMismatch } from "./scope";
 import type { HeldPrice, Want } from "./scope";
 import { hashToken } from "./token";
@@ -168,7 +168,7 @@ export class SessionMemory {
   checksum(address: string): string {
     const known = this.#addresses.get(address);
     if (known !== undefined) return known;
-    const spelled = getAddress(address);
+    const spelled = checksumAddress(address);
     bounded(this.#addresses, address, spelled);
     return spelled;
   }

@@ -1,4 +1,4 @@
-import { getAddress } from "viem";
+import { checksumAddress } from "./eth";
 
 /**
  * The EIP-4361 ("Sign-In with Ethereum") message an EVM wallet signs for sign-in-with-x, built
@@ -25,7 +25,7 @@ export interface SiweFields {
 
 /** The message text; the address is EIP-55 checksummed as signers do. Throws on a bad address. */
 export function siweMessage(fields: SiweFields): string {
-  const head = `${fields.domain} wants you to sign in with your Ethereum account:\n${getAddress(fields.address)}`;
+  const head = `${fields.domain} wants you to sign in with your Ethereum account:\n${checksumAddress(fields.address)}`;
   const lines = [
     `URI: ${fields.uri}`,
     `Version: ${fields.version}`,

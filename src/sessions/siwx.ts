@@ -1,6 +1,6 @@
 import type { SIWxExtension } from "@x402/extensions/sign-in-with-x";
-import { verifyMessage } from "viem";
 import { z } from "zod";
+import { verifyPersonalSignature } from "./eth";
 import { checkNonce, issueNonce } from "./nonce";
 import { siweMessage } from "./siwe";
 
@@ -130,9 +130,7 @@ export async function checkSiwx(header: string, context: SiwxContext): Promise<S
   } catch {
     return refuse("the proof's address has an invalid EIP-55 checksum");
   }
-  const address = proof.address as `0x${string}`;
-  const signature = proof.signature as `0x${string}`;
-  const valid = await verifyMessage({ address, message, signature }).catch(() => false);
+  const valid = verifyPersonalSignature(proof.address, message, proof.signature);
   if (!valid) return refuse("the proof's signature was not made by its address");
   return { ok: true, address: proof.address, nonce: proof.nonce, nonceExpiresAt: nonce.expiresAt };
 }
