@@ -31,9 +31,9 @@ function answer(req: IncomingMessage, res: ServerResponse, path: string): void {
   if (path.startsWith("/api/free/")) json({ free: true, path });
   else if (path.startsWith("/api/") || path.startsWith("/feeds/"))
     json({ paid: true, path, payer });
-  else if (path.startsWith("/articles/")) {
+  else if (path.startsWith("/articles/") || path.startsWith("/crawl/")) {
     res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
-    res.end(ARTICLE(path.slice("/articles/".length), payer));
+    res.end(ARTICLE(path.slice(path.indexOf("/", 1) + 1), payer));
   } else res.writeHead(404, { "Content-Type": "text/plain" }).end("not found");
 }
 

@@ -35,6 +35,8 @@ import {
   type SequentialRow,
 } from "./results.ts";
 import { signIn, siwxProof } from "./siwx.ts";
+import { PAYER } from "../dev/chain.ts";
+import { startDevCrawler, type DevCrawler } from "../dev/crawler.ts";
 import { startBenchStack, type BenchStack } from "./stack.ts";
 import {
   TARGETS,
@@ -59,6 +61,11 @@ const SESSION_ROUTE = "/api/hello";
 /** A route whose session has a time limit only, so using it writes nothing (bench/prices.json). */
 const TTL_SESSION_ROUTE = "/feeds/hello";
 const ARTICLE = "/articles/hello-x402";
+/** Free for people, $0.001 for signed crawlers, debited from their prepaid credit. */
+const CRAWL_ROUTE = "/crawl/hello";
+const CRAWL = "signed crawler request debited from credit, one at a time";
+/** Credit is spent on a request that states the most it will pay (pay-per-crawl), signed. */
+const CRAWL_INIT: RequestInit = { headers: { "crawler-max-price": "USD 0.01" } };
 
 /** A load scenario: one path, the expected status, the targets compared, their headers. */
 interface LoadScenario {
@@ -184,6 +191,25 @@ async function main(): Promise<void> {
   log(`wrote ${md} and ${json}`);
 }
 
+/**
+ * A signed crawler with enough prepaid credit at the paywall at `base` for `pages` pages at
+ * $0.001 (bought with one x402 payment), checked to be charged from credit, not by a 402.
+ */
+async function creditedCrawler(base: string, pages: number): Promise<DevCrawler> {
+  const crawler = await startDevCrawler();
+  const usd = ((pages + 50) / 1000).toFixed(2);
+  const topUp = await crawler.topUp(base, usd, PAYER.privateKey);
+  if (topUp.status !== 200) {
+    throw new Error(`bench: buying crawl credit answered ${topUp.status}: ${await topUp.text()}`);
+  }
+  const first = await crawler.fetch(`${base}${CRAWL_ROUTE}`, CRAWL_INIT);
+  await first.arrayBuffer();
+  if (first.status !== 200 || !first.headers.get("crawler-charged")) {
+    throw new Error(`bench: a signed crawler request was not served from credit (${first.status})`);
+  }
+  return crawler;
+}
+
 /** Gives work a Worker finishes after answering (`waitUntil`) time to be counted. */
 function afterWork(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 100));
@@ -235,6 +261,9 @@ async function measure(
     sessionToken,
     peerProof: await siwxProof(url("peer-siwx", SESSION_ROUTE)),
   };
+  // A Web Bot Auth crawler (Ed25519 key, directory on loopback) with prepaid credit: each request
+  // below is freshly signed and debited $0.001 from its credit.
+  const crawler = await creditedCrawler(url("paywall", ""), SETTINGS.rounds * SETTINGS.sequential);
   const headersFor = (scenario: LoadScenario, id: TargetId): Record<string, string> => {
     if (scenario.path === TTL_SESSION_ROUTE && id === "paywall") {
       return { "payment-session": ttlToken };
@@ -312,6 +341,16 @@ async function measure(
         200,
       ),
     );
+    push(
+      seqRuns,
+      `${CRAWL}|baseline`,
+      await sequentialMs(n, plain(url("baseline", CRAWL_ROUTE)), 200),
+    );
+    push(
+      seqRuns,
+      `${CRAWL}|paywall`,
+      await sequentialMs(n, () => crawler.fetch(url("paywall", CRAWL_ROUTE), CRAWL_INIT), 200),
+    );
     const signInRuns = Math.max(5, Math.round(n / 5));
     push(
       seqRuns,
@@ -346,6 +385,7 @@ async function measure(
     push(paidRuns, "paywall-session", sessionPaid);
     log(`round ${round}/${SETTINGS.rounds} done`);
   }
+  await crawler.stop();
 
   return {
     date: new Date().toISOString(),
@@ -372,7 +412,7 @@ async function measure(
     counts: [],
     matching: [],
     notes: [
-      "Crawler credit (a signed crawler request debited from credit) is not measured yet: the paywall has no such scenario to drive.",
+      "The crawler rows sign every request (Ed25519, RFC 9421) in the client, so their latency includes that signing; the baseline's is a plain GET of the same page.",
     ],
   };
 }
@@ -573,6 +613,13 @@ async function countCalls(
   await count("SIWx sign-in (official client, 402 + retry)", "peer-siwx", (b) =>
     signIn(`${b}${SESSION_ROUTE}`)(),
   );
+  const crawler = await creditedCrawler(counting.url, n + 10);
+  await count("signed crawler request debited from credit", "counting", async (origin) => {
+    const response = await crawler.fetch(`${origin}${CRAWL_ROUTE}`, CRAWL_INIT);
+    await response.arrayBuffer();
+    if (response.status !== 200) throw new Error(`bench: crawler request: ${response.status}`);
+  });
+  await crawler.stop();
   await paid("paid request (the paid retry only)", "peer", ARTICLE);
   await paid("paid request (the paid retry only)", "counting", ARTICLE);
   await paid("paid request, session route (grants a token)", "counting", SESSION_ROUTE);

@@ -96,6 +96,8 @@ export const TARGETS: Record<TargetId, TargetDef> = {
       NETWORK,
       PRICE_TABLE_TTL_SECONDS: "10",
       SESSION_SECRET: BENCH_SESSION_SECRET,
+      // The bench crawler's key directory is served over plain HTTP on loopback.
+      WEB_BOT_AUTH_HTTP_LOOPBACK: "true",
     }),
   },
 };
