@@ -60,12 +60,14 @@ export function decide(
       return apply(own ?? terms.signed, subject, match.crawl);
     }
     case "verified-unknown":
-      return apply(terms.signed, signedSubject("signed", identity, undefined), match.crawl);
+      return atLeastPeople(
+        apply(terms.signed, signedSubject("signed", identity, undefined), match.crawl),
+        match,
+      );
     case "unverified":
-      return apply(
-        terms.unverified,
-        { class: "unverified", crawler: identity.claimed },
-        match.crawl,
+      return atLeastPeople(
+        apply(terms.unverified, { class: "unverified", crawler: identity.claimed }, match.crawl),
+        match,
       );
     case "anonymous":
       if (match.kind === "priced") return { type: "pass" };
@@ -86,6 +88,23 @@ function signedSubject(
     expires: identity.signature.expires,
     covered: identity.signature.coveredComponents,
   };
+}
+
+/**
+ * On a rule people pay for, a client only a User-Agent claim or a key of its own identifies
+ * (anyone can send either) never pays less than people do: a policy that would let it in free or
+ * cheaper leaves it to the rule's own terms. Only a crawler verified as itself gets a lower price.
+ */
+function atLeastPeople(decision: CrawlDecision, match: Match): CrawlDecision {
+  if (match.kind !== "priced") return decision;
+  if (decision.type === "allow") return { type: "pass" };
+  if (decision.type !== "charge") return decision;
+  const { offer } = decision;
+  const sameAsset =
+    offer.network === match.offer.network &&
+    offer.asset.toLowerCase() === match.offer.asset.toLowerCase();
+  if (!sameAsset || BigInt(offer.amount) < BigInt(match.offer.amount)) return { type: "pass" };
+  return decision;
 }
 
 function apply(policy: Policy, subject: Subject, crawl: Offer): CrawlDecision {

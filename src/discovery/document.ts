@@ -61,7 +61,8 @@ function describe(
     description: offer.description,
     mimeType: offer.mimeType,
     price: offer.dynamic ? dynamicRange(offer) : offer.display,
-    accepts: offersOf(offer).map(requirementsV2),
+    // A payee the origin names is known per request only: its 402 states the terms.
+    accepts: offer.payeeFromOrigin ? [] : offersOf(offer).map(requirementsV2),
     paymentIdentifier: offer.paymentIdRequired ? "required" : "optional",
   };
   if (offer.session) {

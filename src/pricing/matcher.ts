@@ -111,7 +111,12 @@ export function compileTable(
     }
     if (metered) {
       const resolved = resolveMetered(metered, offer.network);
+      const usdc = defaultUsdc(offer.network);
       if (typeof resolved === "string") errors.push(`${label}: ${resolved}`);
+      else if (!usdc || usdc.address.toLowerCase() !== offer.asset.toLowerCase()) {
+        // The unit price is in US dollars of the network's USDC: another asset's units differ.
+        errors.push(`${label}: metered rules are priced in USDC; give "price" as "$0.05"-style`);
+      }
       else if (alsoAccept || session || dynamicPrice || originPrice) {
         errors.push(
           `${label}: metered cannot be combined with alsoAccept, session, dynamicPrice or originPrice`,
@@ -159,7 +164,7 @@ export function compileTable(
   /** Adds what charged crawlers pay: the rule's `crawlerPrice`, else its price, in USDC. */
   const withCrawl = (
     label: string,
-    rule: Terms & { price?: Rule["price"]; crawlerPrice?: string },
+    rule: Terms & { price?: Rule["price"]; crawlerPrice?: string; payee?: Rule["payee"] },
     match: Match,
   ): Match => {
     if (!table.crawlers) {
@@ -168,7 +173,9 @@ export function compileTable(
     }
     const price = rule.crawlerPrice ?? (match.kind === "priced" ? rule.price : undefined);
     if (price === undefined) return match;
-    const offer = resolveOffer(price, { ...base, ...stripUndefined(rule) });
+    // A payee the origin names is the crawlers' payee too (asked for in the paid flow).
+    const fromOrigin = rule.payee?.from === "origin";
+    const offer = resolveOffer(price, { ...base, ...stripUndefined(rule) }, "exact", fromOrigin);
     if (typeof offer === "string") errors.push(`${label}: ${offer}`);
     else if (defaultUsdc(offer.network)?.address.toLowerCase() !== offer.asset.toLowerCase()) {
       errors.push(`${label}: crawlers pay in USDC; give the rule a "$0.01"-style crawlerPrice`);

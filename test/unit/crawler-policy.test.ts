@@ -159,6 +159,32 @@ describe("decide", () => {
     );
   });
 
+  it("should never let a User-Agent claim or an unbound key pay less than people on a priced rule (regression: 'GPTBot' bought $1 pages at the crawler price)", () => {
+    const table = compiled({
+      ...TABLE,
+      rules: [{ path: "/premium/*", price: "$1", crawlerPrice: "$0.001" }],
+      crawlers: {
+        ...TABLE.crawlers,
+        unverified: { action: "charge" },
+        signed: { action: "allow" },
+      },
+    });
+    const claimed = table.crawlers!.catalogue.find((c) => c.id === "gptbot")!;
+    const unbound: CrawlerIdentity = {
+      kind: "verified-unknown",
+      keyid: "k",
+      directory: "https://other.example",
+      signature: SIGNATURE,
+    };
+    expect(decideAt("/premium/a", { kind: "unverified", claimed }, table).type).toBe("pass");
+    expect(decideAt("/premium/a", unbound, table).type).toBe("pass");
+    // A crawler verified as itself still gets its own policy's price.
+    expect(decideAt("/premium/a", verified("devbot"), table)).toMatchObject({
+      type: "charge",
+      offer: { amount: "5000" },
+    });
+  });
+
   it("should charge a signer from an unbound directory under the signed policy", () => {
     const identity: CrawlerIdentity = {
       kind: "verified-unknown",

@@ -151,3 +151,19 @@ describe("a payee named by the origin", () => {
     ).toMatchObject({ ok: true });
   });
 });
+
+describe("a payee named by the origin, for crawlers", () => {
+  it("should give charged crawlers the origin's payee too, not the default payTo (regression)", () => {
+    const parsed = parsePriceTable({
+      rules: [{ path: "/t/*", price: "$0.01", payee: { from: "origin" } }],
+      crawlers: { unverified: { action: "charge" } },
+    });
+    if (!parsed.ok) throw new Error(parsed.errors.join());
+    const compiled = compileTable(parsed.table, { network: BASE_SEPOLIA });
+    expect(compiled.ok).toBe(true);
+    if (!compiled.ok) return;
+    const found = compiled.table.match({ method: "GET", host: "a.example", path: "/t/x" });
+    expect(found.kind).toBe("priced");
+    expect(found.kind === "priced" && found.crawl).toMatchObject({ payeeFromOrigin: true });
+  });
+});
