@@ -31,10 +31,7 @@ export type StreamSettlement = Settlement | { type: "unreported"; reason: string
 export function meteredStreamResponse(
   origin: Response,
   path: readonly string[],
-  settle: {
-    ended(reported: string | undefined): Promise<StreamSettlement>;
-    abandoned(): Promise<void>;
-  },
+  settle: { ended(reported: string | undefined): Promise<StreamSettlement>; cut: StreamEnd["cut"] },
 ): Response {
   const body = origin.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
   const stream = meterStream(body, path, {
@@ -52,7 +49,7 @@ export function meteredStreamResponse(
         message: `${outcome.reason}; ${outcome.type === "pending" ? "send the same payment again to resolve it" : "nothing was charged"}`,
       });
     },
-    abandoned: settle.abandoned,
+    cut: settle.cut,
   });
   const headers = new Headers(origin.headers);
   headers.set("Cache-Control", "private, no-store");
@@ -68,12 +65,19 @@ function sseEvent(event: string, data: unknown): string {
 /** The longest SSE line watched for usage; longer lines pass through unread. */
 const MAX_LINE = 1 << 20;
 
-/** What happens when a metered stream ends or is abandoned. */
+/** What happens when a metered stream ends, or is cut before its end. */
 export interface StreamEnd {
   /** The stream ended: settle what `reported` costs; returns text to append (an SSE event). */
   ended(reported: string | undefined): Promise<string | undefined>;
-  /** The client went away before the end: nothing is settled. */
-  abandoned(): Promise<void>;
+  /**
+   * The client left, or the origin's body broke, before the end. `reported` is the last usage
+   * seen so far; `delivered` says whether any of the body went out.
+   */
+  cut(cut: {
+    by: "client" | "origin";
+    reported: string | undefined;
+    delivered: boolean;
+  }): Promise<void>;
 }
 
 /**
@@ -87,35 +91,56 @@ export function meterStream(
 ): ReadableStream<Uint8Array> {
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
+  // Lines without the field's last key are never parsed (most events of a token stream).
+  const needle = `"${path[path.length - 1] ?? ""}"`;
   let line = "";
   let reported: string | undefined;
+  let delivered = false;
+  // Whichever comes first, the end or a cut, settles: never both.
+  let over = false;
   const watch = (text: string) => {
     line += text;
-    let newline = line.search(/\r?\n|\r/);
-    while (newline >= 0) {
-      reported = usageIn(line.slice(0, newline), path) ?? reported;
-      line = line.slice(newline + (line[newline] === "\r" && line[newline + 1] === "\n" ? 2 : 1));
-      newline = line.search(/\r?\n|\r/);
+    const newline = /\r\n|\r|\n/g;
+    let start = 0;
+    for (let found = newline.exec(line); found; found = newline.exec(line)) {
+      const one = line.slice(start, found.index);
+      if (one.includes(needle)) reported = usageIn(one, path) ?? reported;
+      start = found.index + found[0].length;
     }
+    line = line.slice(start);
     if (line.length > MAX_LINE) line = "";
   };
   const reader = body.getReader();
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      const { done, value } = await reader.read();
-      if (!done) {
-        watch(decoder.decode(value, { stream: true }));
-        controller.enqueue(value);
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        if (over) return;
+        over = true;
+        await end.cut({ by: "origin", reported, delivered });
+        controller.error(error);
+        return;
+      }
+      if (over) return;
+      if (!chunk.done) {
+        watch(decoder.decode(chunk.value, { stream: true }));
+        controller.enqueue(chunk.value);
+        delivered = true;
         return;
       }
       watch(decoder.decode() + "\n");
+      over = true;
       const tail = await end.ended(reported);
       if (tail) controller.enqueue(encoder.encode(tail));
       controller.close();
     },
     async cancel(reason) {
-      await reader.cancel(reason);
-      await end.abandoned();
+      if (over) return;
+      over = true;
+      await reader.cancel(reason).catch(() => undefined);
+      await end.cut({ by: "client", reported, delivered });
     },
   });
 }

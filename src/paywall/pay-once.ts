@@ -115,6 +115,14 @@ async function attempt(
       ? release()
       : lock?.service.finish(lock.payer, lock.claim.key, { type: "pending" });
   const { request, prepared } = paid;
+  const metered = prepared.offer.metered;
+  if (mode === "pending" && metered && "sse" in metered.usage) {
+    // A stream goes out before it is settled: a copy of its payment never opens another one.
+    return errorResponse(
+      "payment_pending",
+      "this payment's stream was served and its settlement is not known yet; it is never settled twice",
+    );
+  }
   let payer = prepared.from;
   if (mode === "fresh") {
     const verified = await deps.facilitator.verify(prepared.request);
@@ -151,7 +159,6 @@ async function attempt(
     await giveUp();
     return errorResponse("client_gone", "the client went away before the answer; not charged");
   }
-  const metered = prepared.offer.metered;
   let toSettle = prepared.request;
   if (metered && "sse" in metered.usage) {
     // The usage is known when the stream ends: the body goes out first (src/pricing/metered.ts).
@@ -178,8 +185,41 @@ async function attempt(
         }
         return outcome;
       },
-      abandoned: async () => {
-        await giveUp();
+      cut: async ({ by, reported, delivered }) => {
+        // Content went out: the usage seen so far is charged, and a client that leaves before
+        // any usage is reported is charged the maximum it signed for (else leaving early would
+        // read streams free, the permit still good for another). Nothing went out, or the
+        // origin broke before reporting any: nothing is charged.
+        const charge = meteredCharge(metered, reported, prepared.offer.amount);
+        const amount = charge.ok
+          ? charge.amount
+          : by === "client" && delivered
+            ? prepared.offer.amount
+            : undefined;
+        if (amount === undefined) {
+          await giveUp();
+          return;
+        }
+        const request = settleAmount(prepared.request, amount);
+        const work = settleOnce(deps.facilitator, lock, mode, request, {
+          charged: amount,
+          payer,
+          defer: deps.defer,
+        }).then(async (outcome) => {
+          if (outcome.type !== "settled") {
+            console.error("a cut metered stream was not settled:", outcome.reason);
+            return;
+          }
+          await paid.onSettled(
+            new Response(null),
+            outcome.receipt,
+            outcome.receipt.payer ?? payer,
+            outcome.reference,
+          );
+        });
+        // The client is gone: the settlement goes on after the request when it can.
+        if (deps.defer) deps.defer(work);
+        else await work;
       },
     });
   }
@@ -238,7 +278,9 @@ async function settledBefore(
   const receipt = JSON.parse(settled.receipt) as SettleResponse;
   const sameId = claim.paymentId !== undefined && claim.paymentId === settled.paymentId;
   const fresh = Date.now() - settled.settledAt < REPLAY_WINDOW_MS;
-  if (sameId && fresh && settled.resource === paid.resourceUrl) {
+  // A metered answer is priced by its own use: it is never served again on an old payment.
+  const again = sameId && fresh && !paid.prepared.offer.metered;
+  if (again && settled.resource === paid.resourceUrl) {
     const forwarded = await content(paid, deps, receipt.payer);
     if (forwarded.type === "unreachable") {
       return errorResponse(

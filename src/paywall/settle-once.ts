@@ -53,6 +53,13 @@ export async function settleOnce(
     const payer = receipt.payer ?? known.payer;
     receipt = { ...receipt, success: true, errorReason: undefined, ...(payer && { payer }) };
   }
+  if (!receipt.success && mode === "pending") {
+    // An earlier settlement of this payment may have gone through (its answer was lost): a
+    // refusal now (expired, say) does not prove it did not. It stays pending, never "pay again".
+    await lock?.service.finish(lock.payer, lock.claim.key, { type: "pending" });
+    const reason = receipt.errorReason ?? "the settlement was refused";
+    return { type: "pending", reason, status: 503 };
+  }
   if (!receipt.success) {
     await lock?.service.finish(lock.payer, lock.claim.key, { type: "released" });
     return { type: "failed", receipt, reason: receipt.errorReason ?? "the settlement failed" };

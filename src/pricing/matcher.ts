@@ -33,6 +33,9 @@ export type Match =
   | { kind: "free"; rule: string; crawl?: Offer }
   | { kind: "priced"; rule: string; offer: Offer; crawl?: Offer };
 
+/** How long a metered stream's permit is good for unless the rule says (src/pricing/metered.ts). */
+const STREAM_TIMEOUT_SECONDS = 600;
+
 /** What a request finds in the table: a match, or a `payee` rule with no payee for it (404). */
 export type Lookup = Match | { kind: "unknown-payee"; rule: string; reason: string };
 
@@ -116,12 +119,17 @@ export function compileTable(
       else if (!usdc || usdc.address.toLowerCase() !== offer.asset.toLowerCase()) {
         // The unit price is in US dollars of the network's USDC: another asset's units differ.
         errors.push(`${label}: metered rules are priced in USDC; give "price" as "$0.05"-style`);
-      }
-      else if (alsoAccept || session || dynamicPrice || originPrice) {
+      } else if (alsoAccept || session || dynamicPrice || originPrice) {
         errors.push(
           `${label}: metered cannot be combined with alsoAccept, session, dynamicPrice or originPrice`,
         );
-      } else offer.metered = resolved;
+      } else {
+        offer.metered = resolved;
+        // A stream is settled when it ends: its permit must outlive it (10 minutes unless set).
+        if ("sse" in resolved.usage && terms.maxTimeoutSeconds === undefined) {
+          offer.maxTimeoutSeconds = STREAM_TIMEOUT_SECONDS;
+        }
+      }
     }
     if (dynamicPrice) {
       const dynamic = resolveDynamicPrice(dynamicPrice, offer.network);

@@ -242,6 +242,17 @@ describe("settlements with an unknown outcome", () => {
     expect(await errorOf(later)).toBe("payment_already_settled");
   });
 
+  it("should keep a pending payment pending when its retry is refused for another reason, never asking to pay again (regression)", async () => {
+    const path = `/api/${unique()}`;
+    const { header } = paymentFor(await challengeFor(path));
+    const first = await send(path, header, "settle-lost-then-expired");
+    expect(await errorOf(first)).toBe("payment_pending");
+    const retry = await send(path, header, "settle-lost-then-expired");
+    expect(retry.status).toBe(503);
+    expect(await errorOf(retry)).toBe("payment_pending");
+    expect(retry.headers.get("PAYMENT-REQUIRED")).toBeNull();
+  });
+
   it("should settle a pending payment that had not gone through, once", async () => {
     const path = `/api/${unique()}`;
     const { header, nonce } = paymentFor(await challengeFor(path));

@@ -47,6 +47,11 @@ beforeEach(async () => {
         metered: { unitPrice: "$0.0001", usage: { header: "x-usage-units" } },
       },
       {
+        path: "/sse-hold/*",
+        price: "$0.05",
+        metered: { unitPrice: "$0.0001", usage: { sse: "usage.total_tokens" } },
+      },
+      {
         path: "/sse-usage/*",
         price: "$0.05",
         metered: { unitPrice: "$0.0001", usage: { sse: "usage.total_tokens" } },
@@ -315,6 +320,49 @@ describe("a metered rule", () => {
     expect(text).toContain("event: x402-payment-error");
     expect((await callsOfPermit(nonce)).map((c) => c.op)).toEqual(["verify"]);
     expect(await receiptsOf(from)).toEqual([]);
+  });
+});
+
+describe("a metered stream cut short", () => {
+  it("should charge the maximum to a client that leaves after content went out, and never stream that permit again (regression: leaving early read streams free)", async () => {
+    const from = privateKeyToAccount(generatePrivateKey()).address;
+    const path = `/sse-hold/${unique()}`;
+    const { resource, accepts } = await challenge(path);
+    const nonce = String(BigInt(`0x${unique()}`) * 7867n);
+    const payload = uptoPayload(accepts[0]!, resource, from, nonce);
+    const response = await paid(path, payload);
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toContain("first part");
+    await reader.cancel();
+    let settle: { body: unknown } | undefined;
+    for (let i = 0; i < 50 && !settle; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      settle = (await callsOfPermit(nonce)).find((c) => c.op === "settle");
+    }
+    expect(
+      (settle?.body as { paymentRequirements: { amount: string } }).paymentRequirements.amount,
+    ).toBe("50000");
+    const again = await paid(path, payload);
+    expect(again.status).toBe(409);
+  });
+
+  it("should not serve a metered answer again on a settled payment's id", async () => {
+    const from = privateKeyToAccount(generatePrivateKey()).address;
+    const path = `/usage/5/${unique()}`;
+    const { resource, accepts } = await challenge(path);
+    const nonce = String(BigInt(`0x${unique()}`) * 7853n);
+    const payload = {
+      ...uptoPayload(accepts[0]!, resource, from, nonce),
+      extensions: {
+        "payment-identifier": { info: { required: false, id: `pay_${unique()}metered01` } },
+      },
+    };
+    expect((await paid(path, payload)).status).toBe(200);
+    const again = await paid(path, payload);
+    expect(again.status).toBe(409);
+    expect(await again.json()).toMatchObject({ error: "payment_already_settled" });
   });
 });
 
