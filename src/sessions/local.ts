@@ -43,6 +43,8 @@ export interface RememberedPass {
   left: number | null;
   /** The store's count of uses left besides the lease; null without a use count. */
   storeRemaining: number | null;
+  /** The store's mark of this lease (`endLease`), when it is one. */
+  leasedUntil?: number;
 }
 
 /** The outcome of checking a request against a remembered pass. */
@@ -137,9 +139,9 @@ export class SessionMemory {
 
   /** Forgets one token's pass (revoked through this isolate). */
   forgetToken(token: string): void {
+    // Ended, not emptied: the lease's unspent uses still go back to the store when it ends.
     const pass = this.#passes.get(token);
     if (pass) pass.until = 0;
-    if (pass && pass.left !== null) pass.left = 0;
     this.#passes.delete(token);
   }
 
@@ -150,7 +152,6 @@ export class SessionMemory {
       if (pass.payer.toLowerCase() !== lower) continue;
       if (scope !== undefined && pass.held.scope !== scope) continue;
       pass.until = 0;
-      if (pass.left !== null) pass.left = 0;
       this.#passes.delete(token);
     }
   }

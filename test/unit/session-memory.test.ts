@@ -65,6 +65,12 @@ function fakeStore(now: () => number) {
       const entry = held.get(entitlement);
       if (entry && entry.usesLeft !== null) entry.usesLeft += count;
     },
+    async endLease(entitlement: string, unspent: number): Promise<void> {
+      if (unspent === 0) return;
+      refunds.push(unspent);
+      const entry = held.get(entitlement);
+      if (entry && entry.usesLeft !== null) entry.usesLeft += unspent;
+    },
     async revokeToken(hash: string): Promise<boolean> {
       const entry = held.get(hash);
       if (entry) entry.revoked = true;
@@ -99,13 +105,23 @@ function clock(start = 1_800_000_000_000) {
   return { now: () => t, advance: (ms: number) => void (t += ms) };
 }
 
+/** A clock, a fake store, the sessions over it, and one token the store holds with `usesLeft`. */
+async function setup(held: { usesLeft: number | null; expiresInMs?: number }) {
+  const time = clock();
+  const store = fakeStore(time.now);
+  const sessions = durableSessions(store.namespace, { now: time.now });
+  const token = newToken(OBJECT_ID);
+  const expiresAt = held.expiresInMs === undefined ? null : time.now() + held.expiresInMs;
+  await store.add(token, { usesLeft: held.usesLeft, expiresAt });
+  return { time, store, sessions, token };
+}
+
 describe("time-limited passes in the isolate's memory", () => {
   it("should admit a remembered pass without a store call, then ask again after the memory time", async () => {
-    const time = clock();
-    const store = fakeStore(time.now);
-    const sessions = durableSessions(store.namespace, { now: time.now });
-    const token = newToken(OBJECT_ID);
-    await store.add(token, { usesLeft: null, expiresAt: time.now() + 3_600_000 });
+    const { time, store, sessions, token } = await setup({
+      usesLeft: null,
+      expiresInMs: 3_600_000,
+    });
 
     expect(await sessions.useToken(token, WANT)).toMatchObject({
       type: "admitted",
@@ -122,11 +138,7 @@ describe("time-limited passes in the isolate's memory", () => {
   });
 
   it("should check scope, price and expiry of a remembered pass on every request", async () => {
-    const time = clock();
-    const store = fakeStore(time.now);
-    const sessions = durableSessions(store.namespace, { now: time.now });
-    const token = newToken(OBJECT_ID);
-    await store.add(token, { usesLeft: null, expiresAt: time.now() + 1_000 });
+    const { time, store, sessions, token } = await setup({ usesLeft: null, expiresInMs: 1_000 });
     await sessions.useToken(token, WANT);
 
     const other = await sessions.useToken(token, { ...WANT, scope: "group:pro" });
@@ -141,22 +153,14 @@ describe("time-limited passes in the isolate's memory", () => {
   });
 
   it("should forget a pass revoked through this isolate at once", async () => {
-    const time = clock();
-    const store = fakeStore(time.now);
-    const sessions = durableSessions(store.namespace, { now: time.now });
-    const token = newToken(OBJECT_ID);
-    await store.add(token, { usesLeft: null, expiresAt: null });
+    const { sessions, token } = await setup({ usesLeft: null });
     await sessions.useToken(token, WANT);
     expect(await sessions.revokeToken(token)).toBe(true);
     expect(await sessions.useToken(token, WANT)).toMatchObject({ type: "refused" });
   });
 
   it("should never remember a use-counted pass: every use is decided by the store", async () => {
-    const time = clock();
-    const store = fakeStore(time.now);
-    const sessions = durableSessions(store.namespace, { now: time.now });
-    const token = newToken(OBJECT_ID);
-    await store.add(token, { usesLeft: 2, expiresAt: null });
+    const { store, sessions, token } = await setup({ usesLeft: 2 });
     expect(await sessions.useToken(token, WANT)).toMatchObject({ remaining: 1 });
     expect(await sessions.useToken(token, WANT)).toMatchObject({ remaining: 0 });
     expect(await sessions.useToken(token, WANT)).toMatchObject({ type: "refused" });
@@ -164,11 +168,7 @@ describe("time-limited passes in the isolate's memory", () => {
   });
 
   it("should answer unavailable, never admit, when the store fails before anything is remembered", async () => {
-    const time = clock();
-    const store = fakeStore(time.now);
-    const sessions = durableSessions(store.namespace, { now: time.now });
-    const token = newToken(OBJECT_ID);
-    await store.add(token, { usesLeft: null, expiresAt: null });
+    const { store, sessions, token } = await setup({ usesLeft: null });
     store.down(true);
     expect(await sessions.useToken(token, WANT)).toMatchObject({ type: "unavailable" });
   });
@@ -176,11 +176,7 @@ describe("time-limited passes in the isolate's memory", () => {
 
 describe("concurrent token uses", () => {
   it("should spend exactly the uses left across concurrent requests, leasing nothing meanwhile", async () => {
-    const time = clock();
-    const store = fakeStore(time.now);
-    const sessions = durableSessions(store.namespace, { now: time.now });
-    const token = newToken(OBJECT_ID);
-    await store.add(token, { usesLeft: 5, expiresAt: null });
+    const { store, sessions, token } = await setup({ usesLeft: 5 });
     const after = { defer: (p: Promise<unknown>) => void p };
     const open = store.hold();
     const answers = Array.from({ length: 8 }, () => sessions.useToken(token, WANT, after.defer));
@@ -197,11 +193,7 @@ describe("concurrent token uses", () => {
   });
 
   it("should answer every concurrent request unavailable when the store fails", async () => {
-    const time = clock();
-    const store = fakeStore(time.now);
-    const sessions = durableSessions(store.namespace, { now: time.now });
-    const token = newToken(OBJECT_ID);
-    await store.add(token, { usesLeft: 5, expiresAt: null });
+    const { store, sessions, token } = await setup({ usesLeft: 5 });
     store.down(true);
     const results = await Promise.all(
       Array.from({ length: 4 }, () => sessions.useToken(token, WANT)),
@@ -222,11 +214,7 @@ describe("uses leased to the isolate", () => {
   }
 
   it("should serve a token used often from a lease, never more uses than were paid", async () => {
-    const time = clock();
-    const store = fakeStore(time.now);
-    const sessions = durableSessions(store.namespace, { now: time.now });
-    const token = newToken(OBJECT_ID);
-    await store.add(token, { usesLeft: 40, expiresAt: null });
+    const { store, sessions, token } = await setup({ usesLeft: 40 });
     const after = deferred();
 
     const remaining: Array<number | null> = [];
@@ -242,11 +230,7 @@ describe("uses leased to the isolate", () => {
 
   it("should give unspent leased uses back to the store when the lease ends", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout"] });
-    const time = clock();
-    const store = fakeStore(time.now);
-    const sessions = durableSessions(store.namespace, { now: time.now });
-    const token = newToken(OBJECT_ID);
-    await store.add(token, { usesLeft: 100, expiresAt: null });
+    const { time, store, sessions, token } = await setup({ usesLeft: 100 });
     const after = deferred();
     for (let i = 0; i < 4; i++) await sessions.useToken(token, WANT, after.defer);
     // Four requests; the store counted more, the rest leased to this isolate.
@@ -260,11 +244,7 @@ describe("uses leased to the isolate", () => {
   });
 
   it("should give a leased use spent on a failed request back to the lease", async () => {
-    const time = clock();
-    const store = fakeStore(time.now);
-    const sessions = durableSessions(store.namespace, { now: time.now });
-    const token = newToken(OBJECT_ID);
-    await store.add(token, { usesLeft: 10, expiresAt: null });
+    const { store, sessions, token } = await setup({ usesLeft: 10 });
     const after = deferred();
     await sessions.useToken(token, WANT, after.defer);
     const second = await sessions.useToken(token, WANT, after.defer);
@@ -281,11 +261,7 @@ describe("uses leased to the isolate", () => {
   });
 
   it("should stop serving a lease revoked through this isolate", async () => {
-    const time = clock();
-    const store = fakeStore(time.now);
-    const sessions = durableSessions(store.namespace, { now: time.now });
-    const token = newToken(OBJECT_ID);
-    await store.add(token, { usesLeft: 10, expiresAt: null });
+    const { sessions, token } = await setup({ usesLeft: 10 });
     const after = deferred();
     await sessions.useToken(token, WANT, after.defer);
     await sessions.useToken(token, WANT, after.defer);
