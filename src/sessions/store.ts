@@ -300,7 +300,7 @@ export class PayerSessions extends DurableObject<object> {
       };
     }
     let remaining: number | null = null;
-    let granted = count;
+    let granted: number;
     let leasedUntil: number | null = null;
     if (row.uses_left !== null) {
       if (row.uses_left <= 0) {
