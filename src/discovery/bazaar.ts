@@ -16,19 +16,25 @@ const QUERY_METHODS = ["GET", "HEAD", "DELETE"] as const;
 const BODY_METHODS = ["POST", "PUT", "PATCH"] as const;
 
 type Extension = { info: Record<string, unknown>; schema: Record<string, unknown> };
-const built = new WeakMap<Offer, Map<string, Extension>>();
+/** Rules without a `discovery` section share this key. */
+const NO_DISCOVERY: DiscoveryConfig = {};
+// Keyed by the rule's discovery terms, which per-request copies of an offer (dynamic prices,
+// facilitator-completed extras) keep: built once per rule, method and media type.
+const built = new WeakMap<DiscoveryConfig, Map<string, Extension | null>>();
 
 /** The extension for a request with `method` on `offer`; undefined for other methods. */
 export function bazaarExtension(offer: Offer, method: string): Extension | undefined {
-  let byMethod = built.get(offer);
+  const config = offer.discovery ?? NO_DISCOVERY;
+  let byMethod = built.get(config);
   if (!byMethod) {
     byMethod = new Map();
-    built.set(offer, byMethod);
+    built.set(config, byMethod);
   }
-  const known = byMethod.get(method);
-  if (known) return known;
-  const extension = build(offer.discovery ?? {}, method, offer.mimeType);
-  if (extension) byMethod.set(method, extension);
+  const key = `${method} ${offer.mimeType}`;
+  const known = byMethod.get(key);
+  if (known !== undefined) return known ?? undefined;
+  const extension = build(config, method, offer.mimeType);
+  byMethod.set(key, extension ?? null);
   return extension;
 }
 

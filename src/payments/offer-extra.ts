@@ -19,8 +19,8 @@ export async function withFacilitatorExtra(
   const all = offersOf(offer);
   if (all.every((one) => !one.fromFacilitator)) return offer;
   const completed = await Promise.all(all.map((one) => complete(one, facilitator)));
-  const [main, ...alternatives] = completed;
-  if (main === undefined || typeof main === "string") return main ?? "no offer";
+  const [main = offer, ...alternatives] = completed;
+  if (typeof main === "string") return main;
   const kept = alternatives.filter((one): one is Offer => typeof one !== "string");
   for (const one of alternatives) {
     if (typeof one === "string") console.warn("an alsoAccept offer was left out of a 402:", one);

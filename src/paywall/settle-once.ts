@@ -69,7 +69,8 @@ export async function settleOnce(
     if (receipt.amount !== undefined && receipt.amount !== charged) {
       console.error(`the facilitator reports settling ${receipt.amount}, not ${charged}`);
     }
-    receipt = { ...receipt, amount: charged };
+    // The facilitator's word on what moved is the receipt's; the mismatch is logged above.
+    receipt = { ...receipt, amount: receipt.amount ?? charged };
   }
   // Recording "settled" need not delay the answer: the chain refuses a second settlement.
   const finished = lock?.service.finish(lock.payer, lock.claim.key, {
