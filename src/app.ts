@@ -88,7 +88,8 @@ export function createWorker(): WorkerHandler {
     fetch(request, env, ctx) {
       const url = new URL(request.url);
       if (ownsPath(url.pathname)) return app.fetch(request, env, ctx);
-      return proxied(request, url, env, ctx).catch(onUnexpected);
+      const waitUntil = ctx ? (work: Promise<unknown>) => ctx.waitUntil(work) : undefined;
+      return proxied(request, url, env, waitUntil).catch(onUnexpected);
     },
   };
 }
@@ -104,14 +105,13 @@ async function proxied(
   request: Request,
   url: URL,
   env: Env,
-  ctx: ExecutionContext | undefined,
+  waitUntil: RequestContext["waitUntil"],
 ): Promise<Response> {
   const setup = setupFor(env);
   if (!setup.ok) {
     console.error(setup.reason);
     return errorResponse("misconfigured", setup.reason);
   }
-  const waitUntil = ctx ? (work: Promise<unknown>) => ctx.waitUntil(work) : undefined;
   const response = await handleRequest(request, setup.deps, { url, waitUntil });
   // As Hono answers HEAD: the GET answer's status and headers without its body.
   return request.method === "HEAD" ? new Response(null, response) : response;
@@ -178,14 +178,8 @@ export function createApp(): Hono<{ Bindings: Env }> {
     return topUpCredit(c.req.raw, setup.deps);
   });
 
-  app.all("*", (c) => {
-    const setup = setupFor(c.env);
-    if (!setup.ok) {
-      console.error(setup.reason);
-      return errorResponse("misconfigured", setup.reason);
-    }
-    return handleRequest(c.req.raw, setup.deps, { waitUntil: waitUntilOf(c) });
-  });
+  // Percent-encoded paths reach the paywall flow through here (see `ownsPath`).
+  app.all("*", (c) => proxied(c.req.raw, new URL(c.req.url), c.env, waitUntilOf(c)));
 
   app.onError(onUnexpected);
   return app;
