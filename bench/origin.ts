@@ -5,18 +5,11 @@
  * it can be subtracted request by request, with no extra hop in front of it under load.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import type { Span } from "./passthrough.ts";
+import { listenLoopback } from "../dev/http.ts";
+import type { PassThrough, Span } from "./passthrough.ts";
 
-/** A running bench origin. */
-export interface BenchOrigin {
-  readonly url: string;
-  /** Requests answered so far. */
-  count(): number;
-  /** Finished requests that started at or after `from` and ended at or before `to`. */
-  spansWithin(from: number, to: number): Span[];
-  stop(): Promise<void>;
-}
+/** A running bench origin: the same shape as a pass-through (its `count` is requests seen). */
+export type BenchOrigin = PassThrough;
 
 const ARTICLE = (slug: string, payer: string): string =>
   `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${slug}</title></head>` +
@@ -53,19 +46,11 @@ export async function startBenchOrigin(): Promise<BenchOrigin> {
     answer(req, res, path);
   });
   server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const { port } = server.address() as AddressInfo;
+  const { url, stop } = await listenLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     count: () => seen,
     spansWithin: (from, to) => spans.filter((s) => s.start >= from && s.end <= to),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop,
   };
 }

@@ -4,7 +4,7 @@
  * time a Worker spent waiting past it can be subtracted from the client's time, request by request.
  */
 import { Agent, createServer, request as httpRequest } from "node:http";
-import type { AddressInfo } from "node:net";
+import { listenLoopback } from "../dev/http.ts";
 
 /** One request that went through: its path and its span on `performance.now()`'s clock. */
 export interface Span {
@@ -58,20 +58,14 @@ export async function startPassThrough(upstream: string): Promise<PassThrough> {
     req.pipe(out);
   });
   server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const { port } = server.address() as AddressInfo;
+  const { url, stop } = await listenLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     count: () => seen,
     spansWithin: (from, to) => spans.filter((s) => s.start >= from && s.end <= to),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-        agent.destroy();
-      }),
+    stop: () => {
+      agent.destroy();
+      return stop();
+    },
   };
 }

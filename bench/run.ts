@@ -197,17 +197,24 @@ async function main(): Promise<void> {
  */
 async function creditedCrawler(base: string, pages: number): Promise<DevCrawler> {
   const crawler = await startDevCrawler();
-  const usd = ((pages + 50) / 1000).toFixed(2);
-  const topUp = await crawler.topUp(base, usd, PAYER.privateKey);
-  if (topUp.status !== 200) {
-    throw new Error(`bench: buying crawl credit answered ${topUp.status}: ${await topUp.text()}`);
+  try {
+    const usd = ((pages + 50) / 1000).toFixed(2);
+    const topUp = await crawler.topUp(base, usd, PAYER.privateKey);
+    if (topUp.status !== 200) {
+      throw new Error(`bench: buying crawl credit answered ${topUp.status}: ${await topUp.text()}`);
+    }
+    const first = await crawler.fetch(`${base}${CRAWL_ROUTE}`, CRAWL_INIT);
+    await first.arrayBuffer();
+    if (first.status !== 200 || !first.headers.get("crawler-charged")) {
+      throw new Error(
+        `bench: a signed crawler request was not served from credit (${first.status})`,
+      );
+    }
+    return crawler;
+  } catch (error) {
+    await crawler.stop();
+    throw error;
   }
-  const first = await crawler.fetch(`${base}${CRAWL_ROUTE}`, CRAWL_INIT);
-  await first.arrayBuffer();
-  if (first.status !== 200 || !first.headers.get("crawler-charged")) {
-    throw new Error(`bench: a signed crawler request was not served from credit (${first.status})`);
-  }
-  return crawler;
 }
 
 /** Gives work a Worker finishes after answering (`waitUntil`) time to be counted. */
@@ -263,129 +270,132 @@ async function measure(
   };
   // A Web Bot Auth crawler (Ed25519 key, directory on loopback) with prepaid credit: each request
   // below is freshly signed and debited $0.001 from its credit.
-  const crawler = await creditedCrawler(url("paywall", ""), SETTINGS.rounds * SETTINGS.sequential);
-  const headersFor = (scenario: LoadScenario, id: TargetId): Record<string, string> => {
-    if (scenario.path === TTL_SESSION_ROUTE && id === "paywall") {
-      return { "payment-session": ttlToken };
-    }
-    if (scenario.expect !== 200 || scenario.path !== SESSION_ROUTE) return {};
-    if (id === "paywall") return { "payment-session": credentials.sessionToken };
-    if (id === "peer-siwx") return { "sign-in-with-x": credentials.peerProof };
-    return {};
-  };
-  const runLoad = async (
-    scenario: LoadScenario,
-    id: TargetId,
-    durationS: number,
-  ): Promise<LoadResult> => {
-    const pid = need(targets, id).pid;
-    const cpuBefore = groupCpuMs(pid);
-    const result = await load.run({
-      url: url(id, scenario.path),
-      connections: SETTINGS.connections,
-      durationS,
-      headers: headersFor(scenario, id),
-    });
-    result.cpuUsPerRequest = ((groupCpuMs(pid) - cpuBefore) * 1000) / result.answered;
-    return result;
-  };
-
-  // Every (scenario, target) answers as expected before anything is timed.
-  for (const scenario of LOAD_SCENARIOS) {
-    for (const id of scenario.targets) {
-      const response = await fetch(url(id, scenario.path), { headers: headersFor(scenario, id) });
-      await response.arrayBuffer();
-      if (response.status !== scenario.expect) {
-        throw new Error(`bench: ${id} ${scenario.path} answered ${response.status}`);
-      }
-    }
-  }
-  for (const scenario of LOAD_SCENARIOS) {
-    for (const id of scenario.targets) await runLoad(scenario, id, SETTINGS.warmupS);
-  }
-  log("warmed up");
-
   const loadRuns = new Map<string, LoadResult[]>();
   const seqRuns = new Map<string, number[][]>();
   const paidRuns = new Map<string, PaidTiming[][]>();
-  const push = <T>(map: Map<string, T[]>, key: string, value: T): void => {
-    map.set(key, [...(map.get(key) ?? []), value]);
-  };
-  const n = SETTINGS.sequential;
-  for (let round = 1; round <= SETTINGS.rounds; round++) {
-    credentials.peerProof = await siwxProof(url("peer-siwx", SESSION_ROUTE));
-    // Each SIWx sign-in below issues a token on the payer's entitlement, which keeps its 20
-    // newest tokens: buy the token the load uses again every round.
-    credentials.sessionToken = await buySession(url("paywall", SESSION_ROUTE));
+  const crawler = await creditedCrawler(url("paywall", ""), SETTINGS.rounds * SETTINGS.sequential);
+  try {
+    const headersFor = (scenario: LoadScenario, id: TargetId): Record<string, string> => {
+      if (scenario.path === TTL_SESSION_ROUTE && id === "paywall") {
+        return { "payment-session": ttlToken };
+      }
+      if (scenario.expect !== 200 || scenario.path !== SESSION_ROUTE) return {};
+      if (id === "paywall") return { "payment-session": credentials.sessionToken };
+      if (id === "peer-siwx") return { "sign-in-with-x": credentials.peerProof };
+      return {};
+    };
+    const runLoad = async (
+      scenario: LoadScenario,
+      id: TargetId,
+      durationS: number,
+    ): Promise<LoadResult> => {
+      const pid = need(targets, id).pid;
+      const cpuBefore = groupCpuMs(pid);
+      const result = await load.run({
+        url: url(id, scenario.path),
+        connections: SETTINGS.connections,
+        durationS,
+        headers: headersFor(scenario, id),
+      });
+      result.cpuUsPerRequest = ((groupCpuMs(pid) - cpuBefore) * 1000) / result.answered;
+      return result;
+    };
+
+    // Every (scenario, target) answers as expected before anything is timed.
     for (const scenario of LOAD_SCENARIOS) {
       for (const id of scenario.targets) {
-        push(loadRuns, `${scenario.id}|${id}`, await runLoad(scenario, id, SETTINGS.durationS));
+        const response = await fetch(url(id, scenario.path), { headers: headersFor(scenario, id) });
+        await response.arrayBuffer();
+        if (response.status !== scenario.expect) {
+          throw new Error(`bench: ${id} ${scenario.path} answered ${response.status}`);
+        }
       }
     }
-    const repeat = "repeat access, one at a time";
-    const plain =
-      (target: string, headers: Record<string, string> = {}) =>
-      () =>
-        fetch(target, { headers });
-    push(
-      seqRuns,
-      `${repeat}|baseline`,
-      await sequentialMs(n, plain(url("baseline", SESSION_ROUTE)), 200),
-    );
-    push(
-      seqRuns,
-      `${repeat}|paywall`,
-      await sequentialMs(
-        n,
-        plain(url("paywall", SESSION_ROUTE), { "payment-session": credentials.sessionToken }),
-        200,
-      ),
-    );
-    push(
-      seqRuns,
-      `${CRAWL}|baseline`,
-      await sequentialMs(n, plain(url("baseline", CRAWL_ROUTE)), 200),
-    );
-    push(
-      seqRuns,
-      `${CRAWL}|paywall`,
-      await sequentialMs(n, () => crawler.fetch(url("paywall", CRAWL_ROUTE), CRAWL_INIT), 200),
-    );
-    const signInRuns = Math.max(5, Math.round(n / 5));
-    push(
-      seqRuns,
-      `${repeat}|paywall-siwx`,
-      await sequentialMs(signInRuns, signIn(url("paywall", SESSION_ROUTE)), 200),
-    );
-    push(
-      seqRuns,
-      `${repeat}|peer-siwx`,
-      await sequentialMs(signInRuns, signIn(url("peer-siwx", SESSION_ROUTE)), 200),
-    );
+    for (const scenario of LOAD_SCENARIOS) {
+      for (const id of scenario.targets) await runLoad(scenario, id, SETTINGS.warmupS);
+    }
+    log("warmed up");
 
-    const baselineOwn: PaidTiming[] = [];
-    for (let i = 0; i < SETTINGS.paid; i++) {
-      const split = await splitGet(url("baseline", ARTICLE), stack.facilitator, stack.origin);
-      baselineOwn.push({ ...split, cycleMs: split.totalMs });
-    }
-    push(paidRuns, "baseline", baselineOwn);
-    for (const id of ["peer", "paywall"] as const) {
-      const timings: PaidTiming[] = [];
-      for (let i = 0; i < SETTINGS.paid; i++) {
-        timings.push(await paidRequest(url(id, ARTICLE), stack.facilitator, stack.origin));
+    const push = <T>(map: Map<string, T[]>, key: string, value: T): void => {
+      map.set(key, [...(map.get(key) ?? []), value]);
+    };
+    const n = SETTINGS.sequential;
+    for (let round = 1; round <= SETTINGS.rounds; round++) {
+      credentials.peerProof = await siwxProof(url("peer-siwx", SESSION_ROUTE));
+      // Each SIWx sign-in below issues a token on the payer's entitlement, which keeps its 20
+      // newest tokens: buy the token the load uses again every round.
+      credentials.sessionToken = await buySession(url("paywall", SESSION_ROUTE));
+      for (const scenario of LOAD_SCENARIOS) {
+        for (const id of scenario.targets) {
+          push(loadRuns, `${scenario.id}|${id}`, await runLoad(scenario, id, SETTINGS.durationS));
+        }
       }
-      push(paidRuns, id, timings);
-    }
-    const sessionPaid: PaidTiming[] = [];
-    for (let i = 0; i < SETTINGS.paid; i++) {
-      sessionPaid.push(
-        await paidRequest(url("paywall", SESSION_ROUTE), stack.facilitator, stack.origin),
+      const repeat = "repeat access, one at a time";
+      const plain =
+        (target: string, headers: Record<string, string> = {}) =>
+        () =>
+          fetch(target, { headers });
+      push(
+        seqRuns,
+        `${repeat}|baseline`,
+        await sequentialMs(n, plain(url("baseline", SESSION_ROUTE)), 200),
       );
+      push(
+        seqRuns,
+        `${repeat}|paywall`,
+        await sequentialMs(
+          n,
+          plain(url("paywall", SESSION_ROUTE), { "payment-session": credentials.sessionToken }),
+          200,
+        ),
+      );
+      push(
+        seqRuns,
+        `${CRAWL}|baseline`,
+        await sequentialMs(n, plain(url("baseline", CRAWL_ROUTE)), 200),
+      );
+      push(
+        seqRuns,
+        `${CRAWL}|paywall`,
+        await sequentialMs(n, () => crawler.fetch(url("paywall", CRAWL_ROUTE), CRAWL_INIT), 200),
+      );
+      const signInRuns = Math.max(5, Math.round(n / 5));
+      push(
+        seqRuns,
+        `${repeat}|paywall-siwx`,
+        await sequentialMs(signInRuns, signIn(url("paywall", SESSION_ROUTE)), 200),
+      );
+      push(
+        seqRuns,
+        `${repeat}|peer-siwx`,
+        await sequentialMs(signInRuns, signIn(url("peer-siwx", SESSION_ROUTE)), 200),
+      );
+
+      const baselineOwn: PaidTiming[] = [];
+      for (let i = 0; i < SETTINGS.paid; i++) {
+        const split = await splitGet(url("baseline", ARTICLE), stack.facilitator, stack.origin);
+        baselineOwn.push({ ...split, cycleMs: split.totalMs });
+      }
+      push(paidRuns, "baseline", baselineOwn);
+      for (const id of ["peer", "paywall"] as const) {
+        const timings: PaidTiming[] = [];
+        for (let i = 0; i < SETTINGS.paid; i++) {
+          timings.push(await paidRequest(url(id, ARTICLE), stack.facilitator, stack.origin));
+        }
+        push(paidRuns, id, timings);
+      }
+      const sessionPaid: PaidTiming[] = [];
+      for (let i = 0; i < SETTINGS.paid; i++) {
+        sessionPaid.push(
+          await paidRequest(url("paywall", SESSION_ROUTE), stack.facilitator, stack.origin),
+        );
+      }
+      push(paidRuns, "paywall-session", sessionPaid);
+      log(`round ${round}/${SETTINGS.rounds} done`);
     }
-    push(paidRuns, "paywall-session", sessionPaid);
-    log(`round ${round}/${SETTINGS.rounds} done`);
+  } finally {
+    await crawler.stop();
   }
-  await crawler.stop();
 
   return {
     date: new Date().toISOString(),
@@ -614,12 +624,15 @@ async function countCalls(
     signIn(`${b}${SESSION_ROUTE}`)(),
   );
   const crawler = await creditedCrawler(counting.url, n + 10);
-  await count("signed crawler request debited from credit", "counting", async (origin) => {
-    const response = await crawler.fetch(`${origin}${CRAWL_ROUTE}`, CRAWL_INIT);
-    await response.arrayBuffer();
-    if (response.status !== 200) throw new Error(`bench: crawler request: ${response.status}`);
-  });
-  await crawler.stop();
+  try {
+    await count("signed crawler request debited from credit", "counting", async (origin) => {
+      const response = await crawler.fetch(`${origin}${CRAWL_ROUTE}`, CRAWL_INIT);
+      await response.arrayBuffer();
+      if (response.status !== 200) throw new Error(`bench: crawler request: ${response.status}`);
+    });
+  } finally {
+    await crawler.stop();
+  }
   await paid("paid request (the paid retry only)", "peer", ARTICLE);
   await paid("paid request (the paid retry only)", "counting", ARTICLE);
   await paid("paid request, session route (grants a token)", "counting", SESSION_ROUTE);

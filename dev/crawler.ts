@@ -14,7 +14,7 @@
  * local stack does) to fetch a directory served over plain HTTP.
  */
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { listenLoopback } from "./http.ts";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import type { Hex } from "viem";
@@ -64,20 +64,8 @@ export async function serveKeyDirectory(
       res.writeHead(404, { "content-type": "text/plain" }).end("not found");
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, "127.0.0.1", resolve);
-  });
-  const address = server.address() as AddressInfo;
-  return {
-    origin: `http://127.0.0.1:${address.port}`,
-    fetches: () => fetches,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const { url, stop } = await listenLoopback(server, options.port);
+  return { origin: url, fetches: () => fetches, stop };
 }
 
 /** A crawler: its key, its served directory, and fetches that sign every request. */

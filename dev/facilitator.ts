@@ -20,6 +20,7 @@ import {
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { LOCAL_CHAIN_ID, localChain } from "./chain.ts";
+import { listenLoopback } from "./http.ts";
 
 /** The largest request body the facilitator reads (bytes); bigger bodies get 413. */
 const MAX_BODY = 1 << 20;
@@ -165,24 +166,6 @@ export async function startFacilitator(opts: {
       else sendJson(res, status, { error: message });
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port, "127.0.0.1", () => {
-      server.removeListener("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === "string")
-    throw new Error("facilitator: no TCP address");
-
-  let stopped: Promise<void> | undefined;
-  return {
-    url: `http://127.0.0.1:${address.port}`,
-    stop: () =>
-      (stopped ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      })),
-  };
+  const { url, stop } = await listenLoopback(server, opts.port);
+  return { url, stop };
 }

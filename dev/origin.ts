@@ -5,7 +5,7 @@
  */
 import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { listenLoopback } from "./http.ts";
 
 /** A running demo origin; `hits(path)` counts requests it served for a path. */
 export interface RunningOrigin {
@@ -115,18 +115,6 @@ export async function startOrigin(opts: { port: number }): Promise<RunningOrigin
       res.writeHead(500).end(String(error));
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port, "127.0.0.1", resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    hits: (path) => counts.get(path) ?? 0,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const { url, stop } = await listenLoopback(server, opts.port);
+  return { url, hits: (path) => counts.get(path) ?? 0, stop };
 }

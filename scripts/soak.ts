@@ -109,8 +109,10 @@ async function main(): Promise<void> {
     stateDir,
     pricesFile,
   });
-  const crawler = await startDevCrawler();
+  let stopCrawler = async (): Promise<void> => {};
   try {
+    const crawler = await startDevCrawler();
+    stopCrawler = crawler.stop;
     const base = stack.workerUrl;
     const pay = payingFetchV2(PAYER.privateKey);
     let settlements = 0;
@@ -249,7 +251,7 @@ async function main(): Promise<void> {
       console.log("soak: held (no errors; settlements = transfers = receipts)");
     }
   } finally {
-    await crawler.stop();
+    await stopCrawler();
     await stack.stop();
     rmSync(stateDir, { recursive: true, force: true });
   }

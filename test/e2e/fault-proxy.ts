@@ -1,6 +1,6 @@
 import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { listenLoopback } from "../../dev/http.ts";
 
 /**
  * A fault-injecting HTTP proxy for the end-to-end fault tests, on 127.0.0.1: it forwards each
@@ -86,13 +86,9 @@ export async function startFaultProxy(): Promise<FaultProxy & { retarget(url: st
     }
     res.writeHead(answer.status, out).end(body);
   }
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  proxy.stop = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
+  const listening = await listenLoopback(server);
+  proxy.url = listening.url;
+  proxy.stop = listening.stop;
   return proxy;
 }
 

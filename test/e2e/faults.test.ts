@@ -5,14 +5,14 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { Hex } from "viem";
 import { auditLedger } from "../../dev/audit.ts";
 import { PAYER } from "../../dev/chain.ts";
-import { payingFetchV2, receiptOf } from "../../dev/clients.ts";
+import { receiptOf } from "../../dev/clients.ts";
 import { DEV_SECRETS } from "../../dev/stack.ts";
 import { USDC_ADDRESS } from "../../dev/usdc.ts";
 import { seedPriceTable } from "../../dev/worker.ts";
 import { tally } from "../support/tally.ts";
 import { startFaultProxy } from "./fault-proxy.ts";
 import type { Fault } from "./fault-proxy.ts";
-import { balances, recordingFetch, useStack } from "./stack.ts";
+import { balances, capturePayment, useStack } from "./stack.ts";
 
 /**
  * Fault injection on the real stack (anvil + Circle's USDC + the official facilitator + the demo
@@ -66,9 +66,7 @@ function facilitators(one: Partial<Record<string, Fault>>, two: Partial<Record<s
 
 /** A real signed payment for `path` by the official client, captured before it is sent. */
 async function signedPayment(path: string, paymentId?: string): Promise<string> {
-  const recorder = recordingFetch(true);
-  await payingFetchV2(PAYER.privateKey, recorder.fetch, { paymentId })(url(path));
-  const header = recorder.sent.map((h) => h.get("PAYMENT-SIGNATURE")).find(Boolean);
+  const header = await capturePayment(url(path), { key: PAYER.privateKey, paymentId });
   expect(header).toBeTruthy();
   return header!;
 }

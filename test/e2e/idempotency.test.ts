@@ -1,9 +1,9 @@
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { PAYER } from "../../dev/chain.ts";
-import { payingFetchV2, receiptOf } from "../../dev/clients.ts";
-import { balances, recordingFetch, useStack } from "./stack.ts";
+import { receiptOf } from "../../dev/clients.ts";
+import { listenLoopback } from "../../dev/http.ts";
+import { balances, capturePayment, useStack } from "./stack.ts";
 
 /**
  * At most one settlement per payment on the real stack: the official client's signed payment
@@ -16,14 +16,12 @@ const API_PRICE = 1000n; // "$0.001" in dev/prices.json
 
 /** What the fault proxy does to the next settlement. */
 let nextSettle: "pass" | "answer-late" | "fail-500" = "pass";
-const proxied: string[] = [];
 let target = "";
 const proxy = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on("data", (chunk: Buffer) => chunks.push(chunk));
   req.on("end", () => {
     const path = req.url ?? "/";
-    proxied.push(path);
     const fault = path.endsWith("/settle") ? nextSettle : "pass";
     if (path.endsWith("/settle")) nextSettle = "pass";
     if (fault === "fail-500") {
@@ -44,26 +42,23 @@ const proxy = createServer((req, res) => {
   });
 });
 
+let stopProxy = async (): Promise<void> => {};
 const stack = useStack({
   vars: { FACILITATOR_TIMEOUT_MS: "1500" },
   facilitatorFor: async (url) => {
     target = url;
-    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-    return `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const listening = await listenLoopback(proxy);
+    stopProxy = listening.stop;
+    return listening.url;
   },
 });
-afterAll(() => {
-  proxy.closeAllConnections();
-  proxy.close();
-});
+afterAll(() => stopProxy());
 
 const url = (path: string) => `${stack.get().workerUrl}${path}`;
 
 /** A real signed payment for `path`, captured before it reaches the paywall. */
 async function signedPayment(path: string, paymentId?: string): Promise<string> {
-  const recorder = recordingFetch(true);
-  await payingFetchV2(PAYER.privateKey, recorder.fetch, { paymentId })(url(path));
-  const header = recorder.sent.map((h) => h.get("PAYMENT-SIGNATURE")).find(Boolean);
+  const header = await capturePayment(url(path), { key: PAYER.privateKey, paymentId });
   expect(header).toBeTruthy();
   return header!;
 }

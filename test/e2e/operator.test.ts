@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -229,7 +229,13 @@ describe("dashboard in Chromium", () => {
 });
 
 describe("price-table CLI through the admin API", () => {
-  const dir = mkdtempSync(join(tmpdir(), "x402-prices-cli-"));
+  let dir = "";
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "x402-prices-cli-"));
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
   const file = (name: string, table: unknown) => {
     const path = join(dir, name);
     writeFileSync(path, typeof table === "string" ? table : JSON.stringify(table, null, 2));
@@ -240,7 +246,6 @@ describe("price-table CLI through the admin API", () => {
     version: "e2e-raised",
     rules: TABLE.rules.map((r) => (r.path === "/api/*" ? { ...r, price: "$0.003" } : r)),
   };
-  afterAll(() => undefined);
 
   it("should refuse an invalid table at its line and leave the live one in force", async () => {
     const bad = file(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { PAYER } from "../../dev/chain.ts";
 import { payingFetchV1, payingFetchV2, receiptOf } from "../../dev/clients.ts";
-import { balances, rawGet, recordingFetch, useStack } from "./stack.ts";
+import { balances, capturePayment, rawGet, recordingFetch, useStack } from "./stack.ts";
 
 /**
  * The paid path on the real stack: workerd (`wrangler dev`) with local KV, the official x402
@@ -100,9 +100,9 @@ describe("never charging for nothing", () => {
     ["asset", "0x0000000000000000000000000000000000000001"],
   ])("should refuse a payment whose accepted.%s was tampered with", async (field, value) => {
     // Capture a genuinely signed payment without letting it reach the paywall.
-    const recorder = recordingFetch(true);
-    await payingFetchV2(PAYER.privateKey, recorder.fetch)(`${stack.get().workerUrl}/api/tamper`);
-    const header = recorder.sent.map((h) => h.get("PAYMENT-SIGNATURE")).find(Boolean);
+    const header = await capturePayment(`${stack.get().workerUrl}/api/tamper`, {
+      key: PAYER.privateKey,
+    });
     const signed = JSON.parse(atob(header!)) as {
       accepted: Record<string, unknown>;
     };
@@ -136,10 +136,8 @@ describe("never charging for nothing", () => {
 
 describe("never settling twice", () => {
   it("should move the price once when one signed payment arrives five times at once", async () => {
-    const recorder = recordingFetch(true);
     const url = `${stack.get().workerUrl}/api/concurrent`;
-    await payingFetchV2(PAYER.privateKey, recorder.fetch)(url);
-    const header = recorder.sent.map((h) => h.get("PAYMENT-SIGNATURE")).find(Boolean)!;
+    const header = (await capturePayment(url, { key: PAYER.privateKey }))!;
     const before = await balances(stack.get());
     const answers = await Promise.all(
       Array.from({ length: 5 }, () => fetch(url, { headers: { "PAYMENT-SIGNATURE": header } })),
@@ -154,9 +152,9 @@ describe("never settling twice", () => {
   });
 
   it("should refuse a payment signed for one resource on another", async () => {
-    const recorder = recordingFetch(true);
-    await payingFetchV2(PAYER.privateKey, recorder.fetch)(`${stack.get().workerUrl}/api/one`);
-    const header = recorder.sent.map((h) => h.get("PAYMENT-SIGNATURE")).find(Boolean)!;
+    const header = (await capturePayment(`${stack.get().workerUrl}/api/one`, {
+      key: PAYER.privateKey,
+    }))!;
     const before = await balances(stack.get());
     const response = await fetch(`${stack.get().workerUrl}/api/two`, {
       headers: { "PAYMENT-SIGNATURE": header },

@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Hex } from "viem";
 import { afterAll, beforeAll } from "vitest";
+import { payingFetchV2 } from "../../dev/clients.ts";
 import { startStack } from "../../dev/stack.ts";
 import type { RunningStack } from "../../dev/stack.ts";
 import { balanceOf } from "../../dev/usdc.ts";
@@ -107,4 +109,18 @@ export function recordingFetch(capture = false): { fetch: typeof fetch; sent: He
     return fetch(input, init);
   };
   return { fetch: wrapped, sent };
+}
+
+/**
+ * A payment for `url` signed by the official client with `key`, captured before it is sent: the
+ * PAYMENT-SIGNATURE header value (undefined if the client sent none).
+ */
+export async function capturePayment(
+  url: string,
+  options: { key: Hex; paymentId?: string; network?: `eip155:${string}` },
+): Promise<string | undefined> {
+  const { key, ...payOptions } = options;
+  const recorder = recordingFetch(true);
+  await payingFetchV2(key, recorder.fetch, payOptions)(url);
+  return recorder.sent.map((h) => h.get("PAYMENT-SIGNATURE")).find(Boolean) ?? undefined;
 }

@@ -1,6 +1,6 @@
 import { createServer } from "node:http";
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { listenLoopback } from "../../dev/http.ts";
 import { FAKE_FEE_PAYER, FAKE_UPTO_FACILITATOR } from "./fake-values.ts";
 
 /**
@@ -20,19 +20,11 @@ export interface Fake {
 }
 
 async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Fake> {
-  const server: Server = createServer((req, res) => {
+  const server = createServer((req, res) => {
     handlerSafe(handler, req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const { url, stop } = await listenLoopback(server);
+  return { url, stop };
 }
 
 function handlerSafe(

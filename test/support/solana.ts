@@ -1,6 +1,6 @@
 import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { listenLoopback } from "../../dev/http.ts";
 import {
   address,
   generateKeyPairSigner,
@@ -55,16 +55,8 @@ async function serve(
         .catch((error: unknown) => res.writeHead(500).end(String(error)));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const { url, stop } = await listenLoopback(server);
+  return { url, stop };
 }
 
 const base58 = getBase58Decoder();

@@ -4,7 +4,8 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { ReceiptsLedger } from "../../src/ledger";
 import worker from "../../src/worker";
 import type { Receipt } from "../../src/ledger";
-import { admin, jsonOf } from "./admin-helpers";
+import { admin, jsonOf, receiptsOf } from "./admin-helpers";
+import type { Listed } from "./admin-helpers";
 import { crawl, crawlTable } from "./crawler-helpers";
 import {
   PAY_TO,
@@ -22,12 +23,6 @@ import {
  * exactly once per transaction and per nonce, nothing for unpaid or failed requests, receipts
  * parked in KV when D1 fails and moved in later, and the admin calls that list, export and sum.
  */
-
-interface Listed {
-  receipts: Array<Receipt & { id: number }>;
-  next: number | null;
-  parked: number;
-}
 
 function ledgerDb(): D1Database {
   if (!env.LEDGER) throw new Error("LEDGER is not bound");
@@ -53,12 +48,6 @@ async function pay(
   });
   const headers = { "PAYMENT-SIGNATURE": payment.header };
   return { response: await call(new Request(url, { headers }), vars), nonce: payment.nonce };
-}
-
-async function receiptsOf(payer: string): Promise<Listed["receipts"]> {
-  const response = await admin(`/receipts?payer=${payer}`);
-  expect(response.status).toBe(200);
-  return (await jsonOf<Listed>(response)).receipts;
 }
 
 function receipt(overrides: Partial<Receipt> = {}): Receipt {

@@ -13,6 +13,7 @@ import { issueNonce } from "../../src/sessions/nonce";
 import { siweMessage } from "../../src/sessions/siwe";
 import type { PayerSessions } from "../../src/sessions";
 import worker from "../../src/worker";
+import { admin } from "./admin-helpers";
 import {
   PAYER,
   SESSION_HOST,
@@ -34,7 +35,6 @@ import {
 const BASE = `https://${SESSION_HOST}`;
 const PAYER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 const SECRET = "workers-test-session-secret-0123456789";
-const ADMIN = "workers-test-admin-token";
 
 /** The `SESSIONS` namespace of the test env (wrangler.toml binds it). */
 function sessions(): NonNullable<typeof env.SESSIONS> {
@@ -65,12 +65,6 @@ async function buy(path: string): Promise<{ response: Response; token: string; n
 async function reasonOf(response: Response): Promise<string> {
   expect(response.status).toBe(402);
   return decodeHeader<{ error?: string }>(response.headers.get("PAYMENT-REQUIRED")).error ?? "";
-}
-
-function admin(path: string, init: RequestInit = {}, token = ADMIN): Promise<Response> {
-  const headers = new Headers(init.headers);
-  if (token) headers.set("Authorization", `Bearer ${token}`);
-  return call(new Request(`${BASE}/__x402/admin${path}`, { ...init, headers }));
 }
 
 describe("session tokens", () => {
