@@ -128,7 +128,20 @@ export async function startFakeFacilitator(): Promise<Fake> {
           network,
         });
       }
-      if (op === "settle" && !settledBefore && mode === "settle-lost-once") {
+      if (op === "settle" && settledBefore && mode === "settle-lost-then-expired") {
+        // The first settlement's answer was lost; the retry is refused for another reason.
+        return json(res, 200, {
+          success: false,
+          errorReason: "invalid_exact_evm_payload_authorization_valid_before",
+          transaction: "",
+          network,
+        });
+      }
+      if (
+        op === "settle" &&
+        !settledBefore &&
+        (mode === "settle-lost-once" || mode === "settle-lost-then-expired")
+      ) {
         await new Promise((r) => setTimeout(r, 3_000));
       }
       if (op === "settle" && !settledBefore && mode === "settle-500-once") {
@@ -209,6 +222,12 @@ export async function startFakeOrigin(): Promise<Fake> {
       const headers: Record<string, string> = { "Content-Type": "application/json" };
       if (parts[2] !== "none") headers["x-usage-units"] = parts[2] ?? "";
       return res.writeHead(200, headers).end(JSON.stringify({ used: parts[2] }));
+    }
+    if (parts[1] === "sse-hold") {
+      // A streamed metered API that sends one event and holds the rest (a client may leave).
+      res.writeHead(200, { "Content-Type": "text/event-stream" });
+      res.write('data: {"text":"first part"}\n\n');
+      return;
     }
     if (parts[1] === "sse-usage") {
       // A streamed metered API: SSE events, the last one carrying the usage (`none`: no usage).
