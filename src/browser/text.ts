@@ -1,3 +1,5 @@
+import { networkInfo } from "../schemes";
+
 /**
  * The words and escapes of the paywall page: pure functions a reviewer can check alone. Every
  * value that reaches the page, whether from the price table, the URL or the origin, passes
@@ -20,14 +22,12 @@ export function embedJson(value: unknown): string {
   });
 }
 
-const NETWORK_NAMES: Readonly<Record<string, string>> = {
-  "eip155:8453": "Base",
-  "eip155:84532": "Base Sepolia",
-};
-
-/** A CAIP-2 network as people call it: "Base Sepolia", or "chain 10" for other EVM chains. */
+/**
+ * A CAIP-2 network as people call it: its label where the paywall knows the network ("Base
+ * Sepolia", src/schemes), or "chain 10" for other EVM chains.
+ */
 export function networkName(network: string): string {
-  const known = NETWORK_NAMES[network];
+  const known = networkInfo(network)?.label;
   if (known) return known;
   const evm = /^eip155:(\d+)$/.exec(network);
   return evm ? `chain ${evm[1]}` : network;

@@ -1,4 +1,4 @@
-import { base64url } from "../encoding";
+import { base64Decode, base64url } from "../encoding";
 /**
  * Loading a crawler's key directory (draft-meunier-http-message-signatures-directory): a JWKS
  * served at `/.well-known/http-message-signatures-directory` of the origin a `Signature-Agent`
@@ -241,6 +241,7 @@ async function readCapped(response: Response, maxBytes: number): Promise<string>
 
 /** At most this many keys of a directory are imported. */
 const MAX_KEYS = 32;
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 /** The Ed25519 keys of a JWKS by thumbprint, or a reason; other key types are skipped. */
 async function parseDirectory(body: string): Promise<Map<string, CryptoKey> | string> {
@@ -256,7 +257,8 @@ async function parseDirectory(body: string): Promise<Map<string, CryptoKey> | st
   for (const jwk of keys.slice(0, MAX_KEYS) as unknown[]) {
     const { kty, crv, x } = (jwk ?? {}) as { kty?: unknown; crv?: unknown; x?: unknown };
     if (kty !== "OKP" || crv !== "Ed25519" || typeof x !== "string") continue;
-    const raw = fromBase64url(x);
+    // base64url without padding (RFC 7517 §2): standard base64 or padding is not let in.
+    const raw = BASE64URL.test(x) ? base64Decode(x) : undefined;
     if (raw?.byteLength !== 32) continue;
     try {
       const key = await crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
@@ -266,14 +268,4 @@ async function parseDirectory(body: string): Promise<Map<string, CryptoKey> | st
     }
   }
   return found.size > 0 ? found : "has no Ed25519 key";
-}
-
-function fromBase64url(text: string): Uint8Array | undefined {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined;
-  try {
-    const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-    return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
-  } catch {
-    return undefined;
-  }
 }

@@ -1,3 +1,5 @@
+import { base64 } from "../encoding";
+
 /**
  * RFC 8941 Structured Field Values, the parts HTTP Message Signatures need (RFC 9421 §4):
  * parsing Dictionaries and Items, and serialising Items, Inner Lists and Parameters (the
@@ -67,7 +69,7 @@ export function serializeBareItem(item: BareItem): string {
     case "token":
       return item.value;
     case "bytes":
-      return `:${toBase64(item.value)}:`;
+      return `:${base64(item.value)}:`;
     case "boolean":
       return item.value ? "?1" : "?0";
   }
@@ -89,13 +91,6 @@ export function serializeMember(member: Member): string {
     return serializeBareItem(member.value) + serializeParams(member.params);
   const items = member.items.map((item) => serializeMember(item)).join(" ");
   return `(${items})${serializeParams(member.params)}`;
-}
-
-/** Standard base64 of bytes, as RFC 8941 byte sequences carry them. */
-export function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
 }
 
 class ParseError extends Error {}

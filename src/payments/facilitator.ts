@@ -1,5 +1,5 @@
 import type { SettleResponse, VerifyResponse } from "@x402/core/types";
-import { facilitatorExtraKeys } from "../schemes";
+import { facilitatorExtraKeys, fields, isRecord } from "../schemes";
 import { SUPPORTED_TTL_MS, candidatesFor, kindOf, listedExtra, parseSupported } from "./routing";
 import type { FacilitatorEndpoint, PaymentKind, Support } from "./routing";
 
@@ -121,8 +121,7 @@ export function httpFacilitator(options: HttpFacilitatorOptions): Facilitator {
 function boundExtra(request: FacilitatorRequest, kind: PaymentKind): Record<string, unknown> {
   const keys = facilitatorExtraKeys(kind.scheme, kind.network);
   if (keys.length === 0) return {};
-  const requirements = (request.paymentRequirements ?? {}) as { extra?: unknown };
-  const extra = isRecord(requirements.extra) ? requirements.extra : {};
+  const extra = fields(fields(request.paymentRequirements)["extra"]);
   return Object.fromEntries(keys.map((key) => [key, extra[key]]));
 }
 
@@ -150,10 +149,6 @@ async function readJson(response: Response): Promise<unknown> {
   } catch {
     return undefined;
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function isVerifyResponse(body: unknown): body is VerifyResponse {

@@ -1,3 +1,5 @@
+import { isRecord } from "../schemes";
+
 /**
  * Which facilitators may handle a payment, in the operator's order of preference (X402.md §4):
  * a facilitator configured with `networks` takes only those; one set to `"supported"` takes
@@ -132,9 +134,7 @@ export function parseSupported(body: unknown): SupportedKind[] | undefined {
       typeof network === "string"
     ) {
       const listed: SupportedKind = { x402Version, scheme, network };
-      if (typeof extra === "object" && extra !== null && !Array.isArray(extra)) {
-        listed.extra = extra as Record<string, unknown>;
-      }
+      if (isRecord(extra)) listed.extra = extra;
       parsed.push(listed);
     }
   }

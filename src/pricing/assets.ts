@@ -4,25 +4,31 @@
  * Amounts are exact: no floating point.
  */
 
-import { knownNetworks as registeredNetworks, networkInfo } from "../schemes";
+import { networkInfo } from "../schemes";
 import type { TokenInfo } from "../schemes";
+
+/** Networks with a known default USDC, for error messages (src/schemes/registry.ts). */
+export { knownNetworks } from "../schemes";
 
 /** A token a price is paid in (src/schemes/types.ts). */
 export type Asset = TokenInfo;
+
+/** A "$0.01"-style price in US dollars: a dollar sign and a decimal amount. */
+export const USD_PRICE = /^\$\d+(\.\d+)?$/;
 
 /** The default USDC of a CAIP-2 network, or undefined when the paywall knows none. */
 export function defaultUsdc(network: string): Asset | undefined {
   return networkInfo(network)?.usdc;
 }
 
+/** The default USDC of `network`, or why `what` (a price table key) cannot be priced there. */
+export function usdcFor(network: string, what: string): Asset | string {
+  return defaultUsdc(network) ?? `${what} needs a network with a known USDC; ${network} has none`;
+}
+
 /** The x402 V1 network name of a CAIP-2 network, or undefined when V1 has none. */
 export function v1NetworkName(network: string): string | undefined {
   return networkInfo(network)?.v1Name;
-}
-
-/** Networks with a known default USDC, for error messages. */
-export function knownNetworks(): string[] {
-  return registeredNetworks();
 }
 
 /**

@@ -1,4 +1,3 @@
-import type { PaymentRequired } from "@x402/core/types";
 import { paywallResponse } from "../browser";
 import { base64Text } from "../encoding";
 import { defaultUsdc } from "./assets";
@@ -34,7 +33,9 @@ export function challengeResponse(input: ChallengeInput): Response {
   const { offer, resourceUrl, error } = input;
   const headers = new Headers(input.headers);
   const required = paymentRequiredV2(offer, resourceUrl, error, input.extensions);
-  headers.set("PAYMENT-REQUIRED", encodeHeader(required));
+  // Base64 of the UTF-8 JSON, as `encodePaymentRequiredHeader` of `@x402/core` makes it, without
+  // its string per byte (most of the cost of a 402): ASCII JSON goes to `btoa` as it is.
+  headers.set("PAYMENT-REQUIRED", base64Text(JSON.stringify(required)));
   headers.set("Cache-Control", "no-store");
   headers.set("Vary", "Accept");
   headers.set("Access-Control-Expose-Headers", EXPOSED_HEADERS);
@@ -52,15 +53,6 @@ export function challengeResponse(input: ChallengeInput): Response {
     status: 402,
     headers,
   });
-}
-
-/**
- * The `PAYMENT-REQUIRED` value: base64 of the UTF-8 JSON, exactly as `encodePaymentRequiredHeader`
- * of `@x402/core` makes it. That one builds a string per byte, which made it most of the cost of
- * a 402; JSON that is ASCII (the usual case) is its own binary string and goes to `btoa` as is.
- */
-function encodeHeader(required: PaymentRequired): string {
-  return base64Text(JSON.stringify(required));
 }
 
 /**

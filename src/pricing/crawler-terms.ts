@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { CRAWLERS } from "../crawlers/catalogue";
 import type { Crawler } from "../crawlers/catalogue";
-import { defaultUsdc, usdToAtomic } from "./assets";
+import { defaultUsdc, USD_PRICE, usdToAtomic } from "./assets";
 
 /**
  * The price table's `crawlers` section (pay-per-crawl, X402.md §7): what each crawler may do
@@ -15,7 +15,7 @@ import { defaultUsdc, usdToAtomic } from "./assets";
 /** Crawl prices are US dollars paid in USDC, as the `crawler-*-price` headers speak them. */
 export const CrawlPriceSchema = z
   .string()
-  .regex(/^\$\d+(\.\d+)?$/, 'must look like "$0.01" (crawl prices are in US dollars)');
+  .regex(USD_PRICE, 'must look like "$0.01" (crawl prices are in US dollars)');
 
 const crawlerId = z
   .string()

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { atomicToUsd, defaultUsdc, usdToAtomic } from "./assets";
+import { atomicToUsd, USD_PRICE, usdcFor, usdToAtomic } from "./assets";
 
 /**
  * Prices that follow the request: `base + units × each`, kept within `[min, max]`, where the
@@ -10,7 +10,7 @@ import { atomicToUsd, defaultUsdc, usdToAtomic } from "./assets";
  * free request.
  */
 
-const usd = z.string().regex(/^\$\d+(\.\d+)?$/, 'must look like "$0.01"');
+const usd = z.string().regex(USD_PRICE, 'must look like "$0.01"');
 
 export const DynamicPriceSchema = z
   .object({
@@ -48,8 +48,8 @@ export function resolveDynamicPrice(
   config: DynamicPriceConfig,
   network: string,
 ): DynamicPrice | string {
-  const usdc = defaultUsdc(network);
-  if (!usdc) return `dynamicPrice needs a network with a known USDC; ${network} has none`;
+  const usdc = usdcFor(network, "dynamicPrice");
+  if (typeof usdc === "string") return usdc;
   const atomic = (price: string | undefined, fallback: bigint): bigint | string => {
     if (price === undefined) return fallback;
     if (/^\$0+(\.0+)?$/.test(price)) return 0n;

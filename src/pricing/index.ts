@@ -1,4 +1,6 @@
-export { parsePriceTable, EVM_ADDRESS, SOLANA_ADDRESS, CAIP2_NETWORK } from "./schema";
+export { parsePriceTable, CAIP2_NETWORK } from "./schema";
+export { EVM_ADDRESS } from "../schemes/evm";
+export { SOLANA_ADDRESS } from "../schemes/solana";
 export type { PriceTable, Rule, Price, TableParseResult } from "./schema";
 export { normalisePath } from "./path";
 export type { NormalisedPath } from "./path";

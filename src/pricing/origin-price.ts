@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { familyOf } from "../schemes";
-import { atomicToUsd, defaultUsdc, usdToAtomic } from "./assets";
+import { atomicToUsd, USD_PRICE, usdcFor, usdToAtomic } from "./assets";
 import type { Offer } from "./matcher";
 
 /**
@@ -19,7 +19,7 @@ export const QUOTE_HEADER = "x402-price";
 /** The response header naming the payee, for rules with `payee: {from: "origin"}`. */
 export const PAYEE_HEADER = "x402-pay-to";
 
-const usd = z.string().regex(/^\$\d+(\.\d+)?$/, 'must look like "$0.01"');
+const usd = z.string().regex(USD_PRICE, 'must look like "$0.01"');
 
 export const OriginPriceSchema = z.object({ min: usd, max: usd }).strict();
 
@@ -41,8 +41,8 @@ export function resolveOriginPrice(
   config: OriginPriceConfig,
   network: string,
 ): OriginPrice | string {
-  const usdc = defaultUsdc(network);
-  if (!usdc) return `originPrice needs a network with a known USDC; ${network} has none`;
+  const usdc = usdcFor(network, "originPrice");
+  if (typeof usdc === "string") return usdc;
   const min = usdToAtomic(config.min, usdc.decimals);
   const max = usdToAtomic(config.max, usdc.decimals);
   if (!min.ok) return `originPrice.min: ${min.reason}`;

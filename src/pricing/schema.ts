@@ -1,4 +1,7 @@
 import { z } from "zod";
+import { EVM_ADDRESS } from "../schemes/evm";
+import { SOLANA_ADDRESS } from "../schemes/solana";
+import { USD_PRICE } from "./assets";
 import { CrawlPriceSchema, CrawlersSchema } from "./crawler-terms";
 import { DiscoverySchema } from "./discovery-terms";
 import { DynamicPriceSchema } from "./dynamic-price";
@@ -12,16 +15,14 @@ import { SessionSchema } from "./session-terms";
  * a table against. A table that fails it is never served (see src/kv/price-table-store.ts).
  */
 
-/** An EVM address: 0x and 20 bytes of hex (any letter case). */
-export const EVM_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 /** A CAIP-2 chain id such as `eip155:8453`. */
 export const CAIP2_NETWORK = /^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}$/;
 const HTTP_METHOD = /^[A-Z]+$/;
 
-/** A Solana address: a Base58 public key (checked to be 32 bytes when its rule is compiled). */
-export const SOLANA_ADDRESS = /^[1-9A-HJ-NP-Za-km-z]{32,44}$/;
-
-/** An address on some registered chain; which one the network says, when the rule compiles. */
+/**
+ * An address on some registered chain; which one the network says, when the rule compiles (a
+ * Solana key is checked to be 32 bytes then).
+ */
 const address = z
   .string()
   .refine(
@@ -33,7 +34,7 @@ const network = z.string().regex(CAIP2_NETWORK, "must be a CAIP-2 network id suc
 /** "$0.001" style price in US dollars, converted with the asset's decimals. */
 const usdPrice = z
   .string()
-  .regex(/^\$\d+(\.\d+)?$/, 'must look like "$0.01" (a dollar sign and a decimal amount)');
+  .regex(USD_PRICE, 'must look like "$0.01" (a dollar sign and a decimal amount)');
 
 /** A price in the asset's atomic units, with the asset named explicitly. */
 const atomicPrice = z

@@ -6,7 +6,8 @@ import type { ChainFamily, NetworkInfo } from "./types";
  * it). Every token here implements EIP-3009, which the `exact` scheme needs.
  */
 
-const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+/** An EVM address: 0x and 20 bytes of hex (any letter case). */
+export const EVM_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 
 function usdc(address: string, name: string): NetworkInfo["usdc"] {
   return { address, decimals: 6, eip712: { name, version: "2" } };
@@ -75,7 +76,7 @@ const NETWORKS: Readonly<Record<string, NetworkInfo>> = {
 /** The EVM chain family. */
 export const evm: ChainFamily = {
   namespace: "eip155",
-  isAddress: (value) => ADDRESS.test(value),
+  isAddress: (value) => EVM_ADDRESS.test(value),
   addressHint: "a 0x address (40 hex digits)",
   fold: (address) => address.toLowerCase(),
   networks: NETWORKS,

@@ -1,3 +1,4 @@
+import { EVM_ADDRESS } from "./evm";
 import { fields } from "./types";
 import type { SchemeModule } from "./types";
 
@@ -7,7 +8,6 @@ import type { SchemeModule } from "./types";
  * what the token lets move money once.
  */
 
-const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const NONCE = /^0x[0-9a-fA-F]{64}$/;
 
 /** The `exact` EVM scheme. */
@@ -39,7 +39,7 @@ export const exactEvm: SchemeModule = {
     const authorization = fields(payload["authorization"]);
     const from = authorization["from"];
     const nonce = authorization["nonce"];
-    if (typeof from !== "string" || !ADDRESS.test(from)) {
+    if (typeof from !== "string" || !EVM_ADDRESS.test(from)) {
       return "the payment's authorization has no valid from address";
     }
     if (typeof nonce !== "string" || !NONCE.test(nonce)) {

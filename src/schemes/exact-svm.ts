@@ -1,4 +1,4 @@
-import { base58Encode, base64Decode } from "../encoding";
+import { base58Decode, base58Encode, base64Decode } from "../encoding";
 import { decodeTransaction, MAX_TRANSACTION_BYTES } from "./solana-tx";
 import type { Instruction } from "./solana-tx";
 import type { SchemeModule } from "./types";
@@ -13,24 +13,41 @@ import type { SchemeModule } from "./types";
  * address, which takes curve arithmetic this bundle does not carry).
  */
 
-const TOKEN_PROGRAMS = new Set([
+/** SPL Token and Token-2022, as bytes: instructions' program ids are compared without encoding. */
+const TOKEN_PROGRAMS: readonly Uint8Array[] = [
   "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
   "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb",
-]);
+].map((id) => base58Decode(id) ?? new Uint8Array(0));
 /** SPL Token's `TransferChecked` instruction: tag 12, u64 amount, u8 decimals. */
 const TRANSFER_CHECKED = 12;
 
 interface Transfer {
   mint: string;
   authority: string;
-  authoritySignature: Uint8Array;
+  /** `sig:` and the authority's signature in Base58: the replay key. */
+  replayKey: string;
   amount: string;
   feePayer: string;
 }
 
-/** Reads the payment's one token transfer, or says why there is not exactly one. */
+/**
+ * What `transferOf` read from a payload, by the payload object: a payment is checked, then asked
+ * for its payer and replay key, several times on one request. Kept with the transaction text it
+ * was read from, so a payload whose transaction has changed is read again.
+ */
+const memo = new WeakMap<object, { text: unknown; transfer: Transfer | string }>();
+
+/** Reads the payment's one token transfer, or says why there is not exactly one (memoised). */
 function transferOf(payload: Record<string, unknown>): Transfer | string {
   const text = payload["transaction"];
+  const known = memo.get(payload);
+  if (known && known.text === text) return known.transfer;
+  const transfer = readTransfer(text);
+  memo.set(payload, { text, transfer });
+  return transfer;
+}
+
+function readTransfer(text: unknown): Transfer | string {
   if (typeof text !== "string" || text.length > (MAX_TRANSACTION_BYTES * 4) / 3 + 4) {
     return "payload.transaction must be a base64 Solana transaction";
   }
@@ -53,17 +70,17 @@ function transferOf(payload: Record<string, unknown>): Transfer | string {
   return {
     mint: base58Encode(mint),
     authority: base58Encode(authority),
-    authoritySignature: signature,
+    replayKey: `sig:${base58Encode(signature)}`,
     amount: view.getBigUint64(1, true).toString(),
     feePayer: base58Encode(feePayer),
   };
 }
 
 function isTransferChecked(instruction: Instruction): boolean {
-  const program = instruction.program && base58Encode(instruction.program);
+  const program = instruction.program;
   return (
     program !== undefined &&
-    TOKEN_PROGRAMS.has(program) &&
+    TOKEN_PROGRAMS.some((id) => eq(id, program)) &&
     instruction.data.length === 10 &&
     instruction.data[0] === TRANSFER_CHECKED &&
     instruction.accounts.length >= 4
@@ -101,7 +118,7 @@ export const exactSvm: SchemeModule = {
     if (typeof transfer === "string") return transfer;
     return {
       payer: transfer.authority,
-      replayKey: `sig:${base58Encode(transfer.authoritySignature)}`,
+      replayKey: transfer.replayKey,
     };
   },
 };

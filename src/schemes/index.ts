@@ -1,13 +1,6 @@
-export {
-  facilitatorExtraKeys,
-  familyOf,
-  knownNetworks,
-  networkInfo,
-  registered,
-  schemeFor,
-} from "./registry";
+export { facilitatorExtraKeys, familyOf, knownNetworks, networkInfo, schemeFor } from "./registry";
 export { UPTO_PROXY } from "./upto-evm";
-export { decodeTransaction } from "./solana-tx";
+export { fields, isRecord } from "./types";
 export type {
   ChainFamily,
   NetworkInfo,

@@ -38,14 +38,6 @@ export function knownNetworks(): string[] {
   return FAMILIES.flatMap((family) => Object.keys(family.networks));
 }
 
-/** The registered namespaces and schemes, e.g. for the health and config endpoints. */
-export function registered(): { namespaces: string[]; schemes: string[] } {
-  return {
-    namespaces: FAMILIES.map((f) => f.namespace),
-    schemes: SCHEMES.map((s) => `${s.scheme}@${s.namespace}`),
-  };
-}
-
 /** The `extra` keys of an offer that only its facilitator can give. */
 export function facilitatorExtraKeys(scheme: string, network: string): readonly string[] {
   return schemeFor(scheme, network)?.facilitatorExtra ?? [];

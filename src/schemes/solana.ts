@@ -7,11 +7,13 @@ import type { ChainFamily } from "./types";
  * as x402's `@x402/svm` names them.
  */
 
+/** A Solana address's spelling: Base58, 32 to 44 characters (`isAddress` also checks 32 bytes). */
+export const SOLANA_ADDRESS = /^[1-9A-HJ-NP-Za-km-z]{32,44}$/;
+
 /** The Solana chain family. */
 export const solana: ChainFamily = {
   namespace: "solana",
-  isAddress: (value) =>
-    /^[1-9A-HJ-NP-Za-km-z]{32,44}$/.test(value) && base58Decode(value)?.length === 32,
+  isAddress: (value) => SOLANA_ADDRESS.test(value) && base58Decode(value)?.length === 32,
   addressHint: "a Base58 public key (32 bytes)",
   fold: (address) => address,
   networks: {

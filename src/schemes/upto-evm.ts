@@ -1,3 +1,4 @@
+import { EVM_ADDRESS } from "./evm";
 import { fields } from "./types";
 import type { SchemeModule } from "./types";
 
@@ -8,7 +9,6 @@ import type { SchemeModule } from "./types";
  * facilitator's address comes from its `/supported` listing (`extra.facilitatorAddress`).
  */
 
-const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const UINT = /^\d{1,78}$/;
 /** x402's upto Permit2 proxy, the `spender` every upto permit names (`@x402/evm` constants). */
 export const UPTO_PROXY = "0x4020A4f3b7b90ccA423B9fabCc0CE57C6C240002";
@@ -54,7 +54,7 @@ export const uptoEvm: SchemeModule = {
     const permit = fields(payload["permit2Authorization"]);
     const from = permit["from"];
     const nonce = permit["nonce"];
-    if (typeof from !== "string" || !ADDRESS.test(from)) {
+    if (typeof from !== "string" || !EVM_ADDRESS.test(from)) {
       return "the payment's permit has no valid from address";
     }
     if (typeof nonce !== "string" || !UINT.test(nonce)) {

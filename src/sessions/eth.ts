@@ -1,5 +1,7 @@
 import { secp256k1 } from "@noble/curves/secp256k1";
 import { keccak_256 } from "@noble/hashes/sha3";
+import { hex } from "../encoding";
+import { EVM_ADDRESS } from "../schemes/evm";
 
 /**
  * The little Ethereum account cryptography sign-in needs, on audited primitives (noble's
@@ -8,21 +10,14 @@ import { keccak_256 } from "@noble/hashes/sha3";
  * ask and are not accepted.
  */
 
-const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const SIGNATURE = /^0x[0-9a-fA-F]{130}$/;
 const encoder = new TextEncoder();
 
-function toHex(bytes: Uint8Array): string {
-  let out = "";
-  for (const byte of bytes) out += byte.toString(16).padStart(2, "0");
-  return out;
-}
-
 /** The EIP-55 checksummed spelling of an address; throws on anything that is not one. */
 export function checksumAddress(address: string): string {
-  if (!ADDRESS.test(address)) throw new TypeError(`not an address: ${address.slice(0, 50)}`);
+  if (!EVM_ADDRESS.test(address)) throw new TypeError(`not an address: ${address.slice(0, 50)}`);
   const lower = address.slice(2).toLowerCase();
-  const hash = toHex(keccak_256(encoder.encode(lower)));
+  const hash = hex(keccak_256(encoder.encode(lower)));
   let out = "0x";
   for (let i = 0; i < 40; i++) {
     const char = lower.charAt(i);
@@ -53,7 +48,7 @@ export function recoverPersonalSigner(message: string, signature: string): strin
       .addRecoveryBit(recovery)
       .recoverPublicKey(personalMessageHash(message));
     const key = point.toRawBytes(false).subarray(1);
-    return checksumAddress(`0x${toHex(keccak_256(key).subarray(12))}`);
+    return checksumAddress(`0x${hex(keccak_256(key).subarray(12))}`);
   } catch {
     return undefined;
   }

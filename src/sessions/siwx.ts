@@ -1,5 +1,6 @@
 import type { SIWxExtension } from "@x402/extensions/sign-in-with-x";
 import { z } from "zod";
+import { EVM_ADDRESS } from "../schemes/evm";
 import { verifyPersonalSignature } from "./eth";
 import { checkNonce, issueNonce } from "./nonce";
 import { siweMessage } from "./siwe";
@@ -48,7 +49,7 @@ const line = z
 /** The proof's JSON (X402.md §5): the challenge's fields, the signer's address and signature. */
 const ProofSchema = z.object({
   domain: line,
-  address: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be an EVM address"),
+  address: z.string().regex(EVM_ADDRESS, "must be an EVM address"),
   statement: line.optional(),
   uri: line,
   version: z.literal("1"),
