@@ -43,8 +43,6 @@ export interface RememberedPass {
   left: number | null;
   /** The store's count of uses left besides the lease; null without a use count. */
   storeRemaining: number | null;
-  /** The store's mark of this lease (`endLease`), when it is one. */
-  leasedUntil?: number;
 }
 
 /** The outcome of checking a request against a remembered pass. */

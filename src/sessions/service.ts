@@ -103,11 +103,7 @@ export function durableSessions(
     }
   };
   const admitted = (access: Access, objectId: string, token?: string): SessionResult => {
-    if (!access.ok) {
-      // Uses leased to another isolate may come back: a 503 to retry, never a 402 to pay again.
-      if (access.retry) return { type: "unavailable", reason: access.reason };
-      return { type: "refused", reason: access.reason };
-    }
+    if (!access.ok) return { type: "refused", reason: access.reason };
     const result: Admitted = {
       type: "admitted",
       // EIP-55, as the paid path reports it to the origin.
@@ -124,10 +120,9 @@ export function durableSessions(
   const giveBackLater = async (token: string, pass: RememberedPass): Promise<void> => {
     await new Promise((resolve) => setTimeout(resolve, PASS_MEMORY_MS));
     const unspent = memory.endLease(token, pass);
+    if (unspent === 0) return;
     try {
-      // Also when all were spent: the store stops answering "retry" for this lease's uses.
-      const store = stubFor(namespace.idFromString(pass.objectId));
-      await store.endLease(pass.entitlement, unspent, pass.leasedUntil ?? 0);
+      await stubFor(namespace.idFromString(pass.objectId)).refund(pass.entitlement, unspent);
     } catch (error) {
       console.error("could not give back leased session uses", pass.entitlement, unspent, error);
     }
@@ -180,7 +175,6 @@ export function durableSessions(
             until: now() + PASS_MEMORY_MS,
             left: answer.remaining === null ? null : leased,
             storeRemaining: answer.remaining,
-            ...(answer.leasedUntil !== undefined && { leasedUntil: answer.leasedUntil }),
           };
           memory.remember(token, pass);
           if (leased > 0 && defer) defer(giveBackLater(token, pass));

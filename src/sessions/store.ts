@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { MAX_LEASE, PASS_MEMORY_MS } from "./local";
+import { MAX_LEASE } from "./local";
 import { priceMismatch } from "./scope";
 import type { HeldPrice, Want } from "./scope";
 
@@ -33,13 +33,10 @@ export type Access =
       remaining: number | null;
       /** Uses spent by this call: 1, or up to the `count` asked of `useToken`. */
       granted?: number;
-      /** With a lease (`granted` > 1): its mark, to give to `endLease`. */
-      leasedUntil?: number;
       /** The entitlement's scope and price (from `useToken`), to check later uses against. */
       held?: HeldPrice & { scope: string };
     }
-  /** `retry`: refused for now only (leased uses may come back), not for good. */
-  | { ok: false; reason: string; retry?: true };
+  | { ok: false; reason: string };
 
 /** An entitlement as the admin API lists it. */
 export interface EntitlementView extends HeldPrice {
@@ -71,12 +68,7 @@ interface EntitlementRow extends Record<string, SqlStorageValue> {
   expires_at: number | null;
   uses_left: number | null;
   payment: string;
-  /** Until when uses leased to an isolate may still come back (ms since epoch), or null. */
-  leased_until: number | null;
 }
-
-/** How long leased uses may take to come back to the store: the lease and its give-back. */
-const LEASE_RETURN_MS = PASS_MEMORY_MS + 5_000;
 
 export class PayerSessions extends DurableObject<object> {
   private readonly sql: SqlStorage;
@@ -90,7 +82,7 @@ export class PayerSessions extends DurableObject<object> {
         id TEXT PRIMARY KEY, payer TEXT NOT NULL, scope TEXT NOT NULL,
         network TEXT NOT NULL, asset TEXT NOT NULL, amount TEXT NOT NULL,
         created_at INTEGER NOT NULL, expires_at INTEGER, uses_left INTEGER,
-        purge_at INTEGER, payment TEXT NOT NULL UNIQUE, leased_until INTEGER);
+        purge_at INTEGER, payment TEXT NOT NULL UNIQUE);
       CREATE INDEX IF NOT EXISTS entitlements_scope ON entitlements(scope);
       CREATE INDEX IF NOT EXISTS entitlements_purge ON entitlements(purge_at);
       CREATE TABLE IF NOT EXISTS tokens (
@@ -98,12 +90,6 @@ export class PayerSessions extends DurableObject<object> {
       CREATE INDEX IF NOT EXISTS tokens_entitlement ON tokens(entitlement);
       CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces(expires_at);`);
-    try {
-      // Objects created before leases existed get the column; newer ones already have it.
-      this.sql.exec("ALTER TABLE entitlements ADD COLUMN leased_until INTEGER");
-    } catch {
-      // The column exists.
-    }
     void ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
     });
@@ -204,19 +190,6 @@ export class PayerSessions extends DurableObject<object> {
    * Gives back uses spent on requests the origin failed to answer, or leased to an isolate and
    * not spent (`count`, at most one lease).
    */
-  /**
-   * A lease on `entitlement` ended: its `unspent` uses come back, and unless another lease was
-   * taken since (`leasedUntil` is that lease's mark), the pass no longer waits for any.
-   */
-  endLease(entitlement: string, unspent: number, leasedUntil: number): void {
-    if (unspent > 0) this.refund(entitlement, unspent);
-    this.sql.exec(
-      "UPDATE entitlements SET leased_until = NULL WHERE id = ? AND leased_until = ?",
-      entitlement,
-      leasedUntil,
-    );
-  }
-
   refund(entitlement: string, count = 1): void {
     const uses = Number.isSafeInteger(count) ? Math.min(Math.max(count, 1), MAX_USES_PER_CALL) : 1;
     this.sql.exec(
@@ -300,35 +273,20 @@ export class PayerSessions extends DurableObject<object> {
       };
     }
     let remaining: number | null = null;
-    let granted: number;
-    let leasedUntil: number | null = null;
+    let granted = 1;
     if (row.uses_left !== null) {
-      if (row.uses_left <= 0) {
-        // Uses an isolate leased may still come back: not a reason to pay again (503, retry).
-        if (row.leased_until !== null && row.leased_until > now) {
-          return {
-            ok: false,
-            reason: "this pass's last uses are held by another request in flight; retry shortly",
-            retry: true,
-          };
-        }
-        return { ok: false, reason: "the session has no uses left" };
-      }
+      if (row.uses_left <= 0) return { ok: false, reason: "the session has no uses left" };
       granted = Math.min(count, row.uses_left);
       remaining = row.uses_left - granted;
       const purgeAt =
         remaining === 0 ? min(row.expires_at, now + REFUND_WINDOW_MS) : row.expires_at;
-      leasedUntil = granted > 1 ? now + LEASE_RETURN_MS : row.leased_until;
       this.sql.exec(
-        "UPDATE entitlements SET uses_left = ?, purge_at = ?, leased_until = ? WHERE id = ?",
+        "UPDATE entitlements SET uses_left = ?, purge_at = ? WHERE id = ?",
         remaining,
         purgeAt,
-        leasedUntil,
         row.id,
       );
       this.schedule(purgeAt);
-    } else {
-      granted = 1;
     }
     return {
       ok: true,
@@ -337,7 +295,6 @@ export class PayerSessions extends DurableObject<object> {
       expiresAt: row.expires_at,
       remaining,
       granted,
-      ...(granted > 1 && leasedUntil !== null && { leasedUntil }),
     };
   }
 

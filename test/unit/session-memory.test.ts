@@ -65,12 +65,6 @@ function fakeStore(now: () => number) {
       const entry = held.get(entitlement);
       if (entry && entry.usesLeft !== null) entry.usesLeft += count;
     },
-    async endLease(entitlement: string, unspent: number): Promise<void> {
-      if (unspent === 0) return;
-      refunds.push(unspent);
-      const entry = held.get(entitlement);
-      if (entry && entry.usesLeft !== null) entry.usesLeft += unspent;
-    },
     async revokeToken(hash: string): Promise<boolean> {
       const entry = held.get(hash);
       if (entry) entry.revoked = true;
