@@ -279,6 +279,19 @@ describe("a payment on terms the origin states", () => {
   });
 });
 
+describe("an origin that cannot be asked for a fresh quote", () => {
+  it("should answer 502 and charge nothing, the request never forwarded", async () => {
+    const path = `/payee/${SELLER}/${unique()}`;
+    const { v1, nonce } = v1Of(payment(await challengeFor(path)).header);
+    const response = await call(new Request(`${BASE}${path}`, { headers: { "X-PAYMENT": v1 } }), {
+      ORIGIN_URL: inject("deadUrl"),
+    });
+    expect(response.status).toBe(502);
+    expect(await response.json()).toMatchObject({ error: "origin_unreachable" });
+    expect(await ops(nonce)).toEqual([]);
+  });
+});
+
 describe("an origin that changes its mind after quoting", () => {
   it("should withhold the answer and charge nothing when its answer names another payee", async () => {
     const path = `/payee/${SELLER}/${unique()}`;
