@@ -59,6 +59,7 @@ function buildDeps(env: Env, config: Config): PaywallDeps {
     }),
     origin: { base: config.originUrl, payerHeader: config.payerHeader },
     payments: env.PAYMENTS ? durablePaymentLocks(env.PAYMENTS) : undefined,
+    quoteSecret: config.quoteSecret,
     sessions:
       env.SESSIONS && config.sessionSecret
         ? { service: durableSessions(env.SESSIONS), secret: config.sessionSecret }

@@ -39,7 +39,10 @@ export interface Env {
   SESSIONS?: DurableObjectNamespace<PayerSessions>;
   /** Durable Objects locking each payer's payments so one settles at most once (src/idempotency). */
   PAYMENTS?: DurableObjectNamespace<PaymentLocks>;
-  /** Secret (at least 32 characters) keying SIWx nonces; sessions need it. */
+  /**
+   * Secret (at least 32 characters) keying SIWx nonces (sessions need it) and signing the terms
+   * an origin quotes in 402s (without it, each paid request on such a rule costs a fresh quote).
+   */
   SESSION_SECRET?: string;
   /** Secret bearer token of the admin API under /__x402/admin/; unset: the API is off. */
   ADMIN_TOKEN?: string;
@@ -67,6 +70,8 @@ export interface Config {
   payerHeader: string;
   /** Set when sessions can run: the `SESSIONS` binding exists and `SESSION_SECRET` is set. */
   sessionSecret: string | undefined;
+  /** `SESSION_SECRET` when set, whatever the bindings: it signs origin-quoted terms. */
+  quoteSecret: string | undefined;
   /** Whether key directories may be plain-HTTP loopback URLs (development only). */
   directoryHttpLoopback: boolean;
 }
@@ -119,6 +124,7 @@ export function loadConfig(env: Env): { ok: true; config: Config } | { ok: false
       facilitatorTimeoutMs: timeout,
       payerHeader,
       sessionSecret: env.SESSIONS ? sessionSecret : undefined,
+      quoteSecret: sessionSecret,
       directoryHttpLoopback: loopback === "true",
     },
   };

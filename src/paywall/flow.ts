@@ -12,7 +12,7 @@ import type { CrawlerDeps } from "./crawler-gate";
 import { BAZAAR, bazaarExtension } from "../discovery";
 import { PAYMENT_IDENTIFIER, paymentIdentifierDeclaration } from "../idempotency";
 import type { PaymentLockService } from "../idempotency";
-import { checkOriginAnswer, fromOrigin, originTerms } from "./origin-quote";
+import { checkOriginAnswer, fromOrigin, originTerms, signedOffer } from "./origin-quote";
 import { payOnce } from "./pay-once";
 import { recordPayment } from "../ledger";
 import type { ReceiptsLedger } from "../ledger";
@@ -45,6 +45,11 @@ export interface PaywallDeps {
   crawlers?: CrawlerDeps | undefined;
   /** The receipts ledger (`LEDGER`, D1); absent without the binding. */
   ledger?: ReceiptsLedger | undefined;
+  /**
+   * The key signing origin-quoted terms in 402s (`SESSION_SECRET`); absent: every paid request
+   * on such a rule is checked against a fresh quote instead (src/paywall/origin-quote.ts).
+   */
+  quoteSecret?: string | undefined;
 }
 
 /** One priced request, as the paid flow sees it. */
@@ -154,10 +159,16 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
 
   const payment = decodePayment(request.headers);
   const originSays = fromOrigin(offer);
+  // Terms the origin states are bound before it sees a paid request (signed in every 402).
+  const quoted = { request, forwardPath, resourceUrl, rule: priced.match.rule };
+  const secret = deps.quoteSecret;
+  const signed = async (at: Offer) => (originSays && secret ? signedOffer(at, quoted, secret) : at);
+  let unquoted: string | undefined;
   if (originSays) {
-    const quoted = await originTerms(offer, payment, { request, forwardPath }, deps.origin);
-    if (quoted instanceof Response) return quoted;
-    offer = quoted;
+    const bound = await originTerms(offer, payment, quoted, deps.origin, secret);
+    if (bound instanceof Response) return bound;
+    offer = bound.offer;
+    unquoted = bound.refused;
   }
 
   const completed = await withFacilitatorExtra(offer, deps.facilitator);
@@ -167,7 +178,8 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
   offer = completed;
 
   const html = prefersHtml(request.headers.get("Accept"));
-  const challenge = async (error?: string, headers?: Record<string, string>, at = offer) => {
+  const challenge = async (error?: string, headers?: Record<string, string>, terms = offer) => {
+    const at = await signed(terms);
     const extensions: Record<string, unknown> = {
       [PAYMENT_IDENTIFIER]: paymentIdentifierDeclaration(at.paymentIdRequired === true),
       ...bazaarFor(at, request.method),
@@ -178,6 +190,8 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
 
   if (payment.type === "none") return challenge(refusal);
   if (payment.type === "invalid") return errorResponse("invalid_payment", payment.reason);
+  // Refused before the origin runs: nothing was verified, forwarded or charged.
+  if (unquoted !== undefined) return challenge(unquoted);
 
   const prepared = preparePayment(payment, offer, resourceUrl);
   if (prepared.type === "refused") return challenge(prepared.reason);

@@ -6,8 +6,9 @@ import type { Offer } from "./matcher";
 /**
  * Prices the origin quotes itself, in band (as Cloudflare's pay-per-crawl lets an origin set
  * `crawler-price`): the paywall asks the origin with `x402-quote-request: 1`, the origin answers
- * with `x402-price: $0.05`, and the paywall challenges with that price. The paid request is sent
- * on, and settled only if the origin's answer carries the same price. A rule's `originPrice`
+ * with `x402-price: $0.05`, and the paywall challenges with that price (signed, so a payment can
+ * only carry a price quoted for its request: src/paywall/origin-quote.ts). The paid request is
+ * sent on, and settled only if the origin's answer carries the same price. A rule's `originPrice`
  * bounds what an origin may quote, so a broken or compromised origin cannot overcharge (or give
  * away) beyond them: a quote out of bounds, missing or malformed is a 502, never a free request.
  */

@@ -178,24 +178,30 @@ export async function startFakeFacilitator(): Promise<Fake> {
 
 /**
  * Starts the fake origin. It echoes every request as JSON and records it; `GET /__seen?path=P`
- * counts requests seen for P (`?contains=S`: whose raw path holds S; neither: every request).
+ * counts requests seen for P (`?contains=S`: whose raw path holds S; neither: every request;
+ * with `&forwarded=1`: only those that were not quote requests, `x402-quote-request: 1`).
  * `/status/<code>/…` answers that status, `/slow/<ms>/…` answers after ms, `/redirect/…` a 302,
  * `/stream/<id>` sends "first|" and holds the rest until `GET /__release?id=<id>`.
+ * `/payee/<address>/…` names that payee (`x402-pay-to`) and `/quoted/<dollars>/…` quotes that
+ * price (`x402-price`), asked for a quote or not; `?then=<value>` names another on the request
+ * itself (an origin that changed its mind after quoting).
  */
 export async function startFakeOrigin(): Promise<Fake> {
-  const seen: Array<{ path: string }> = [];
+  const seen: Array<{ path: string; quote: boolean }> = [];
   const held = new Map<string, () => void>();
   return listen((req, res) => {
     const url = new URL(req.url ?? "/", "http://fake");
     if (url.pathname === "/__seen") {
       const path = url.searchParams.get("path");
       const part = url.searchParams.get("contains");
+      const forwarded = url.searchParams.get("forwarded") === "1";
+      const counted = forwarded ? seen.filter((s) => !s.quote) : seen;
       const count =
         part !== null
-          ? seen.filter((s) => s.path.includes(part)).length
+          ? counted.filter((s) => s.path.includes(part)).length
           : path === null
-            ? seen.length
-            : seen.filter((s) => s.path === path).length;
+            ? counted.length
+            : counted.filter((s) => s.path === path).length;
       return json(res, 200, { count });
     }
     if (url.pathname === "/__release") {
@@ -203,8 +209,11 @@ export async function startFakeOrigin(): Promise<Fake> {
       return json(res, 200, { released: true });
     }
     const rawPath = (req.url ?? "/").split("?")[0] ?? "/";
-    seen.push({ path: rawPath });
+    const quote = req.headers["x402-quote-request"] === "1";
+    seen.push({ path: rawPath, quote });
     const parts = url.pathname.split("/");
+    // What the origin says on the request itself when it changed its mind after quoting.
+    const then = quote ? null : url.searchParams.get("then");
     if (parts[1] === "status") {
       return json(res, Number(parts[2]), { error: `origin answered ${parts[2]}` });
     }
@@ -214,8 +223,15 @@ export async function startFakeOrigin(): Promise<Fake> {
     }
     if (parts[1] === "payee") {
       // An origin that names its payee (`/payee/<address>/…`), asked for a quote or not.
-      const headers = { "Content-Type": "application/json", "x402-pay-to": parts[2] ?? "" };
-      return res.writeHead(200, headers).end(JSON.stringify({ payee: parts[2] }));
+      const payee = then ?? parts[2] ?? "";
+      const headers = { "Content-Type": "application/json", "x402-pay-to": payee };
+      return res.writeHead(200, headers).end(JSON.stringify({ payee }));
+    }
+    if (parts[1] === "quoted") {
+      // An origin that quotes its own price (`/quoted/<dollars>/…`), asked for a quote or not.
+      const price = `$${then ?? parts[2] ?? ""}`;
+      const headers = { "Content-Type": "application/json", "x402-price": price };
+      return res.writeHead(200, headers).end(JSON.stringify({ price, method: req.method }));
     }
     if (parts[1] === "usage") {
       // A metered API: reports the units it used in a header (`/usage/<n>/…`; `none`: no report).

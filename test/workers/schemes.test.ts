@@ -454,7 +454,7 @@ describe("a payee named by the origin", () => {
     ).toBe(SELLER);
   });
 
-  it("should withhold the answer and charge nothing when a payment names another payee", async () => {
+  it("should refuse a payment that names another payee before the origin runs, and charge nothing", async () => {
     const path = `/payee/${SELLER}/${unique()}`;
     const { resource, accepts } = await challenge(path);
     const { payload, nonce } = exactPayment(accepts[0]!, resource, PAY_TO);
@@ -463,9 +463,9 @@ describe("a payee named by the origin", () => {
     const required = decodeHeader<{ error: string; accepts: Accept[] }>(
       response.headers.get("PAYMENT-REQUIRED"),
     );
-    expect(required.error).toContain("another payee");
+    expect(required.error).toContain("not the origin's terms");
     expect(required.accepts[0]!.payTo).toBe(SELLER);
-    expect((await facilitatorCalls(nonce)).map((c) => c.op)).toEqual(["verify"]);
+    expect(await facilitatorCalls(nonce)).toEqual([]);
   });
 
   it("should answer 502 when the origin names no valid address", async () => {
