@@ -7,6 +7,7 @@ import {
   unsignedPriceHeaders,
 } from "../crawlers";
 import type { Subject, WebBotAuthVerifier } from "../crawlers";
+import { creditAccount, creditPays } from "../credit";
 import type { CreditService } from "../credit";
 import type { CrawlerTerms, Match, Offer } from "../pricing";
 import type { OriginOptions } from "../proxy";
@@ -110,7 +111,9 @@ async function charge(
     const refusal = crawlerErrorResponse(check.code, check.reason, { headers: priceHeader(offer) });
     return respond(refusal);
   }
-  if (headers.has("payment-signature") || headers.has("x-payment")) {
+  // A payee the origin names is known only once the origin is asked: the paid flow asks it, for
+  // the 402 as for a payment, and such a page is never served from credit.
+  if (headers.has("payment-signature") || headers.has("x-payment") || offer.payeeFromOrigin) {
     const rule = input.match.rule;
     const match = { kind: "priced" as const, rule, offer };
     return { type: "charge", match, decorate: decorate(offer), crawler: crawlerLabel(subject) };
@@ -120,10 +123,24 @@ async function charge(
     const why = "prepaid credit needs a Web Bot Auth signature; pay this request with x402";
     return respond(crawlerChallenge(request, offer, resourceUrl, why));
   }
-  if (!deps.crawlers.credit) {
+  const credit = input.terms?.credit;
+  if (!deps.crawlers.credit || !credit) {
     return respond(crawlerChallenge(request, offer, resourceUrl, "no crawl credit is sold here"));
   }
-  const spend = { request, offer, resourceUrl, forwardPath: input.forwardPath, subject };
+  if (!creditPays(credit, offer)) {
+    // Credit is money paid to the credit's payee: a page owed to another (a tenant on a payee
+    // map), or priced in another asset or on another network, is paid for on its own.
+    const why = `crawl credit pays ${credit.payTo} on ${credit.network}; this page is owed to ${offer.payTo} on ${offer.network}: pay it with x402`;
+    return respond(crawlerChallenge(request, offer, resourceUrl, why));
+  }
+  const spend = {
+    request,
+    offer,
+    resourceUrl,
+    forwardPath: input.forwardPath,
+    subject,
+    account: creditAccount(credit),
+  };
   return respond(await spendCredit(spend, { credit: deps.crawlers.credit, origin: deps.origin }));
 }
 
