@@ -1,4 +1,7 @@
+import { env, runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
+import type { CrawlerCredit } from "../../src/credit";
+import { crawlerKeys } from "./crawler-helpers";
 import { BASE, crawl, crawlTable, freshKey, signedRequest } from "./crawler-helpers";
 import type { Signed } from "./crawler-helpers";
 import {
@@ -285,6 +288,36 @@ describe("credit and the page's payee, network and asset", () => {
     expect(response.headers.get("crawler-price")).toBe("USD 0.005");
     expect(response.headers.get("crawler-charged")).toBeNull();
     expect(offered(response).payTo).toBe(TENANT_B);
+  });
+
+  it("should not spend credit bought for a payee after the table names another one", async () => {
+    const key = freshKey();
+    expect((await topUp("0.05", { key })).status).toBe(200);
+    await putTable({ ...crawlTable(), defaults: { payTo: TENANT_B } });
+    const path = `/blog/${unique()}`;
+    const response = await crawl(path, { key, headers: { "crawler-max-price": "USD 0.01" } });
+    expect(response.status).toBe(402);
+    expect(offered(response).payTo).toBe(TENANT_B);
+    expect(await originSaw(path)).toBe(0);
+  });
+
+  it("should move a balance kept before per-payee balances to the table's credit terms", async () => {
+    const key = freshKey();
+    const { thumbprint } = (await crawlerKeys())[key]!;
+    const namespace = env.CRAWL_CREDIT as DurableObjectNamespace<CrawlerCredit>;
+    const stub = namespace.get(namespace.idFromName(thumbprint));
+    await runInDurableObject(stub, (_: CrawlerCredit, state) => {
+      state.storage.sql.exec(
+        "INSERT INTO account (id, keyid, balance) VALUES (1, ?, '20000')",
+        thumbprint,
+      );
+    });
+    const response = await crawl(`/blog/${unique()}`, {
+      key,
+      headers: { "crawler-max-price": "USD 0.01" },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("crawler-credit-remaining")).toBe("USD 0.015");
   });
 
   it("should quote a crawler without price headers the origin's payee, never an empty one", async () => {
