@@ -14,7 +14,8 @@ export type DebitOutcome =
   | { type: "unavailable"; reason: string };
 
 /** The outcome of recording a signature nonce as used. */
-export type NonceOutcome = { type: "fresh" } | { type: "replayed" } | { type: "unavailable"; reason: string };
+export type NonceOutcome =
+  { type: "fresh" } | { type: "replayed" } | { type: "unavailable"; reason: string };
 
 /** The outcome of crediting a settled top-up. */
 export type TopUpOutcome =

@@ -20,7 +20,7 @@ import { errorResponse } from "./responses";
 export const CREDIT_REMAINING = "crawler-credit-remaining";
 
 /** Remembered a little past the signature's expiry, matching the verifier's clock tolerance. */
-const NONCE_GRACE_SECONDS = 60;
+export const NONCE_GRACE_SECONDS = 60;
 
 /** One request to serve from credit. */
 export interface SpendInput {

@@ -196,6 +196,39 @@ describe("spending credit", () => {
     expect(other.status).toBe(402);
   });
 
+  it("should refuse to spend credit on a signature older than maxSignatureAge, and debit nothing", async () => {
+    const key = freshKey();
+    expect((await topUp("0.05", { key })).status).toBe(200);
+    const now = Math.floor(Date.now() / 1000);
+    const path = `/blog/${unique()}`;
+    const stale = await crawl(path, {
+      key,
+      headers: { "crawler-max-price": "USD 0.01" },
+      sign: { created: now - 400, expires: now + 200 },
+    });
+    expect(stale.status).toBe(400);
+    expect(stale.headers.get("crawler-error")).toBe("InvalidSignature");
+    expect(await originSaw(path)).toBe(0);
+    const fresh = await crawl(`/blog/${unique()}`, {
+      key,
+      headers: { "crawler-max-price": "USD 0.01" },
+    });
+    expect(fresh.headers.get("crawler-credit-remaining")).toBe("USD 0.045");
+  });
+
+  it("should not forward a crawler's signature headers to the origin on a page paid from credit", async () => {
+    const key = freshKey();
+    expect((await topUp("0.05", { key })).status).toBe(200);
+    const response = await crawl(`/blog/${unique()}`, {
+      key,
+      headers: { "crawler-max-price": "USD 0.01" },
+    });
+    expect(response.status).toBe(200);
+    const echoed = (await response.json()) as { headers: Record<string, string> };
+    expect(Object.keys(echoed.headers).filter((name) => name.startsWith("signature"))).toEqual([]);
+    expect(echoed.headers["crawler-max-price"]).toBe("USD 0.01");
+  });
+
   it("should refuse to spend credit on a signature without a nonce", async () => {
     const key = freshKey();
     expect((await topUp("0.05", { key })).status).toBe(200);
@@ -218,7 +251,12 @@ function tenantTable(): Record<string, unknown> {
   return {
     ...table,
     rules: [
-      { path: "/shop/*", free: true, crawlerPrice: "$0.002", payee: { map: "tenants", from: "host" } },
+      {
+        path: "/shop/*",
+        free: true,
+        crawlerPrice: "$0.002",
+        payee: { map: "tenants", from: "host" },
+      },
       { path: "/mainnet/*", free: true, crawlerPrice: "$0.002", network: "eip155:8453" },
       { path: "/payee/*", free: true, crawlerPrice: "$0.002", payee: { from: "origin" } },
       ...(table["rules"] as unknown[]),
@@ -228,9 +266,9 @@ function tenantTable(): Record<string, unknown> {
 }
 
 function offered(response: Response): { network: string; payTo: string; amount: string } {
-  const required = decodeHeader<{ accepts: Array<{ network: string; payTo: string; amount: string }> }>(
-    response.headers.get("PAYMENT-REQUIRED"),
-  );
+  const required = decodeHeader<{
+    accepts: Array<{ network: string; payTo: string; amount: string }>;
+  }>(response.headers.get("PAYMENT-REQUIRED"));
   return required.accepts[0]!;
 }
 
