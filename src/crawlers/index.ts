@@ -19,5 +19,5 @@ export {
   unsignedPriceHeaders,
 } from "./price-headers";
 export type { CrawlerErrorCode, CrawlerPriceCheck, ParsedCrawlerPrice } from "./price-headers";
-export { decide } from "./policy";
-export type { CrawlDecision, Subject } from "./policy";
+export { decide, privilegeOf } from "./policy";
+export type { CrawlDecision, Privilege, Subject } from "./policy";

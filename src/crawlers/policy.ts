@@ -24,6 +24,8 @@ export interface Subject {
   keyid?: string | undefined;
   /** The verified signature's nonce and expiry: one credit debit per signed request. */
   nonce?: string | undefined;
+  /** When the verified signature was made (Unix seconds): how stale a copy of it can be. */
+  created?: number | undefined;
   expires?: number | undefined;
   /** Header fields the signature covers (price headers must be among them). */
   covered?: readonly string[] | undefined;
@@ -85,6 +87,7 @@ function signedSubject(
     crawler,
     keyid: identity.keyid,
     nonce: identity.signature.nonce,
+    created: identity.signature.created,
     expires: identity.signature.expires,
     covered: identity.signature.coveredComponents,
   };
@@ -113,4 +116,38 @@ function apply(policy: Policy, subject: Subject, crawl: Offer): CrawlDecision {
   if (policy.amount === undefined) return { type: "charge", subject, offer: crawl };
   const display = atomicToUsd(policy.amount, 6);
   return { type: "charge", subject, offer: { ...crawl, amount: policy.amount, display } };
+}
+
+/**
+ * What a decision gives a signed client beyond what the same request gets without a signature
+ * (as an anonymous client: a priced rule's own price, a crawler-only rule's `unknown` policy):
+ * - `free`: let in free where others are charged or blocked;
+ * - `cheaper`: charged less than others are (or in another asset, which cannot be compared);
+ * - `none`: nothing a copy of the signature could be worth money for.
+ * A captured signature can be replayed by anyone until it expires; the gate asks more of the
+ * signatures whose decision is a privilege (crawler-gate.ts), and nothing of the others.
+ */
+export type Privilege = "none" | "free" | "cheaper";
+
+/** The privilege `decision` grants on `match`, compared with an anonymous client's lot. */
+export function privilegeOf(
+  decision: CrawlDecision,
+  match: Match,
+  terms: CrawlerTerms | undefined,
+): Privilege {
+  if (decision.type !== "allow" && decision.type !== "charge") return "none";
+  const baseline = decide({ kind: "anonymous" }, match, terms);
+  if (decision.type === "allow") return baseline.type === "allow" ? "none" : "free";
+  const others =
+    baseline.type === "charge"
+      ? baseline.offer
+      : baseline.type === "pass" && match.kind === "priced"
+        ? match.offer
+        : undefined;
+  if (!others) return "none"; // others get in free, or not at all: paying is no privilege
+  const comparable =
+    others.network === decision.offer.network &&
+    others.asset.toLowerCase() === decision.offer.asset.toLowerCase();
+  if (!comparable) return "cheaper";
+  return BigInt(decision.offer.amount) < BigInt(others.amount) ? "cheaper" : "none";
 }

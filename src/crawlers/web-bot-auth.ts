@@ -25,6 +25,8 @@ export type WebBotAuthResult =
       label: string;
       /** Covered components (`@authority`, `crawler-max-price`, `signature-agent;key="sig1"`). */
       coveredComponents: string[];
+      /** When the signature was made, in Unix seconds (as the signer says). */
+      created: number;
       /** When the signature stops being valid, in Unix seconds. */
       expires: number;
       /** The signature's `nonce`, when sent (needed to spend prepaid credit). */
@@ -107,6 +109,7 @@ export function createWebBotAuthVerifier(options: VerifierOptions = {}): WebBotA
       directory: url.url,
       label: input.label,
       coveredComponents: input.componentIds,
+      created: input.created,
       expires: input.expires,
       nonce: input.nonce,
     };

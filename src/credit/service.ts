@@ -1,7 +1,7 @@
 import type { CrawlerCredit, DebitInput } from "./store";
 
 /**
- * Prepaid crawl credit as the request path sees it: typed calls to the key's Durable Object,
+ * Prepaid crawl credit (and the crawler's used signature nonces) as the request path sees it: typed calls to the key's Durable Object,
  * each failure (the object unreachable, an exception) returned as `unavailable` so the caller
  * answers 503 and never serves a page it could not charge for.
  */
@@ -13,6 +13,10 @@ export type DebitOutcome =
   | { type: "replayed" }
   | { type: "unavailable"; reason: string };
 
+/** The outcome of recording a signature nonce as used. */
+export type NonceOutcome =
+  { type: "fresh" } | { type: "replayed" } | { type: "unavailable"; reason: string };
+
 /** The outcome of crediting a settled top-up. */
 export type TopUpOutcome =
   | { type: "credited"; added: string; balance: string; duplicate: boolean }
@@ -20,13 +24,21 @@ export type TopUpOutcome =
 
 /** What the paywall needs from credit storage; tests can swap in a fake. */
 export interface CreditService {
-  /** Credits `amount` bought by `payment` ("network:transaction") to `keyid`, once. */
-  topUp(keyid: string, payment: string, amount: string): Promise<TopUpOutcome>;
+  /**
+   * Credits `amount` bought by `payment` ("network:transaction") to `keyid`'s balance in
+   * `account` (the payment's network, asset and payee: account.ts), once.
+   */
+  topUp(keyid: string, account: string, payment: string, amount: string): Promise<TopUpOutcome>;
   debit(input: DebitInput): Promise<DebitOutcome>;
   /** Gives a debit back; false when the store could not be reached. */
   refund(keyid: string, debit: string): Promise<boolean>;
-  /** The balance in atomic units, or undefined when the store cannot be reached. */
-  balance(keyid: string): Promise<string | undefined>;
+  /** The balance of `account` in atomic units, or undefined when the store cannot be reached. */
+  balance(keyid: string, account: string): Promise<string | undefined>;
+  /**
+   * Records `nonce` as used by `keyid` until `expiresAt` (ms), in the key's own object:
+   * `replayed` when it was used before (a copied signed request).
+   */
+  useNonce(keyid: string, nonce: string, expiresAt: number): Promise<NonceOutcome>;
 }
 
 /** Credit held in `CrawlerCredit` Durable Objects, one per key thumbprint. */
@@ -37,9 +49,9 @@ export function durableCredit(namespace: DurableObjectNamespace<CrawlerCredit>):
     reason: `the credit store could not be reached: ${String(error)}`,
   });
   return {
-    async topUp(keyid, payment, amount) {
+    async topUp(keyid, account, payment, amount) {
       try {
-        const result = await stub(keyid).topUp(keyid, payment, amount);
+        const result = await stub(keyid).topUp(keyid, account, payment, amount);
         if (!result.ok) return unavailable("the credit store belongs to another key");
         const { added, balance, duplicate } = result;
         return { type: "credited", added, balance, duplicate };
@@ -68,11 +80,21 @@ export function durableCredit(namespace: DurableObjectNamespace<CrawlerCredit>):
         return false;
       }
     },
-    async balance(keyid) {
+    async balance(keyid, account) {
       try {
-        return await stub(keyid).balance();
+        return await stub(keyid).balance(account);
       } catch {
         return undefined;
+      }
+    },
+    async useNonce(keyid, nonce, expiresAt) {
+      try {
+        const result = await stub(keyid).useNonce(keyid, nonce, expiresAt);
+        if (result.ok) return { type: "fresh" };
+        if (result.reason === "replayed") return { type: "replayed" };
+        return unavailable("the credit store belongs to another key");
+      } catch (error) {
+        return unavailable(error);
       }
     },
   };

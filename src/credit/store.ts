@@ -5,10 +5,14 @@ import { DurableObject } from "cloudflare:workers";
  * key's RFC 7638 thumbprint), so only the key that bought credit can spend it. Amounts are USDC
  * atomic units kept as decimal text and computed with BigInt: exact at any size.
  *
+ * A key holds one balance per account (`network|asset|payTo`, account.ts): credit bought with a
+ * payment to one payee is spent only on pages owed to that payee, in that asset, on that network.
+ *
  * Every method runs its SQL without awaiting anything, so each is atomic: however many requests
  * arrive at once, a balance is never spent twice and never goes below zero. A top-up is recorded
  * once per settlement; a debit once per signature nonce (a replayed signed request spends
- * nothing); a debit is refunded at most once.
+ * nothing); a debit is refunded at most once. The same nonce list makes a signature single-use
+ * for the other privileges that cost the seller money (a crawler price below the public one).
  */
 
 /** A debit that went through, or why not. */
@@ -22,6 +26,8 @@ export type DebitResult =
 export interface DebitInput {
   /** The key thumbprint the request was verified with. */
   keyid: string;
+  /** The balance to spend (account.ts): the page's network, asset and payee. */
+  account: string;
   /** USDC atomic units. */
   amount: string;
   /** The signature's nonce, remembered until `nonceExpiresAt` (ms). */
@@ -35,6 +41,9 @@ export interface DebitInput {
 export type TopUpResult =
   | { ok: true; added: string; balance: string; duplicate: boolean }
   | { ok: false; reason: "wrong-key" };
+
+/** A signature nonce recorded as used now, or why not. */
+export type NonceResult = { ok: true } | { ok: false; reason: "replayed" | "wrong-key" };
 
 /** Debits are kept this long for refunds and inspection. */
 const LEDGER_MS = 24 * 3600_000;
@@ -50,9 +59,12 @@ export class CrawlerCredit extends DurableObject<object> {
   constructor(ctx: DurableObjectState, env: object) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    // `account.balance` is the single balance kept before balances were per account; it moves to
+    // the first account a top-up or debit names (the table's credit terms: see adopt()).
     this.sql.exec(`
       CREATE TABLE IF NOT EXISTS account (
         id INTEGER PRIMARY KEY CHECK (id = 1), keyid TEXT NOT NULL, balance TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS balances (account TEXT PRIMARY KEY, balance TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS topups (
         payment TEXT PRIMARY KEY, amount TEXT NOT NULL, created_at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS debits (
@@ -61,38 +73,41 @@ export class CrawlerCredit extends DurableObject<object> {
       CREATE INDEX IF NOT EXISTS debits_created ON debits(created_at);
       CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces(expires_at);`);
+    const columns = this.sql.exec<{ name: string }>("PRAGMA table_info(debits)").toArray();
+    if (!columns.some((c) => c.name === "account")) {
+      this.sql.exec("ALTER TABLE debits ADD COLUMN account TEXT NOT NULL DEFAULT ''");
+    }
   }
 
-  /** Credits a settled payment (`payment` = "network:transaction") once. */
-  topUp(keyid: string, payment: string, amount: string): TopUpResult {
-    const account = this.account();
-    if (account && account.keyid !== keyid) return { ok: false, reason: "wrong-key" };
+  /** Credits a settled payment (`payment` = "network:transaction") to `account`, once. */
+  topUp(keyid: string, account: string, payment: string, amount: string): TopUpResult {
+    if (!this.owns(keyid)) return { ok: false, reason: "wrong-key" };
+    this.adopt(account);
     const seen = this.sql.exec("SELECT amount FROM topups WHERE payment = ?", payment).toArray();
     if (seen.length > 0) {
-      return { ok: true, added: "0", balance: account?.balance ?? "0", duplicate: true };
+      return { ok: true, added: "0", balance: this.balanceOf(account), duplicate: true };
     }
-    const balance = (BigInt(account?.balance ?? "0") + BigInt(amount)).toString();
+    const balance = (BigInt(this.balanceOf(account)) + BigInt(amount)).toString();
     this.sql.exec(
       "INSERT INTO topups (payment, amount, created_at) VALUES (?, ?, ?)",
       payment,
       amount,
       Date.now(),
     );
-    this.setBalance(keyid, balance);
+    this.setBalance(account, balance);
     return { ok: true, added: amount, balance, duplicate: false };
   }
 
-  /** Spends `amount` for one signed request, unless the nonce was used or credit is short. */
+  /** Spends `amount` of `account` for one signed request, unless the nonce was used or credit is short. */
   debit(input: DebitInput): DebitResult {
     const now = Date.now();
-    const account = this.account();
-    if (account && account.keyid !== input.keyid) return { ok: false, reason: "wrong-key" };
-    this.sql.exec("DELETE FROM nonces WHERE expires_at < ?", now);
-    const used = this.sql.exec("SELECT 1 FROM nonces WHERE nonce = ?", input.nonce).toArray();
-    if (used.length > 0) return { ok: false, reason: "replayed" };
-    const balance = BigInt(account?.balance ?? "0");
+    const owner = this.account();
+    if (owner && owner.keyid !== input.keyid) return { ok: false, reason: "wrong-key" };
+    this.adopt(input.account);
+    if (this.used(input.nonce, now)) return { ok: false, reason: "replayed" };
+    const balance = BigInt(this.balanceOf(input.account));
     const amount = BigInt(input.amount);
-    if (!account || balance < amount) {
+    if (!owner || balance < amount) {
       return { ok: false, reason: "insufficient", balance: balance.toString() };
     }
     const left = (balance - amount).toString();
@@ -103,45 +118,99 @@ export class CrawlerCredit extends DurableObject<object> {
       input.nonceExpiresAt,
     );
     this.sql.exec(
-      "INSERT INTO debits (id, amount, resource, created_at) VALUES (?, ?, ?, ?)",
+      "INSERT INTO debits (id, amount, resource, created_at, account) VALUES (?, ?, ?, ?, ?)",
       id,
       input.amount,
       input.resource,
       now,
+      input.account,
     );
     this.sql.exec("DELETE FROM debits WHERE created_at < ?", now - LEDGER_MS);
-    this.setBalance(input.keyid, left);
+    this.setBalance(input.account, left);
     return { ok: true, debit: id, balance: left };
+  }
+
+  /**
+   * Records a signature nonce as used until `expiresAt` (ms), for a privilege that must not be
+   * had twice on one signature; `replayed` when it was already used (by a debit or a use).
+   */
+  useNonce(keyid: string, nonce: string, expiresAt: number): NonceResult {
+    const owner = this.account();
+    if (owner && owner.keyid !== keyid) return { ok: false, reason: "wrong-key" };
+    if (this.used(nonce, Date.now())) return { ok: false, reason: "replayed" };
+    this.sql.exec("INSERT INTO nonces (nonce, expires_at) VALUES (?, ?)", nonce, expiresAt);
+    return { ok: true };
   }
 
   /** Gives a debit back (the origin failed the request); a second refund changes nothing. */
   refund(debit: string): { refunded: boolean; balance: string } {
-    const account = this.account();
     const rows = this.sql
-      .exec<{ amount: string }>("SELECT amount FROM debits WHERE id = ? AND refunded = 0", debit)
+      .exec<{
+        amount: string;
+        account: string;
+      }>("SELECT amount, account FROM debits WHERE id = ? AND refunded = 0", debit)
       .toArray();
     const row = rows[0];
-    if (!account || !row) return { refunded: false, balance: account?.balance ?? "0" };
-    const balance = (BigInt(account.balance) + BigInt(row.amount)).toString();
+    const owner = this.account();
+    if (!owner || !row) return { refunded: false, balance: "0" };
+    if (row.account === "") {
+      // A debit made before balances were per account goes back where it came from.
+      const legacy = (BigInt(owner.balance) + BigInt(row.amount)).toString();
+      this.sql.exec("UPDATE debits SET refunded = 1 WHERE id = ?", debit);
+      this.sql.exec("UPDATE account SET balance = ? WHERE id = 1", legacy);
+      return { refunded: true, balance: legacy };
+    }
+    this.adopt(row.account);
+    const balance = (BigInt(this.balanceOf(row.account)) + BigInt(row.amount)).toString();
     this.sql.exec("UPDATE debits SET refunded = 1 WHERE id = ?", debit);
-    this.setBalance(account.keyid, balance);
+    this.setBalance(row.account, balance);
     return { refunded: true, balance };
   }
 
-  /** The balance in atomic units ("0" for a key that never bought credit). */
-  balance(): string {
-    return this.account()?.balance ?? "0";
+  /** The balance of `account` in atomic units ("0" for one never bought). */
+  balance(account: string): string {
+    this.adopt(account);
+    return this.balanceOf(account);
   }
 
   private account(): Row | undefined {
     return this.sql.exec<Row>("SELECT keyid, balance FROM account WHERE id = 1").toArray()[0];
   }
 
-  private setBalance(keyid: string, balance: string): void {
+  /** Whether `keyid` owns this object, making it the owner if nobody does yet. */
+  private owns(keyid: string): boolean {
+    const owner = this.account();
+    if (owner) return owner.keyid === keyid;
+    this.sql.exec("INSERT INTO account (id, keyid, balance) VALUES (1, ?, '0')", keyid);
+    return true;
+  }
+
+  /** Moves a balance kept before balances were per account into `account`. */
+  private adopt(account: string): void {
+    const owner = this.account();
+    if (!owner || owner.balance === "0" || account === "") return;
+    const balance = (BigInt(this.balanceOf(account)) + BigInt(owner.balance)).toString();
+    this.sql.exec("UPDATE account SET balance = '0' WHERE id = 1");
+    this.setBalance(account, balance);
+  }
+
+  private used(nonce: string, now: number): boolean {
+    this.sql.exec("DELETE FROM nonces WHERE expires_at < ?", now);
+    return this.sql.exec("SELECT 1 FROM nonces WHERE nonce = ?", nonce).toArray().length > 0;
+  }
+
+  private balanceOf(account: string): string {
+    const rows = this.sql
+      .exec<{ balance: string }>("SELECT balance FROM balances WHERE account = ?", account)
+      .toArray();
+    return rows[0]?.balance ?? "0";
+  }
+
+  private setBalance(account: string, balance: string): void {
     this.sql.exec(
-      `INSERT INTO account (id, keyid, balance) VALUES (1, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET balance = excluded.balance`,
-      keyid,
+      `INSERT INTO balances (account, balance) VALUES (?, ?)
+       ON CONFLICT (account) DO UPDATE SET balance = excluded.balance`,
+      account,
       balance,
     );
   }

@@ -4,13 +4,15 @@ import {
   decide,
   formatCrawlerPrice,
   identifyCrawler,
+  privilegeOf,
   unsignedPriceHeaders,
 } from "../crawlers";
-import type { Subject, WebBotAuthVerifier } from "../crawlers";
+import type { Privilege, Subject, WebBotAuthVerifier } from "../crawlers";
+import { creditAccount, creditPays } from "../credit";
 import type { CreditService } from "../credit";
 import type { CrawlerTerms, Match, Offer } from "../pricing";
 import type { OriginOptions } from "../proxy";
-import { spendCredit } from "./credit-spend";
+import { NONCE_GRACE_SECONDS, spendCredit } from "./credit-spend";
 import {
   crawlerChallenge,
   crawlerErrorResponse,
@@ -25,6 +27,13 @@ import {
  * tells the flow to carry on as before, to serve the request free, to charge the crawler's own
  * price through x402, or it is the answer itself (a refusal, a 402, or a page paid from
  * prepaid credit). Requests on other rules touch nothing here: no header parsing, no I/O.
+ *
+ * A signature is a bearer credential until it expires (a copy replays to any path it does not
+ * name), so what it earns beyond an anonymous client's lot (policy.ts `privilegeOf`) is bounded:
+ * free access, a price below the public one and credit need a signature made within the table's
+ * `crawlers.maxSignatureAge`; a payment at the lower price and a debit of credit happen once per
+ * signature (the payment header signed, or the nonce recorded in the key's own Durable Object).
+ * Credit pays only for pages owed on its own terms (payee, asset, network: src/credit/account.ts).
  */
 
 /** What crawler handling needs: the verifier (with its directory cache) and the credit store. */
@@ -83,10 +92,16 @@ export async function crawlerGate(
       return respond(crawlerErrorResponse("InternalError", decision.reason, { status: 502 }));
     case "block":
       return respond(crawlerErrorResponse("CrawlerForbidden", blockReason(decision.subject)));
-    case "allow":
-      return { type: "free" };
-    case "charge":
-      return charge(input, decision.subject, decision.offer, deps);
+    case "allow": {
+      // Let in free where others pay: worth money to whoever holds a copy of the signature.
+      const free = privilegeOf(decision, match, terms) === "free";
+      const stale = free ? staleSignature(decision.subject, terms, "free access") : undefined;
+      return stale ? respond(stale) : { type: "free" };
+    }
+    case "charge": {
+      const privilege = privilegeOf(decision, match, terms);
+      return charge(input, decision.subject, decision.offer, privilege, deps);
+    }
   }
 }
 
@@ -94,6 +109,7 @@ async function charge(
   input: CrawlRequest,
   subject: Subject,
   offer: Offer,
+  privilege: Privilege,
   deps: { crawlers: CrawlerDeps; origin: OriginOptions },
 ): Promise<CrawlStep> {
   const { request, resourceUrl } = input;
@@ -110,7 +126,14 @@ async function charge(
     const refusal = crawlerErrorResponse(check.code, check.reason, { headers: priceHeader(offer) });
     return respond(refusal);
   }
-  if (headers.has("payment-signature") || headers.has("x-payment")) {
+  // A payee the origin names is known only once the origin is asked: the paid flow asks it, for
+  // the 402 as for a payment, and such a page is never served from credit.
+  const paying = headers.has("payment-signature") || headers.has("x-payment");
+  if (paying && privilege === "cheaper") {
+    const refused = await oncePerSignature(headers, subject, input.terms, deps.crawlers.credit);
+    if (refused) return respond(refused);
+  }
+  if (paying || offer.payeeFromOrigin) {
     const rule = input.match.rule;
     const match = { kind: "priced" as const, rule, offer };
     return { type: "charge", match, decorate: decorate(offer), crawler: crawlerLabel(subject) };
@@ -120,11 +143,78 @@ async function charge(
     const why = "prepaid credit needs a Web Bot Auth signature; pay this request with x402";
     return respond(crawlerChallenge(request, offer, resourceUrl, why));
   }
-  if (!deps.crawlers.credit) {
+  const credit = input.terms?.credit;
+  if (!deps.crawlers.credit || !credit) {
     return respond(crawlerChallenge(request, offer, resourceUrl, "no crawl credit is sold here"));
   }
-  const spend = { request, offer, resourceUrl, forwardPath: input.forwardPath, subject };
+  if (!creditPays(credit, offer)) {
+    // Credit is money paid to the credit's payee: a page owed to another (a tenant on a payee
+    // map), or priced in another asset or on another network, is paid for on its own.
+    const why = `crawl credit pays ${credit.payTo} on ${credit.network}; this page is owed to ${offer.payTo} on ${offer.network}: pay it with x402`;
+    return respond(crawlerChallenge(request, offer, resourceUrl, why));
+  }
+  const stale = staleSignature(subject, input.terms, "spending crawl credit");
+  if (stale) return respond(stale);
+  const spend = {
+    request,
+    offer,
+    resourceUrl,
+    forwardPath: input.forwardPath,
+    subject,
+    account: creditAccount(credit),
+  };
   return respond(await spendCredit(spend, { credit: deps.crawlers.credit, origin: deps.origin }));
+}
+
+/**
+ * A refusal when a signature is too old to earn a privilege worth money (`crawlers.
+ * maxSignatureAge` since its `created`), else undefined. Web Bot Auth signatures often cover
+ * only `@authority` (draft-ietf-webbotauth-httpsig-protocol §4.2: valid for any path until they
+ * expire, up to an hour here): a copy, from a log or an intermediary, would otherwise replay a
+ * crawler's free access on any page for that hour. Signers sign each request, so a real
+ * crawler's signature is seconds old; only the copies' window shrinks.
+ */
+function staleSignature(
+  subject: Subject,
+  terms: CrawlerTerms | undefined,
+  what: string,
+): Response | undefined {
+  if (subject.created === undefined || !terms) return undefined;
+  const age = Math.floor(Date.now() / 1000) - subject.created;
+  if (age <= terms.maxSignatureAge) return undefined;
+  const why = `the signature was made ${age} s ago; ${what} needs one made in the last ${terms.maxSignatureAge} s: sign each request`;
+  return crawlerErrorResponse("InvalidSignature", why);
+}
+
+/**
+ * Makes a payment at a crawler price below the public one count once per signature, else says
+ * why not: a copy of the signed request must not buy pages at the crawler's price with another
+ * payment. Either the signature covers the payment header (a copy cannot carry another payment;
+ * nothing is stored), or its nonce is recorded as used in the key's own Durable Object.
+ */
+async function oncePerSignature(
+  headers: Headers,
+  subject: Subject,
+  terms: CrawlerTerms | undefined,
+  credit: CreditService | undefined,
+): Promise<Response | undefined> {
+  const stale = staleSignature(subject, terms, "a crawler price below the public one");
+  if (stale) return stale;
+  const sent = ["payment-signature", "x-payment"].filter((name) => headers.has(name));
+  if (subject.covered && sent.every((name) => subject.covered!.includes(name))) return undefined;
+  if (!subject.keyid || !subject.nonce || subject.expires === undefined || !credit) {
+    const why = `a crawler price below the public one is paid once per signature: cover ${sent.join(" and ")} in the signature${credit ? " or send a nonce" : ""}`;
+    return crawlerErrorResponse("InvalidSignature", why);
+  }
+  const expiresAt = (subject.expires + NONCE_GRACE_SECONDS) * 1000;
+  const used = await credit.useNonce(subject.keyid, subject.nonce, expiresAt);
+  if (used.type === "fresh") return undefined;
+  if (used.type === "replayed") {
+    return crawlerErrorResponse("InvalidSignature", "this signed request was already used");
+  }
+  return crawlerErrorResponse("InternalError", `${used.reason}; nothing was charged`, {
+    status: 503,
+  });
 }
 
 /** Adds `crawler-price` to a 402 and `crawler-charged` to a paid answer. */

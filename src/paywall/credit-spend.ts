@@ -10,7 +10,8 @@ import { errorResponse } from "./responses";
 /**
  * Serving a page from prepaid crawl credit: a verified crawler that agreed to the price
  * (`crawler-max-price` at or above it, or `crawler-exact-price` equal to it) is debited in its
- * key's Durable Object before the origin is asked, and the debit is given back when the origin
+ * key's Durable Object before the origin is asked, from the balance bought on the page's own
+ * terms (its network, asset and payee: the gate sends nothing else here), and the debit is given back when the origin
  * fails or answers 400 or above. Each signed request spends at most once (its nonce is
  * recorded); credit that is short is a 402 again, a store that cannot be reached a 503.
  */
@@ -19,7 +20,7 @@ import { errorResponse } from "./responses";
 export const CREDIT_REMAINING = "crawler-credit-remaining";
 
 /** Remembered a little past the signature's expiry, matching the verifier's clock tolerance. */
-const NONCE_GRACE_SECONDS = 60;
+export const NONCE_GRACE_SECONDS = 60;
 
 /** One request to serve from credit. */
 export interface SpendInput {
@@ -29,6 +30,8 @@ export interface SpendInput {
   forwardPath: string;
   /** A verified subject (with `keyid`). */
   subject: Subject;
+  /** The balance to spend: the page's network, asset and payee (src/credit/account.ts). */
+  account: string;
 }
 
 /** Debits, forwards, and refunds on failure; never throws. */
@@ -44,6 +47,7 @@ export async function spendCredit(
   const keyid = subject.keyid;
   const debit = await deps.credit.debit({
     keyid,
+    account: input.account,
     amount: offer.amount,
     nonce: subject.nonce,
     nonceExpiresAt: (subject.expires + NONCE_GRACE_SECONDS) * 1000,

@@ -1,4 +1,5 @@
 import { formatCrawlerPrice, isCovered } from "../crawlers";
+import { creditAccount } from "../credit";
 import { decodePayment, preparePayment } from "../payments";
 import { atomicToUsd, challengeResponse, prefersHtml, usdToAtomic } from "../pricing";
 import type { CreditTerms, Offer } from "../pricing";
@@ -59,6 +60,8 @@ export async function topUpCredit(request: Request, deps: PaywallDeps): Promise<
   const prepared = preparePayment(payment, offer, resourceUrl);
   if (prepared.type === "refused") return challenge(prepared.reason);
   const keyid = signature.keyid;
+  // The credit is worth what was paid: to this payee, in this asset, on this network.
+  const account = creditAccount(offer);
   // Settled at most once, like any payment: copies get 409, a lost settlement answer is pending
   // and resolved (and credited) by the next copy.
   return payOnce(
@@ -72,7 +75,7 @@ export async function topUpCredit(request: Request, deps: PaywallDeps): Promise<
       // What the payment buys is credit: reach the store before taking the money, so a store
       // outage costs nothing.
       serve: async () => {
-        const balance = await credit.balance(keyid);
+        const balance = await credit.balance(keyid, account);
         if (balance === undefined) {
           const why = "the credit store could not be reached; nothing was charged";
           return { type: "response", response: errorResponse("credit_store_unavailable", why) };
@@ -92,9 +95,9 @@ export async function topUpCredit(request: Request, deps: PaywallDeps): Promise<
           payer,
           crawler: keyid,
         });
-        let credited = await credit.topUp(keyid, reference, amount.atomic);
+        let credited = await credit.topUp(keyid, account, reference, amount.atomic);
         if (credited.type === "unavailable")
-          credited = await credit.topUp(keyid, reference, amount.atomic);
+          credited = await credit.topUp(keyid, account, reference, amount.atomic);
         if (credited.type === "unavailable") {
           console.error("a settled crawl credit top-up was not recorded", keyid, reference);
           return errorResponse(

@@ -21,6 +21,9 @@ const crawlerId = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,63}$/, "must be a lower-case crawler id such as gptbot");
 
+/** Five minutes: signers sign each request, so a real crawler's signature is seconds old. */
+export const DEFAULT_MAX_SIGNATURE_AGE = 300;
+
 const allow = z.object({ action: z.literal("allow") }).strict();
 const block = z.object({ action: z.literal("block") }).strict();
 const charge = z
@@ -47,6 +50,12 @@ export const CrawlersSchema = z
     unverified: PolicySchema.default({ action: "charge" }),
     /** Neither a claim nor a signature, on crawler-only rules (people: `allow`). */
     unknown: PolicySchema.default({ action: "allow" }),
+    /**
+     * The oldest signature (seconds since its `created`) that still earns a privilege worth money:
+     * free access where others pay, a price below theirs, a page from credit. A copy of a signed
+     * request replays at most this long (crawler-gate.ts). Identity alone is not limited by it.
+     */
+    maxSignatureAge: z.number().int().min(1).max(3600).default(DEFAULT_MAX_SIGNATURE_AGE),
     /** Prepaid crawl credit bought at /__x402/crawl-credit; absent: no credit is sold. */
     credit: z.object({ min: CrawlPriceSchema, max: CrawlPriceSchema }).strict().optional(),
   })
@@ -79,6 +88,8 @@ export interface CrawlerTerms {
   signed: Policy;
   unverified: Policy;
   unknown: Policy;
+  /** Seconds a signature earns privileges worth money for (see the schema's `maxSignatureAge`). */
+  maxSignatureAge: number;
   credit: CreditTerms | undefined;
 }
 
@@ -127,6 +138,7 @@ export function resolveCrawlers(
     signed: policy("signed", config.signed),
     unverified: policy("unverified", config.unverified),
     unknown: policy("unknown", config.unknown),
+    maxSignatureAge: config.maxSignatureAge,
     credit: config.credit && resolveCredit(config.credit, defaults, errors),
   };
   return errors.length > 0 ? { ok: false, errors } : { ok: true, terms };

@@ -4,7 +4,7 @@
  * paywall's canonical spelling of the one it priced, and headers that only the paywall may set
  * or read (payment proofs, the payer header) are removed first, so a client can neither leak
  * its payment to the origin nor claim to be a payer.
- * Session tokens (header and cookies) are removed too.
+ * Session tokens (header and cookies) and crawler signatures are removed too.
  */
 import { stripSessionCredentials } from "../sessions";
 
@@ -15,6 +15,11 @@ export const STRIPPED_REQUEST_HEADERS = [
   "sign-in-with-x",
   // Only the paywall asks the origin for a price quote (src/pricing/origin-price.ts).
   "x402-quote-request",
+  // A crawler's Web Bot Auth signature (RFC 9421) is checked here; forwarded, it would sit in the
+  // origin's logs, where a copy replays against the paywall until it expires.
+  "signature",
+  "signature-input",
+  "signature-agent",
 ];
 
 /**

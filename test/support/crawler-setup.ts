@@ -4,13 +4,13 @@ import { exportCrawlerKey, generateCrawlerKey, serveKeyDirectory } from "../../d
 import type { CrawlerKey, RunningDirectory } from "../../dev/crawler.ts";
 
 /**
- * Key directories for the workerd tests of pay-per-crawl, served on loopback: twelve keys (their
+ * Key directories for the workerd tests of pay-per-crawl, served on loopback: twenty-four keys (their
  * private JWKs are handed to the tests, which sign inside workerd) — key 1 alone in the second
- * directory, the others in the first, keys 2–11 each used by one credit test, so no two tests
+ * directory, the others in the first, keys 2–23 each used by one credit or replay test, so no two tests
  * share a balance — a directory that is not JSON, and an address where nothing listens.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const keys = await Promise.all(Array.from({ length: 12 }, () => generateCrawlerKey()));
+  const keys = await Promise.all(Array.from({ length: 24 }, () => generateCrawlerKey()));
   const [first, second, ...fresh] = keys as [CrawlerKey, CrawlerKey, ...CrawlerKey[]];
   const directories = await Promise.all([
     serveKeyDirectory([first, ...fresh]),

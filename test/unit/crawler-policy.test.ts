@@ -5,6 +5,7 @@ import {
   formatCrawlerPrice,
   identifyByUserAgent,
   parseCrawlerPrice,
+  privilegeOf,
 } from "../../src/crawlers/index.ts";
 import type { CrawlerIdentity, Verified } from "../../src/crawlers/index.ts";
 import { compileTable, parsePriceTable } from "../../src/pricing/index.ts";
@@ -52,6 +53,7 @@ const SIGNATURE: Verified = {
   directory: "https://dev.example/.well-known/http-message-signatures-directory",
   label: "sig1",
   coveredComponents: ["@authority", "signature-agent"],
+  created: 1,
   expires: 2,
   nonce: "n",
 };
@@ -119,6 +121,42 @@ describe("the crawlers section of the price table", () => {
     expect(errorsOf(withTerms)).toEqual([]);
     const plain = { ...TABLE, rules: [{ path: "/b/*", free: true, payTo: PAY_TO }] };
     expect(errorsOf(plain).join()).toContain("has no meaning on a free rule");
+  });
+});
+
+describe("privilegeOf", () => {
+  function privilegeAt(path: string, identity: CrawlerIdentity, table = compiled()) {
+    const match = table.match({ method: "GET", host: "site.example", path }) as Match;
+    return privilegeOf(decide(identity, match, table.crawlers), match, table.crawlers);
+  }
+
+  it("should see free access where people pay, or where unknown clients are charged, as a privilege", () => {
+    expect(privilegeAt("/articles/a", verified("gptbot"))).toBe("free");
+    const charged = compiled({
+      ...TABLE,
+      crawlers: { ...TABLE.crawlers, unknown: { action: "charge" } },
+    });
+    expect(privilegeAt("/blog/a", verified("gptbot"), charged)).toBe("free");
+  });
+
+  it("should see free access where everyone reads free as no privilege", () => {
+    expect(privilegeAt("/blog/a", verified("gptbot"))).toBe("none");
+  });
+
+  it("should see a price below the public one as a privilege, and one at or above it as none", () => {
+    expect(privilegeAt("/articles/a", verified("devbot"))).toBe("cheaper"); // 0.005 < 0.01
+    expect(privilegeAt("/blog/a", verified("devbot"))).toBe("none"); // people read it free
+    const dear = compiled({
+      ...TABLE,
+      crawlers: { ...TABLE.crawlers, policies: { devbot: { action: "charge", price: "$0.02" } } },
+    });
+    expect(privilegeAt("/articles/a", verified("devbot"), dear)).toBe("none");
+  });
+
+  it("should grant nothing to blocked, refused or anonymous clients", () => {
+    expect(privilegeAt("/blog/a", verified("bytespider"))).toBe("none");
+    expect(privilegeAt("/articles/a", { kind: "anonymous" })).toBe("none");
+    expect(privilegeAt("/blog/a", { kind: "invalid", reason: "x" })).toBe("none");
   });
 });
 

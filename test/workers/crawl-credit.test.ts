@@ -1,8 +1,13 @@
+import { env, runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
+import type { CrawlerCredit } from "../../src/credit";
+import { crawlerKeys } from "./crawler-helpers";
 import { BASE, crawl, crawlTable, freshKey, signedRequest } from "./crawler-helpers";
 import type { Signed } from "./crawler-helpers";
 import {
+  PAY_TO,
   call,
+  decodeHeader,
   facilitator,
   facilitatorCalls,
   originSaw,
@@ -191,6 +196,39 @@ describe("spending credit", () => {
     expect(other.status).toBe(402);
   });
 
+  it("should refuse to spend credit on a signature older than maxSignatureAge, and debit nothing", async () => {
+    const key = freshKey();
+    expect((await topUp("0.05", { key })).status).toBe(200);
+    const now = Math.floor(Date.now() / 1000);
+    const path = `/blog/${unique()}`;
+    const stale = await crawl(path, {
+      key,
+      headers: { "crawler-max-price": "USD 0.01" },
+      sign: { created: now - 400, expires: now + 200 },
+    });
+    expect(stale.status).toBe(400);
+    expect(stale.headers.get("crawler-error")).toBe("InvalidSignature");
+    expect(await originSaw(path)).toBe(0);
+    const fresh = await crawl(`/blog/${unique()}`, {
+      key,
+      headers: { "crawler-max-price": "USD 0.01" },
+    });
+    expect(fresh.headers.get("crawler-credit-remaining")).toBe("USD 0.045");
+  });
+
+  it("should not forward a crawler's signature headers to the origin on a page paid from credit", async () => {
+    const key = freshKey();
+    expect((await topUp("0.05", { key })).status).toBe(200);
+    const response = await crawl(`/blog/${unique()}`, {
+      key,
+      headers: { "crawler-max-price": "USD 0.01" },
+    });
+    expect(response.status).toBe(200);
+    const echoed = (await response.json()) as { headers: Record<string, string> };
+    expect(Object.keys(echoed.headers).filter((name) => name.startsWith("signature"))).toEqual([]);
+    expect(echoed.headers["crawler-max-price"]).toBe("USD 0.01");
+  });
+
   it("should refuse to spend credit on a signature without a nonce", async () => {
     const key = freshKey();
     expect((await topUp("0.05", { key })).status).toBe(200);
@@ -201,5 +239,129 @@ describe("spending credit", () => {
     });
     expect(response.status).toBe(400);
     expect(await response.text()).toContain("nonce");
+  });
+});
+
+/** Tenant B's payee: not the address crawl credit is sold to. */
+const TENANT_B = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
+
+/** The crawl table plus two tenants by host (A paid to PAY_TO, B to TENANT_B) and other terms. */
+function tenantTable(): Record<string, unknown> {
+  const table = crawlTable();
+  return {
+    ...table,
+    rules: [
+      {
+        path: "/shop/*",
+        free: true,
+        crawlerPrice: "$0.002",
+        payee: { map: "tenants", from: "host" },
+      },
+      { path: "/mainnet/*", free: true, crawlerPrice: "$0.002", network: "eip155:8453" },
+      { path: "/payee/*", free: true, crawlerPrice: "$0.002", payee: { from: "origin" } },
+      ...(table["rules"] as unknown[]),
+    ],
+    payees: { tenants: { "a.paywall.test": PAY_TO, "b.paywall.test": TENANT_B } },
+  };
+}
+
+function offered(response: Response): { network: string; payTo: string; amount: string } {
+  const required = decodeHeader<{
+    accepts: Array<{ network: string; payTo: string; amount: string }>;
+  }>(response.headers.get("PAYMENT-REQUIRED"));
+  return required.accepts[0]!;
+}
+
+describe("credit and the page's payee, network and asset", () => {
+  beforeEach(async () => {
+    await putTable(tenantTable());
+  });
+
+  it("should not spend credit bought for one payee on a tenant page owed to another payee", async () => {
+    const key = freshKey();
+    expect((await topUp("0.05", { key })).status).toBe(200);
+    const max = { "crawler-max-price": "USD 0.01" };
+    const pathA = `/shop/${unique()}`;
+    const tenantA = await crawl(pathA, { key, base: "https://a.paywall.test", headers: max });
+    expect(tenantA.status).toBe(200);
+    expect(tenantA.headers.get("crawler-charged")).toBe("USD 0.005");
+    expect(tenantA.headers.get("crawler-credit-remaining")).toBe("USD 0.045");
+
+    const pathB = `/shop/${unique()}`;
+    const tenantB = await crawl(pathB, { key, base: "https://b.paywall.test", headers: max });
+    expect(tenantB.status).toBe(402);
+    expect(tenantB.headers.get("crawler-price")).toBe("USD 0.005");
+    expect(tenantB.headers.get("crawler-charged")).toBeNull();
+    expect(offered(tenantB).payTo).toBe(TENANT_B);
+    expect(await originSaw(pathB)).toBe(0);
+
+    // Tenant B's page cost the credit nothing.
+    const again = await crawl(`/shop/${unique()}`, {
+      key,
+      base: "https://a.paywall.test",
+      headers: max,
+    });
+    expect(again.headers.get("crawler-credit-remaining")).toBe("USD 0.04");
+  });
+
+  it("should not spend credit bought on one network on a page priced on another", async () => {
+    const key = freshKey();
+    expect((await topUp("0.05", { key })).status).toBe(200);
+    const path = `/mainnet/${unique()}`;
+    const response = await crawl(path, { key, headers: { "crawler-max-price": "USD 0.01" } });
+    expect(response.status).toBe(402);
+    expect(response.headers.get("crawler-price")).toBe("USD 0.005");
+    expect(offered(response).network).toBe("eip155:8453");
+    expect(await originSaw(path)).toBe(0);
+  });
+
+  it("should not spend credit on a page whose payee the origin names, and quote the origin's payee", async () => {
+    const key = freshKey();
+    expect((await topUp("0.05", { key })).status).toBe(200);
+    const response = await crawl(`/payee/${TENANT_B}/${unique()}`, {
+      key,
+      headers: { "crawler-max-price": "USD 0.01" },
+    });
+    expect(response.status).toBe(402);
+    expect(response.headers.get("crawler-price")).toBe("USD 0.005");
+    expect(response.headers.get("crawler-charged")).toBeNull();
+    expect(offered(response).payTo).toBe(TENANT_B);
+  });
+
+  it("should not spend credit bought for a payee after the table names another one", async () => {
+    const key = freshKey();
+    expect((await topUp("0.05", { key })).status).toBe(200);
+    await putTable({ ...crawlTable(), defaults: { payTo: TENANT_B } });
+    const path = `/blog/${unique()}`;
+    const response = await crawl(path, { key, headers: { "crawler-max-price": "USD 0.01" } });
+    expect(response.status).toBe(402);
+    expect(offered(response).payTo).toBe(TENANT_B);
+    expect(await originSaw(path)).toBe(0);
+  });
+
+  it("should move a balance kept before per-payee balances to the table's credit terms", async () => {
+    const key = freshKey();
+    const { thumbprint } = (await crawlerKeys())[key]!;
+    const namespace = env.CRAWL_CREDIT as DurableObjectNamespace<CrawlerCredit>;
+    const stub = namespace.get(namespace.idFromName(thumbprint));
+    await runInDurableObject(stub, (_: CrawlerCredit, state) => {
+      state.storage.sql.exec(
+        "INSERT INTO account (id, keyid, balance) VALUES (1, ?, '20000')",
+        thumbprint,
+      );
+    });
+    const response = await crawl(`/blog/${unique()}`, {
+      key,
+      headers: { "crawler-max-price": "USD 0.01" },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("crawler-credit-remaining")).toBe("USD 0.015");
+  });
+
+  it("should quote a crawler without price headers the origin's payee, never an empty one", async () => {
+    const response = await crawl(`/payee/${TENANT_B}/${unique()}`);
+    expect(response.status).toBe(402);
+    expect(response.headers.get("crawler-price")).toBe("USD 0.005");
+    expect(offered(response).payTo).toBe(TENANT_B);
   });
 });

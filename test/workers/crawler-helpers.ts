@@ -43,9 +43,9 @@ export function crawlTable(crawlers: Record<string, unknown> = {}): Record<strin
 
 let nextFresh = 2;
 
-/** A key (2–11) no other test has used: its credit starts at zero. */
+/** A key (2–23) no other test has used: its credit starts at zero. */
 export function freshKey(): number {
-  if (nextFresh > 11) throw new Error("out of fresh crawler keys; serve more in crawler-setup.ts");
+  if (nextFresh > 23) throw new Error("out of fresh crawler keys; serve more in crawler-setup.ts");
   return nextFresh++;
 }
 
@@ -57,13 +57,15 @@ export interface Signed {
   sign?: Partial<SignOptions>;
   /** The directory origin to name; defaults to the key's own. */
   agent?: string;
+  /** The scheme and host to send to; defaults to {@link BASE}. */
+  base?: string;
 }
 
 /** Builds a request signed by crawler key `key` (default 0), naming its directory. */
 export async function signedRequest(path: string, options: Signed = {}): Promise<Request> {
   const all = await crawlerKeys();
   const index = options.key ?? 0;
-  const url = `${BASE}${path}`;
+  const url = `${options.base ?? BASE}${path}`;
   const method = options.method ?? "GET";
   const agent = options.agent ?? inject("crawlerDirectories")[index === 1 ? 1 : 0]!;
   const headers = await signHeaders(

@@ -4,6 +4,7 @@ import {
   call,
   decodeHeader,
   facilitator,
+  facilitatorCalls,
   originSaw,
   paymentFor,
   putTable,
@@ -232,5 +233,132 @@ describe("x402 settlement for crawlers", () => {
     const response = await call(request, { FACILITATOR_URLS: facilitator("settle-fail") });
     expect(response.status).toBe(402);
     expect(response.headers.get("crawler-price")).toBe("USD 0.005");
+  });
+});
+
+describe("copied signatures", () => {
+  const now = () => Math.floor(Date.now() / 1000);
+  /** What a real crawler may sign: the authority and its directory, nothing that names the page. */
+  const authorityOnly = ["@authority", "signature-agent"];
+
+  it("should refuse an allowed crawler's free access on a priced page with a signature older than maxSignatureAge", async () => {
+    const path = `/articles/${unique()}`;
+    const response = await crawl(path, {
+      key: 1,
+      headers: { "user-agent": "GPTBot/1.2" },
+      sign: { created: now() - 400, expires: now() + 200 },
+    });
+    expect(response.status).toBe(400);
+    expect(response.headers.get("crawler-error")).toBe("InvalidSignature");
+    expect(await response.text()).toContain("made in the last 300 s");
+    expect(await originSaw(path)).toBe(0);
+  });
+
+  it("should apply the table's maxSignatureAge to free access", async () => {
+    await putTable(crawlTable({ maxSignatureAge: 30 }));
+    const path = `/articles/${unique()}`;
+    const response = await crawl(path, {
+      key: 1,
+      headers: { "user-agent": "GPTBot/1.2" },
+      sign: { created: now() - 45, expires: now() + 200 },
+    });
+    expect(response.status).toBe(400);
+    expect(await originSaw(path)).toBe(0);
+  });
+
+  it("should let in free an allowed crawler that signs only @authority and signature-agent, without a nonce", async () => {
+    const path = `/articles/${unique()}`;
+    const response = await crawl(path, {
+      key: 1,
+      headers: { "user-agent": "GPTBot/1.2" },
+      sign: { components: authorityOnly, nonce: null },
+    });
+    expect(response.status).toBe(200);
+    expect(await originSaw(path)).toBe(1);
+  });
+
+  it("should still identify a crawler by an old signature where it gets nothing others do not", async () => {
+    // A crawler-only page people read free: gptbot's allow is no privilege there.
+    const path = `/blog/${unique()}`;
+    const response = await crawl(path, {
+      key: 1,
+      headers: { "user-agent": "GPTBot/1.2" },
+      sign: { created: now() - 400, expires: now() + 200 },
+    });
+    expect(response.status).toBe(200);
+  });
+
+  it("should not let a copy of a crawler's signed payment buy another page at the crawler's price", async () => {
+    // devbot pays USD 0.005 on /articles, where people pay USD 0.01.
+    const first = `/articles/${unique()}`;
+    const { header } = paymentFor(await crawl(first));
+    const captured = await signedRequest(first, {
+      headers: { "payment-signature": header },
+      sign: { components: authorityOnly },
+    });
+    const original = await call(captured.clone());
+    expect(original.status).toBe(200);
+    expect(original.headers.get("crawler-charged")).toBe("USD 0.005");
+
+    // The copier lifts the signature headers onto its own payment for another page.
+    const second = `/articles/${unique()}`;
+    const copied = paymentFor(await crawl(second));
+    const headers = new Headers(captured.headers);
+    headers.set("payment-signature", copied.header);
+    const response = await call(new Request(`${BASE}${second}`, { headers }));
+    expect(response.status).toBe(400);
+    expect(response.headers.get("crawler-error")).toBe("InvalidSignature");
+    expect(await response.text()).toContain("already used");
+    expect(await facilitatorCalls(copied.nonce)).toEqual([]);
+    expect(await originSaw(second)).toBe(0);
+  });
+
+  it("should refuse a payment at the crawler's lower price when the signature neither covers it nor has a nonce", async () => {
+    const path = `/articles/${unique()}`;
+    const { header, nonce } = paymentFor(await crawl(path));
+    const response = await crawl(path, {
+      headers: { "payment-signature": header },
+      sign: { components: authorityOnly, nonce: null },
+    });
+    expect(response.status).toBe(400);
+    expect(response.headers.get("crawler-error")).toBe("InvalidSignature");
+    expect(await response.text()).toContain("once per signature");
+    expect(await facilitatorCalls(nonce)).toEqual([]);
+    expect(await originSaw(path)).toBe(0);
+  });
+
+  it("should take a payment at the crawler's lower price when the signature covers it, nonce or not", async () => {
+    const path = `/articles/${unique()}`;
+    const { header } = paymentFor(await crawl(path));
+    const response = await crawl(path, {
+      headers: { "payment-signature": header },
+      sign: { nonce: null },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("crawler-charged")).toBe("USD 0.005");
+  });
+
+  it("should refuse a payment at the crawler's lower price with a signature older than maxSignatureAge", async () => {
+    const path = `/articles/${unique()}`;
+    const { header, nonce } = paymentFor(await crawl(path));
+    const response = await crawl(path, {
+      headers: { "payment-signature": header },
+      sign: { created: now() - 400, expires: now() + 200 },
+    });
+    expect(response.status).toBe(400);
+    expect(await facilitatorCalls(nonce)).toEqual([]);
+  });
+
+  it("should not forward a crawler's signature headers to the origin", async () => {
+    const response = await crawl(`/articles/${unique()}`, {
+      key: 1,
+      headers: { "user-agent": "GPTBot/1.2" },
+    });
+    expect(response.status).toBe(200);
+    const echoed = (await response.json()) as { headers: Record<string, string> };
+    expect(echoed.headers["user-agent"]).toBe("GPTBot/1.2");
+    for (const name of ["signature", "signature-input", "signature-agent"]) {
+      expect(echoed.headers[name]).toBeUndefined();
+    }
   });
 });

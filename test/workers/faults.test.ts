@@ -145,6 +145,27 @@ describe("a Durable Object call throwing", () => {
       expect(await originSaw(path)).toBe(0);
     });
   });
+
+  it("should answer 503 InternalError when a crawler's signature nonce cannot be recorded, charging nothing", async () => {
+    await faults.run(async () => {
+      await putTable(crawlTable());
+      // devbot's USD 0.005 on /articles is below the public USD 0.01: once per signature.
+      const path = `/articles/${unique()}`;
+      const challenge = await call(await signedRequest(path));
+      const { header, nonce } = paymentFor(challenge);
+      const request = await signedRequest(path, {
+        headers: { "payment-signature": header },
+        sign: { components: ["@authority", "signature-agent"] },
+      });
+      const response = await call(request, {
+        CRAWL_CREDIT: throwing(env.CRAWL_CREDIT!, ["useNonce"]),
+      });
+      expect(response.status).toBe(503);
+      expect(response.headers.get("crawler-error")).toBe("InternalError");
+      expect(await facilitatorCalls(nonce)).toEqual([]);
+      expect(await originSaw(path)).toBe(0);
+    });
+  });
 });
 
 describe("a client that goes away", () => {
