@@ -8,6 +8,7 @@ import type { OriginOptions } from "../proxy";
 import { wantFor } from "../sessions";
 import type { Admitted, SessionResult } from "../sessions";
 import { crawlerGate } from "./crawler-gate";
+import { forwardPreflight, isPreflight } from "./preflight";
 import type { CrawlerDeps } from "./crawler-gate";
 import { BAZAAR, bazaarExtension } from "../discovery";
 import { PAYMENT_IDENTIFIER, paymentIdentifierDeclaration } from "../idempotency";
@@ -21,7 +22,7 @@ import { sessionExtensions, tryCredentials } from "./session-gate";
 import type { SessionDeps, SessionRequest } from "./session-gate";
 
 /**
- * The request path, top to bottom: normalise → match → identify (crawlers, crawler-gate.ts) →
+ * The request path, top to bottom: normalise → CORS preflights (free) → match → identify (crawlers, crawler-gate.ts) →
  * free: forward | priced: challenge or verify → forward → settle → respond.
  *
  * Money rules it keeps: nothing reaches the origin on a priced route without a verified
@@ -86,6 +87,8 @@ export async function handleRequest(
   if (isReserved(path.matchPath)) {
     return errorResponse("reserved_path", `${RESERVED_PREFIX}/ is reserved for the paywall`);
   }
+  // Before any rule is read: a preflight is never priced, on any rule (preflight.ts).
+  if (isPreflight(request)) return forwardPreflight(request, path.forwardPath, deps.origin);
 
   const state = await deps.tables.current();
   if (!state.ok) return errorResponse("price_table_unavailable", state.reason);

@@ -180,7 +180,8 @@ export async function startFakeFacilitator(): Promise<Fake> {
  * Starts the fake origin. It echoes every request as JSON and records it; `GET /__seen?path=P`
  * counts requests seen for P (`?contains=S`: whose raw path holds S; neither: every request).
  * `/status/<code>/…` answers that status, `/slow/<ms>/…` answers after ms, `/redirect/…` a 302,
- * `/stream/<id>` sends "first|" and holds the rest until `GET /__release?id=<id>`.
+ * `/stream/<id>` sends "first|" and holds the rest until `GET /__release?id=<id>`. A CORS
+ * preflight is allowed for any origin.
  */
 export async function startFakeOrigin(): Promise<Fake> {
   const seen: Array<{ path: string }> = [];
@@ -235,6 +236,23 @@ export async function startFakeOrigin(): Promise<Fake> {
       res.write('data: {"text":"hello"}\n\n');
       const usage = parts[2] === "none" ? {} : { usage: { total_tokens: Number(parts[2]) } };
       res.end(`data: ${JSON.stringify({ text: " world", ...usage })}\n\ndata: [DONE]\n\n`);
+      return;
+    }
+    if (req.method === "OPTIONS" && req.headers["access-control-request-method"]) {
+      // A CORS preflight: allowed for any origin; says in headers what it received (and sends a
+      // body a preflight's answer must not pass on).
+      void readBody(req).then((body) => {
+        res
+          .writeHead(200, {
+            "Access-Control-Allow-Origin": req.headers["origin"] ?? "*",
+            "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE",
+            "Access-Control-Allow-Headers": "content-type",
+            "x-origin-saw-method": req.method ?? "",
+            "x-origin-saw-body-bytes": String(body.length),
+            "x-origin-saw-headers": Object.keys(req.headers).join(","),
+          })
+          .end("the origin's own OPTIONS body");
+      });
       return;
     }
     if (parts[1] === "redirect") {
