@@ -265,6 +265,11 @@ export async function startFakeOrigin(): Promise<Fake> {
       return;
     }
     void readBody(req).then((body) => {
+      // `?origin-cache-control=V` and `?origin-cdn-cache-control=V`: the answer's cache fields.
+      const cache = url.searchParams.get("origin-cache-control");
+      const cdn = url.searchParams.get("origin-cdn-cache-control");
+      if (cache !== null) res.setHeader("Cache-Control", cache);
+      if (cdn !== null) res.setHeader("CDN-Cache-Control", cdn);
       json(res, 200, {
         method: req.method,
         url: req.url,
