@@ -1,7 +1,13 @@
 import type { TableState } from "../kv";
 import { decodePayment, preparePayment, withFacilitatorExtra } from "../payments";
 import type { Facilitator } from "../payments";
-import { challengeResponse, dynamicAmount, normalisePath, prefersHtml } from "../pricing";
+import {
+  canonicalUrl,
+  challengeResponse,
+  dynamicAmount,
+  normalisePath,
+  prefersHtml,
+} from "../pricing";
 import type { Match, Offer } from "../pricing";
 import { forwardToOrigin } from "../proxy";
 import type { OriginOptions } from "../proxy";
@@ -81,7 +87,8 @@ export async function handleRequest(
   deps: PaywallDeps,
   context: RequestContext = {},
 ): Promise<Response> {
-  const url = context.url ?? new URL(request.url);
+  // One spelling of the host (no trailing dot) for matching, scopes, resource URLs and sign-in.
+  const url = canonicalUrl(context.url ?? new URL(request.url));
   const path = normalisePath(url.pathname);
   if (!path.ok) return errorResponse("bad_path", path.reason);
   if (isReserved(path.matchPath)) {
