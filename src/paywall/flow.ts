@@ -23,7 +23,7 @@ import { checkOriginAnswer, fromOrigin, originTerms } from "./origin-quote";
 import { payOnce } from "./pay-once";
 import { recordPayment } from "../ledger";
 import type { ReceiptsLedger } from "../ledger";
-import { errorResponse, sessionResponse } from "./responses";
+import { errorResponse, misconfiguredResponse, sessionResponse } from "./responses";
 import { sessionExtensions, tryCredentials } from "./session-gate";
 import type { SessionDeps, SessionRequest } from "./session-gate";
 
@@ -140,8 +140,7 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
   let refusal: string | undefined;
   if (offer.session) {
     if (!deps.sessions) {
-      return errorResponse(
-        "misconfigured",
+      return misconfiguredResponse(
         `${priced.match.rule} sells sessions, but the SESSIONS binding or SESSION_SECRET is not configured`,
       );
     }

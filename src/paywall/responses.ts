@@ -54,6 +54,20 @@ export function errorResponse(code: ErrorCode, message: string, status?: number)
   });
 }
 
+/** All a public client learns of a misconfigured paywall: the details may name credentials. */
+export const MISCONFIGURED_MESSAGE =
+  "the paywall is misconfigured; its operator can see why in the admin health check";
+
+/**
+ * The `503 misconfigured` answer to a public client: the reason is logged for the operator (who
+ * also sees it, redacted, in the admin API), never sent, since it may repeat configuration
+ * values such as the origin's URL.
+ */
+export function misconfiguredResponse(reason: string): Response {
+  console.error(reason);
+  return errorResponse("misconfigured", MISCONFIGURED_MESSAGE);
+}
+
 /**
  * The origin's response with the settlement receipt (`PAYMENT-RESPONSE`, and `X-PAYMENT-RESPONSE`
  * for V1 clients). The body is passed through as a stream, never buffered. Paid content is kept
