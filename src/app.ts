@@ -1,5 +1,6 @@
 import { Hono } from "hono/tiny";
 import { adminRoutes } from "./admin/routes";
+import { redactText } from "./admin/redact";
 import { dashboardRoutes } from "./dashboard";
 import { ReceiptsLedger } from "./ledger";
 import { loadConfig } from "./config";
@@ -8,7 +9,14 @@ import { durableCredit } from "./credit";
 import type { Config, Env } from "./config";
 import { PriceTableStore } from "./kv";
 import { httpFacilitator } from "./payments";
-import { CREDIT_PATH, errorResponse, handleRequest, topUpCredit } from "./paywall";
+import {
+  CREDIT_PATH,
+  MISCONFIGURED_MESSAGE,
+  errorResponse,
+  handleRequest,
+  misconfiguredResponse,
+  topUpCredit,
+} from "./paywall";
 import type { PaywallDeps, RequestContext } from "./paywall";
 import { DISCOVERY_PATH, LLMS_PATH, discoveryDocument, llmsText } from "./discovery";
 import { durablePaymentLocks } from "./idempotency";
@@ -32,9 +40,10 @@ function setupFor(env: Env): Setup {
   const known = setups.get(env);
   if (known) return known;
   const loaded = loadConfig(env);
+  // The reason is redacted once: it goes to the log, which may be shipped elsewhere.
   const setup: Setup = loaded.ok
     ? { ok: true, deps: buildDeps(env, loaded.config) }
-    : { ok: false, reason: loaded.reason };
+    : { ok: false, reason: redactText(loaded.reason, env) };
   setups.set(env, setup);
   return setup;
 }
@@ -109,10 +118,7 @@ async function proxied(
   waitUntil: RequestContext["waitUntil"],
 ): Promise<Response> {
   const setup = setupFor(env);
-  if (!setup.ok) {
-    console.error(setup.reason);
-    return errorResponse("misconfigured", setup.reason);
-  }
+  if (!setup.ok) return misconfiguredResponse(setup.reason);
   const response = await handleRequest(request, setup.deps, { url, waitUntil });
   // As Hono answers HEAD: the GET answer's status and headers without its body.
   return request.method === "HEAD" ? new Response(null, response) : response;
@@ -141,7 +147,10 @@ export function createApp(): Hono<{ Bindings: Env }> {
 
   app.get("/__x402/health", async (c) => {
     const setup = setupFor(c.env);
-    if (!setup.ok) return c.json({ ok: false, reason: setup.reason }, 503);
+    if (!setup.ok) {
+      console.error(setup.reason);
+      return c.json({ ok: false, reason: MISCONFIGURED_MESSAGE }, 503);
+    }
     const state = await setup.deps.tables.current();
     if (!state.ok) return c.json({ ok: false, reason: state.reason }, 503);
     return c.json({ ok: true, priceTableVersion: state.table.version ?? null });
@@ -152,7 +161,7 @@ export function createApp(): Hono<{ Bindings: Env }> {
   app.get(LLMS_PATH, (c) => discovery(c.req.raw, c.env, "text"));
   async function discovery(request: Request, env: Env, as: "json" | "text"): Promise<Response> {
     const setup = setupFor(env);
-    if (!setup.ok) return errorResponse("misconfigured", setup.reason);
+    if (!setup.ok) return misconfiguredResponse(setup.reason);
     const state = await setup.deps.tables.current();
     if (!state.ok) return errorResponse("price_table_unavailable", state.reason);
     const origin = new URL(request.url).origin;
@@ -175,7 +184,7 @@ export function createApp(): Hono<{ Bindings: Env }> {
 
   app.all(CREDIT_PATH, (c) => {
     const setup = setupFor(c.env);
-    if (!setup.ok) return errorResponse("misconfigured", setup.reason);
+    if (!setup.ok) return misconfiguredResponse(setup.reason);
     return topUpCredit(c.req.raw, setup.deps);
   });
 

@@ -3,14 +3,14 @@ import type { Env } from "../config";
 import { loadConfig } from "../config";
 import { PRICE_TABLE_KEY, checkPriceTable } from "../kv";
 import type { DepsOf } from "./context";
+import { isShown, redactText, shownVariables } from "./redact";
 
 /**
  * Admin calls on the deployment itself: health (is each part usable now) and the effective
- * configuration. Secrets are never shown: any variable whose name says SECRET, TOKEN, KEY or
- * PASSWORD is reported only as set or not set, and bindings only by kind.
+ * configuration. Secrets are never shown, whatever their variables are called (redact.ts): only
+ * the few variables that hold no credential are shown, with URL credentials cut out; every other
+ * variable is reported as set or not set, facilitator headers by name only, bindings by kind.
  */
-
-const SECRET_NAME = /SECRET|TOKEN|KEY|PASSWORD|CREDENTIAL/i;
 
 /** The health and configuration routes, mounted under `/__x402/admin`. */
 export function configRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
@@ -24,7 +24,7 @@ export function configRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
     const ledger = deps?.ledger;
     const parked = ledger ? await ledger.drain().catch((error: unknown) => String(error)) : null;
     const checks = {
-      configuration: loaded.ok ? "ok" : loaded.reason,
+      configuration: loaded.ok ? "ok" : redactText(loaded.reason, c.env),
       priceTable: !table
         ? "not loaded"
         : !table.ok
@@ -48,22 +48,28 @@ export function configRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
 
   routes.get("/config", (c) => {
     const loaded = loadConfig(c.env);
-    const variables: Record<string, string> = {};
+    const variables = shownVariables(c.env);
     const secrets: Record<string, "set" | "not set"> = {};
     const bindings: Record<string, string> = {};
     for (const [name, value] of Object.entries(c.env as unknown as Record<string, unknown>)) {
       if (typeof value === "string") {
-        if (SECRET_NAME.test(name)) secrets[name] = value ? "set" : "not set";
-        else variables[name] = redactUrls(value);
+        if (!isShown(c.env, name)) secrets[name] = value ? "set" : "not set";
       } else if (value !== undefined && value !== null) {
         bindings[name] = kindOf(value);
       }
     }
     for (const name of ["ADMIN_TOKEN", "SESSION_SECRET"]) secrets[name] ??= "not set";
+    const redact = (text: string) => redactText(text, c.env);
     const effective = loaded.ok
       ? {
-          originUrl: redactUrls(loaded.config.originUrl.href),
-          facilitatorUrls: loaded.config.facilitatorUrls.map(redactUrls),
+          originUrl: redact(loaded.config.originUrl.href),
+          facilitatorUrls: loaded.config.facilitatorUrls.map(redact),
+          facilitators: loaded.config.facilitators.map((f) => ({
+            name: redact(f.name),
+            url: redact(f.url),
+            networks: f.networks,
+            headers: Object.keys(f.headers),
+          })),
           payTo: loaded.config.payTo ?? null,
           network: loaded.config.network ?? null,
           priceTableTtlSeconds: loaded.config.tableTtlMs / 1000,
@@ -75,7 +81,7 @@ export function configRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
       : null;
     return c.json({
       ok: loaded.ok,
-      reason: loaded.ok ? null : loaded.reason,
+      reason: loaded.ok ? null : redact(loaded.reason),
       effective,
       variables,
       secrets,
@@ -84,13 +90,6 @@ export function configRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
   });
 
   return routes;
-}
-
-/** Drops user:password@ and query strings from URLs: facilitator URLs may carry API keys. */
-function redactUrls(value: string): string {
-  return value
-    .replace(/(https?:\/\/)[^/@\s,]*@/gi, "$1(redacted)@")
-    .replace(/\?[^\s,]*/g, "?(redacted)");
 }
 
 /** Why the table stored in KV would be refused now, or undefined when it is servable. */

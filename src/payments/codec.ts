@@ -3,11 +3,13 @@ import { PaymentPayloadV1Schema, PaymentPayloadV2Schema } from "@x402/core/schem
 import type { PaymentPayload } from "@x402/core/types";
 import type { ZodError } from "zod";
 import type { PaymentPayloadV1 } from "@x402/core/types/v1";
+import { parseBoundedJson } from "../bounded-json";
 
 /**
  * Reads the payment a request carries: V2 `PAYMENT-SIGNATURE` or V1 `X-PAYMENT`, each base64
  * JSON (X402.md §1). Malformed input is an expected outcome, returned with a reason a client
- * developer can act on, never thrown.
+ * developer can act on, never thrown. The JSON is read with bounded depth and size
+ * (src/bounded-json.ts), so nothing downstream ever walks a value nested thousands deep.
  */
 
 /** Header names of the two protocol generations. */
@@ -70,11 +72,7 @@ function parseBase64Json(
   } catch {
     return { ok: false, reason: "is not valid base64" };
   }
-  try {
-    return { ok: true, value: JSON.parse(decoded) };
-  } catch {
-    return { ok: false, reason: "does not decode to JSON" };
-  }
+  return parseBoundedJson(decoded);
 }
 
 function describe(error: ZodError): string {

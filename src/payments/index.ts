@@ -1,4 +1,4 @@
-export { decodePayment, MAX_PAYMENT_HEADER_BYTES } from "./codec";
+export { decodePayment, MAX_PAYMENT_HEADER_BYTES, PAYMENT_SIGNATURE, X_PAYMENT } from "./codec";
 export type { DecodedPayment } from "./codec";
 export { httpFacilitator } from "./facilitator";
 export { facilitatorEndpoints } from "./endpoints";

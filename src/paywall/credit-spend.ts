@@ -5,6 +5,7 @@ import type { Offer } from "../pricing";
 import { forwardToOrigin } from "../proxy";
 import type { OriginOptions } from "../proxy";
 import { crawlerChallenge, crawlerErrorResponse, withHeaders } from "./crawler-responses";
+import { keepPrivate } from "./cache-control";
 import { errorResponse } from "./responses";
 
 /**
@@ -82,7 +83,7 @@ export async function spendCredit(
     [CRAWLER_CHARGED]: formatCrawlerPrice(offer.amount),
     [CREDIT_REMAINING]: formatCrawlerPrice(debit.balance),
   };
-  const cacheControl = origin.headers.get("Cache-Control") ?? "";
-  if (!/\b(no-store|private)\b/i.test(cacheControl)) added["Cache-Control"] = "private";
-  return withHeaders(origin, added);
+  const served = withHeaders(origin, added);
+  keepPrivate(served.headers);
+  return served;
 }

@@ -1,13 +1,20 @@
 import type { TableState } from "../kv";
 import { decodePayment, preparePayment, withFacilitatorExtra } from "../payments";
 import type { Facilitator } from "../payments";
-import { challengeResponse, dynamicAmount, normalisePath, prefersHtml } from "../pricing";
+import {
+  canonicalUrl,
+  challengeResponse,
+  dynamicAmount,
+  normalisePath,
+  prefersHtml,
+} from "../pricing";
 import type { Match, Offer } from "../pricing";
 import { forwardToOrigin } from "../proxy";
 import type { OriginOptions } from "../proxy";
 import { wantFor } from "../sessions";
 import type { Admitted, SessionResult } from "../sessions";
 import { crawlerGate } from "./crawler-gate";
+import { forwardPreflight, isPreflight } from "./preflight";
 import type { CrawlerDeps } from "./crawler-gate";
 import { BAZAAR, bazaarExtension } from "../discovery";
 import { PAYMENT_IDENTIFIER, paymentIdentifierDeclaration } from "../idempotency";
@@ -16,12 +23,12 @@ import { checkOriginAnswer, fromOrigin, originTerms, signedOffer } from "./origi
 import { payOnce } from "./pay-once";
 import { recordPayment } from "../ledger";
 import type { ReceiptsLedger } from "../ledger";
-import { errorResponse, sessionResponse } from "./responses";
+import { errorResponse, misconfiguredResponse, sessionResponse } from "./responses";
 import { sessionExtensions, tryCredentials } from "./session-gate";
 import type { SessionDeps, SessionRequest } from "./session-gate";
 
 /**
- * The request path, top to bottom: normalise → match → identify (crawlers, crawler-gate.ts) →
+ * The request path, top to bottom: normalise → CORS preflights (free) → match → identify (crawlers, crawler-gate.ts) →
  * free: forward | priced: challenge or verify → forward → settle → respond.
  *
  * Money rules it keeps: nothing reaches the origin on a priced route without a verified
@@ -85,12 +92,15 @@ export async function handleRequest(
   deps: PaywallDeps,
   context: RequestContext = {},
 ): Promise<Response> {
-  const url = context.url ?? new URL(request.url);
+  // One spelling of the host (no trailing dot) for matching, scopes, resource URLs and sign-in.
+  const url = canonicalUrl(context.url ?? new URL(request.url));
   const path = normalisePath(url.pathname);
   if (!path.ok) return errorResponse("bad_path", path.reason);
   if (isReserved(path.matchPath)) {
     return errorResponse("reserved_path", `${RESERVED_PREFIX}/ is reserved for the paywall`);
   }
+  // Before any rule is read: a preflight is never priced, on any rule (preflight.ts).
+  if (isPreflight(request)) return forwardPreflight(request, path.forwardPath, deps.origin);
 
   const state = await deps.tables.current();
   if (!state.ok) return errorResponse("price_table_unavailable", state.reason);
@@ -135,8 +145,7 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
   let refusal: string | undefined;
   if (offer.session) {
     if (!deps.sessions) {
-      return errorResponse(
-        "misconfigured",
+      return misconfiguredResponse(
         `${priced.match.rule} sells sessions, but the SESSIONS binding or SESSION_SECRET is not configured`,
       );
     }

@@ -1,4 +1,5 @@
 import type { SettleResponse } from "@x402/core/types";
+import { keepPrivate } from "./cache-control";
 import { encodeReceipt } from "./receipt-header";
 import { EXPOSED_HEADERS } from "../pricing";
 import {
@@ -53,10 +54,24 @@ export function errorResponse(code: ErrorCode, message: string, status?: number)
   });
 }
 
+/** All a public client learns of a misconfigured paywall: the details may name credentials. */
+export const MISCONFIGURED_MESSAGE =
+  "the paywall is misconfigured; its operator can see why in the admin health check";
+
+/**
+ * The `503 misconfigured` answer to a public client: the reason is logged for the operator (who
+ * also sees it, redacted, in the admin API), never sent, since it may repeat configuration
+ * values such as the origin's URL.
+ */
+export function misconfiguredResponse(reason: string): Response {
+  console.error(reason);
+  return errorResponse("misconfigured", MISCONFIGURED_MESSAGE);
+}
+
 /**
  * The origin's response with the settlement receipt (`PAYMENT-RESPONSE`, and `X-PAYMENT-RESPONSE`
  * for V1 clients). The body is passed through as a stream, never buffered. Paid content is kept
- * out of shared caches (`private`) unless the origin already forbade storing it.
+ * out of shared caches, whatever the origin's caching headers say (cache-control.ts).
  */
 export function paidResponse(
   origin: Response,
@@ -66,8 +81,7 @@ export function paidResponse(
   const headers = new Headers(origin.headers);
   const encoded = encodeReceipt(receipt);
   headers.set(x402Version === 1 ? "X-PAYMENT-RESPONSE" : "PAYMENT-RESPONSE", encoded);
-  const cacheControl = headers.get("Cache-Control") ?? "";
-  if (!/\b(no-store|private)\b/i.test(cacheControl)) headers.set("Cache-Control", "private");
+  keepPrivate(headers);
   headers.set("Access-Control-Expose-Headers", EXPOSED_HEADERS);
   return new Response(origin.body, {
     status: origin.status,
@@ -87,7 +101,7 @@ const MAX_COOKIE_SECONDS = 400 * 86_400;
 /**
  * An origin response served under a session: its terms in `PAYMENT-SESSION-EXPIRES` and
  * `-REMAINING`, plus the new token (header and cookie) when one was just issued. Kept out of
- * shared caches.
+ * shared caches (cache-control.ts).
  */
 export function sessionResponse(origin: Response, admitted: Admitted, scope: string): Response {
   const headers = new Headers(origin.headers);
@@ -103,8 +117,7 @@ export function sessionResponse(origin: Response, admitted: Admitted, scope: str
       admitted.expiresAt === null ? MAX_COOKIE_SECONDS : (admitted.expiresAt - Date.now()) / 1000;
     headers.append("Set-Cookie", sessionCookie(scope, admitted.token, maxAge));
   }
-  const cacheControl = headers.get("Cache-Control") ?? "";
-  if (!/\b(no-store|private)\b/i.test(cacheControl)) headers.set("Cache-Control", "private");
+  keepPrivate(headers);
   headers.set("Access-Control-Expose-Headers", EXPOSED_HEADERS);
   return new Response(origin.body, {
     status: origin.status,

@@ -2,7 +2,7 @@ export { parsePriceTable, CAIP2_NETWORK } from "./schema";
 export { EVM_ADDRESS } from "../schemes/evm";
 export { SOLANA_ADDRESS } from "../schemes/solana";
 export type { PriceTable, Rule, Price, TableParseResult } from "./schema";
-export { normalisePath } from "./path";
+export { canonicalHost, canonicalUrl, normalisePath } from "./path";
 export type { NormalisedPath } from "./path";
 export { compileTable, offersOf } from "./matcher";
 export { dynamicAmount } from "./dynamic-price";

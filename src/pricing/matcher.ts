@@ -1,7 +1,7 @@
 import { defaultUsdc } from "./assets";
 import { resolveCrawlers } from "./crawler-terms";
 import type { CrawlerTerms } from "./crawler-terms";
-import { foldCase } from "./path";
+import { canonicalHost, foldCase } from "./path";
 import { RuleIndex } from "./rule-index";
 import type { PriceTable, Rule, Terms } from "./schema";
 import { resolveDynamicPrice } from "./dynamic-price";
@@ -287,7 +287,7 @@ export function compileTable(
       listing,
       match(request: RequestKey): Lookup {
         // `example.com.` is the same host as `example.com` (a fully qualified name): price it so.
-        const host = request.host.toLowerCase().replace(/\.+$/, "");
+        const host = canonicalHost(request.host);
         const path = foldCase(request.path, caseSensitive);
         for (const position of index.candidates(host, path)) {
           const rule = rules[position];

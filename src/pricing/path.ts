@@ -86,6 +86,24 @@ function isDisguisedDotOrSlash(segment: string): boolean {
   return /^\.+$/.test(bare ?? "") || /[/\\]/.test(folded);
 }
 
+/**
+ * A host as the paywall compares it: lower case, trailing dots dropped (`Example.COM.` is the
+ * fully qualified spelling of `example.com`, RFC 1034 §3.1). Matching, session scopes, resource
+ * URLs and sign-in domains all use this spelling, so one purchase covers both.
+ */
+export function canonicalHost(host: string): string {
+  return host.toLowerCase().replace(/\.+$/, "");
+}
+
+/** The request URL with its host in canonical spelling (the same object when it already is). */
+export function canonicalUrl(url: URL): URL {
+  const host = canonicalHost(url.hostname);
+  if (host === url.hostname || host === "") return url;
+  const canonical = new URL(url.href);
+  canonical.hostname = host;
+  return canonical;
+}
+
 /** Folds a pattern or path the way the matcher compares them. */
 export function foldCase(path: string, caseSensitive: boolean): string {
   return caseSensitive ? path : path.toLowerCase();

@@ -1,3 +1,4 @@
+import { canonicalHost } from "../pricing";
 import type { Offer, SessionTerms } from "../pricing";
 
 /**
@@ -28,15 +29,16 @@ export type ScopeTerms = Pick<SessionTerms, "scope" | "routeKey" | "caseSensitiv
 /**
  * The scope key of a request. `route`: the request's host and the rule's identity (host,
  * methods, pattern), so one pass covers every path of the rule; `resource`: host and normalised
- * match path, so every spelling of one path shares it; `group:<name>`: shared table-wide.
+ * match path, so every spelling of one path shares it; `group:<name>`: shared table-wide. The
+ * host is canonical (lower case, no trailing dot), as the matcher reads it.
  */
 export function scopeKey(terms: ScopeTerms, host: string, matchPath: string): string {
   if (terms.scope.startsWith("group:")) return terms.scope;
   if (terms.scope === "resource") {
     const path = terms.caseSensitive ? matchPath : matchPath.toLowerCase();
-    return `resource:${host.toLowerCase()}${path}`;
+    return `resource:${canonicalHost(host)}${path}`;
   }
-  return `route:${host.toLowerCase()} ${terms.routeKey}`;
+  return `route:${canonicalHost(host)} ${terms.routeKey}`;
 }
 
 /** What a request on this session-selling offer wants from a session. */

@@ -1,5 +1,6 @@
 import type { SIWxExtension } from "@x402/extensions/sign-in-with-x";
 import { z } from "zod";
+import { parseBoundedJson } from "../bounded-json";
 import { EVM_ADDRESS } from "../schemes/evm";
 import { verifyPersonalSignature } from "./eth";
 import { checkNonce, issueNonce } from "./nonce";
@@ -92,8 +93,8 @@ export async function checkSiwx(header: string, context: SiwxContext): Promise<S
     return refuse(`the ${SIWX_HEADER} header is larger than ${MAX_HEADER_BYTES} bytes`);
   }
   const json = decodeJson(header.trim());
-  if (json === undefined) return refuse(`the ${SIWX_HEADER} header is not base64 JSON`);
-  const parsed = ProofSchema.safeParse(json);
+  if (!json.ok) return refuse(`the ${SIWX_HEADER} header ${json.reason}`);
+  const parsed = ProofSchema.safeParse(json.value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue?.path.join(".") || "header";
@@ -173,14 +174,20 @@ function refuse(reason: string): SiwxCheck {
   return { ok: false, reason };
 }
 
-function decodeJson(text: string): unknown {
+const NOT_JSON = "is not base64 JSON";
+
+/** The header's JSON, read within the header bounds (src/bounded-json.ts), or why not. */
+function decodeJson(text: string): { ok: true; value: unknown } | { ok: false; reason: string } {
+  let decoded: string;
   try {
     const normal = text.replace(/-/g, "+").replace(/_/g, "/");
     const bytes = Uint8Array.from(atob(normal), (c) => c.charCodeAt(0));
-    return JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
+    decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
-    return undefined;
+    return { ok: false, reason: NOT_JSON };
   }
+  const json = parseBoundedJson(decoded);
+  return json.ok || json.kind === "limit" ? json : { ok: false, reason: NOT_JSON };
 }
 
 function originOf(uri: string): string | undefined {

@@ -181,7 +181,8 @@ export async function startFakeFacilitator(): Promise<Fake> {
  * counts requests seen for P (`?contains=S`: whose raw path holds S; neither: every request;
  * with `&forwarded=1`: only those that were not quote requests, `x402-quote-request: 1`).
  * `/status/<code>/…` answers that status, `/slow/<ms>/…` answers after ms, `/redirect/…` a 302,
- * `/stream/<id>` sends "first|" and holds the rest until `GET /__release?id=<id>`.
+ * `/stream/<id>` sends "first|" and holds the rest until `GET /__release?id=<id>`. A CORS
+ * preflight is allowed for any origin.
  * `/payee/<address>/…` names that payee (`x402-pay-to`) and `/quoted/<dollars>/…` quotes that
  * price (`x402-price`), asked for a quote or not; `?then=<value>` names another on the request
  * itself (an origin that changed its mind after quoting).
@@ -253,6 +254,23 @@ export async function startFakeOrigin(): Promise<Fake> {
       res.end(`data: ${JSON.stringify({ text: " world", ...usage })}\n\ndata: [DONE]\n\n`);
       return;
     }
+    if (req.method === "OPTIONS" && req.headers["access-control-request-method"]) {
+      // A CORS preflight: allowed for any origin; says in headers what it received (and sends a
+      // body a preflight's answer must not pass on).
+      void readBody(req).then((body) => {
+        res
+          .writeHead(200, {
+            "Access-Control-Allow-Origin": req.headers["origin"] ?? "*",
+            "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE",
+            "Access-Control-Allow-Headers": "content-type",
+            "x-origin-saw-method": req.method ?? "",
+            "x-origin-saw-body-bytes": String(body.length),
+            "x-origin-saw-headers": Object.keys(req.headers).join(","),
+          })
+          .end("the origin's own OPTIONS body");
+      });
+      return;
+    }
     if (parts[1] === "redirect") {
       return res.writeHead(302, { Location: "/elsewhere" }).end();
     }
@@ -263,6 +281,11 @@ export async function startFakeOrigin(): Promise<Fake> {
       return;
     }
     void readBody(req).then((body) => {
+      // `?origin-cache-control=V` and `?origin-cdn-cache-control=V`: the answer's cache fields.
+      const cache = url.searchParams.get("origin-cache-control");
+      const cdn = url.searchParams.get("origin-cdn-cache-control");
+      if (cache !== null) res.setHeader("Cache-Control", cache);
+      if (cdn !== null) res.setHeader("CDN-Cache-Control", cdn);
       json(res, 200, {
         method: req.method,
         url: req.url,

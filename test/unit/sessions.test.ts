@@ -81,6 +81,14 @@ describe("scopes and prices", () => {
     expect(scopeKey({ ...terms, scope: "group:pro" }, "example.com", "/x")).toBe("group:pro");
   });
 
+  it("should key a host with a trailing dot as the same host without it", () => {
+    for (const scope of ["route", "resource"] as const) {
+      expect(scopeKey({ ...terms, scope }, "Example.COM.", "/articles/a")).toBe(
+        scopeKey({ ...terms, scope }, "example.com", "/articles/a"),
+      );
+    }
+  });
+
   it("should let a session open only routes priced at or below what was paid, in its asset", () => {
     const held = { network: "eip155:84532", asset: "0xAbC", amount: "10000" };
     expect(priceMismatch(held, { ...held, amount: "10000" })).toBeUndefined();

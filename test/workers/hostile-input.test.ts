@@ -153,7 +153,7 @@ describe("malformed payment headers", () => {
     ["JSON null", raw(b64("null")), /x402Version 2/],
     ["a JSON number", raw(b64("2")), /x402Version 2/],
     ["a JSON string", raw(b64('"x402"')), /x402Version 2/],
-    ["deeply nested JSON", raw(b64("[".repeat(4000) + "]".repeat(4000))), /x402Version 2/],
+    ["deeply nested JSON", raw(b64("[".repeat(4000) + "]".repeat(4000))), /nested deeper/],
     ["x402Version 1 in PAYMENT-SIGNATURE", v2((p) => (p["x402Version"] = 1)), /x402Version 2/],
     ["x402Version 3", v2((p) => (p["x402Version"] = 3)), /x402Version 2/],
     ["x402Version as a string", v2((p) => (p["x402Version"] = "2")), /x402Version 2/],
@@ -197,6 +197,51 @@ describe("malformed payment headers", () => {
     ],
   ])("should answer 400 to %s", async (_name, build, reason) => {
     await cases.run(() => attack(`/api/${unique()}`, build, 400, reason));
+  });
+});
+
+describe("payment headers too deep or too wide to read", () => {
+  const deep = (depth: number) => JSON.parse("[".repeat(depth) + "]".repeat(depth)) as unknown;
+  const wide = (keys: number) =>
+    Object.fromEntries(Array.from({ length: keys }, (_, i) => [`k${i}`, 0]));
+
+  it.each<[string, Build]>([
+    [
+      "a valid V2 payment with 5000-deep arrays in extensions",
+      v2((p) => (p["extensions"] = { x: { info: deep(5000) } })),
+    ],
+    [
+      "a valid V2 payment with 5000-deep arrays in its payload",
+      v2((p) => ((p["payload"] as Json)["extra"] = deep(5000))),
+    ],
+    [
+      "a valid V2 payment with 5000-deep arrays in accepted.extra",
+      v2((p) => ((accepted(p)["extra"] as Json)["x"] = deep(5000))),
+    ],
+    [
+      "a valid V1 payment with 5000-deep arrays beside its payload",
+      v1((p) => (p["extensions"] = deep(5000))),
+    ],
+    [
+      "a valid V2 payment with a 1200-key object in extensions",
+      v2((p) => (p["extensions"] = { x: wide(1200) })),
+    ],
+  ])("should answer 400 with a reason, never 500, to %s", async (_name, build) => {
+    await cases.run(() =>
+      attack(`/api/${unique()}`, build, 400, /nested deeper|more than \d+ (keys|values)/),
+    );
+  });
+
+  it("should refuse a SIGN-IN-WITH-X proof with 2000-deep arrays and serve nothing", async () => {
+    await cases.run(() =>
+      attack(
+        `/pass/${unique()}`,
+        () => ({ "SIGN-IN-WITH-X": b64({ domain: SESSION_HOST, resources: [deep(2000)] }) }),
+        402,
+        /nested deeper/,
+        SESSIONS,
+      ),
+    );
   });
 });
 
