@@ -2,6 +2,7 @@ import { Hono } from "hono/tiny";
 import { adminRoutes } from "./admin/routes";
 import { dashboardRoutes } from "./dashboard";
 import { ReceiptsLedger } from "./ledger";
+import { chainProver } from "./chain";
 import { loadConfig } from "./config";
 import { createWebBotAuthVerifier } from "./crawlers";
 import { durableCredit } from "./credit";
@@ -58,6 +59,7 @@ function buildDeps(env: Env, config: Config): PaywallDeps {
       timeoutMs: config.facilitatorTimeoutMs,
     }),
     origin: { base: config.originUrl, payerHeader: config.payerHeader },
+    chain: chainProver(config.chainRpcUrls),
     payments: env.PAYMENTS ? durablePaymentLocks(env.PAYMENTS) : undefined,
     sessions:
       env.SESSIONS && config.sessionSecret

@@ -1,3 +1,4 @@
+import type { ChainProver } from "../chain";
 import type { TableState } from "../kv";
 import { decodePayment, preparePayment, withFacilitatorExtra } from "../payments";
 import type { Facilitator } from "../payments";
@@ -45,6 +46,8 @@ export interface PaywallDeps {
   crawlers?: CrawlerDeps | undefined;
   /** The receipts ledger (`LEDGER`, D1); absent without the binding. */
   ledger?: ReceiptsLedger | undefined;
+  /** Reads the chain to resolve pending payments (`CHAIN_RPC_URLS`, src/chain). */
+  chain?: ChainProver | undefined;
 }
 
 /** One priced request, as the paid flow sees it. */

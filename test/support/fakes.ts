@@ -107,6 +107,11 @@ export async function startFakeFacilitator(): Promise<Fake> {
     }
     const [, mode = "", op = ""] = url.pathname.split("/");
     if (op === "supported") return json(res, 200, FAKE_SUPPORTED);
+    if (mode === "reset-early") return void req.socket.resetAndDestroy();
+    if (mode === "reset" || mode === "close") {
+      void readBody(req).then(() => (mode === "reset" ? req.socket.resetAndDestroy() : req.socket.destroy()));
+      return;
+    }
     void readBody(req).then(async (text) => {
       const body = JSON.parse(text) as {
         paymentPayload: { payload: Record<string, unknown> };

@@ -32,6 +32,7 @@ describe("loadConfig", () => {
         ],
         payTo: undefined,
         network: undefined,
+        chainRpcUrls: {},
         tableTtlMs: 10_000,
         facilitatorTimeoutMs: 15_000,
         payerHeader: "x-payer",
