@@ -19,7 +19,10 @@ export function chainRpcUrls(
   try {
     json = JSON.parse(text);
   } catch {
-    return { ok: false, problems: ['CHAIN_RPC_URLS is not JSON (e.g. {"eip155:8453":"https://…"})'] };
+    return {
+      ok: false,
+      problems: ['CHAIN_RPC_URLS is not JSON (e.g. {"eip155:8453":"https://…"})'],
+    };
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     return { ok: false, problems: ["CHAIN_RPC_URLS must be a JSON object of network → URL"] };

@@ -86,7 +86,8 @@ export async function proveTransfer(rpc: Rpc, facts: TransferFacts): Promise<Pro
     return {
       type: "unpaid",
       why: "cancelled",
-      reason: "the payer cancelled this authorization on chain (AuthorizationCanceled); it paid nothing",
+      reason:
+        "the payer cancelled this authorization on chain (AuthorizationCanceled); it paid nothing",
     };
   }
   const used = found.find((log) => log.topics[0]?.toLowerCase() === AUTHORIZATION_USED_TOPIC);
@@ -118,7 +119,8 @@ export async function proveTransfer(rpc: Rpc, facts: TransferFacts): Promise<Pro
     return {
       type: "unpaid",
       why: "expired",
-      reason: "the authorization expired without being used on chain; nothing was charged, pay again",
+      reason:
+        "the authorization expired without being used on chain; nothing was charged, pay again",
     };
   }
   return { type: "unknown", reason: "the authorization is not used on chain yet", unused: true };
@@ -129,7 +131,9 @@ async function transferIn(
   rpc: Rpc,
   facts: TransferFacts,
   hash: string,
-): Promise<{ type: "paid"; transaction: string } | { type: "none" } | Extract<Proof, { type: "unknown" }>> {
+): Promise<
+  { type: "paid"; transaction: string } | { type: "none" } | Extract<Proof, { type: "unknown" }>
+> {
   const receipt = await rpc("eth_getTransactionReceipt", [hash]);
   if (!receipt.ok) return { type: "unknown", reason: receipt.reason };
   if (receipt.result === null) return { type: "unknown", reason: `${hash} is not mined yet` };
@@ -141,7 +145,9 @@ async function transferIn(
     const [topic, authorizer, nonce] = used.topics.map((t) => t.toLowerCase());
     if (topic !== AUTHORIZATION_USED_TOPIC) continue;
     if (authorizer !== word(facts.payer) || nonce !== facts.nonce.toLowerCase()) continue;
-    const next = ofToken.find((log) => quantity(log.logIndex) === (quantity(used.logIndex) ?? -2n) + 1n);
+    const next = ofToken.find(
+      (log) => quantity(log.logIndex) === (quantity(used.logIndex) ?? -2n) + 1n,
+    );
     if (next && isTransfer(next, facts)) return { type: "paid", transaction: hash.toLowerCase() };
   }
   return { type: "none" };

@@ -25,7 +25,10 @@ export function chainProver(
     prove: async (network, facts) => {
       const url = urls[network];
       if (!url) {
-        return { type: "unknown", reason: `no chain RPC is configured for ${network} (CHAIN_RPC_URLS)` };
+        return {
+          type: "unknown",
+          reason: `no chain RPC is configured for ${network} (CHAIN_RPC_URLS)`,
+        };
       }
       return proveTransfer(jsonRpc(url, options), facts);
     },

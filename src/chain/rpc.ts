@@ -32,7 +32,8 @@ export function jsonRpc(
       const timedOut = error instanceof Error && error.name === "TimeoutError";
       return { ok: false, reason: timedOut ? `${method} timed out` : `${method}: RPC unreachable` };
     }
-    if (!response.ok) return { ok: false, reason: `${method}: RPC answered HTTP ${response.status}` };
+    if (!response.ok)
+      return { ok: false, reason: `${method}: RPC answered HTTP ${response.status}` };
     let body: unknown;
     try {
       body = await response.json();

@@ -240,18 +240,20 @@ async function attempt(
           return;
         }
         const request = settleAmount(prepared.request, amount);
-        const work = settleOnce(ctx, mode, request, { charged: amount, payer }).then(async (outcome) => {
-          if (outcome.type !== "settled") {
-            console.error("a cut metered stream was not settled:", outcome.reason);
-            return;
-          }
-          await paid.onSettled(
-            new Response(null),
-            outcome.receipt,
-            outcome.receipt.payer ?? payer,
-            outcome.reference,
-          );
-        });
+        const work = settleOnce(ctx, mode, request, { charged: amount, payer }).then(
+          async (outcome) => {
+            if (outcome.type !== "settled") {
+              console.error("a cut metered stream was not settled:", outcome.reason);
+              return;
+            }
+            await paid.onSettled(
+              new Response(null),
+              outcome.receipt,
+              outcome.receipt.payer ?? payer,
+              outcome.reference,
+            );
+          },
+        );
         // The client is gone: the settlement goes on after the request when it can.
         if (deps.defer) deps.defer(work);
         else await work;
