@@ -12,6 +12,7 @@ import {
   unique,
 } from "./helpers";
 import { admin } from "./admin-helpers";
+import { crawl, crawlTable, freshKey, signedRequest } from "./crawler-helpers";
 
 /**
  * Payments whose settlement outcome is unknown, resolved only from the (fake) chain: a
@@ -180,6 +181,37 @@ describe("a pending payment and the chain", () => {
     expect(copy.status).toBe(402);
     expect(copy.headers.get("PAYMENT-RESPONSE")).toBeNull();
     expect(await originSaw(path)).toBe(1);
+  });
+});
+
+describe("a pending crawl credit top-up", () => {
+  it("should grant no credit for a top-up whose nonce the payer cancelled after its settle answer was lost (regression)", async () => {
+    await putTable(crawlTable());
+    const key = freshKey();
+    const path = `/__x402/crawl-credit?amount=0.05`;
+    const { header, nonce } = paymentFor(await crawl(path, { key, method: "POST" }));
+    const send = async () =>
+      call(
+        await signedRequest(path, {
+          key,
+          method: "POST",
+          headers: { "payment-signature": header },
+        }),
+        { FACILITATOR_URLS: facilitator("settle-lost-unlanded") },
+      );
+    expect(await errorOf(await send())).toBe("payment_pending");
+    await spend(nonce, "cancelled");
+    const copy = await send();
+    expect(copy.status).toBe(402);
+    expect(copy.headers.get("PAYMENT-RESPONSE")).toBeNull();
+    // Nothing was credited: spending credit on a priced page still finds none.
+    const page = await call(
+      await signedRequest(`/blog/${unique()}`, {
+        key,
+        headers: { "crawler-max-price": "USD 0.01" },
+      }),
+    );
+    expect(page.headers.get("crawler-charged")).toBeNull();
   });
 });
 
