@@ -228,6 +228,8 @@ describe("the operator's view of pending payments", () => {
     const entry = pending.find((p) => p.nonce === nonce);
     expect(entry).toMatchObject({ payer: PAYER.toLowerCase() });
     expect(entry!.ageSeconds).toBeGreaterThanOrEqual(0);
+    const page = await (await admin("/__x402/dashboard")).text();
+    expect(page).toContain(`data-testid="pending" data-key="${entry!.key}"`);
     await spend(nonce, "cancelled");
     const checked = await admin(
       `/payments/pending/${entry!.payer}/${encodeURIComponent(entry!.key)}/check`,
