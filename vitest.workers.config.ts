@@ -14,6 +14,8 @@ export default defineConfig({
         bindings: {
           ORIGIN_URL: inject("originUrl"),
           FACILITATOR_URLS: inject("facilitatorUrl"),
+          // The fake facilitator's fake chain (test/support/fakes.ts), read to resolve pending payments.
+          CHAIN_RPC_URLS: JSON.stringify({ "eip155:84532": `${inject("facilitatorBase")}/rpc` }),
           PRICE_TABLE_TTL_SECONDS: "0",
           FACILITATOR_TIMEOUT_MS: "2000",
           WEB_BOT_AUTH_HTTP_LOOPBACK: "true",

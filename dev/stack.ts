@@ -123,6 +123,11 @@ export async function startStack(options: {
         NETWORK: "eip155:84532",
         // Crawlers of the local stack serve their key directories over plain HTTP on loopback.
         WEB_BOT_AUTH_HTTP_LOOPBACK: "true",
+        // Pending payments are resolved by reading the local chains (src/chain).
+        CHAIN_RPC_URLS: JSON.stringify({
+          "eip155:84532": chain.rpcUrl,
+          ...(secondRpcUrl && { [`eip155:${SECOND_CHAIN_ID}`]: secondRpcUrl }),
+        }),
         ...DEV_SECRETS,
         ...options.vars,
       },

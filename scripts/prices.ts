@@ -9,6 +9,9 @@
  *   pull                       print the live table (--revision N: a kept one; --out FILE)
  *   versions                   list the kept revisions
  *   rollback                   put the previous revision back (--to N: that one)
+ *   pending                    list payments whose settlement outcome is unknown, with their age
+ *                              and the last chain check (--check: read the chain for each and
+ *                              resolve those it proves paid, refused or expired)
  *
  * The admin API is at --url (or X402_ADMIN_URL; default http://127.0.0.1:8787) with the token in
  * X402_ADMIN_TOKEN (the local stack's token is used for loopback URLs when it is unset). Local
@@ -40,6 +43,7 @@ const { values: options, positionals } = parseArgs({
     "pay-to": { type: "string" },
     remote: { type: "boolean" },
     local: { type: "boolean" },
+    check: { type: "boolean" },
     "persist-to": { type: "string" },
   },
 });
@@ -51,7 +55,7 @@ const api = adminClient(url, token);
 
 function usage(message: string): never {
   console.error(
-    `${message}\nusage: npm run prices -- validate|diff|push <file> | pull | versions | rollback [--to N]`,
+    `${message}\nusage: npm run prices -- validate|diff|push <file> | pull | versions | rollback [--to N] | pending [--check]`,
   );
   process.exit(2);
 }
@@ -175,6 +179,32 @@ switch (command) {
       note: string;
     };
     console.log(`${done.note}: live as revision ${done.revision}`);
+    break;
+  }
+  case "pending": {
+    const { pending } = (await api.call("GET", "/payments/pending?limit=1000")) as {
+      pending: Array<{
+        payer: string;
+        key: string;
+        network: string;
+        amount: string;
+        resource: string;
+        ageSeconds: number;
+        outcome: string | null;
+      }>;
+    };
+    if (pending.length === 0) console.log("no pending payments");
+    for (const p of pending) {
+      let outcome = p.outcome ?? "";
+      if (options.check) {
+        const path = `/payments/pending/${p.payer}/${encodeURIComponent(p.key)}/check`;
+        const checked = (await api.call("POST", path)) as { outcome: string; reason: string };
+        outcome = `${checked.outcome}: ${checked.reason}`;
+      }
+      console.log(
+        `${p.ageSeconds}s\t${p.payer}\t${p.key}\t${p.network}\t${p.amount}\t${p.resource}\t${outcome}`,
+      );
+    }
     break;
   }
   default:

@@ -3,6 +3,7 @@ import { adminRoutes } from "./admin/routes";
 import { redactText } from "./admin/redact";
 import { dashboardRoutes } from "./dashboard";
 import { ReceiptsLedger } from "./ledger";
+import { chainProver } from "./chain";
 import { loadConfig } from "./config";
 import { createWebBotAuthVerifier } from "./crawlers";
 import { durableCredit } from "./credit";
@@ -67,6 +68,7 @@ function buildDeps(env: Env, config: Config): PaywallDeps {
       timeoutMs: config.facilitatorTimeoutMs,
     }),
     origin: { base: config.originUrl, payerHeader: config.payerHeader },
+    chain: chainProver(config.chainRpcUrls),
     payments: env.PAYMENTS ? durablePaymentLocks(env.PAYMENTS) : undefined,
     quoteSecret: config.quoteSecret,
     sessions:

@@ -1,3 +1,4 @@
+import { chainRpcUrls } from "./chain";
 import { facilitatorEndpoints } from "./payments";
 import type { FacilitatorEndpoint } from "./payments";
 import { CAIP2_NETWORK, EVM_ADDRESS } from "./pricing";
@@ -23,8 +24,14 @@ export interface Env {
    * precedence over `FACILITATOR_URLS`.
    */
   FACILITATORS?: string;
-  /** Facilitator base URLs, comma-separated, tried in order (failover). */
+  /** Facilitator base URLs, comma-separated, tried in order (verify fails over; settle never). */
   FACILITATOR_URLS?: string;
+  /**
+   * JSON-RPC URL of each network whose chain is read to resolve a payment whose settlement
+   * answer was lost (src/chain): `{"eip155:8453": "env:BASE_RPC_URL"}`; a value `env:NAME` is
+   * read from the secret NAME. Unset: such payments stay pending until an operator resolves them.
+   */
+  CHAIN_RPC_URLS?: string;
   /** Default payee for priced rules that name none. */
   PAY_TO?: string;
   /** Default CAIP-2 network for priced rules that name none, e.g. "eip155:8453". */
@@ -65,6 +72,8 @@ export interface Config {
   facilitators: FacilitatorEndpoint[];
   payTo: string | undefined;
   network: string | undefined;
+  /** JSON-RPC URL per CAIP-2 network, secrets resolved (`CHAIN_RPC_URLS`). */
+  chainRpcUrls: Record<string, string>;
   tableTtlMs: number;
   facilitatorTimeoutMs: number;
   payerHeader: string;
@@ -89,6 +98,8 @@ export function loadConfig(env: Env): { ok: true; config: Config } | { ok: false
   if (!endpoints.ok) problems.push(...endpoints.problems);
   const facilitators = endpoints.ok ? endpoints.endpoints : [];
   const facilitatorUrls = facilitators.map((f) => f.url);
+  const rpc = chainRpcUrls(env.CHAIN_RPC_URLS, secret);
+  if (!rpc.ok) problems.push(...rpc.problems);
   const payTo = env.PAY_TO?.trim() || undefined;
   if (payTo && !EVM_ADDRESS.test(payTo)) problems.push("PAY_TO is not a 0x address");
   const network = env.NETWORK?.trim() || undefined;
@@ -120,6 +131,7 @@ export function loadConfig(env: Env): { ok: true; config: Config } | { ok: false
       facilitators,
       payTo,
       network,
+      chainRpcUrls: rpc.ok ? rpc.urls : {},
       tableTtlMs: tableTtl * 1000,
       facilitatorTimeoutMs: timeout,
       payerHeader,

@@ -4,13 +4,15 @@ import { adminRefusal } from "./auth";
 import { configRoutes } from "./config-routes";
 import { adminError } from "./context";
 import type { DepsOf } from "./context";
+import { pendingRoutes } from "./pending-routes";
 import { priceRoutes } from "./prices-routes";
 import { receiptRoutes } from "./receipts-routes";
 import { sessionRoutes } from "./sessions-routes";
 
 /**
  * The admin API under `/__x402/admin/`: price table (read, validate, replace, roll back),
- * sessions (list, revoke), receipts and revenue, health and configuration. Every call needs the
+ * sessions (list, revoke), receipts and revenue, pending payments (list, check against the chain),
+ * health and configuration. Every call needs the
  * admin bearer token; every answer is JSON (CSV for exports) and never cached; bad input is a
  * 4xx with the reason.
  */
@@ -34,6 +36,7 @@ export function adminRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
   admin.route("/", sessionRoutes(depsOf));
   admin.route("/", priceRoutes());
   admin.route("/", receiptRoutes(depsOf));
+  admin.route("/", pendingRoutes(depsOf));
   admin.route("/", configRoutes(depsOf));
 
   admin.all("*", (c) => adminError(c, 404, "not_found", "no such admin endpoint"));

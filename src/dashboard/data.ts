@@ -3,7 +3,7 @@ import { usdOf } from "../admin/money";
 import type { Env } from "../config";
 import { PriceHistory } from "../kv";
 import type { StoredTable } from "../kv";
-import type { Bucket, StoredReceipt } from "../ledger";
+import type { Bucket, PendingPayment, StoredReceipt } from "../ledger";
 import type { EntitlementView } from "../sessions";
 
 /**
@@ -33,6 +33,8 @@ export interface DashboardData {
   byCrawler: Bar[];
   recent: StoredReceipt[];
   sessions: EntitlementView[];
+  /** Payments whose settlement outcome is unknown, oldest first (src/ledger/pending.ts). */
+  pending: PendingPayment[];
   table: StoredTable | undefined;
   /** Why a part could not be shown, one line each. */
   problems: string[];
@@ -58,6 +60,7 @@ export async function dashboardData(env: Env, depsOf: DepsOf, days = 30): Promis
     recent: [],
     sessions: [],
     table: undefined,
+    pending: [],
     problems: [],
   };
   const problem = (what: string) => (error: unknown) => {
@@ -87,6 +90,10 @@ export async function dashboardData(env: Env, depsOf: DepsOf, days = 30): Promis
   } catch (error) {
     problem("receipts")(error);
   }
+  data.pending = await ledger.pending.list(50).catch((error: unknown) => {
+    problem("pending payments")(error);
+    return [];
+  });
   const sessions = deps.sessions?.service;
   if (sessions) {
     const payers = await ledger.sessionPayers(now - 366 * DAY_MS, SESSION_PAYERS).catch(() => []);

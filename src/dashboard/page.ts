@@ -37,6 +37,7 @@ ${data.problems.length ? `<section class="problems" data-testid="problems">${dat
 <section><h2>Revenue per day (USDC)</h2>${dayChart(data.byDay, "chart-day")}</section>
 <section><h2>Revenue per route</h2>${barChart(data.byRoute, "chart-route", "data-route", "no payments yet")}</section>
 <section><h2>Revenue per crawler</h2>${barChart(data.byCrawler, "chart-crawler", "data-crawler", "no crawler has paid yet")}</section>
+<section><h2>Pending payments</h2>${pendingTable(data)}</section>
 <section><h2>Recent receipts</h2>${receiptsTable(data)}</section>
 <section><h2>Live sessions</h2>${sessionsTable(data)}</section>
 <section><h2>Price table</h2>${priceTable(data)}</section>
@@ -69,6 +70,29 @@ function receiptsTable(data: DashboardData): string {
   });
   return `<table><thead><tr><th>time</th><th>resource</th><th>payer</th><th>amount</th>
     <th>crawler</th><th>session</th><th>transaction</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+
+/** Payments whose settlement outcome is unknown: resolve them with the admin API's check. */
+function pendingTable(data: DashboardData): string {
+  if (data.pending.length === 0) return `<p class="empty">no pending payments</p>`;
+  const rows = data.pending.map(
+    (p) => `<tr data-testid="pending" data-key="${escape(p.key)}">
+      <td>${escape(ageLabel(data.now - p.since))}</td><td>${escape(p.resource)}</td>
+      <td><code title="${escape(p.payer)}">${escape(shortHex(p.payer))}</code></td>
+      <td>${escape(amountLabel(p.network, p.asset, p.amount))}</td>
+      <td>${p.checkedAt === null ? "never" : escape(when(p.checkedAt))}</td>
+      <td>${escape(p.outcome ?? "")}</td></tr>`,
+  );
+  return `<p>Check one against the chain: <code>POST /__x402/admin/payments/pending/&lt;payer&gt;/&lt;key&gt;/check</code>
+    or <code>npm run prices -- pending --check</code>.</p><table><thead><tr><th>age</th><th>resource</th>
+    <th>payer</th><th>amount</th><th>last check</th><th>outcome</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+
+function ageLabel(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.floor(s / 60)} min`;
+  return `${Math.floor(s / 3600)} h`;
 }
 
 function sessionsTable(data: DashboardData): string {

@@ -1,4 +1,4 @@
-import type { Claim, ClaimResult, Outcome, PaymentLocks } from "./store";
+import type { Claim, ClaimResult, Outcome, PaymentLocks, Verdict } from "./store";
 
 /**
  * The paywall's view of the payment locks: each payer's Durable Object behind an interface
@@ -11,6 +11,15 @@ export interface PaymentLockService {
   claim(payer: string, claim: Claim): Promise<ClaimResult | { type: "unavailable" }>;
   /** Reports the outcome; a failure is logged (the claim then goes stale and pending). */
   finish(payer: string, key: string, outcome: Outcome): Promise<void>;
+  /**
+   * The operator's chain check of a pending payment (store.ts `resolve`): the state after,
+   * `null` when the payment is no longer known, `unavailable` when the lock cannot be reached.
+   */
+  resolve?(
+    payer: string,
+    key: string,
+    verdict: Verdict,
+  ): Promise<{ state: string | null } | { type: "unavailable" }>;
 }
 
 /** Payment locks in the `PAYMENTS` Durable Object namespace, one object per payer. */
@@ -32,6 +41,14 @@ export function durablePaymentLocks(
         await stub(payer).finish(key, outcome);
       } catch (error) {
         console.error("could not record a payment's outcome", key, outcome.type, error);
+      }
+    },
+    resolve: async (payer, key, verdict) => {
+      try {
+        return await stub(payer).resolve(key, verdict);
+      } catch (error) {
+        console.error("payment lock call failed", error);
+        return { type: "unavailable" };
       }
     },
   };

@@ -8,6 +8,33 @@ import { DurableObject } from "cloudflare:workers";
  * a payload from being verified twice before it settles; this does).
  *
  * Each method runs its SQL without awaiting, so it is atomic under concurrent requests.
+ *
+ * A payment's life in the lock (the `state` column; "released" deletes the row):
+ *
+ *   (none) ──claim──▶ settling ──finish settled──▶ settled
+ *                        │  ├──finish released (a fresh claim: nothing was charged)──▶ (none)
+ *                        │  └──finish pending (settle answer lost, 5xx, garbage)──▶ pending
+ *   settling, older than STALE_CLAIM_MS ──claim──▶ settling (taken over as pending)
+ *   pending ──claim (a copy of the payment)──▶ settling, with `pending_since` kept
+ *   settling/pending with `pending_since` (the outcome was once unknown) move on only by proof:
+ *     ──finish settled, receipt with a transaction (a chain proof or a new settlement)──▶ settled
+ *     ──finish refused (cancelled or diverted on chain)──▶ refused (copies get a 402, reason kept)
+ *     ──finish released + proof "expired" (past validBefore, never used on chain)──▶ (none)
+ *   pending ──resolve (the operator's chain check)──▶ pending with its transaction noted,
+ *     refused, or (none) when expired unused.
+ *
+ * Who moves it: `claim` by any request bringing the payment; `finish` by the request holding
+ * the claim; `resolve` by the operator's check (admin API). The SQL of each move names the
+ * states it may start from, so a move the diagram does not show changes nothing: a pending
+ * payment never becomes settled without a transaction, never released without proof of expiry.
+ *
+ * Columns of `payments`: `key` `<asset>|<nonce>`; `payload_hash` SHA-256 of the payload;
+ * `payment_id` the client's payment-identifier; `resource` the URL paid for; `state` as above;
+ * `receipt` the settlement response JSON (settled); `updated_at` last move (ms); `settled_at`
+ * when settled (ms); `purge_at` when the row is forgotten (ms); added later (migrated in
+ * place, NULL on older rows): `pending_since` when its outcome first became unknown (ms);
+ * `tx` a settlement transaction the chain proved for it; `note` why it is pending or refused
+ * (the last check's outcome); `checked_at` when the chain was last read for it (ms).
  */
 
 /** What a request asks for when it brings a payment. */
@@ -38,17 +65,36 @@ export type ClaimResult =
       resource: string;
       settledAt: number;
     }
-  /** The settlement's outcome is unknown (it timed out); this request may resolve it. */
-  | { type: "pending" }
+  /**
+   * The settlement's outcome is unknown (it timed out, or its claim was abandoned); this request
+   * holds it now and may resolve it only by proof. `transaction`: one the chain proved already.
+   */
+  | { type: "pending"; since: number; transaction: string | undefined }
+  /** The chain showed this authorization will never pay (cancelled, diverted); `reason` says how. */
+  | { type: "refused"; reason: string }
   /** The payment id was used with another payment. */
   | { type: "conflict"; reason: string };
 
 /** A finished attempt, as the request that held the claim reports it. */
 export type Outcome =
+  /** Settled; a claim that was pending needs a receipt with a transaction (the proof). */
   | { type: "settled"; receipt: string }
-  | { type: "pending" }
-  /** Nothing was charged (invalid, origin error, settlement refused): the payload may come again. */
-  | { type: "released" };
+  /** Unknown still; `note` says why, `transaction` one the chain proved (content not served). */
+  | { type: "pending"; note?: string | undefined; transaction?: string | undefined }
+  /**
+   * Nothing was charged (invalid, origin error, settlement refused): the payload may come again.
+   * A claim that was pending is released only with `proof: "expired"` (never used on chain).
+   */
+  | { type: "released"; proof?: "expired" | undefined }
+  /** The chain showed it will never pay (cancelled, diverted): copies are refused with `reason`. */
+  | { type: "refused"; reason: string };
+
+/** The operator's chain check of a pending payment (admin API). */
+export type Verdict =
+  | { type: "paid"; transaction: string }
+  | { type: "refused"; reason: string }
+  | { type: "expired" }
+  | { type: "unknown"; note: string };
 
 /** A request that died while holding a claim leaves it `settling`; after this long it is pending. */
 export const STALE_CLAIM_MS = 120_000;
@@ -60,12 +106,24 @@ interface PaymentRow extends Record<string, SqlStorageValue> {
   payload_hash: string;
   payment_id: string | null;
   resource: string;
-  state: "settling" | "settled" | "pending";
+  state: "settling" | "settled" | "pending" | "refused";
   receipt: string | null;
   updated_at: number;
   settled_at: number | null;
   purge_at: number;
+  pending_since: number | null;
+  tx: string | null;
+  note: string | null;
+  checked_at: number | null;
 }
+
+/** Columns added after the first release, with their types (added in place when missing). */
+const ADDED_COLUMNS: ReadonlyArray<[string, string]> = [
+  ["pending_since", "INTEGER"],
+  ["tx", "TEXT"],
+  ["note", "TEXT"],
+  ["checked_at", "INTEGER"],
+];
 
 export class PaymentLocks extends DurableObject<object> {
   private readonly sql: SqlStorage;
@@ -79,6 +137,15 @@ export class PaymentLocks extends DurableObject<object> {
         resource TEXT NOT NULL, state TEXT NOT NULL, receipt TEXT,
         updated_at INTEGER NOT NULL, settled_at INTEGER, purge_at INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS payments_purge ON payments(purge_at);`);
+    const present = new Set(
+      this.sql
+        .exec<{ name: string }>("SELECT name FROM pragma_table_info('payments')")
+        .toArray()
+        .map((c) => c.name),
+    );
+    for (const [name, type] of ADDED_COLUMNS) {
+      if (!present.has(name)) this.sql.exec(`ALTER TABLE payments ADD COLUMN ${name} ${type}`);
+    }
   }
 
   /** Claims a payment for one request, or says who has it and how it ended. */
@@ -107,59 +174,134 @@ export class PaymentLocks extends DurableObject<object> {
         settledAt: row.settled_at ?? row.updated_at,
       };
     }
+    if (row?.state === "refused") {
+      return { type: "refused", reason: row.note ?? "this authorization will never pay" };
+    }
     if (row?.state === "settling" && now - row.updated_at < STALE_CLAIM_MS) return { type: "busy" };
     const purgeAt = Math.max(claim.validUntil, now) + STALE_CLAIM_MS;
+    // A pending row, or a claim abandoned while settling: its settlement may have gone through.
     const pending = row !== undefined;
+    const since = row?.pending_since ?? row?.updated_at ?? now;
     this.sql.exec(
       `INSERT INTO payments (key, payload_hash, payment_id, resource, state, updated_at, purge_at)
          VALUES (?, ?, ?, ?, 'settling', ?, ?)
-       ON CONFLICT(key) DO UPDATE SET state = 'settling', updated_at = excluded.updated_at`,
+       ON CONFLICT(key) DO UPDATE SET state = 'settling', updated_at = excluded.updated_at,
+         pending_since = COALESCE(pending_since, ?)`,
       claim.key,
       claim.payloadHash,
       claim.paymentId ?? null,
       claim.resource,
       now,
       purgeAt,
+      since,
     );
     this.schedule(purgeAt);
-    return pending ? { type: "pending" } : { type: "acquired" };
+    return pending
+      ? { type: "pending", since, transaction: row.tx ?? undefined }
+      : { type: "acquired" };
   }
 
-  /** Records how the attempt that held the claim ended. */
+  /** Records how the attempt that held the claim ended; a move the state machine forbids is a no-op. */
   finish(key: string, outcome: Outcome): void {
     const now = Date.now();
-    if (outcome.type === "released") {
-      this.sql.exec("DELETE FROM payments WHERE key = ? AND state != 'settled'", key);
-      return;
-    }
-    if (outcome.type === "pending") {
-      const purgeAt = now + KEEP_SETTLED_MS;
-      this.sql.exec(
-        `UPDATE payments SET state = 'pending', updated_at = ?, purge_at = MAX(purge_at, ?)
+    const keepUntil = now + KEEP_SETTLED_MS;
+    switch (outcome.type) {
+      case "released":
+        // A fresh claim lets go; a once-pending one only on proof it expired unused.
+        this.sql.exec(
+          `DELETE FROM payments WHERE key = ? AND (
+             (state = 'settling' AND pending_since IS NULL) OR
+             (? = 1 AND state IN ('settling', 'pending')))`,
+          key,
+          outcome.proof === "expired" ? 1 : 0,
+        );
+        return;
+      case "pending":
+        this.sql.exec(
+          `UPDATE payments SET state = 'pending', updated_at = ?, purge_at = MAX(purge_at, ?),
+             pending_since = COALESCE(pending_since, ?), note = COALESCE(?, note),
+             tx = COALESCE(?, tx)
            WHERE key = ? AND state = 'settling'`,
-        now,
-        purgeAt,
-        key,
-      );
-      this.schedule(purgeAt);
-      return;
+          now,
+          keepUntil,
+          now,
+          outcome.note ?? null,
+          outcome.transaction ?? null,
+          key,
+        );
+        break;
+      case "refused":
+        this.sql.exec(
+          `UPDATE payments SET state = 'refused', note = ?, updated_at = ?,
+             purge_at = MAX(purge_at, ?)
+           WHERE key = ? AND state IN ('settling', 'pending') AND pending_since IS NOT NULL`,
+          outcome.reason,
+          now,
+          keepUntil,
+          key,
+        );
+        break;
+      case "settled":
+        // Once pending, only a receipt naming its transaction (the proof) settles it.
+        this.sql.exec(
+          `UPDATE payments SET state = 'settled', receipt = ?, updated_at = ?, settled_at = ?,
+             purge_at = MAX(purge_at, ?), note = NULL
+           WHERE key = ? AND state IN ('settling', 'pending') AND (pending_since IS NULL OR
+             COALESCE(json_extract(?, '$.transaction'), '') != '')`,
+          outcome.receipt,
+          now,
+          now,
+          keepUntil,
+          key,
+          outcome.receipt,
+        );
+        break;
     }
-    const purgeAt = now + KEEP_SETTLED_MS;
-    this.sql.exec(
-      `UPDATE payments SET state = 'settled', receipt = ?, updated_at = ?, settled_at = ?,
-         purge_at = MAX(purge_at, ?) WHERE key = ?`,
-      outcome.receipt,
-      now,
-      now,
-      purgeAt,
-      key,
-    );
-    this.schedule(purgeAt);
+    this.schedule(keepUntil);
   }
 
   /**
-   * Forgets payments whose authorizations can no longer be used (a settled one after a day, a
-   * pending one a day after its last attempt), and re-arms for the next.
+   * The operator's chain check of a payment that is pending (not while a request holds it):
+   * a proven transfer is noted (the payer's next copy is served at once), a cancelled or
+   * diverted authorization is refused, an expired unused one released. Returns the state after
+   * (`null`: no such payment any more).
+   */
+  resolve(key: string, verdict: Verdict): { state: PaymentRow["state"] | null } {
+    const now = Date.now();
+    const row = this.row("SELECT * FROM payments WHERE key = ?", key);
+    if (!row) return { state: null };
+    const pending =
+      row.state === "pending" ||
+      (row.state === "settling" && now - row.updated_at >= STALE_CLAIM_MS);
+    if (!pending) return { state: row.state };
+    if (verdict.type === "expired") {
+      this.sql.exec("DELETE FROM payments WHERE key = ? AND state = ?", key, row.state);
+      return { state: null };
+    }
+    const [state, note, tx] =
+      verdict.type === "refused"
+        ? (["refused", verdict.reason, null] as const)
+        : verdict.type === "paid"
+          ? (["pending", `paid on chain in ${verdict.transaction}`, verdict.transaction] as const)
+          : (["pending", verdict.note, null] as const);
+    this.sql.exec(
+      `UPDATE payments SET state = ?, note = ?, tx = COALESCE(?, tx), checked_at = ?,
+         pending_since = COALESCE(pending_since, updated_at), updated_at = ?
+       WHERE key = ? AND state = ?`,
+      state,
+      note,
+      tx,
+      now,
+      now,
+      key,
+      row.state,
+    );
+    return { state };
+  }
+
+  /**
+   * Forgets payments whose authorizations can no longer be used (a settled or refused one after
+   * a day, a pending one a day after its last attempt), and re-arms for the next.
    */
   override async alarm(): Promise<void> {
     const now = Date.now();

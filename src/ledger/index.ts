@@ -4,3 +4,5 @@ export type { Bucket, ReceiptQuery, RevenueSummary, StoredReceipt } from "./d1-l
 export { receiptOf } from "./receipt";
 export type { Receipt, SettledPayment } from "./receipt";
 export { receiptsCsv } from "./csv";
+export { PendingPayments } from "./pending";
+export type { PendingPayment } from "./pending";

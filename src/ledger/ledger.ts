@@ -1,6 +1,7 @@
 import { RECEIPT_PENDING_PREFIX } from "../kv/keys";
 import { D1Ledger } from "./d1-ledger";
 import type { ReceiptQuery, RevenueSummary, StoredReceipt } from "./d1-ledger";
+import { PendingPayments } from "./pending";
 import { paymentKey, receiptOf } from "./receipt";
 import type { Receipt, SettledPayment } from "./receipt";
 
@@ -39,9 +40,12 @@ export class ReceiptsLedger {
   private readonly d1: D1Ledger;
   private readonly kv: KVNamespace;
   private readonly timeoutMs: number;
+  /** The operator's index of payments whose settlement outcome is unknown (pending.ts). */
+  readonly pending: PendingPayments;
 
   constructor(db: D1Database, kv: KVNamespace, timeoutMs = LEDGER_WRITE_TIMEOUT_MS) {
     this.d1 = new D1Ledger(db);
+    this.pending = new PendingPayments(db);
     this.kv = kv;
     this.timeoutMs = timeoutMs;
   }

@@ -4,13 +4,19 @@ import { SUPPORTED_TTL_MS, candidatesFor, kindOf, listedExtra, parseSupported } 
 import type { FacilitatorEndpoint, PaymentKind, Support } from "./routing";
 
 /**
- * The facilitator as the paywall sees it (X402.md §4): `verify` and `settle` over HTTP, tried
- * against each configured facilitator in order. A connection error, a timeout, a 5xx or an
- * answer that is not a well-formed verify/settle response moves on to the next one; when all
- * fail the result says so, and the caller answers 502/503 — never free access.
+ * The facilitator as the paywall sees it (X402.md §4): `verify` and `settle` over HTTP. A verify
+ * moves no money: a connection error, a timeout, a 5xx or an answer that is not a well-formed
+ * verify response moves on to the next facilitator in order; when all fail the result says so,
+ * and the caller answers 502/503 — never free access.
  *
- * Failing over a settlement is safe for money: the EIP-3009 nonce lets the token move at most
- * once, whichever facilitator submits it.
+ * A settle goes to one facilitator only, the first that may handle the payment, and is never
+ * failed over. A second facilitator would find the nonce spent by a first one that did submit
+ * it, and its "failed" would read as "not paid" while the money moved. Failing over is safe only
+ * when the first certainly never received the request, and workerd's fetch cannot tell that
+ * case apart: a refused connection, a reset after the request was sent and a closed connection
+ * all reject with the same `Error: Network connection lost.` (test/workers/fetch-errors.test.ts).
+ * Any settle failure is `unavailable`, which the paid path records as pending and resolves
+ * from the chain (src/paywall/settle-once.ts).
  */
 
 /** The body of `POST /verify` and `POST /settle`. */
@@ -49,7 +55,7 @@ export interface HttpFacilitatorOptions {
 }
 
 /**
- * A facilitator client over HTTP with ordered failover among the facilitators that support the
+ * A facilitator client over HTTP with ordered failover (verify only) among the facilitators that support the
  * payment's network (routing.ts).
  */
 export function httpFacilitator(options: HttpFacilitatorOptions): Facilitator {
@@ -101,12 +107,15 @@ export function httpFacilitator(options: HttpFacilitatorOptions): Facilitator {
         const timedOut = error instanceof Error && error.name === "TimeoutError";
         const why = timedOut ? `timed out after ${options.timeoutMs} ms` : "could not be reached";
         last = { type: "unavailable", status: 503, reason: `facilitator ${path} ${why}` };
+        // It may have received the settle (a reset after sending looks like a refusal).
+        if (path === "settle") return last;
         continue;
       }
       const body = await readJson(response);
       if (response.status < 500 && isAnswer(body)) return { type: "answer", body };
       const what = response.status >= 500 ? `HTTP ${response.status}` : "a malformed answer";
       last = { type: "unavailable", status: 502, reason: `facilitator ${path} returned ${what}` };
+      if (path === "settle") return last;
     }
     return last;
   };

@@ -1,3 +1,4 @@
+import type { ChainProver } from "../chain";
 import type { TableState } from "../kv";
 import { decodePayment, preparePayment, withFacilitatorExtra } from "../payments";
 import type { Facilitator } from "../payments";
@@ -57,6 +58,8 @@ export interface PaywallDeps {
    * on such a rule is checked against a fresh quote instead (src/paywall/origin-quote.ts).
    */
   quoteSecret?: string | undefined;
+  /** Reads the chain to resolve pending payments (`CHAIN_RPC_URLS`, src/chain). */
+  chain?: ChainProver | undefined;
 }
 
 /** One priced request, as the paid flow sees it. */

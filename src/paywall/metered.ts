@@ -42,6 +42,7 @@ export function meteredStreamResponse(
         unreported: "invalid_usage_report",
         pending: "payment_pending",
         failed: "settlement_failed",
+        unpaid: "settlement_failed",
       }[outcome.type];
       console.error(`a metered stream ended unsettled (${error}):`, outcome.reason);
       return sseEvent(SETTLEMENT_ERROR_EVENT, {

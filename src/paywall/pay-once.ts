@@ -1,14 +1,16 @@
 import type { SettleResponse } from "@x402/core/types";
+import type { ChainProver } from "../chain";
 import { paymentIdentity } from "../idempotency";
 import type { Claim, ClaimResult, PaymentLockService } from "../idempotency";
+import type { ReceiptsLedger } from "../ledger";
 import type { Facilitator, PreparedPayment } from "../payments";
 import type { Offer } from "../pricing";
 import { forwardToOrigin } from "../proxy";
 import type { OriginOptions, OriginResult } from "../proxy";
 import { meteredCharge } from "../pricing";
 import { meteredStreamResponse, settleAmount } from "./metered";
-import { settleOnce } from "./settle-once";
-import type { Lock } from "./settle-once";
+import { concludeProof, proveOnChain, settleOnce, stayPending } from "./settle-once";
+import type { Lock, SettleContext } from "./settle-once";
 import { errorResponse, paidResponse, settlementHeader } from "./responses";
 
 /**
@@ -16,9 +18,12 @@ import { errorResponse, paidResponse, settlementHeader } from "./responses";
  * forward, settle, record the outcome. Copies of a payment that arrive while it is being worked
  * on get a 409; copies after it settled get the first receipt (and, with the same
  * `payment-identifier`, the content again for a short while); a settlement that timed out is
- * recorded as pending and the next copy of the payment resolves it, so a client is never asked
- * to pay again for a payment that may have gone through.
+ * recorded as pending and resolved only from the chain (settle-once.ts), so a client is never
+ * asked to pay again for a payment that may have gone through, nor served one that did not.
  */
+
+/** How long a client is asked to wait before sending a pending payment again (seconds). */
+export const PENDING_RETRY_AFTER_SECONDS = 5;
 
 /** How long after settlement a retry with the same payment id gets the content again. */
 export const REPLAY_WINDOW_MS = 10 * 60_000;
@@ -31,6 +36,10 @@ export interface PayOnceDeps {
   payments?: PaymentLockService | undefined;
   /** Runs work after the answer (`waitUntil`); without it, the work is awaited first. */
   defer?: ((work: Promise<unknown>) => void) | undefined;
+  /** Reads the chain to resolve a pending payment (`CHAIN_RPC_URLS`); absent: none can be. */
+  chain?: ChainProver | undefined;
+  /** The ledger, whose index of pending payments the operator reads. */
+  ledger?: ReceiptsLedger | undefined;
 }
 
 /** One paid request, ready for the facilitator. */
@@ -83,7 +92,9 @@ export async function payOnce(paid: PaidRequest, deps: PayOnceDeps): Promise<Res
     case "acquired":
       return attempt(paid, deps, lock, "fresh");
     case "pending":
-      return attempt(paid, deps, lock, "pending");
+      return attempt(paid, deps, lock, "pending", claimed.transaction);
+    case "refused":
+      return paid.challenge(claimed.reason);
     case "settled":
       return settledBefore(paid, deps, claim, claimed);
     case "busy":
@@ -106,24 +117,56 @@ async function attempt(
   deps: PayOnceDeps,
   lock: Lock | undefined,
   mode: "fresh" | "pending",
+  knownTransaction?: string,
 ): Promise<Response> {
+  const { request, prepared } = paid;
+  const ctx: SettleContext = {
+    facilitator: deps.facilitator,
+    lock,
+    chain: deps.chain,
+    pending: deps.ledger?.pending,
+    payment: {
+      scheme: prepared.offer.scheme,
+      network: prepared.offer.network,
+      asset: prepared.offer.asset,
+      payTo: prepared.offer.payTo,
+      amount: prepared.offer.amount,
+      resource: paid.resourceUrl,
+      paymentPayload: prepared.request.paymentPayload,
+    },
+    defer: deps.defer,
+  };
   const release = () => lock?.service.finish(lock.payer, lock.claim.key, { type: "released" });
   // Nothing was charged: a fresh claim is let go; a pending one stays pending, as the earlier
-  // attempt's settlement may still have gone through.
+  // attempt's settlement may still have gone through (with the transaction, once proven).
+  let proven: string | undefined;
   const giveUp = () =>
     mode === "fresh"
       ? release()
-      : lock?.service.finish(lock.payer, lock.claim.key, { type: "pending" });
-  const { request, prepared } = paid;
+      : lock?.service.finish(lock.payer, lock.claim.key, {
+          type: "pending",
+          transaction: proven,
+        });
   const metered = prepared.offer.metered;
-  if (mode === "pending" && metered && "sse" in metered.usage) {
-    // A stream goes out before it is settled: a copy of its payment never opens another one.
-    return errorResponse(
-      "payment_pending",
-      "this payment's stream was served and its settlement is not known yet; it is never settled twice",
-    );
-  }
   let payer = prepared.from;
+  if (mode === "pending") {
+    // The chain first: a payment proven unpaid never reaches the origin again, one proven paid
+    // is served with its transaction; without proof a new settlement is tried (the nonce lets
+    // the token move at most once) and, failing that, it stays pending.
+    const proof = await proveOnChain(ctx, knownTransaction);
+    if (proof.type === "unpaid") {
+      await concludeProof(ctx, proof, payer);
+      return paid.challenge(proof.reason);
+    }
+    if (proof.type === "paid") proven = proof.transaction;
+    if (proof.type === "unknown" && metered && "sse" in metered.usage) {
+      // A stream goes out before it is settled: a copy of its payment never opens another one.
+      await stayPending(ctx, proof.reason, 503);
+      return pendingResponse(
+        "this payment's stream was served and its settlement is not known yet; it is never settled twice",
+      );
+    }
+  }
   if (mode === "fresh") {
     const verified = await deps.facilitator.verify(prepared.request);
     if (verified.type === "unavailable") {
@@ -170,11 +213,7 @@ async function attempt(
           return { type: "unreported", reason: charge.reason };
         }
         const request = settleAmount(prepared.request, charge.amount);
-        const outcome = await settleOnce(deps.facilitator, lock, mode, request, {
-          charged: charge.amount,
-          payer,
-          defer: deps.defer,
-        });
+        const outcome = await settleOnce(ctx, mode, request, { charged: charge.amount, payer });
         if (outcome.type === "settled") {
           await paid.onSettled(
             new Response(null),
@@ -201,22 +240,20 @@ async function attempt(
           return;
         }
         const request = settleAmount(prepared.request, amount);
-        const work = settleOnce(deps.facilitator, lock, mode, request, {
-          charged: amount,
-          payer,
-          defer: deps.defer,
-        }).then(async (outcome) => {
-          if (outcome.type !== "settled") {
-            console.error("a cut metered stream was not settled:", outcome.reason);
-            return;
-          }
-          await paid.onSettled(
-            new Response(null),
-            outcome.receipt,
-            outcome.receipt.payer ?? payer,
-            outcome.reference,
-          );
-        });
+        const work = settleOnce(ctx, mode, request, { charged: amount, payer }).then(
+          async (outcome) => {
+            if (outcome.type !== "settled") {
+              console.error("a cut metered stream was not settled:", outcome.reason);
+              return;
+            }
+            await paid.onSettled(
+              new Response(null),
+              outcome.receipt,
+              outcome.receipt.payer ?? payer,
+              outcome.reference,
+            );
+          },
+        );
         // The client is gone: the settlement goes on after the request when it can.
         if (deps.defer) deps.defer(work);
         else await work;
@@ -241,19 +278,21 @@ async function attempt(
     toSettle = settleAmount(prepared.request, charge.amount);
     charged = charge.amount;
   }
-  const outcome = await settleOnce(deps.facilitator, lock, mode, toSettle, {
-    charged,
-    payer,
-    defer: deps.defer,
-  });
+  const outcome = proven
+    ? await concludeProof(ctx, { type: "paid", transaction: proven }, payer)
+    : await settleOnce(ctx, mode, toSettle, { charged, payer });
   if (outcome.type === "pending") {
     await origin.body?.cancel();
-    return errorResponse(
-      "payment_pending",
+    return pendingResponse(
       `the settlement's outcome is unknown (${outcome.reason}); the content was withheld. ` +
-        "Send the same payment again to resolve it: it is never settled twice.",
+        "Send the same payment again to resolve it: it is never settled twice, and never " +
+        "served until the chain shows it paid.",
       outcome.status,
     );
+  }
+  if (outcome.type === "unpaid") {
+    await origin.body?.cancel();
+    return paid.challenge(outcome.reason);
   }
   if (outcome.type === "failed") {
     await origin.body?.cancel();
@@ -301,6 +340,13 @@ async function settledBefore(
   for (const [name, value] of Object.entries(settlementHeader(receipt))) {
     response.headers.set(name, value);
   }
+  return response;
+}
+
+/** A `503 payment_pending` (or the facilitator's 502) telling the client when to try again. */
+function pendingResponse(message: string, status: 502 | 503 = 503): Response {
+  const response = errorResponse("payment_pending", message, status);
+  response.headers.set("Retry-After", String(PENDING_RETRY_AFTER_SECONDS));
   return response;
 }
 

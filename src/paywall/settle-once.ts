@@ -1,15 +1,20 @@
 import type { SettleResponse } from "@x402/core/types";
+import { transferFacts } from "../chain";
+import type { ChainProver, Proof } from "../chain";
 import type { Claim, PaymentLockService } from "../idempotency";
+import type { PendingPayments } from "../ledger";
 import type { Facilitator, FacilitatorRequest } from "../payments";
 
 /**
  * The settlement of a verified payment, and its record in the payment's lock (src/idempotency):
- * settled with its receipt, released when the facilitator refused it (nothing moved), or pending
- * when its answer was lost (the next copy of the payment resolves it, never settling twice).
+ * settled with its receipt, released when the facilitator refused a fresh one (nothing moved),
+ * or pending when its outcome is unknown (the answer was lost, a 5xx, garbage). A pending
+ * payment moves on only by proof from the chain (src/chain): the transfer it authorized is
+ * there (settled, with that transaction), or it never will be (cancelled or diverted: refused;
+ * expired unused: released). A facilitator saying the nonce is used proves nothing: the payer
+ * can spend a nonce without paying the seller. Without proof it stays pending, never served,
+ * never asked to pay again, never settled twice, and the operator sees it (src/ledger/pending.ts).
  */
-
-/** The reason the official EVM facilitator gives when the authorization's nonce is spent. */
-const NONCE_USED = /nonce_already_used|authorization_?used|already.?used/i;
 
 /** A payment's claim in its payer's lock. */
 export interface Lock {
@@ -18,51 +23,63 @@ export interface Lock {
   claim: Claim;
 }
 
-/** What came of asking the facilitator to settle. */
+/** What a settlement works with besides the request. */
+export interface SettleContext {
+  facilitator: Facilitator;
+  lock: Lock | undefined;
+  /** Reads the chain for a proof; absent: nothing pending can be proven. */
+  chain?: ChainProver | undefined;
+  /** The operator's index of pending payments; absent without the ledger. */
+  pending?: PendingPayments | undefined;
+  /** The terms paid (network, asset, payee, price) and the payment payload. */
+  payment: {
+    scheme: string;
+    network: string;
+    asset: string;
+    payTo: string;
+    amount: string;
+    resource: string;
+    paymentPayload: unknown;
+  };
+  /** Runs work after the answer (`waitUntil`); without it, the work is awaited first. */
+  defer?: ((work: Promise<unknown>) => void) | undefined;
+}
+
+/** What came of asking the facilitator to settle, or of reading the chain. */
 export type Settlement =
   | { type: "settled"; receipt: SettleResponse; reference: string }
+  /** A fresh settlement the facilitator refused: nothing moved, the payer may pay again. */
   | { type: "failed"; receipt: SettleResponse; reason: string }
+  /** A pending payment the chain shows will never pay (cancelled, diverted, expired unused). */
+  | { type: "unpaid"; reason: string }
   | { type: "pending"; reason: string; status: 502 | 503 };
 
 /**
  * Settles `request` and records the outcome in the lock. In `pending` mode (an earlier attempt's
- * answer was lost) a refusal because the authorization is spent means that attempt went
- * through. `charged` is what a metered payment settles, for its receipt; `payer` the verified
- * payer, for a receipt that names none; with `defer`, the "settled" record is written after the
- * answer.
+ * outcome is unknown) a refusal is resolved from the chain, never taken as proof either way.
+ * `charged` is what a metered payment settles, for its receipt; `payer` the verified payer, for
+ * a receipt that names none.
  */
 export async function settleOnce(
-  facilitator: Facilitator,
-  lock: Lock | undefined,
+  ctx: SettleContext,
   mode: "fresh" | "pending",
   request: FacilitatorRequest,
-  known: {
-    charged?: string | undefined;
-    payer?: string | undefined;
-    /** Runs work after the answer (`waitUntil`); without it, the work is awaited first. */
-    defer?: ((work: Promise<unknown>) => void) | undefined;
-  },
+  known: { charged?: string | undefined; payer?: string | undefined },
 ): Promise<Settlement> {
-  const settled = await facilitator.settle(request);
-  if (settled.type === "unavailable") {
-    await lock?.service.finish(lock.payer, lock.claim.key, { type: "pending" });
-    return { type: "pending", reason: settled.reason, status: settled.status };
-  }
+  const settled = await ctx.facilitator.settle(request);
+  if (settled.type === "unavailable") return stayPending(ctx, settled.reason, settled.status);
   let receipt = settled.body;
-  if (!receipt.success && mode === "pending" && NONCE_USED.test(receipt.errorReason ?? "")) {
-    const payer = receipt.payer ?? known.payer;
-    receipt = { ...receipt, success: true, errorReason: undefined, ...(payer && { payer }) };
-  }
-  if (!receipt.success && mode === "pending") {
-    // An earlier settlement of this payment may have gone through (its answer was lost): a
-    // refusal now (expired, say) does not prove it did not. It stays pending, never "pay again".
-    await lock?.service.finish(lock.payer, lock.claim.key, { type: "pending" });
-    const reason = receipt.errorReason ?? "the settlement was refused";
-    return { type: "pending", reason, status: 503 };
+  if (!receipt.success && mode === "fresh") {
+    await finish(ctx, { type: "released" });
+    return { type: "failed", receipt, reason: receipt.errorReason ?? "the settlement failed" };
   }
   if (!receipt.success) {
-    await lock?.service.finish(lock.payer, lock.claim.key, { type: "released" });
-    return { type: "failed", receipt, reason: receipt.errorReason ?? "the settlement failed" };
+    // An earlier settlement of this payment may have gone through: only the chain can say.
+    const refused = receipt.errorReason ?? "the settlement was refused";
+    const proof = await proveOnChain(ctx, receipt.transaction || undefined);
+    if (proof.type === "unknown") return stayPending(ctx, `${refused}; ${proof.reason}`, 503);
+    const concluded = await concludeProof(ctx, proof, known.payer);
+    return concluded;
   }
   const { charged } = known;
   if (charged !== undefined) {
@@ -72,15 +89,123 @@ export async function settleOnce(
     // The facilitator's word on what moved is the receipt's; the mismatch is logged above.
     receipt = { ...receipt, amount: receipt.amount ?? charged };
   }
+  return recordSettled(ctx, receipt, mode === "pending");
+}
+
+/**
+ * Reads the chain for the payment before anything else is done with a pending copy: a proof
+ * either way concludes it (`settled` is recorded once the content is served: see `recordSettled`);
+ * `unknown` leaves it to a new settlement attempt.
+ */
+export async function proveOnChain(ctx: SettleContext, transaction?: string): Promise<Proof> {
+  const facts = transferFacts(ctx.payment, ctx.payment.paymentPayload);
+  if (!facts.ok) return { type: "unknown", reason: facts.reason };
+  if (!ctx.chain) {
+    return {
+      type: "unknown",
+      reason: `no chain RPC is configured for ${ctx.payment.network} (CHAIN_RPC_URLS)`,
+    };
+  }
+  return ctx.chain.prove(ctx.payment.network, { ...facts.facts, transaction });
+}
+
+/** The receipt a chain proof stands for: the transfer it found. */
+export function provenReceipt(
+  ctx: SettleContext,
+  transaction: string,
+  payer: string | undefined,
+): SettleResponse {
+  return {
+    success: true,
+    transaction,
+    network: ctx.payment.network as SettleResponse["network"],
+    amount: ctx.payment.amount,
+    ...(payer && { payer }),
+  };
+}
+
+/**
+ * Records a decisive proof of an unpaid payment (refused, or released when it expired unused)
+ * or of a paid one (settled with the transaction found).
+ */
+export async function concludeProof(
+  ctx: SettleContext,
+  proof: Exclude<Proof, { type: "unknown" }>,
+  payer: string | undefined,
+): Promise<Extract<Settlement, { type: "settled" | "unpaid" }>> {
+  if (proof.type === "paid") {
+    return recordSettled(ctx, provenReceipt(ctx, proof.transaction, payer), true);
+  }
+  await finish(
+    ctx,
+    proof.why === "expired"
+      ? { type: "released", proof: "expired" }
+      : { type: "refused", reason: proof.reason },
+  );
+  await clearPending(ctx);
+  return { type: "unpaid", reason: proof.reason };
+}
+
+/** Keeps the payment pending (lock and operator's index) with `reason`. */
+export async function stayPending(
+  ctx: SettleContext,
+  reason: string,
+  status: 502 | 503,
+  transaction?: string,
+): Promise<Extract<Settlement, { type: "pending" }>> {
+  await finish(ctx, { type: "pending", note: reason, transaction });
+  const { lock, pending, payment } = ctx;
+  if (lock && pending) {
+    const facts = transferFacts(payment, payment.paymentPayload);
+    const noted = pending.note({
+      payer: lock.payer,
+      key: lock.claim.key,
+      network: payment.network,
+      asset: payment.asset,
+      payTo: payment.payTo,
+      amount: payment.amount,
+      nonce: facts.ok ? facts.facts.nonce : null,
+      validBefore: facts.ok ? facts.facts.validBefore : null,
+      resource: payment.resource,
+      since: Date.now(),
+      checkedAt: null,
+      outcome: reason,
+      tx: transaction ?? null,
+    });
+    if (ctx.defer) ctx.defer(noted);
+    else await noted;
+  }
+  return { type: "pending", reason, status };
+}
+
+async function recordSettled(
+  ctx: SettleContext,
+  receipt: SettleResponse,
+  wasPending: boolean,
+): Promise<Extract<Settlement, { type: "settled" }>> {
   // Recording "settled" need not delay the answer: the chain refuses a second settlement.
-  const finished = lock?.service.finish(lock.payer, lock.claim.key, {
-    type: "settled",
-    receipt: JSON.stringify(receipt),
-  });
-  if (finished && known.defer) known.defer(finished);
+  const finished = finish(ctx, { type: "settled", receipt: JSON.stringify(receipt) });
+  if (ctx.defer) ctx.defer(finished);
   else await finished;
+  if (wasPending) await clearPending(ctx);
   const reference = receipt.transaction
     ? `${receipt.network}:${receipt.transaction}`
-    : `${receipt.network}:authorization:${lock?.claim.key ?? "unknown"}`;
+    : `${receipt.network}:authorization:${ctx.lock?.claim.key ?? "unknown"}`;
   return { type: "settled", receipt, reference };
+}
+
+async function finish(
+  ctx: SettleContext,
+  outcome: Parameters<PaymentLockService["finish"]>[2],
+): Promise<void> {
+  const { lock } = ctx;
+  await lock?.service.finish(lock.payer, lock.claim.key, outcome);
+}
+
+async function clearPending(ctx: SettleContext): Promise<void> {
+  const { lock, pending } = ctx;
+  if (!lock || !pending) return;
+  const cleared = pending.clear(lock.payer, lock.claim.key);
+  if (ctx.defer) ctx.defer(cleared);
+  else await cleared;
 }

@@ -121,30 +121,43 @@ describe("facilitator faults", () => {
     ["answering 500", "error500"],
     ["slower than the timeout", "slow"],
     ["answering garbage", "garbage"],
-  ])("should fail over to the second facilitator when the first is %s", async (_name, kind) => {
-    await fault(API_PRICE, async () => {
-      const path = `/api/failover-${kind}`;
-      const header = await signedPayment(path);
-      facilitators({ verify: kind, settle: kind }, {});
-      const seenBefore = second.received.length;
-      const response = await pay(path, header);
-      expect(response.status).toBe(200);
-      expect(receiptOf(response)).toMatchObject({ success: true });
-      expect(second.received.slice(seenBefore).filter((p) => /verify|settle/.test(p))).toEqual([
-        "/verify",
-        "/settle",
-      ]);
-    });
-  });
+  ])(
+    "should fail a verify over to the second facilitator when the first is %s, but never a settle: pending, then settled once from the same facilitator",
+    async (_name, kind) => {
+      await fault(API_PRICE, async () => {
+        const path = `/api/failover-${kind}`;
+        const header = await signedPayment(path);
+        facilitators({ verify: kind, settle: kind }, {});
+        const seenBefore = second.received.length;
+        const response = await pay(path, header);
+        expect(await errorOf(response)).toBe("payment_pending");
+        expect(receiptOf(response)).toBeUndefined();
+        // The second verified; the settle stayed with the first, which may have received it.
+        expect(second.received.slice(seenBefore).filter((p) => /verify|settle/.test(p))).toEqual([
+          "/verify",
+        ]);
+        facilitators({}, {});
+        const copy = await pay(path, header);
+        expect(copy.status).toBe(200);
+        expect(receiptOf(copy)).toMatchObject({ success: true });
+      });
+    },
+  );
 
-  it("should fail over a settlement alone when only the first facilitator's settle fails", async () => {
+  it("should not fail a settlement over when only the first facilitator's settle fails; its copy settles once", async () => {
     await fault(API_PRICE, async () => {
       const path = "/api/failover-settle";
       const header = await signedPayment(path);
       facilitators({ settle: "error500" }, {});
+      const seenBefore = second.received.length;
       const response = await pay(path, header);
-      expect(response.status).toBe(200);
-      expect(await response.json()).toMatchObject({ paid: true });
+      expect(response.status).toBe(502);
+      expect(await errorOf(response)).toBe("payment_pending");
+      expect(second.received.slice(seenBefore).filter((p) => /settle/.test(p))).toEqual([]);
+      facilitators({}, {});
+      const copy = await pay(path, header);
+      expect(copy.status).toBe(200);
+      expect(await copy.json()).toMatchObject({ paid: true });
     });
   });
 

@@ -8,10 +8,80 @@ import { FAKE_FEE_PAYER, FAKE_UPTO_FACILITATOR } from "./fake-values.ts";
  * The facilitator's behaviour is chosen by the first path segment of its URL
  * (`http://127.0.0.1:N/<mode>/verify`), so tests running in parallel never share state. Modes:
  * `ok`, `invalid` (verify refuses), `settle-fail`, `settle-500`, `error500`, `garbage` (not
- * JSON), `slow` (answers after 5 s), `settle-lost-once` (the first settle of a nonce answers after
- * 3 s, later ones say its nonce is spent) and `settle-500-once` (the first settle of a nonce fails
- * with a 500, later ones succeed).
+ * JSON), `slow` (answers after 5 s), `settle-lost-once` (the first settle of a nonce lands on
+ * the chain but answers after 3 s), `settle-lost-unlanded` (the first settle answers after 3 s
+ * and never lands), `settle-lost-then-expired` (as `settle-lost-unlanded`, later ones are refused
+ * as expired), `settle-500-once` (the first settle of a nonce fails with a 500, later ones
+ * succeed) and `reset` (the connection is reset once the request was read).
+ *
+ * It also keeps a fake chain, served as JSON-RPC at `/rpc` (the calls the paywall's chain proof
+ * makes: eth_getLogs, eth_getTransactionReceipt, eth_call authorizationState,
+ * eth_getBlockByNumber): a settle that succeeds "lands" (AuthorizationUsed, then Transfer from →
+ * to of the value, in transaction 0x<nonce>); a settle of a nonce already on chain is refused
+ * as `invalid_exact_evm_nonce_already_used`; `GET /__chain?nonce=N&state=cancelled|diverted`
+ * spends a nonce as the payer could (cancelAuthorization, or another authorization to another
+ * address).
  */
+
+/** Topics of the token's events the fake chain emits (FiatToken V2). */
+const TOPICS = {
+  transfer: "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef",
+  used: "0x98de503528ee59b575ef0c0a2576a82497bfc029a5685b209e9ec333479b10a5",
+  canceled: "0x1cdd46ff242716cdaa72d159d339a485b3438398348d68f09d7c8c0a59353d81",
+};
+/** Where a diverted authorization's money went. */
+export const FAKE_THIEF = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
+
+interface OnChain {
+  state: "paid" | "cancelled" | "diverted";
+  from: string;
+  to: string;
+  value: string;
+  asset: string;
+}
+
+const topicWord = (address: string) => `0x${address.toLowerCase().slice(2).padStart(64, "0")}`;
+
+/** Answers one JSON-RPC call from the fake chain. */
+function rpcAnswer(chain: Map<string, OnChain>, method: string, params: unknown[]): unknown {
+  const logsOf = (nonce: string, entry: OnChain) => {
+    const base = { address: entry.asset, transactionHash: nonce, data: "0x" };
+    if (entry.state === "cancelled") {
+      return [
+        { ...base, topics: [TOPICS.canceled, topicWord(entry.from), nonce], logIndex: "0x0" },
+      ];
+    }
+    const to = entry.state === "diverted" ? FAKE_THIEF : entry.to;
+    return [
+      { ...base, topics: [TOPICS.used, topicWord(entry.from), nonce], logIndex: "0x0" },
+      {
+        ...base,
+        topics: [TOPICS.transfer, topicWord(entry.from), topicWord(to)],
+        data: `0x${BigInt(entry.value).toString(16).padStart(64, "0")}`,
+        logIndex: "0x1",
+      },
+    ];
+  };
+  if (method === "eth_getLogs") {
+    const nonce = String((params[0] as { topics: unknown[] }).topics[2]).toLowerCase();
+    const entry = chain.get(nonce);
+    return entry ? logsOf(nonce, entry).slice(0, 1) : [];
+  }
+  if (method === "eth_getTransactionReceipt") {
+    const nonce = String(params[0]).toLowerCase();
+    const entry = chain.get(nonce);
+    return entry ? { status: "0x1", logs: logsOf(nonce, entry) } : null;
+  }
+  if (method === "eth_call") {
+    const data = String((params[0] as { data: string }).data);
+    const used = chain.has(`0x${data.slice(-64)}`.toLowerCase());
+    return `0x${(used ? 1 : 0).toString(16).padStart(64, "0")}`;
+  }
+  if (method === "eth_getBlockByNumber") {
+    return { timestamp: `0x${Math.floor(Date.now() / 1000).toString(16)}` };
+  }
+  return undefined;
+}
 
 /** A running fake server. */
 export interface Fake {
@@ -94,8 +164,33 @@ function payerAndNonce(payload: Record<string, unknown>): {
  */
 export async function startFakeFacilitator(): Promise<Fake> {
   const calls: Array<{ mode: string; op: string; nonce: string; body: unknown }> = [];
+  const chain = new Map<string, OnChain>();
   return listen((req, res) => {
     const url = new URL(req.url ?? "/", "http://fake");
+    if (url.pathname === "/__chain") {
+      const nonce = (url.searchParams.get("nonce") ?? "").toLowerCase();
+      const state = url.searchParams.get("state") as OnChain["state"];
+      const settle = calls.find((c) => c.nonce.toLowerCase() === nonce);
+      const authorization = (
+        settle?.body as { paymentPayload: { payload: { authorization: OnChain } } }
+      )?.paymentPayload.payload.authorization;
+      const asset = (settle?.body as { paymentRequirements: { asset: string } })
+        ?.paymentRequirements.asset;
+      if (!authorization || !asset) return json(res, 404, { error: "no such payment seen" });
+      chain.set(nonce, { ...authorization, state, asset });
+      return json(res, 200, { ok: true });
+    }
+    if (url.pathname === "/rpc") {
+      void readBody(req).then((text) => {
+        const call = JSON.parse(text) as { id: number; method: string; params: unknown[] };
+        json(res, 200, {
+          jsonrpc: "2.0",
+          id: call.id,
+          result: rpcAnswer(chain, call.method, call.params),
+        });
+      });
+      return;
+    }
     if (url.pathname === "/__calls") {
       const nonce = url.searchParams.get("nonce");
       const mode = url.searchParams.get("mode");
@@ -107,6 +202,10 @@ export async function startFakeFacilitator(): Promise<Fake> {
     }
     const [, mode = "", op = ""] = url.pathname.split("/");
     if (op === "supported") return json(res, 200, FAKE_SUPPORTED);
+    if (mode === "reset") {
+      void readBody(req).then(() => req.socket.resetAndDestroy());
+      return;
+    }
     void readBody(req).then(async (text) => {
       const body = JSON.parse(text) as {
         paymentPayload: { payload: Record<string, unknown> };
@@ -114,13 +213,21 @@ export async function startFakeFacilitator(): Promise<Fake> {
       };
       const auth = payerAndNonce(body.paymentPayload.payload);
       const settledBefore = calls.some((c) => c.op === "settle" && c.nonce === auth.nonce);
+      const onChain = chain.has(auth.nonce.toLowerCase());
+      const land = () => {
+        const authorization = body.paymentPayload.payload["authorization"] as OnChain | undefined;
+        const asset = (body.paymentRequirements as { asset?: string }).asset;
+        if (authorization && asset) {
+          chain.set(auth.nonce.toLowerCase(), { ...authorization, state: "paid", asset });
+        }
+      };
       calls.push({ mode, op, nonce: auth.nonce, body });
       const network = body.paymentRequirements.network;
       if (mode === "error500" || (mode === "settle-500" && op === "settle")) {
         return json(res, 500, { error: "boom" });
       }
-      if (op === "settle" && settledBefore && mode === "settle-lost-once") {
-        // The first settlement landed on chain; the authorization's nonce is spent.
+      if (op === "settle" && onChain && mode !== "error500" && mode !== "settle-500") {
+        // The nonce is spent on chain (by a settlement, or by the payer): the token refuses it.
         return json(res, 200, {
           success: false,
           errorReason: "invalid_exact_evm_nonce_already_used",
@@ -137,12 +244,19 @@ export async function startFakeFacilitator(): Promise<Fake> {
           network,
         });
       }
+      if (op === "settle" && !settledBefore && mode === "settle-lost-once") {
+        // It lands on chain at once; its answer comes too late.
+        land();
+        await new Promise((r) => setTimeout(r, 3_000));
+      }
       if (
         op === "settle" &&
         !settledBefore &&
-        (mode === "settle-lost-once" || mode === "settle-lost-then-expired")
+        (mode === "settle-lost-unlanded" || mode === "settle-lost-then-expired")
       ) {
+        // Its answer comes too late, and it never reached the chain.
         await new Promise((r) => setTimeout(r, 3_000));
+        return json(res, 504, { error: "gateway timeout" });
       }
       if (op === "settle" && !settledBefore && mode === "settle-500-once") {
         return json(res, 500, { error: "boom" });
@@ -163,6 +277,7 @@ export async function startFakeFacilitator(): Promise<Fake> {
           network,
         });
       }
+      if (op === "settle") land();
       return json(res, 200, {
         success: true,
         payer: auth.from,

@@ -32,6 +32,7 @@ describe("loadConfig", () => {
         ],
         payTo: undefined,
         network: undefined,
+        chainRpcUrls: {},
         tableTtlMs: 10_000,
         facilitatorTimeoutMs: 15_000,
         payerHeader: "x-payer",
@@ -67,6 +68,28 @@ describe("loadConfig", () => {
         payerHeader: "x-paid-by",
       },
     });
+  });
+
+  it("should read CHAIN_RPC_URLS, with secrets for env: values, and name every bad entry", () => {
+    const read = loadConfig({
+      ...BASE,
+      CHAIN_RPC_URLS: '{"eip155:84532":"http://127.0.0.1:8545","eip155:8453":"env:BASE_RPC"}',
+      BASE_RPC: "https://base.example/v2/key",
+    } as Env);
+    expect(read.ok && read.config.chainRpcUrls).toEqual({
+      "eip155:84532": "http://127.0.0.1:8545",
+      "eip155:8453": "https://base.example/v2/key",
+    });
+    expect(problemsOf({ CHAIN_RPC_URLS: "[1]" })).toContain("CHAIN_RPC_URLS must be a JSON object");
+    expect(problemsOf({ CHAIN_RPC_URLS: "{" })).toContain("CHAIN_RPC_URLS is not JSON");
+    expect(problemsOf({ CHAIN_RPC_URLS: '{"base":"http://x"}' })).toContain(
+      'CHAIN_RPC_URLS: "base" is not a CAIP-2 network id',
+    );
+    expect(problemsOf({ CHAIN_RPC_URLS: '{"eip155:1":"ftp://x"}' })).toContain(
+      "CHAIN_RPC_URLS.eip155:1: ftp://x is not an http(s) URL",
+    );
+    const missing = problemsOf({ CHAIN_RPC_URLS: '{"eip155:1":"env:NOPE"}' });
+    expect(missing).toContain("CHAIN_RPC_URLS.eip155:1: the secret NOPE is not set");
   });
 
   it("should accept a TTL of zero", () => {

@@ -103,10 +103,10 @@ describe("httpFacilitator", () => {
       "https://f2.test": new Response("busy", { status: 503 }),
     });
     const urls = ["https://f1.test", "https://f2.test"];
-    expect(await httpFacilitator({ urls, timeoutMs: 1000, fetch }).settle(REQUEST)).toEqual({
+    expect(await httpFacilitator({ urls, timeoutMs: 1000, fetch }).verify(REQUEST)).toEqual({
       type: "unavailable",
       status: 502,
-      reason: "facilitator settle returned HTTP 503",
+      reason: "facilitator verify returned HTTP 503",
     });
   });
 
@@ -189,6 +189,28 @@ describe("httpFacilitator", () => {
       body: VALID,
     });
   });
+
+  it.each<[string, Reply, number, string]>([
+    ["refuses the connection", new Error("Network connection lost."), 503, "could not be reached"],
+    ["answers 500", json({ error: "boom" }, 500), 502, "returned HTTP 500"],
+    ["answers garbage", new Response("<html>"), 502, "returned a malformed answer"],
+    ["times out", "wait-for-abort", 503, "timed out after 20 ms"],
+  ])(
+    "should never fail a settle over to the next facilitator when the first %s (regression: the second found the nonce spent and the payment was answered 402)",
+    async (_name, reply, status, why) => {
+      const { fetch, calls } = fakeFetch({
+        "https://f1.test": reply,
+        "https://f2.test": json(SETTLED),
+      });
+      const urls = ["https://f1.test", "https://f2.test"];
+      expect(await httpFacilitator({ urls, timeoutMs: 20, fetch }).settle(REQUEST)).toEqual({
+        type: "unavailable",
+        status,
+        reason: `facilitator settle ${why}`,
+      });
+      expect(calls.map((c) => c.url)).toEqual(["https://f1.test/settle"]);
+    },
+  );
 
   it("should answer 503 when no facilitator is configured", async () => {
     const { fetch, calls } = fakeFetch({});

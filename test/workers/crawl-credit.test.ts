@@ -73,11 +73,8 @@ describe("buying credit", () => {
     expect(((await resolved.json()) as { balance: string }).balance).toBe("USD 0.05");
     const again = await send();
     expect(again.status).toBe(409);
-    expect((await facilitatorCalls(nonce)).map((c) => c.op)).toEqual([
-      "verify",
-      "settle",
-      "settle",
-    ]);
+    // The chain showed the first settle went through: no second settle was asked for.
+    expect((await facilitatorCalls(nonce)).map((c) => c.op)).toEqual(["verify", "settle"]);
   });
 
   it("should refuse an unsigned top-up with StrongAuthRequired", async () => {
