@@ -1,4 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
+import {
+  createReplays,
+  endReplay,
+  forgetRequest,
+  otherRequest,
+  purgeReplays,
+  recordRequest,
+  startReplay,
+} from "./replays";
+import type { ReplayStart } from "./replays";
 
 /**
  * One Durable Object per payer (SQLite-backed) records every payment of that payer the paywall
@@ -22,6 +32,11 @@ export interface Claim {
   resource: string;
   /** When the authorization stops being valid (ms since epoch): the record is kept at least that long. */
   validUntil: number;
+  /**
+   * With a payment id: the digest of the request (method, resource, body) that brings it; a
+   * settled payment is served again only to the same request (src/idempotency/replays.ts).
+   */
+  digest?: string | undefined;
 }
 
 /** How a claim was answered. */
@@ -79,6 +94,7 @@ export class PaymentLocks extends DurableObject<object> {
         resource TEXT NOT NULL, state TEXT NOT NULL, receipt TEXT,
         updated_at INTEGER NOT NULL, settled_at INTEGER, purge_at INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS payments_purge ON payments(purge_at);`);
+    createReplays(this.sql);
   }
 
   /** Claims a payment for one request, or says who has it and how it ended. */
@@ -108,6 +124,13 @@ export class PaymentLocks extends DurableObject<object> {
       };
     }
     if (row?.state === "settling" && now - row.updated_at < STALE_CLAIM_MS) return { type: "busy" };
+    if (row && claim.digest !== undefined && otherRequest(this.sql, claim.key, claim.digest)) {
+      // The payment's first request may have run at the origin: it never buys another one.
+      return {
+        type: "conflict",
+        reason: "this payment was first sent with another request (method, resource or body)",
+      };
+    }
     const purgeAt = Math.max(claim.validUntil, now) + STALE_CLAIM_MS;
     const pending = row !== undefined;
     this.sql.exec(
@@ -121,6 +144,7 @@ export class PaymentLocks extends DurableObject<object> {
       now,
       purgeAt,
     );
+    if (claim.digest !== undefined) recordRequest(this.sql, claim.key, claim.digest);
     this.schedule(purgeAt);
     return pending ? { type: "pending" } : { type: "acquired" };
   }
@@ -130,6 +154,7 @@ export class PaymentLocks extends DurableObject<object> {
     const now = Date.now();
     if (outcome.type === "released") {
       this.sql.exec("DELETE FROM payments WHERE key = ? AND state != 'settled'", key);
+      forgetRequest(this.sql, key);
       return;
     }
     if (outcome.type === "pending") {
@@ -158,12 +183,26 @@ export class PaymentLocks extends DurableObject<object> {
   }
 
   /**
+   * Starts serving a settled payment's content again to a retry whose request has `digest`:
+   * granted only to the paid request's digest, one at a time, a bounded number of times.
+   */
+  startReplay(key: string, digest: string): ReplayStart {
+    return startReplay(this.sql, key, digest, Date.now());
+  }
+
+  /** Reports that a granted replay's answer went out or failed: the next one may start. */
+  endReplay(key: string): void {
+    endReplay(this.sql, key);
+  }
+
+  /**
    * Forgets payments whose authorizations can no longer be used (a settled one after a day, a
    * pending one a day after its last attempt), and re-arms for the next.
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
     this.sql.exec("DELETE FROM payments WHERE purge_at <= ?", now);
+    purgeReplays(this.sql);
     const next = this.sql
       .exec<{ at: number | null }>("SELECT MIN(purge_at) AS at FROM payments")
       .one().at;

@@ -181,10 +181,14 @@ export async function startFakeFacilitator(): Promise<Fake> {
  * counts requests seen for P (`?contains=S`: whose raw path holds S; neither: every request).
  * `/status/<code>/…` answers that status, `/slow/<ms>/…` answers after ms, `/redirect/…` a 302,
  * `/stream/<id>` sends "first|" and holds the rest until `GET /__release?id=<id>`.
+ * `/redirect-once/<id>/…` answers a 302 the first time and the echo afterwards;
+ * `/json-usage/<n>/…` a JSON answer reporting `usage.total_tokens` n (`none`: no usage);
+ * `/sse-break/…` and `/json-break/…` send part of a stream or JSON body, then break it.
  */
 export async function startFakeOrigin(): Promise<Fake> {
   const seen: Array<{ path: string }> = [];
   const held = new Map<string, () => void>();
+  const redirected = new Set<string>();
   return listen((req, res) => {
     const url = new URL(req.url ?? "/", "http://fake");
     if (url.pathname === "/__seen") {
@@ -235,6 +239,30 @@ export async function startFakeOrigin(): Promise<Fake> {
       res.write('data: {"text":"hello"}\n\n');
       const usage = parts[2] === "none" ? {} : { usage: { total_tokens: Number(parts[2]) } };
       res.end(`data: ${JSON.stringify({ text: " world", ...usage })}\n\ndata: [DONE]\n\n`);
+      return;
+    }
+    if (parts[1] === "redirect-once" && !redirected.has(parts[2] ?? "")) {
+      // An origin that redirects once (say, to add a trailing slash), then serves the page.
+      redirected.add(parts[2] ?? "");
+      return res.writeHead(302, { Location: `${url.pathname}/` }).end();
+    }
+    if (parts[1] === "json-usage") {
+      // A metered API asked not to stream (`stream: false`): one JSON answer, usage inside.
+      const usage = parts[2] === "none" ? {} : { usage: { total_tokens: Number(parts[2]) } };
+      return json(res, 200, { text: "hello world", ...usage });
+    }
+    if (parts[1] === "sse-break") {
+      // A streamed answer whose origin breaks before reporting any usage.
+      res.writeHead(200, { "Content-Type": "text/event-stream" });
+      res.write('data: {"text":"first part"}\n\n');
+      setTimeout(() => res.destroy(), 50);
+      return;
+    }
+    if (parts[1] === "json-break") {
+      // A JSON answer whose origin breaks half way through its body.
+      res.writeHead(200, { "Content-Type": "application/json", "Content-Length": "1000" });
+      res.write('{"text":"half of it');
+      setTimeout(() => res.destroy(), 50);
       return;
     }
     if (parts[1] === "redirect") {
