@@ -82,10 +82,14 @@ export async function payOnce(paid: PaidRequest, deps: PayOnceDeps): Promise<Res
   if (!identity.ok) return errorResponse("invalid_payment", identity.reason);
   const { payer } = identity;
   // A payment id may bring the content again: only to the same request, known by its digest.
-  const claim =
-    identity.claim.paymentId === undefined
-      ? identity.claim
-      : { ...identity.claim, digest: await requestDigest(paid.request, paid.resourceUrl) };
+  let claim = identity.claim;
+  if (claim.paymentId !== undefined) {
+    const digest = await requestDigest(paid.request, paid.resourceUrl).catch(() => undefined);
+    if (digest === undefined) {
+      return errorResponse("client_gone", "the request's body could not be read; not charged");
+    }
+    claim = { ...claim, digest };
+  }
   const claimed = await deps.payments.claim(payer, claim);
   const lock = { service: deps.payments, payer, claim };
   switch (claimed.type) {

@@ -3,6 +3,7 @@ import {
   SESSION_HOST,
   TABLE,
   call,
+  facilitator,
   facilitatorCalls,
   originSaw,
   paymentFor,
@@ -80,6 +81,25 @@ describe("a retry with the same payment id", () => {
     expect(((await same.json()) as { body: string }).body).toBe("order 1 of 1");
     expect(await originSaw(path)).toBe(2);
     expect(await settles(nonce)).toBe(1);
+  });
+
+  it("should refuse a pending payment brought back by another request, and resolve it for the same one", async () => {
+    const path = `/api/${unique()}`;
+    const { header, nonce } = await paymentWithId(`${BASE}${path}`);
+    const mode = { FACILITATOR_URLS: facilitator("settle-500-once") };
+    const sendIn = async (body: string) => {
+      const headers = { "PAYMENT-SIGNATURE": header };
+      return call(new Request(`${BASE}${path}`, { method: "POST", body, headers }), mode);
+    };
+    const first = await sendIn("order 1");
+    expect(await errorOf(first)).toBe("payment_pending");
+    const other = await sendIn("order 2");
+    expect(other.status).toBe(409);
+    expect(await errorOf(other)).toBe("payment_conflict");
+    expect(await originSaw(path)).toBe(1);
+    const same = await sendIn("order 1");
+    expect(same.status).toBe(200);
+    expect(await settles(nonce)).toBe(2);
   });
 
   it("should serve 20 simultaneous replays one at a time, never more than the bound (regression: 20 copies all reached the origin)", async () => {
