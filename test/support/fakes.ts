@@ -182,7 +182,8 @@ export async function startFakeFacilitator(): Promise<Fake> {
  * `/status/<code>/…` answers that status, `/slow/<ms>/…` answers after ms, `/redirect/…` a 302,
  * `/stream/<id>` sends "first|" and holds the rest until `GET /__release?id=<id>`.
  * `/redirect-once/<id>/…` answers a 302 the first time and the echo afterwards;
- * `/json-usage/<n>/…` a JSON answer reporting `usage.total_tokens` n (`none`: no usage);
+ * `/json-usage/<n>/…` a JSON answer reporting `usage.total_tokens` n (`none`: no usage),
+ * `/json-big/…` one of 2 MiB;
  * `/sse-break/…` and `/json-break/…` send part of a stream or JSON body, then break it.
  */
 export async function startFakeOrigin(): Promise<Fake> {
@@ -250,6 +251,12 @@ export async function startFakeOrigin(): Promise<Fake> {
       // A metered API asked not to stream (`stream: false`): one JSON answer, usage inside.
       const usage = parts[2] === "none" ? {} : { usage: { total_tokens: Number(parts[2]) } };
       return json(res, 200, { text: "hello world", ...usage });
+    }
+    if (parts[1] === "json-big") {
+      // A JSON answer of 2 MiB whose usage comes last (too long to be read for it).
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.write(`{"text":"${"x".repeat(2 << 20)}",`);
+      return res.end('"usage":{"total_tokens":1}}');
     }
     if (parts[1] === "sse-break") {
       // A streamed answer whose origin breaks before reporting any usage.

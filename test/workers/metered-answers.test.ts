@@ -28,9 +28,14 @@ beforeEach(async () => {
   await putTable({
     version: "metered-answers",
     defaults: { network: "eip155:84532", payTo: PAY_TO },
-    rules: ["/json-usage/*", "/json-break/*", "/sse-usage/*", "/sse-break/*", "/sse-hold/*"].map(
-      (path) => ({ path, price: "$0.05", metered: SSE }),
-    ),
+    rules: [
+      "/json-usage/*",
+      "/json-big/*",
+      "/json-break/*",
+      "/sse-usage/*",
+      "/sse-break/*",
+      "/sse-hold/*",
+    ].map((path) => ({ path, price: "$0.05", metered: SSE })),
   });
 });
 
@@ -121,6 +126,18 @@ describe("a metered stream rule answered with JSON", () => {
     const body = await unknown.text();
     expect(body).toContain("payment_pending");
     expect(body).not.toContain("hello world");
+  });
+
+  it("should settle the maximum for JSON too long to be read for usage, then deliver it whole", async () => {
+    const path = `/json-big/${unique()}`;
+    const { header, nonce } = await uptoPayment(path);
+    const response = await send(path, header);
+    expect(response.status).toBe(200);
+    expect(decodeHeader(response.headers.get("PAYMENT-RESPONSE"))).toMatchObject({ amount: MAX });
+    const body = (await response.json()) as { text: string; usage: unknown };
+    expect(body.text).toHaveLength(2 << 20);
+    expect(body.usage).toEqual({ total_tokens: 1 });
+    expect(await settled(nonce)).toEqual([MAX]);
   });
 
   it("should charge nothing when the JSON body breaks before it is read", async () => {

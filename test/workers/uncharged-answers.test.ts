@@ -68,6 +68,17 @@ describe("answers that deliver no content", () => {
   });
 });
 
+describe("answers that deliver content", () => {
+  it.each(["200", "204", "206"])("should settle a %s", async (status) => {
+    const path = `/status/${status}/${unique()}`;
+    const { header, nonce } = await payment(`${BASE}${path}`);
+    const response = await send(`${BASE}${path}`, header);
+    expect(response.status).toBe(Number(status));
+    expect(decodeHeader(response.headers.get("PAYMENT-RESPONSE"))).toMatchObject({ success: true });
+    expect(await ops(nonce)).toEqual(["verify", "settle"]);
+  });
+});
+
 describe("HEAD on a priced route", () => {
   it("should answer a paid HEAD with the challenge, reach no origin and settle nothing (regression: a paid HEAD was settled)", async () => {
     const path = `/api/${unique()}`;
