@@ -83,13 +83,28 @@ function route(req: IncomingMessage, res: ServerResponse): void {
     res.end(
       JSON.stringify({ answer: "metered demo", tokens: Number(tokens), payer: payer ?? null }),
     );
+  } else if (
+    url.pathname.startsWith("/api/stream/") &&
+    url.searchParams.get("stream") === "false"
+  ) {
+    // The streamed API asked for one JSON answer (`stream=false`), as OpenAI-style APIs allow;
+    // it reports its usage inside unless `usage=none`.
+    const tokens = Number(url.searchParams.get("tokens") ?? "120");
+    const usage =
+      url.searchParams.get("usage") === "none" ? {} : { usage: { total_tokens: tokens } };
+    json(200, { text: "Paid by the token, in one answer.", ...usage, payer: payer ?? null });
   } else if (url.pathname.startsWith("/api/stream/")) {
     // A streamed metered API (Server-Sent Events); the last event reports the tokens used.
     const tokens = Number(url.searchParams.get("tokens") ?? "120");
     res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" });
     const words = ["Paid", "by", "the", "token,", "settled", "when", "the", "stream", "ends."];
     words.forEach((word) => res.write(`data: ${JSON.stringify({ text: word })}\n\n`));
+    // `usage=none`: a stream that never reports its usage.
+    if (url.searchParams.get("usage") === "none") return void res.end("data: [DONE]\n\n");
     res.end(`data: ${JSON.stringify({ usage: { total_tokens: tokens } })}\n\ndata: [DONE]\n\n`);
+  } else if (url.pathname.startsWith("/api/dir/") && !url.pathname.endsWith("/")) {
+    // A directory-style page: the origin adds the trailing slash with a redirect.
+    res.writeHead(302, { Location: `${url.pathname}/${url.search}` }).end();
   } else if (url.pathname.startsWith("/api/")) {
     json(200, {
       paid: true,

@@ -122,8 +122,11 @@ async function proxied(
   const setup = setupFor(env);
   if (!setup.ok) return misconfiguredResponse(setup.reason);
   const response = await handleRequest(request, setup.deps, { url, waitUntil });
-  // As Hono answers HEAD: the GET answer's status and headers without its body.
-  return request.method === "HEAD" ? new Response(null, response) : response;
+  if (request.method !== "HEAD") return response;
+  // As Hono answers HEAD: the GET answer's status and headers without its body, which is
+  // cancelled (an origin stream left unread would hold its connection and whatever waits on it).
+  await response.body?.cancel().catch(() => undefined);
+  return new Response(null, response);
 }
 
 /** The context's `waitUntil`, or undefined when it has no execution context (tests). */

@@ -2,6 +2,8 @@ export { PaymentLocks, STALE_CLAIM_MS, KEEP_SETTLED_MS } from "./store";
 export type { Claim, ClaimResult, Outcome, Verdict } from "./store";
 export { durablePaymentLocks } from "./service";
 export type { PaymentLockService } from "./service";
+export { MAX_REPLAYS } from "./replays";
+export type { ReplayStart } from "./replays";
 export {
   PAYMENT_IDENTIFIER,
   paymentIdentity,

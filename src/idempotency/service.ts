@@ -1,3 +1,4 @@
+import type { ReplayStart } from "./replays";
 import type { Claim, ClaimResult, Outcome, PaymentLocks, Verdict } from "./store";
 
 /**
@@ -20,6 +21,17 @@ export interface PaymentLockService {
     key: string,
     verdict: Verdict,
   ): Promise<{ state: string | null } | { type: "unavailable" }>;
+  /**
+   * Asks to serve a settled payment again to the request with `digest` (one at a time, a
+   * bounded number of times); `unavailable` when the lock cannot be reached (then it is not).
+   */
+  startReplay(
+    payer: string,
+    key: string,
+    digest: string,
+  ): Promise<ReplayStart | { type: "unavailable" }>;
+  /** Ends a granted replay; a failure is logged (the replay then holds until it times out). */
+  endReplay(payer: string, key: string): Promise<void>;
 }
 
 /** Payment locks in the `PAYMENTS` Durable Object namespace, one object per payer. */
@@ -49,6 +61,21 @@ export function durablePaymentLocks(
       } catch (error) {
         console.error("payment lock call failed", error);
         return { type: "unavailable" };
+      }
+    },
+    startReplay: async (payer, key, digest) => {
+      try {
+        return await stub(payer).startReplay(key, digest);
+      } catch (error) {
+        console.error("payment lock call failed", error);
+        return { type: "unavailable" };
+      }
+    },
+    endReplay: async (payer, key) => {
+      try {
+        await stub(payer).endReplay(key);
+      } catch (error) {
+        console.error("could not end a payment's replay", key, error);
       }
     },
   };

@@ -1,4 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
+import {
+  createReplays,
+  endReplay,
+  forgetRequest,
+  otherRequest,
+  purgeReplays,
+  recordRequest,
+  startReplay,
+} from "./replays";
+import type { ReplayStart } from "./replays";
 
 /**
  * One Durable Object per payer (SQLite-backed) records every payment of that payer the paywall
@@ -49,6 +59,11 @@ export interface Claim {
   resource: string;
   /** When the authorization stops being valid (ms since epoch): the record is kept at least that long. */
   validUntil: number;
+  /**
+   * With a payment id: the digest of the request (method, resource, body) that brings it; a
+   * settled payment is served again only to the same request (src/idempotency/replays.ts).
+   */
+  digest?: string | undefined;
 }
 
 /** How a claim was answered. */
@@ -146,6 +161,7 @@ export class PaymentLocks extends DurableObject<object> {
     for (const [name, type] of ADDED_COLUMNS) {
       if (!present.has(name)) this.sql.exec(`ALTER TABLE payments ADD COLUMN ${name} ${type}`);
     }
+    createReplays(this.sql);
   }
 
   /** Claims a payment for one request, or says who has it and how it ended. */
@@ -178,6 +194,13 @@ export class PaymentLocks extends DurableObject<object> {
       return { type: "refused", reason: row.note ?? "this authorization will never pay" };
     }
     if (row?.state === "settling" && now - row.updated_at < STALE_CLAIM_MS) return { type: "busy" };
+    if (row && claim.digest !== undefined && otherRequest(this.sql, claim.key, claim.digest)) {
+      // The payment's first request may have run at the origin: it never buys another one.
+      return {
+        type: "conflict",
+        reason: "this payment was first sent with another request (method, resource or body)",
+      };
+    }
     const purgeAt = Math.max(claim.validUntil, now) + STALE_CLAIM_MS;
     // A pending row, or a claim abandoned while settling: its settlement may have gone through.
     const pending = row !== undefined;
@@ -195,6 +218,7 @@ export class PaymentLocks extends DurableObject<object> {
       purgeAt,
       since,
     );
+    if (claim.digest !== undefined) recordRequest(this.sql, claim.key, claim.digest);
     this.schedule(purgeAt);
     return pending
       ? { type: "pending", since, transaction: row.tx ?? undefined }
@@ -215,6 +239,8 @@ export class PaymentLocks extends DurableObject<object> {
           key,
           outcome.proof === "expired" ? 1 : 0,
         );
+        // The request's digest goes with its payment (a pending one keeps it: see `claim`).
+        if (!this.row("SELECT * FROM payments WHERE key = ?", key)) forgetRequest(this.sql, key);
         return;
       case "pending":
         this.sql.exec(
@@ -276,6 +302,7 @@ export class PaymentLocks extends DurableObject<object> {
     if (!pending) return { state: row.state };
     if (verdict.type === "expired") {
       this.sql.exec("DELETE FROM payments WHERE key = ? AND state = ?", key, row.state);
+      forgetRequest(this.sql, key);
       return { state: null };
     }
     const [state, note, tx] =
@@ -300,12 +327,26 @@ export class PaymentLocks extends DurableObject<object> {
   }
 
   /**
+   * Starts serving a settled payment's content again to a retry whose request has `digest`:
+   * granted only to the paid request's digest, one at a time, a bounded number of times.
+   */
+  startReplay(key: string, digest: string): ReplayStart {
+    return startReplay(this.sql, key, digest, Date.now());
+  }
+
+  /** Reports that a granted replay's answer went out or failed: the next one may start. */
+  endReplay(key: string): void {
+    endReplay(this.sql, key);
+  }
+
+  /**
    * Forgets payments whose authorizations can no longer be used (a settled or refused one after
    * a day, a pending one a day after its last attempt), and re-arms for the next.
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
     this.sql.exec("DELETE FROM payments WHERE purge_at <= ?", now);
+    purgeReplays(this.sql);
     const next = this.sql
       .exec<{ at: number | null }>("SELECT MIN(purge_at) AS at FROM payments")
       .one().at;

@@ -6,6 +6,11 @@ import type { Settlement } from "./settle-once";
  * facilitator to settle the used amount rather than the signed maximum, and watching a
  * Server-Sent-Events body for the usage its last events report, so the amount can be settled
  * once the stream has ended (src/pricing/metered.ts says which rules do which).
+ *
+ * On a stream rule the client often chooses whether the origin streams (OpenAI-style
+ * `stream: false`): an answer that is not an event stream is read (up to `MAX_USAGE_BODY`) for
+ * the usage at the same JSON path and settled before any of it goes out. Content that goes out
+ * is always charged: the reported usage, else the maximum signed for.
  */
 
 /** The facilitator request that settles `amount` of a verified upto payment. */
@@ -21,8 +26,8 @@ export const SETTLEMENT_ERROR_EVENT = "x402-payment-error";
 /** Set on metered streams settled once their body has ended (no `PAYMENT-RESPONSE` header). */
 export const SETTLED_AFTER_HEADER = "x402-settled-after";
 
-/** How a metered stream's end was settled, or that its usage was never reported. */
-export type StreamSettlement = Settlement | { type: "unreported"; reason: string };
+/** How a metered stream's end was settled. */
+export type StreamSettlement = Settlement;
 
 /**
  * The origin's streamed answer, passed on as it comes, settled when it ends
@@ -39,7 +44,6 @@ export function meteredStreamResponse(
       const outcome = await settle.ended(reported);
       if (outcome.type === "settled") return sseEvent(SETTLEMENT_EVENT, outcome.receipt);
       const error = {
-        unreported: "invalid_usage_report",
         pending: "payment_pending",
         failed: "settlement_failed",
         unpaid: "settlement_failed",
@@ -151,9 +155,14 @@ export function usageIn(line: string, path: readonly string[]): string | undefin
   if (!line.startsWith("data:")) return undefined;
   const data = line.slice(5).trim();
   if (!data.startsWith("{")) return undefined;
+  return usageInJson(data, path);
+}
+
+/** The usage a JSON text reports at `path`, as a decimal string, if it reports one. */
+export function usageInJson(text: string, path: readonly string[]): string | undefined {
   let value: unknown;
   try {
-    value = JSON.parse(data);
+    value = JSON.parse(text);
   } catch {
     return undefined;
   }
@@ -164,4 +173,65 @@ export function usageIn(line: string, path: readonly string[]): string | undefin
   if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return String(value);
   if (typeof value === "string" && /^\d{1,18}$/.test(value)) return value;
   return undefined;
+}
+
+/** Whether an answer is a Server-Sent-Events stream (by its media type). */
+export function isEventStream(headers: Headers): boolean {
+  const type = headers.get("Content-Type") ?? "";
+  return type.split(";")[0]!.trim().toLowerCase() === "text/event-stream";
+}
+
+/** The most of a non-stream answer read for its usage; a longer one is charged the maximum. */
+export const MAX_USAGE_BODY = 1 << 20;
+
+/** A non-stream answer on a stream rule, held back until it is settled. */
+export type HeldAnswer =
+  /** `response` carries the whole answer (read again from memory, or the rest streamed on). */
+  | { type: "held"; response: Response; reported: string | undefined }
+  /** The origin's body broke before it was read: nothing went out. */
+  | { type: "broken"; reason: string };
+
+/**
+ * Reads a non-stream answer (up to `MAX_USAGE_BODY`) for the usage it reports at `path`, and
+ * returns it whole and unsent. An answer longer than that reports no usage here; its first
+ * `MAX_USAGE_BODY` bytes are held and the rest streams on once it is released.
+ */
+export async function holdAnswer(origin: Response, path: readonly string[]): Promise<HeldAnswer> {
+  const init = { status: origin.status, statusText: origin.statusText, headers: origin.headers };
+  if (!origin.body)
+    return { type: "held", response: new Response(null, init), reported: undefined };
+  const reader = origin.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size <= MAX_USAGE_BODY) {
+      const chunk = await reader.read();
+      if (chunk.done) {
+        const bytes = new Uint8Array(size);
+        let at = 0;
+        for (const part of chunks) {
+          bytes.set(part, at);
+          at += part.byteLength;
+        }
+        const reported = usageInJson(new TextDecoder().decode(bytes), path);
+        return { type: "held", response: new Response(bytes, init), reported };
+      }
+      chunks.push(chunk.value);
+      size += chunk.value.byteLength;
+    }
+  } catch (error) {
+    return { type: "broken", reason: `the origin's answer broke off: ${String(error)}` };
+  }
+  const rest = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const part of chunks) controller.enqueue(part);
+    },
+    async pull(controller) {
+      const chunk = await reader.read();
+      if (chunk.done) controller.close();
+      else controller.enqueue(chunk.value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+  return { type: "held", response: new Response(rest, init), reported: undefined };
 }

@@ -1,14 +1,16 @@
 import type { SettleResponse } from "@x402/core/types";
 import type { ChainProver } from "../chain";
 import { paymentIdentity } from "../idempotency";
-import type { Claim, ClaimResult, PaymentLockService } from "../idempotency";
+import type { PaymentLockService } from "../idempotency";
 import type { ReceiptsLedger } from "../ledger";
 import type { Facilitator, PreparedPayment } from "../payments";
 import type { Offer } from "../pricing";
 import { forwardToOrigin } from "../proxy";
 import type { OriginOptions, OriginResult } from "../proxy";
 import { meteredCharge } from "../pricing";
-import { meteredStreamResponse, settleAmount } from "./metered";
+import { answerKind, withoutContent } from "./answers";
+import { holdAnswer, isEventStream, meteredStreamResponse, settleAmount } from "./metered";
+import { requestDigest, settledBefore } from "./replay";
 import { concludeProof, proveOnChain, settleOnce, stayPending } from "./settle-once";
 import type { Lock, SettleContext } from "./settle-once";
 import { errorResponse, paidResponse, settlementHeader } from "./responses";
@@ -16,17 +18,16 @@ import { errorResponse, paidResponse, settlementHeader } from "./responses";
 /**
  * The paid step, at most once per payment: claim the payment in its payer's lock, verify,
  * forward, settle, record the outcome. Copies of a payment that arrive while it is being worked
- * on get a 409; copies after it settled get the first receipt (and, with the same
- * `payment-identifier`, the content again for a short while); a settlement that timed out is
- * recorded as pending and resolved only from the chain (settle-once.ts), so a client is never
- * asked to pay again for a payment that may have gone through, nor served one that did not.
+ * on get a 409; copies after it settled get the first receipt (and, as a retry of the same
+ * request with the same `payment-identifier`, the content again a few times: src/paywall/replay.ts);
+ * a settlement that timed out is recorded as pending and resolved only from the chain
+ * (settle-once.ts), so a client is never asked to pay again for a payment that may have gone
+ * through, nor served one that did not. Only an
+ * answer that delivers the content is settled (src/paywall/answers.ts); a HEAD never is.
  */
 
 /** How long a client is asked to wait before sending a pending payment again (seconds). */
 export const PENDING_RETRY_AFTER_SECONDS = 5;
-
-/** How long after settlement a retry with the same payment id gets the content again. */
-export const REPLAY_WINDOW_MS = 10 * 60_000;
 
 /** What the step needs besides the request. */
 export interface PayOnceDeps {
@@ -75,6 +76,10 @@ export interface PaidRequest {
 
 /** Runs the paid step for one request. */
 export async function payOnce(paid: PaidRequest, deps: PayOnceDeps): Promise<Response> {
+  if (paid.request.method === "HEAD") {
+    // A HEAD delivers no content: never paid for, never forwarded as a paid request, no claim.
+    return paid.challenge("a HEAD request is never paid for; send the payment with GET");
+  }
   if (!deps.payments) return attempt(paid, deps, undefined, "fresh");
   const identity = await paymentIdentity({
     paymentPayload: paid.prepared.request.paymentPayload,
@@ -85,7 +90,16 @@ export async function payOnce(paid: PaidRequest, deps: PayOnceDeps): Promise<Res
     paymentIdRequired: paid.prepared.offer.paymentIdRequired === true,
   });
   if (!identity.ok) return errorResponse("invalid_payment", identity.reason);
-  const { payer, claim } = identity;
+  const { payer } = identity;
+  // A payment id may bring the content again: only to the same request, known by its digest.
+  let claim = identity.claim;
+  if (claim.paymentId !== undefined) {
+    const digest = await requestDigest(paid.request, paid.resourceUrl).catch(() => undefined);
+    if (digest === undefined) {
+      return errorResponse("client_gone", "the request's body could not be read; not charged");
+    }
+    claim = { ...claim, digest };
+  }
   const claimed = await deps.payments.claim(payer, claim);
   const lock = { service: deps.payments, payer, claim };
   switch (claimed.type) {
@@ -96,7 +110,22 @@ export async function payOnce(paid: PaidRequest, deps: PayOnceDeps): Promise<Res
     case "refused":
       return paid.challenge(claimed.reason);
     case "settled":
-      return settledBefore(paid, deps, claim, claimed);
+      return settledBefore({
+        payments: deps.payments,
+        payer,
+        claim,
+        settled: claimed,
+        resourceUrl: paid.resourceUrl,
+        x402Version: paid.prepared.x402Version,
+        never: paid.prepared.offer.metered
+          ? "a metered answer is priced by its own use: it is never served again on an old payment"
+          : paid.offer.session
+            ? "this payment bought a pass: use its token, or sign in with the paying wallet " +
+              "(sign-in-with-x) to get one; a payment is never served again on its own"
+            : undefined,
+        content: (buyer) => content(paid, deps, buyer),
+        defer: deps.defer,
+      });
     case "busy":
       return errorResponse(
         "payment_in_progress",
@@ -185,10 +214,18 @@ async function attempt(
     await giveUp();
     return errorResponse("origin_unreachable", `${forwarded.reason}; you were not charged`);
   }
-  const origin = forwarded.response;
-  if (origin.status >= 400) {
+  let origin = forwarded.response;
+  const kind = answerKind(origin.status);
+  if (kind !== "content") {
+    // Only an answer that delivers the content is charged (src/paywall/answers.ts).
     await giveUp();
-    return origin;
+    if (kind === "error") return origin;
+    if (kind === "no-content") return withoutContent(origin);
+    await origin.body?.cancel();
+    return errorResponse(
+      "origin_unreachable",
+      `the origin answered ${origin.status}, which a paid request cannot be answered with; you were not charged`,
+    );
   }
   const refusal = await paid.beforeSettle?.(origin);
   if (refusal) {
@@ -203,17 +240,30 @@ async function attempt(
     return errorResponse("client_gone", "the client went away before the answer; not charged");
   }
   let toSettle = prepared.request;
-  if (metered && "sse" in metered.usage) {
+  let charged: string | undefined;
+  if (metered && "sse" in metered.usage && !isEventStream(origin.headers)) {
+    // Not a stream (the client asked for one answer): its usage is read from the JSON before
+    // any of it goes out, else it costs the maximum signed for; it goes out once settled.
+    const held = await holdAnswer(origin, metered.usage.sse);
+    if (held.type === "broken" || request.signal.aborted) {
+      await giveUp();
+      return held.type === "broken"
+        ? errorResponse("origin_unreachable", `${held.reason}; you were not charged`)
+        : errorResponse("client_gone", "the client went away before the answer; not charged");
+    }
+    origin = held.response;
+    const charge = meteredCharge(metered, held.reported, prepared.offer.amount);
+    charged = charge.ok ? charge.amount : prepared.offer.amount;
+    toSettle = settleAmount(prepared.request, charged);
+  } else if (metered && "sse" in metered.usage) {
     // The usage is known when the stream ends: the body goes out first (src/pricing/metered.ts).
     return meteredStreamResponse(origin, metered.usage.sse, {
       ended: async (reported) => {
+        // The whole stream went out: its usage is charged, the maximum if it reported none.
         const charge = meteredCharge(metered, reported, prepared.offer.amount);
-        if (!charge.ok) {
-          await giveUp();
-          return { type: "unreported", reason: charge.reason };
-        }
-        const request = settleAmount(prepared.request, charge.amount);
-        const outcome = await settleOnce(ctx, mode, request, { charged: charge.amount, payer });
+        const amount = charge.ok ? charge.amount : prepared.offer.amount;
+        const request = settleAmount(prepared.request, amount);
+        const outcome = await settleOnce(ctx, mode, request, { charged: amount, payer });
         if (outcome.type === "settled") {
           await paid.onSettled(
             new Response(null),
@@ -260,7 +310,6 @@ async function attempt(
       },
     });
   }
-  let charged: string | undefined;
   if (metered && "header" in metered.usage) {
     const charge = meteredCharge(
       metered,
@@ -305,42 +354,6 @@ async function attempt(
     outcome.receipt.payer ?? payer,
     outcome.reference,
   );
-}
-
-/** A copy of a payment that already settled: its receipt, or (same payment id) the content. */
-async function settledBefore(
-  paid: PaidRequest,
-  deps: PayOnceDeps,
-  claim: Claim,
-  settled: Extract<ClaimResult, { type: "settled" }>,
-): Promise<Response> {
-  const receipt = JSON.parse(settled.receipt) as SettleResponse;
-  const sameId = claim.paymentId !== undefined && claim.paymentId === settled.paymentId;
-  const fresh = Date.now() - settled.settledAt < REPLAY_WINDOW_MS;
-  // A metered answer is priced by its own use: it is never served again on an old payment.
-  const again = sameId && fresh && !paid.prepared.offer.metered;
-  if (again && settled.resource === paid.resourceUrl) {
-    const forwarded = await content(paid, deps, receipt.payer);
-    if (forwarded.type === "unreachable") {
-      return errorResponse(
-        "origin_unreachable",
-        `${forwarded.reason}; retry with the same payment`,
-      );
-    }
-    if (forwarded.response.status >= 400) return forwarded.response;
-    return paidResponse(forwarded.response, receipt, paid.prepared.x402Version);
-  }
-  const response = errorResponse(
-    "payment_already_settled",
-    sameId
-      ? "this payment settled more than 10 minutes ago or for another resource; pay again"
-      : "this payment has already been settled (its receipt is in PAYMENT-RESPONSE); " +
-          "send a payment-identifier to retry a payment and get its content again",
-  );
-  for (const [name, value] of Object.entries(settlementHeader(receipt))) {
-    response.headers.set(name, value);
-  }
-  return response;
 }
 
 /** A `503 payment_pending` (or the facilitator's 502) telling the client when to try again. */

@@ -7,6 +7,9 @@ import { atomicToUsd, defaultUsdc, usdToAtomic } from "./assets";
  * never more than the maximum. Usage comes either in a response header, read before any body
  * byte is released (settled before the body), or as a field of the JSON `data:` events of a
  * Server-Sent-Events body (the usage is known only at the end: settled after the body ends).
+ * On an `sse` rule an answer that is not an event stream is read for the same field of its JSON
+ * body and settled before it is released. Content that went out is never free: an answer that
+ * reports no usage by its end is charged the maximum (a header rule withholds it instead).
  */
 
 const usd = z.string().regex(/^\$\d+(\.\d+)?$/, 'must look like "$0.0001"');

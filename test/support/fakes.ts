@@ -301,10 +301,16 @@ export async function startFakeFacilitator(): Promise<Fake> {
  * `/payee/<address>/…` names that payee (`x402-pay-to`) and `/quoted/<dollars>/…` quotes that
  * price (`x402-price`), asked for a quote or not; `?then=<value>` names another on the request
  * itself (an origin that changed its mind after quoting).
+ * `/stream/<id>` sends "first|" and holds the rest until `GET /__release?id=<id>`.
+ * `/redirect-once/<id>/…` answers a 302 the first time and the echo afterwards;
+ * `/json-usage/<n>/…` a JSON answer reporting `usage.total_tokens` n (`none`: no usage),
+ * `/json-big/…` one of 2 MiB;
+ * `/sse-break/…` and `/json-break/…` send part of a stream or JSON body, then break it.
  */
 export async function startFakeOrigin(): Promise<Fake> {
   const seen: Array<{ path: string; quote: boolean }> = [];
   const held = new Map<string, () => void>();
+  const redirected = new Set<string>();
   return listen((req, res) => {
     const url = new URL(req.url ?? "/", "http://fake");
     if (url.pathname === "/__seen") {
@@ -384,6 +390,35 @@ export async function startFakeOrigin(): Promise<Fake> {
           })
           .end("the origin's own OPTIONS body");
       });
+    }
+    if (parts[1] === "redirect-once" && !redirected.has(parts[2] ?? "")) {
+      // An origin that redirects once (say, to add a trailing slash), then serves the page.
+      redirected.add(parts[2] ?? "");
+      return res.writeHead(302, { Location: `${url.pathname}/` }).end();
+    }
+    if (parts[1] === "json-usage") {
+      // A metered API asked not to stream (`stream: false`): one JSON answer, usage inside.
+      const usage = parts[2] === "none" ? {} : { usage: { total_tokens: Number(parts[2]) } };
+      return json(res, 200, { text: "hello world", ...usage });
+    }
+    if (parts[1] === "json-big") {
+      // A JSON answer of 2 MiB whose usage comes last (too long to be read for it).
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.write(`{"text":"${"x".repeat(2 << 20)}",`);
+      return res.end('"usage":{"total_tokens":1}}');
+    }
+    if (parts[1] === "sse-break") {
+      // A streamed answer whose origin breaks before reporting any usage.
+      res.writeHead(200, { "Content-Type": "text/event-stream" });
+      res.write('data: {"text":"first part"}\n\n');
+      setTimeout(() => res.destroy(), 50);
+      return;
+    }
+    if (parts[1] === "json-break") {
+      // A JSON answer whose origin breaks half way through its body.
+      res.writeHead(200, { "Content-Type": "application/json", "Content-Length": "1000" });
+      res.write('{"text":"half of it');
+      setTimeout(() => res.destroy(), 50);
       return;
     }
     if (parts[1] === "redirect") {

@@ -310,16 +310,16 @@ describe("a metered rule", () => {
     expect(await receiptsOf(from)).toMatchObject([{ amount: "4200" }]);
   });
 
-  it("should charge nothing for a stream that ends without a usage report", async () => {
+  it("should charge the maximum for a stream that ends without a usage report (regression: such a stream was free)", async () => {
     const from = privateKeyToAccount(generatePrivateKey()).address;
     const path = `/sse-usage/none/${unique()}`;
     const { resource, accepts } = await challenge(path);
     const nonce = String(BigInt(`0x${unique()}`) * 7873n);
     const response = await paid(path, uptoPayload(accepts[0]!, resource, from, nonce));
     const text = await response.text();
-    expect(text).toContain("event: x402-payment-error");
-    expect((await callsOfPermit(nonce)).map((c) => c.op)).toEqual(["verify"]);
-    expect(await receiptsOf(from)).toEqual([]);
+    expect(text).toContain("event: x402-payment-response");
+    expect((await callsOfPermit(nonce)).map((c) => c.op)).toEqual(["verify", "settle"]);
+    expect(await receiptsOf(from)).toMatchObject([{ amount: "50000" }]);
   });
 });
 
