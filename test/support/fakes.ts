@@ -390,6 +390,7 @@ export async function startFakeOrigin(): Promise<Fake> {
           })
           .end("the origin's own OPTIONS body");
       });
+      return;
     }
     if (parts[1] === "redirect-once" && !redirected.has(parts[2] ?? "")) {
       // An origin that redirects once (say, to add a trailing slash), then serves the page.
