@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import { MAX_LEASE } from "./local";
+import { MAX_LEASE, PASS_MEMORY_MS } from "./local";
+import { MAX_CARRIED, OWED_KEEP_MS } from "./owed";
 import { priceMismatch } from "./scope";
 import type { HeldPrice, Want } from "./scope";
 
@@ -8,6 +9,12 @@ import type { HeldPrice, Want } from "./scope";
  * entitlements bought by payments, the hashes of the tokens that open them, and the SIWx nonces
  * already redeemed. Each method runs its SQL without awaiting anything, so it is atomic: use
  * counts stay exact however many requests arrive at once. An alarm purges what has expired.
+ *
+ * Every write an isolate may have to repeat (the call's answer was lost, or the store could not
+ * be reached) is applied at most once, by an id: a grant by its payment, a refund by its own id,
+ * the return of a call's unspent uses by the call's id. Each use-counted spend is recorded with
+ * its caller (`spends`), so the store can tell uses leased to another isolate, which come back,
+ * from a pass that is spent.
  */
 
 /** Entitlements bought by one payment: scope, price paid, limits. */
@@ -19,7 +26,29 @@ export interface GrantInput {
   uses: number | undefined;
   /** Settlement transaction (or another unique reference): one payment grants once. */
   payment: string;
+  /**
+   * When the paid request was answered (ms since epoch, never later than the store's clock): a
+   * grant retried later keeps the expiry its first answer announced.
+   */
+  at?: number | undefined;
 }
+
+/** Who makes a `useToken` call (src/sessions/service.ts). */
+export interface Caller {
+  /** Random per call: names the lease it takes, and what a lost answer gives back. */
+  call: string;
+  /** Random per isolate: with the token, tells the caller's own leases from other isolates'. */
+  holder: string;
+}
+
+/** A write an isolate owes the store, applied at most once by its `id` (src/sessions/owed.ts). */
+export type Owed =
+  /** A settled payment's pass; `id` is its payment reference. */
+  | { type: "grant"; id: string; grant: GrantInput }
+  /** One use given back (the origin failed the request it was spent on); `id` is random. */
+  | { type: "refund"; id: string; entitlement: string }
+  /** A call's uses not served (a lease's unspent ones, or all of a lost call's); `id`: the call. */
+  | { type: "return"; id: string; unspent: number };
 
 /** A request let in (or not) by a session. */
 export type Access =
@@ -36,7 +65,8 @@ export type Access =
       /** The entitlement's scope and price (from `useToken`), to check later uses against. */
       held?: HeldPrice & { scope: string };
     }
-  | { ok: false; reason: string };
+  /** `retry`: refused for now only (uses leased to another isolate may come back). */
+  | { ok: false; reason: string; retry?: true };
 
 /** An entitlement as the admin API lists it. */
 export interface EntitlementView extends HeldPrice {
@@ -56,6 +86,25 @@ const REFUND_WINDOW_MS = 10 * 60_000;
 const MAX_USES_PER_CALL = 1 + MAX_LEASE;
 /** Tokens kept per entitlement (each SIWx sign-in issues one); the oldest go first. */
 const MAX_TOKENS_PER_ENTITLEMENT = 20;
+/**
+ * How long a lease counts as out (its uses may come back): its time in the isolate and its
+ * give-back. Unreturned after that (the isolate died), it counts as returned: its unspent uses are
+ * lost, at most `MAX_LEASE`, but nobody is told to wait for them.
+ */
+export const LEASE_RETURN_MS = PASS_MEMORY_MS + 5_000;
+/** How long applied write ids are kept: longer than an isolate keeps a write to repeat. */
+const APPLIED_KEEP_MS = 3 * OWED_KEEP_MS;
+/** The most owed writes one call applies. */
+const MAX_OWED_PER_CALL = 2 * MAX_CARRIED;
+/** Why a request found a pass's last uses leased elsewhere: retry, do not pay again. */
+const LEASED_ELSEWHERE =
+  "this pass's last uses are held by another server for a moment; retry shortly (nothing was charged)";
+
+interface SpendRow extends Record<string, SqlStorageValue> {
+  entitlement: string;
+  granted: number;
+  ended: number;
+}
 
 interface EntitlementRow extends Record<string, SqlStorageValue> {
   id: string;
@@ -89,21 +138,69 @@ export class PayerSessions extends DurableObject<object> {
         hash TEXT PRIMARY KEY, entitlement TEXT NOT NULL, created_at INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS tokens_entitlement ON tokens(entitlement);
       CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
-      CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces(expires_at);`);
+      CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces(expires_at);
+      CREATE TABLE IF NOT EXISTS spends (
+        id TEXT PRIMARY KEY, entitlement TEXT NOT NULL, holder TEXT NOT NULL, token TEXT NOT NULL,
+        granted INTEGER NOT NULL, lease_until INTEGER NOT NULL, ended INTEGER NOT NULL,
+        purge_at INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS spends_leases ON spends(entitlement, ended, lease_until);
+      CREATE INDEX IF NOT EXISTS spends_purge ON spends(purge_at);
+      CREATE TABLE IF NOT EXISTS applied (id TEXT PRIMARY KEY, purge_at INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS applied_purge ON applied(purge_at);`);
     void ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
     });
   }
 
-  /** Records a settled payment's entitlement, spends the paid request's use, stores its token. */
+  /**
+   * Records a settled payment's entitlement, spends the paid request's use, stores its token.
+   * Idempotent: the same payment with the same token answers the pass as it stands, spending
+   * nothing more; with another token it is refused.
+   */
   grant(input: GrantInput): Access {
-    const now = Date.now();
+    return this.record(input, Date.now());
+  }
+
+  /**
+   * Applies writes an isolate owes (each at most once, by its id); an isolate retries them
+   * until this returns.
+   */
+  catchUp(owed: Owed[]): void {
+    this.apply(owed, Date.now());
+  }
+
+  private record(input: GrantInput, now: number): Access {
     const existing = this.sql
       .exec<EntitlementRow>("SELECT * FROM entitlements WHERE payment = ?", input.payment)
       .toArray()[0];
-    if (existing) return { ok: false, reason: "this payment already granted a session" };
+    if (existing) {
+      const same = this.count(
+        "SELECT COUNT(*) AS n FROM tokens WHERE hash = ? AND entitlement = ?",
+        input.tokenHash,
+        existing.id,
+      );
+      if (same === 0) return { ok: false, reason: "this payment already granted a session" };
+      return {
+        ok: true,
+        entitlement: existing.id,
+        payer: existing.payer,
+        expiresAt: existing.expires_at,
+        remaining: existing.uses_left,
+      };
+    }
+    if (this.isApplied(`revoked:${input.payment}`)) {
+      return { ok: false, reason: "the session this payment bought was revoked" };
+    }
+    const at = typeof input.at === "number" && Number.isFinite(input.at) ? input.at : now;
+    const start = Math.min(at, now);
+    const expiresAt = input.ttlSeconds === undefined ? null : start + input.ttlSeconds * 1000;
+    if (expiresAt !== null && expiresAt <= now) {
+      return {
+        ok: false,
+        reason: "the session this payment bought expired before it was recorded",
+      };
+    }
     const id = crypto.randomUUID();
-    const expiresAt = input.ttlSeconds === undefined ? null : now + input.ttlSeconds * 1000;
     const usesLeft = input.uses === undefined ? null : input.uses - 1;
     const purgeAt = usesLeft === 0 ? min(expiresAt, now + REFUND_WINDOW_MS) : expiresAt;
     const { want } = input;
@@ -130,9 +227,17 @@ export class PayerSessions extends DurableObject<object> {
   /**
    * Spends uses of the entitlement a token opens, if it opens this request: one for the request,
    * and up to `count - 1` more leased to the isolate that asks (src/sessions/local.ts), as far as
-   * the uses left go. `granted` says how many were spent.
+   * the uses left go. `granted` says how many were spent. The writes the caller owes are applied
+   * first. A pass whose last uses are leased to another caller answers `retry`; one whose last
+   * uses the caller itself leased (or nobody) is spent.
    */
-  useToken(tokenHash: string, want: Want, count = 1): Access {
+  useToken(tokenHash: string, want: Want, count = 1, caller?: Caller, owed: Owed[] = []): Access {
+    const now = Date.now();
+    this.apply(owed, now);
+    if (caller && this.count("SELECT COUNT(*) AS n FROM spends WHERE id = ?", caller.call) > 0) {
+      // Given up by its caller (its answer was taken for lost): never spent late.
+      return { ok: false, reason: "this call was withdrawn; retry", retry: true };
+    }
     const row = this.sql
       .exec<EntitlementRow>(
         `SELECT e.* FROM tokens t JOIN entitlements e ON e.id = t.entitlement WHERE t.hash = ?`,
@@ -148,7 +253,7 @@ export class PayerSessions extends DurableObject<object> {
     const mismatch = priceMismatch(row, want);
     if (mismatch) return { ok: false, reason: mismatch };
     const batch = Number.isSafeInteger(count) ? Math.min(Math.max(count, 1), MAX_USES_PER_CALL) : 1;
-    const access = this.spend(row, Date.now(), batch);
+    const access = this.spend(row, now, batch, caller && { ...caller, token: tokenHash });
     if (!access.ok) return access;
     const held = { scope: row.scope, network: row.network, asset: row.asset, amount: row.amount };
     return { ...access, held };
@@ -163,18 +268,22 @@ export class PayerSessions extends DurableObject<object> {
     if (this.count("SELECT COUNT(*) AS n FROM nonces WHERE nonce = ?", nonce) > 0) {
       return { ok: false, reason: "this sign-in was already used; sign the fresh challenge" };
     }
-    this.sql.exec("INSERT INTO nonces (nonce, expires_at) VALUES (?, ?)", nonce, nonceExpiresAt);
-    this.schedule(nonceExpiresAt);
-    const candidates = this.sql
+    const live = this.sql
       .exec<EntitlementRow>(
-        `SELECT * FROM entitlements WHERE scope = ?
-           AND (expires_at IS NULL OR expires_at > ?) AND (uses_left IS NULL OR uses_left > 0)
+        `SELECT * FROM entitlements WHERE scope = ? AND (expires_at IS NULL OR expires_at > ?)
          ORDER BY expires_at IS NULL, expires_at, created_at`,
         want.scope,
         now,
       )
-      .toArray();
-    const row = candidates.find((candidate) => priceMismatch(candidate, want) === undefined);
+      .toArray()
+      .filter((candidate) => priceMismatch(candidate, want) === undefined);
+    const row = live.find((candidate) => candidate.uses_left === null || candidate.uses_left > 0);
+    if (!row && live.some((candidate) => this.leasedElsewhere(candidate.id, now))) {
+      // The proof stays good: the same sign-in may be sent again once the uses are back.
+      return { ok: false, reason: LEASED_ELSEWHERE, retry: true };
+    }
+    this.sql.exec("INSERT INTO nonces (nonce, expires_at) VALUES (?, ?)", nonce, nonceExpiresAt);
+    this.schedule(nonceExpiresAt);
     if (!row) {
       return {
         ok: false,
@@ -188,9 +297,9 @@ export class PayerSessions extends DurableObject<object> {
 
   /**
    * Gives back uses spent on requests the origin failed to answer, or leased to an isolate and
-   * not spent (`count`, at most one lease).
+   * not spent (`count`, at most one call's).
    */
-  refund(entitlement: string, count = 1): void {
+  private giveBack(entitlement: string, count = 1): void {
     const uses = Number.isSafeInteger(count) ? Math.min(Math.max(count, 1), MAX_USES_PER_CALL) : 1;
     this.sql.exec(
       `UPDATE entitlements SET uses_left = uses_left + ?, purge_at = expires_at
@@ -234,6 +343,15 @@ export class PayerSessions extends DurableObject<object> {
   revokeEntitlements(scope?: string): number {
     const where = scope === undefined ? "" : " WHERE scope = ?";
     const args = scope === undefined ? [] : [scope];
+    // A grant of these payments retried later must not bring them back.
+    const keepUntil = Date.now() + APPLIED_KEEP_MS;
+    this.sql.exec(
+      `INSERT OR IGNORE INTO applied (id, purge_at)
+         SELECT 'revoked:' || payment, ? FROM entitlements${where}`,
+      keepUntil,
+      ...args,
+    );
+    this.schedule(keepUntil);
     this.sql.exec(
       `DELETE FROM tokens WHERE entitlement IN (SELECT id FROM entitlements${where})`,
       ...args,
@@ -252,10 +370,14 @@ export class PayerSessions extends DurableObject<object> {
     );
     this.sql.exec("DELETE FROM entitlements WHERE purge_at <= ?", now);
     this.sql.exec("DELETE FROM nonces WHERE expires_at <= ?", now);
+    this.sql.exec("DELETE FROM spends WHERE purge_at <= ?", now);
+    this.sql.exec("DELETE FROM applied WHERE purge_at <= ?", now);
     const next = this.sql
       .exec<{ at: number | null }>(
         `SELECT MIN(at) AS at FROM (SELECT MIN(purge_at) AS at FROM entitlements
-           UNION ALL SELECT MIN(expires_at) FROM nonces)`,
+           UNION ALL SELECT MIN(expires_at) FROM nonces
+           UNION ALL SELECT MIN(purge_at) FROM spends
+           UNION ALL SELECT MIN(purge_at) FROM applied)`,
       )
       .one().at;
     this.alarmAt = null;
@@ -265,7 +387,12 @@ export class PayerSessions extends DurableObject<object> {
     }
   }
 
-  private spend(row: EntitlementRow, now: number, count = 1): Access {
+  private spend(
+    row: EntitlementRow,
+    now: number,
+    count = 1,
+    caller?: Caller & { token: string },
+  ): Access {
     if (row.expires_at !== null && row.expires_at <= now) {
       return {
         ok: false,
@@ -275,7 +402,12 @@ export class PayerSessions extends DurableObject<object> {
     let remaining: number | null = null;
     let granted = 1;
     if (row.uses_left !== null) {
-      if (row.uses_left <= 0) return { ok: false, reason: "the session has no uses left" };
+      if (row.uses_left <= 0) {
+        if (this.leasedElsewhere(row.id, now, caller)) {
+          return { ok: false, reason: LEASED_ELSEWHERE, retry: true };
+        }
+        return { ok: false, reason: "the session has no uses left" };
+      }
       granted = Math.min(count, row.uses_left);
       remaining = row.uses_left - granted;
       const purgeAt =
@@ -287,6 +419,21 @@ export class PayerSessions extends DurableObject<object> {
         row.id,
       );
       this.schedule(purgeAt);
+      if (caller) {
+        const keepUntil = now + APPLIED_KEEP_MS;
+        this.sql.exec(
+          `INSERT INTO spends (id, entitlement, holder, token, granted, lease_until, ended,
+             purge_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)`,
+          caller.call,
+          row.id,
+          caller.holder,
+          caller.token,
+          granted,
+          granted > 1 ? now + LEASE_RETURN_MS : now,
+          keepUntil,
+        );
+        this.schedule(keepUntil);
+      }
     }
     return {
       ok: true,
@@ -296,6 +443,76 @@ export class PayerSessions extends DurableObject<object> {
       remaining,
       granted,
     };
+  }
+
+  /**
+   * Whether uses of `entitlement` are leased to a caller other than `caller` (the same isolate
+   * with the same token) and may still come back: the lease has not been returned or run out.
+   */
+  private leasedElsewhere(
+    entitlement: string,
+    now: number,
+    caller?: { holder: string; token: string },
+  ): boolean {
+    return (
+      this.count(
+        `SELECT COUNT(*) AS n FROM spends WHERE entitlement = ? AND ended = 0 AND granted > 1
+           AND lease_until > ? AND NOT (holder = ? AND token = ?)`,
+        entitlement,
+        now,
+        caller?.holder ?? "",
+        caller?.token ?? "",
+      ) > 0
+    );
+  }
+
+  /** Applies owed writes, each at most once. */
+  private apply(owed: Owed[], now: number): void {
+    if (!Array.isArray(owed)) return;
+    for (const work of owed.slice(0, MAX_OWED_PER_CALL)) {
+      if (typeof work !== "object" || work === null || typeof work.id !== "string") continue;
+      if (work.type === "grant") this.record(work.grant, now);
+      else if (work.type === "refund") this.refundOnce(work.id, work.entitlement, now);
+      else if (work.type === "return") this.returnOnce(work.id, work.unspent, now);
+    }
+  }
+
+  /** Gives back one use for refund `id`, unless that refund was applied already. */
+  private refundOnce(id: string, entitlement: string, now: number): void {
+    if (this.isApplied(id)) return;
+    const keepUntil = now + APPLIED_KEEP_MS;
+    this.sql.exec("INSERT INTO applied (id, purge_at) VALUES (?, ?)", id, keepUntil);
+    this.schedule(keepUntil);
+    this.giveBack(entitlement, 1);
+  }
+
+  /**
+   * Gives back the uses call `id` spent and did not serve (at most what it spent), once. A call
+   * the store never saw is marked, so that it is never spent if it arrives after all.
+   */
+  private returnOnce(id: string, unspent: number, now: number): void {
+    const spend = this.sql
+      .exec<SpendRow>("SELECT entitlement, granted, ended FROM spends WHERE id = ?", id)
+      .toArray()[0];
+    if (!spend) {
+      const keepUntil = now + APPLIED_KEEP_MS;
+      this.sql.exec(
+        `INSERT INTO spends (id, entitlement, holder, token, granted, lease_until, ended,
+           purge_at) VALUES (?, '', '', '', 0, 0, 1, ?)`,
+        id,
+        keepUntil,
+      );
+      this.schedule(keepUntil);
+      return;
+    }
+    if (spend.ended) return;
+    this.sql.exec("UPDATE spends SET ended = 1 WHERE id = ?", id);
+    const uses = Number.isSafeInteger(unspent) ? Math.min(Math.max(unspent, 0), spend.granted) : 0;
+    if (uses > 0) this.giveBack(spend.entitlement, uses);
+  }
+
+  private isApplied(id: string): boolean {
+    return this.count("SELECT COUNT(*) AS n FROM applied WHERE id = ?", id) > 0;
   }
 
   private count(query: string, ...args: SqlStorageValue[]): number {
