@@ -74,6 +74,8 @@ export class SessionMemory {
   readonly #addresses = new Map<string, string>();
   readonly #seen = new Map<string, { since: number; count: number }>();
   readonly #calling = new Map<string, number>();
+  /** Ids of the store calls in flight (a lease they take is not in memory yet). */
+  readonly #calls = new Set<string>();
 
   /** Checks `want` against the pass remembered for `token`; `ask` when the store must. */
   check(token: string, want: Want, now: number): MemoryCheck {
@@ -108,7 +110,11 @@ export class SessionMemory {
   }
 
   /** Counts a store call for `token` starting (+1) or ending (-1). */
-  calling(token: string, change: 1 | -1): void {
+  calling(token: string, change: 1 | -1, call?: string): void {
+    if (call !== undefined) {
+      if (change > 0) this.#calls.add(call);
+      else this.#calls.delete(call);
+    }
     const now = (this.#calling.get(token) ?? 0) + change;
     if (now > 0) this.#calling.set(token, now);
     else this.#calling.delete(token);
@@ -128,7 +134,15 @@ export class SessionMemory {
     }
     seen.count += 1;
     if (this.#calling.has(token)) return 0;
+    // A lease with uses left (it came in while this request was on its way) is spent first.
+    const pass = this.#passes.get(token);
+    if (pass && pass.left !== null && pass.left > 0 && !pass.ended && pass.until > now) return 0;
     return Math.min(MAX_LEASE, seen.count - 1);
+  }
+
+  /** Whether store call `call` is still in flight. */
+  inFlight(call: string): boolean {
+    return this.#calls.has(call);
   }
 
   /** Remembers a pass the store just admitted for `token` (time-limited, or a lease). */

@@ -60,6 +60,11 @@ export class OwedWrites {
     return carried;
   }
 
+  /** Whether write `id` is owed. */
+  has(id: string): boolean {
+    return this.#entries.has(id);
+  }
+
   /** Forgets writes the store confirmed. */
   settled(works: readonly Owed[]): void {
     for (const work of works) this.#entries.delete(work.id);

@@ -1,6 +1,6 @@
 import { SessionMemory, PASS_MEMORY_MS } from "./local";
 import type { RememberedPass } from "./local";
-import { RETRY_DELAYS_MS } from "./owed";
+import { MAX_CARRIED, RETRY_DELAYS_MS } from "./owed";
 import { hashToken, newToken, parseToken } from "./token";
 import type { Want } from "./scope";
 import type { Access, Caller, EntitlementView, GrantInput, PayerSessions } from "./store";
@@ -109,6 +109,10 @@ export interface SessionServiceOptions {
   memory?: SessionMemory;
 }
 
+/** Why a request is told to retry while this isolate's own lease of the last uses comes in. */
+const LEASE_ON_ITS_WAY =
+  "this pass's last uses are being taken by a request just before yours; retry in a second (nothing was charged)";
+
 /** How long one request keeps retrying owed writes, at most. */
 const RETRY_WINDOW_MS = RETRY_DELAYS_MS.reduce((sum, delay) => sum + delay, 5_000);
 
@@ -198,6 +202,16 @@ export function durableSessions(
     return true;
   };
 
+  /** A request admitted from memory; a lease's last use ends it (the store hears at once). */
+  const fromLease = (
+    token: string,
+    { pass, remaining }: { pass: RememberedPass; remaining: number | null },
+    defer: Defer,
+  ): Admitted => {
+    if (pass.left === 0 && defer && endLease(token, pass)) defer(catchUpWithRetries(pass.objectId));
+    return fromMemory(pass, remaining);
+  };
+
   /** Ends a lease when its time is up and gives its unspent uses back to the store. */
   const giveBackLater = async (token: string, pass: RememberedPass): Promise<void> => {
     await sleep(PASS_MEMORY_MS);
@@ -251,14 +265,7 @@ export function durableSessions(
         const at = now();
         const remembered = memory.check(token, want, at);
         if (remembered.type === "refuse") return { type: "refused", reason: remembered.reason };
-        if (remembered.type === "admit") {
-          const { pass } = remembered;
-          // The lease's last use: the store hears at once that it is spent, not in 2 s.
-          if (pass.left === 0 && defer && endLease(token, pass)) {
-            defer(catchUpWithRetries(pass.objectId));
-          }
-          return fromMemory(pass, remembered.remaining);
-        }
+        if (remembered.type === "admit") return fromLease(token, remembered, defer);
         // A lease that ran out unspent: its uses go back with this call, before it spends.
         if (remembered.lapsed) endLease(token, remembered.lapsed);
         const id = objectOf(token);
@@ -269,7 +276,7 @@ export function durableSessions(
         const lease = defer ? memory.leaseSize(token, at) : 0;
         const caller: Caller = { call: crypto.randomUUID(), holder: memory.holder };
         const carried = owed.for(objectId, at);
-        memory.calling(token, +1);
+        memory.calling(token, +1, caller.call);
         let answer: Access;
         try {
           answer = await stubFor(id).useToken(hash, want, 1 + lease, caller, carried);
@@ -280,9 +287,21 @@ export function durableSessions(
           if (defer) defer(catchUpWithRetries(objectId));
           throw error;
         } finally {
-          memory.calling(token, -1);
+          memory.calling(token, -1, caller.call);
         }
         owed.settled(carried);
+        // More owed than one call carries: the rest follow after the answer.
+        if (carried.length >= MAX_CARRIED && defer) defer(catchUpWithRetries(objectId));
+        if (!answer.ok && answer.ownLeases) {
+          // This isolate leased the last uses: a concurrent request's lease may have come in
+          // meanwhile (serve from it), or still be on its way (retry, never pay again).
+          const again = memory.check(token, want, now());
+          if (again.type === "admit") return fromLease(token, again, defer);
+
+          if (answer.ownLeases.some((call) => memory.inFlight(call) || owed.has(call))) {
+            return { type: "retry", reason: LEASE_ON_ITS_WAY, retryAfter: 1 };
+          }
+        }
         if (!answer.ok || !answer.held) return admitted(answer, objectId);
         const leased = answer.remaining === null ? 0 : Math.max(0, (answer.granted ?? 1) - 1);
         if (answer.remaining === null || leased > 0) {

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
-import { MAX_LEASE, PASS_MEMORY_MS } from "./local";
-import { MAX_CARRIED, OWED_KEEP_MS } from "./owed";
+import { MAX_LEASE } from "./local";
+import { MAX_CARRIED } from "./owed";
+import { APPLIED_KEEP_MS, SPENDS_SCHEMA, Spends } from "./spends";
 import { priceMismatch } from "./scope";
 import type { HeldPrice, Want } from "./scope";
 
@@ -13,8 +14,8 @@ import type { HeldPrice, Want } from "./scope";
  * Every write an isolate may have to repeat (the call's answer was lost, or the store could not
  * be reached) is applied at most once, by an id: a grant by its payment, a refund by its own id,
  * the return of a call's unspent uses by the call's id. Each use-counted spend is recorded with
- * its caller (`spends`), so the store can tell uses leased to another isolate, which come back,
- * from a pass that is spent.
+ * its caller (src/sessions/spends.ts), so the store can tell uses leased to another isolate,
+ * which come back, from a pass that is spent.
  */
 
 /** Entitlements bought by one payment: scope, price paid, limits. */
@@ -65,8 +66,11 @@ export type Access =
       /** The entitlement's scope and price (from `useToken`), to check later uses against. */
       held?: HeldPrice & { scope: string };
     }
-  /** `retry`: refused for now only (uses leased to another isolate may come back). */
-  | { ok: false; reason: string; retry?: true };
+  /**
+   * `retry`: refused for now only (uses leased to another isolate may come back). `ownLeases`:
+   * the calls whose leases of this pass the caller itself holds (spent, or not in its memory yet).
+   */
+  | { ok: false; reason: string; retry?: true; ownLeases?: string[] };
 
 /** An entitlement as the admin API lists it. */
 export interface EntitlementView extends HeldPrice {
@@ -86,25 +90,11 @@ const REFUND_WINDOW_MS = 10 * 60_000;
 const MAX_USES_PER_CALL = 1 + MAX_LEASE;
 /** Tokens kept per entitlement (each SIWx sign-in issues one); the oldest go first. */
 const MAX_TOKENS_PER_ENTITLEMENT = 20;
-/**
- * How long a lease counts as out (its uses may come back): its time in the isolate and its
- * give-back. Unreturned after that (the isolate died), it counts as returned: its unspent uses are
- * lost, at most `MAX_LEASE`, but nobody is told to wait for them.
- */
-export const LEASE_RETURN_MS = PASS_MEMORY_MS + 5_000;
-/** How long applied write ids are kept: longer than an isolate keeps a write to repeat. */
-const APPLIED_KEEP_MS = 3 * OWED_KEEP_MS;
 /** The most owed writes one call applies. */
 const MAX_OWED_PER_CALL = 2 * MAX_CARRIED;
 /** Why a request found a pass's last uses leased elsewhere: retry, do not pay again. */
 const LEASED_ELSEWHERE =
   "this pass's last uses are held by another server for a moment; retry shortly (nothing was charged)";
-
-interface SpendRow extends Record<string, SqlStorageValue> {
-  entitlement: string;
-  granted: number;
-  ended: number;
-}
 
 interface EntitlementRow extends Record<string, SqlStorageValue> {
   id: string;
@@ -121,6 +111,7 @@ interface EntitlementRow extends Record<string, SqlStorageValue> {
 
 export class PayerSessions extends DurableObject<object> {
   private readonly sql: SqlStorage;
+  private readonly spends: Spends;
   private alarmAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: object) {
@@ -138,15 +129,8 @@ export class PayerSessions extends DurableObject<object> {
         hash TEXT PRIMARY KEY, entitlement TEXT NOT NULL, created_at INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS tokens_entitlement ON tokens(entitlement);
       CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
-      CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces(expires_at);
-      CREATE TABLE IF NOT EXISTS spends (
-        id TEXT PRIMARY KEY, entitlement TEXT NOT NULL, holder TEXT NOT NULL, token TEXT NOT NULL,
-        granted INTEGER NOT NULL, lease_until INTEGER NOT NULL, ended INTEGER NOT NULL,
-        purge_at INTEGER NOT NULL);
-      CREATE INDEX IF NOT EXISTS spends_leases ON spends(entitlement, ended, lease_until);
-      CREATE INDEX IF NOT EXISTS spends_purge ON spends(purge_at);
-      CREATE TABLE IF NOT EXISTS applied (id TEXT PRIMARY KEY, purge_at INTEGER NOT NULL);
-      CREATE INDEX IF NOT EXISTS applied_purge ON applied(purge_at);`);
+      CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces(expires_at);${SPENDS_SCHEMA}`);
+    this.spends = new Spends(this.sql, (at) => this.schedule(at));
     void ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
     });
@@ -188,7 +172,7 @@ export class PayerSessions extends DurableObject<object> {
         remaining: existing.uses_left,
       };
     }
-    if (this.isApplied(`revoked:${input.payment}`)) {
+    if (this.spends.applied(`revoked:${input.payment}`)) {
       return { ok: false, reason: "the session this payment bought was revoked" };
     }
     const at = typeof input.at === "number" && Number.isFinite(input.at) ? input.at : now;
@@ -234,7 +218,7 @@ export class PayerSessions extends DurableObject<object> {
   useToken(tokenHash: string, want: Want, count = 1, caller?: Caller, owed: Owed[] = []): Access {
     const now = Date.now();
     this.apply(owed, now);
-    if (caller && this.count("SELECT COUNT(*) AS n FROM spends WHERE id = ?", caller.call) > 0) {
+    if (caller && this.spends.seen(caller.call)) {
       // Given up by its caller (its answer was taken for lost): never spent late.
       return { ok: false, reason: "this call was withdrawn; retry", retry: true };
     }
@@ -278,7 +262,7 @@ export class PayerSessions extends DurableObject<object> {
       .toArray()
       .filter((candidate) => priceMismatch(candidate, want) === undefined);
     const row = live.find((candidate) => candidate.uses_left === null || candidate.uses_left > 0);
-    if (!row && live.some((candidate) => this.leasedElsewhere(candidate.id, now))) {
+    if (!row && live.some((candidate) => this.spends.leasedElsewhere(candidate.id, now))) {
       // The proof stays good: the same sign-in may be sent again once the uses are back.
       return { ok: false, reason: LEASED_ELSEWHERE, retry: true };
     }
@@ -370,16 +354,14 @@ export class PayerSessions extends DurableObject<object> {
     );
     this.sql.exec("DELETE FROM entitlements WHERE purge_at <= ?", now);
     this.sql.exec("DELETE FROM nonces WHERE expires_at <= ?", now);
-    this.sql.exec("DELETE FROM spends WHERE purge_at <= ?", now);
-    this.sql.exec("DELETE FROM applied WHERE purge_at <= ?", now);
-    const next = this.sql
+    const spendsNext = this.spends.purge(now);
+    const ownNext = this.sql
       .exec<{ at: number | null }>(
         `SELECT MIN(at) AS at FROM (SELECT MIN(purge_at) AS at FROM entitlements
-           UNION ALL SELECT MIN(expires_at) FROM nonces
-           UNION ALL SELECT MIN(purge_at) FROM spends
-           UNION ALL SELECT MIN(purge_at) FROM applied)`,
+           UNION ALL SELECT MIN(expires_at) FROM nonces)`,
       )
       .one().at;
+    const next = ownNext === null ? spendsNext : min(spendsNext, ownNext);
     this.alarmAt = null;
     if (next !== null) {
       this.alarmAt = Math.max(next, now + 1000);
@@ -403,10 +385,12 @@ export class PayerSessions extends DurableObject<object> {
     let granted = 1;
     if (row.uses_left !== null) {
       if (row.uses_left <= 0) {
-        if (this.leasedElsewhere(row.id, now, caller)) {
+        if (this.spends.leasedElsewhere(row.id, now, caller)) {
           return { ok: false, reason: LEASED_ELSEWHERE, retry: true };
         }
-        return { ok: false, reason: "the session has no uses left" };
+        const own = caller ? this.spends.ownLeases(row.id, now, caller) : [];
+        const spent = { ok: false as const, reason: "the session has no uses left" };
+        return own.length > 0 ? { ...spent, ownLeases: own } : spent;
       }
       granted = Math.min(count, row.uses_left);
       remaining = row.uses_left - granted;
@@ -419,21 +403,7 @@ export class PayerSessions extends DurableObject<object> {
         row.id,
       );
       this.schedule(purgeAt);
-      if (caller) {
-        const keepUntil = now + APPLIED_KEEP_MS;
-        this.sql.exec(
-          `INSERT INTO spends (id, entitlement, holder, token, granted, lease_until, ended,
-             purge_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)`,
-          caller.call,
-          row.id,
-          caller.holder,
-          caller.token,
-          granted,
-          granted > 1 ? now + LEASE_RETURN_MS : now,
-          keepUntil,
-        );
-        this.schedule(keepUntil);
-      }
+      if (caller) this.spends.record(row.id, caller, granted, now);
     }
     return {
       ok: true,
@@ -445,74 +415,19 @@ export class PayerSessions extends DurableObject<object> {
     };
   }
 
-  /**
-   * Whether uses of `entitlement` are leased to a caller other than `caller` (the same isolate
-   * with the same token) and may still come back: the lease has not been returned or run out.
-   */
-  private leasedElsewhere(
-    entitlement: string,
-    now: number,
-    caller?: { holder: string; token: string },
-  ): boolean {
-    return (
-      this.count(
-        `SELECT COUNT(*) AS n FROM spends WHERE entitlement = ? AND ended = 0 AND granted > 1
-           AND lease_until > ? AND NOT (holder = ? AND token = ?)`,
-        entitlement,
-        now,
-        caller?.holder ?? "",
-        caller?.token ?? "",
-      ) > 0
-    );
-  }
-
   /** Applies owed writes, each at most once. */
   private apply(owed: Owed[], now: number): void {
     if (!Array.isArray(owed)) return;
     for (const work of owed.slice(0, MAX_OWED_PER_CALL)) {
       if (typeof work !== "object" || work === null || typeof work.id !== "string") continue;
       if (work.type === "grant") this.record(work.grant, now);
-      else if (work.type === "refund") this.refundOnce(work.id, work.entitlement, now);
-      else if (work.type === "return") this.returnOnce(work.id, work.unspent, now);
+      else if (work.type === "refund") {
+        if (this.spends.applyOnce(work.id, now)) this.giveBack(work.entitlement, 1);
+      } else if (work.type === "return") {
+        const back = this.spends.end(work.id, work.unspent, now);
+        if (back && back.uses > 0) this.giveBack(back.entitlement, back.uses);
+      }
     }
-  }
-
-  /** Gives back one use for refund `id`, unless that refund was applied already. */
-  private refundOnce(id: string, entitlement: string, now: number): void {
-    if (this.isApplied(id)) return;
-    const keepUntil = now + APPLIED_KEEP_MS;
-    this.sql.exec("INSERT INTO applied (id, purge_at) VALUES (?, ?)", id, keepUntil);
-    this.schedule(keepUntil);
-    this.giveBack(entitlement, 1);
-  }
-
-  /**
-   * Gives back the uses call `id` spent and did not serve (at most what it spent), once. A call
-   * the store never saw is marked, so that it is never spent if it arrives after all.
-   */
-  private returnOnce(id: string, unspent: number, now: number): void {
-    const spend = this.sql
-      .exec<SpendRow>("SELECT entitlement, granted, ended FROM spends WHERE id = ?", id)
-      .toArray()[0];
-    if (!spend) {
-      const keepUntil = now + APPLIED_KEEP_MS;
-      this.sql.exec(
-        `INSERT INTO spends (id, entitlement, holder, token, granted, lease_until, ended,
-           purge_at) VALUES (?, '', '', '', 0, 0, 1, ?)`,
-        id,
-        keepUntil,
-      );
-      this.schedule(keepUntil);
-      return;
-    }
-    if (spend.ended) return;
-    this.sql.exec("UPDATE spends SET ended = 1 WHERE id = ?", id);
-    const uses = Number.isSafeInteger(unspent) ? Math.min(Math.max(unspent, 0), spend.granted) : 0;
-    if (uses > 0) this.giveBack(spend.entitlement, uses);
-  }
-
-  private isApplied(id: string): boolean {
-    return this.count("SELECT COUNT(*) AS n FROM applied WHERE id = ?", id) > 0;
   }
 
   private count(query: string, ...args: SqlStorageValue[]): number {

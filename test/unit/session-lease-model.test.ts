@@ -92,8 +92,10 @@ async function sequence(seed: number, figures: Figures): Promise<string[]> {
   const isolates: Isolate[] = [];
   const pending: Array<Promise<unknown>> = [];
 
-  const spawn = () => {
+  const spawn = async () => {
     const memory = new SessionMemory();
+    // Hashed once ahead: every later step interleaves by the seed alone, not by the crypto.
+    await memory.hash(token);
     const me = { index: isolates.length, memory, alive: true, inflight: [], work: [] } as {
       service?: SessionService;
     } & Omit<Isolate, "service">;
@@ -136,6 +138,9 @@ async function sequence(seed: number, figures: Figures): Promise<string[]> {
         else served += 1;
       } else if (result.type === "refused") {
         figures.refusals += 1;
+        figures.checks += 1;
+        const own = isolate.alive ? isolate.memory.leased() : 0;
+        if (own > 0) violations.push(`402 in isolate ${isolate.index} holding ${own} leased uses`);
         if (!result.reason.includes("no uses left")) violations.push(`refused: ${result.reason}`);
       } else if (result.type === "retry") {
         figures.retries += 1;
@@ -144,7 +149,7 @@ async function sequence(seed: number, figures: Figures): Promise<string[]> {
     pending.push(request);
   };
 
-  for (let i = 2 + below(3); i > 0; i--) spawn();
+  for (let i = 2 + below(3); i > 0; i--) await spawn();
   let maxLost = 0;
   const dead: Isolate[] = [];
   for (let step = 0; step < STEPS; step++) {
@@ -181,7 +186,7 @@ async function sequence(seed: number, figures: Figures): Promise<string[]> {
         log.push(`isolate ${isolate.index} dies`);
         isolate.alive = false;
         dead.push(isolate);
-        spawn();
+        await spawn();
       }
     } else {
       for (let i = below(6); i > 0; i--) await Promise.resolve();
