@@ -60,9 +60,10 @@ export class OwedWrites {
     return carried;
   }
 
-  /** Whether write `id` is owed. */
-  has(id: string): boolean {
-    return this.#entries.has(id);
+  /** The uses an owed return of call `id` brings back (0 when none is owed). */
+  returning(id: string): number {
+    const work = this.#entries.get(id)?.work;
+    return work?.type === "return" ? work.unspent : 0;
   }
 
   /** Forgets writes the store confirmed. */

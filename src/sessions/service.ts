@@ -298,7 +298,8 @@ export function durableSessions(
           const again = memory.check(token, want, now());
           if (again.type === "admit") return fromLease(token, again, defer);
 
-          if (answer.ownLeases.some((call) => memory.inFlight(call) || owed.has(call))) {
+          const coming = (call: string) => memory.inFlight(call) || owed.returning(call) > 0;
+          if (answer.ownLeases.some(coming)) {
             return { type: "retry", reason: LEASE_ON_ITS_WAY, retryAfter: 1 };
           }
         }
