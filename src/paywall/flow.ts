@@ -25,7 +25,7 @@ import { payOnce } from "./pay-once";
 import { recordPayment } from "../ledger";
 import type { ReceiptsLedger } from "../ledger";
 import { errorResponse, misconfiguredResponse, sessionResponse } from "./responses";
-import { sessionExtensions, tryCredentials } from "./session-gate";
+import { retryLater, sessionExtensions, tryCredentials } from "./session-gate";
 import type { SessionDeps, SessionRequest } from "./session-gate";
 
 /**
@@ -163,6 +163,7 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
     };
     const result = await tryCredentials(session, deps.sessions);
     if (result.type === "admitted") return serveSession(priced, result, want.scope, deps);
+    if (result.type === "retry") return retryLater(result.reason, result.retryAfter);
     if (result.type === "unavailable") {
       return errorResponse("session_store_unavailable", `${result.reason}; nothing was charged`);
     }
@@ -246,19 +247,22 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
         else await recorded;
         if (!session || !deps.sessions || !offer.session || !buyer) return paid;
         const paidWith = prepared.offer;
-        const granted = await deps.sessions.service.grant({
-          payer: buyer,
-          // What this payment bought: the scope at the price of the offer it paid.
-          want: {
-            scope: session.want.scope,
-            network: paidWith.network,
-            asset: paidWith.asset,
-            amount: paidWith.amount,
+        const granted = await deps.sessions.service.grant(
+          {
+            payer: buyer,
+            // What this payment bought: the scope at the price of the offer it paid.
+            want: {
+              scope: session.want.scope,
+              network: paidWith.network,
+              asset: paidWith.asset,
+              amount: paidWith.amount,
+            },
+            ttlSeconds: offer.session.ttlSeconds,
+            uses: offer.session.uses,
+            payment: reference,
           },
-          ttlSeconds: offer.session.ttlSeconds,
-          uses: offer.session.uses,
-          payment: reference,
-        });
+          waitUntil,
+        );
         return withGrant(paid, granted, session.want.scope);
       },
     },
@@ -266,7 +270,11 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
   );
 }
 
-/** Adds the new session to a paid response; a store failure costs the payer only the token. */
+/**
+ * Adds the new session to a paid response. A store that cannot be reached does not cost the
+ * payer the pass: its token goes out and the grant is retried (src/sessions/service.ts); only a
+ * refused grant (the payment granted one before) leaves the response without a token.
+ */
 function withGrant(paid: Response, granted: SessionResult, scope: string): Response {
   if (granted.type === "admitted") return sessionResponse(paid, granted, scope);
   console.error("a paid request's session was not recorded", granted.reason);
@@ -282,7 +290,8 @@ async function serveSession(
 ): Promise<Response> {
   // A pass without a use count spent nothing to give back.
   const refund = async () => {
-    if (admitted.remaining !== null) await deps.sessions?.service.refund(admitted.ticket);
+    if (admitted.remaining === null) return;
+    await deps.sessions?.service.refund(admitted.ticket, priced.waitUntil);
   };
   const { request, forwardPath } = priced;
   const forwarded = await forwardToOrigin(

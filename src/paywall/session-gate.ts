@@ -1,5 +1,6 @@
 import type { Offer } from "../pricing";
 import { SIWX_HEADER, checkSiwx, readToken, siwxChallenge } from "../sessions";
+import { errorResponse } from "./responses";
 import type { SessionResult, SessionService, SiwxContext, Want } from "../sessions";
 
 /**
@@ -61,4 +62,14 @@ function siwxContext(request: SessionRequest, deps: SessionDeps): SiwxContext {
     secret: deps.secret,
     statement: `Sign in to use the access you already paid for: ${what}`,
   };
+}
+
+/**
+ * The answer when a pass's last uses are leased to another server for a moment: a 503 with
+ * `Retry-After`, never a 402 that a paying client would answer with a second payment.
+ */
+export function retryLater(reason: string, seconds: number): Response {
+  const response = errorResponse("session_store_unavailable", reason);
+  response.headers.set("Retry-After", String(seconds));
+  return response;
 }

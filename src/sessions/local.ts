@@ -1,4 +1,5 @@
 import { checksumAddress } from "./eth";
+import { OwedWrites } from "./owed";
 import { priceMismatch } from "./scope";
 import type { HeldPrice, Want } from "./scope";
 import { hashToken } from "./token";
@@ -14,7 +15,11 @@ import { hashToken } from "./token";
  *   few uses more than the waiting requests need from the store (at most `MAX_LEASE`, at most
  *   as many as it saw in the last `PASS_MEMORY_MS`) and spends them from memory. The store has
  *   already counted them, so no more requests are served than were paid for; uses still unspent
- *   when the lease ends (`PASS_MEMORY_MS`) are given back to the store.
+ *   when the lease ends (`PASS_MEMORY_MS`, or when its last use is spent) are given back to the
+ *   store. Each lease is known to the store by its call's id and this isolate's `holder` id, so
+ *   another isolate's request is told to retry while they are out, not to pay again.
+ * - **owed writes** (src/sessions/owed.ts): grants, refunds and lease returns the store has not
+ *   confirmed yet, retried and carried with the next call until it does.
  * - **token hashes** and **EIP-55 payer spellings**: pure functions of their input, remembered
  *   so that a repeat request does not hash or checksum again.
  *
@@ -43,21 +48,34 @@ export interface RememberedPass {
   left: number | null;
   /** The store's count of uses left besides the lease; null without a use count. */
   storeRemaining: number | null;
+  /** The store call that took the lease: its id names the lease to the store. */
+  call?: string | undefined;
+  /** Set once the lease ended and its unspent uses are owed back to the store. */
+  ended?: boolean | undefined;
 }
 
 /** The outcome of checking a request against a remembered pass. */
 export type MemoryCheck =
   | { type: "admit"; pass: RememberedPass; remaining: number | null }
   | { type: "refuse"; reason: string }
-  | { type: "ask" };
+  /** `lapsed`: a lease that ran out in time with uses unspent; end it and give them back. */
+  | { type: "ask"; lapsed?: RememberedPass | undefined };
 
 /** One isolate's memory for one `SESSIONS` namespace. */
 export class SessionMemory {
+  /** Random per isolate: the store tells this isolate's leases from others' by it. */
+  readonly holder: string = crypto.randomUUID();
+  /** Store writes this isolate owes (grants, refunds, lease returns). */
+  readonly owed = new OwedWrites();
   readonly #passes = new Map<string, RememberedPass>();
+  /** Leases not ended yet, revoked ones included: their uses still go back. */
+  readonly #leases = new Set<RememberedPass>();
   readonly #hashes = new Map<string, string>();
   readonly #addresses = new Map<string, string>();
   readonly #seen = new Map<string, { since: number; count: number }>();
   readonly #calling = new Map<string, number>();
+  /** Ids of the store calls in flight (a lease they take is not in memory yet). */
+  readonly #calls = new Set<string>();
 
   /** Checks `want` against the pass remembered for `token`; `ask` when the store must. */
   check(token: string, want: Want, now: number): MemoryCheck {
@@ -65,7 +83,8 @@ export class SessionMemory {
     if (!pass) return { type: "ask" };
     if (pass.until <= now || (pass.left !== null && pass.left <= 0)) {
       this.#passes.delete(token);
-      return { type: "ask" };
+      const lapsed = pass.left !== null && pass.left > 0 && !pass.ended;
+      return lapsed ? { type: "ask", lapsed: pass } : { type: "ask" };
     }
     // The same checks, in the same order and words, as PayerSessions.useToken.
     if (pass.held.scope !== want.scope) {
@@ -91,7 +110,11 @@ export class SessionMemory {
   }
 
   /** Counts a store call for `token` starting (+1) or ending (-1). */
-  calling(token: string, change: 1 | -1): void {
+  calling(token: string, change: 1 | -1, call?: string): void {
+    if (call !== undefined) {
+      if (change > 0) this.#calls.add(call);
+      else this.#calls.delete(call);
+    }
     const now = (this.#calling.get(token) ?? 0) + change;
     if (now > 0) this.#calling.set(token, now);
     else this.#calling.delete(token);
@@ -111,28 +134,55 @@ export class SessionMemory {
     }
     seen.count += 1;
     if (this.#calling.has(token)) return 0;
+    // A lease with uses left (it came in while this request was on its way) is spent first.
+    const pass = this.#passes.get(token);
+    if (pass && pass.left !== null && pass.left > 0 && !pass.ended && pass.until > now) return 0;
     return Math.min(MAX_LEASE, seen.count - 1);
+  }
+
+  /** Whether store call `call` is still in flight. */
+  inFlight(call: string): boolean {
+    return this.#calls.has(call);
   }
 
   /** Remembers a pass the store just admitted for `token` (time-limited, or a lease). */
   remember(token: string, pass: RememberedPass): void {
     bounded(this.#passes, token, pass);
+    if (pass.left === null || pass.call === undefined) return;
+    if (this.#leases.size >= MAX_ENTRIES) {
+      const oldest = this.#leases.values().next();
+      if (!oldest.done) this.#leases.delete(oldest.value);
+    }
+    this.#leases.add(pass);
   }
 
   /** Gives a use spent from a lease back to it, while the lease lasts; false when it ended. */
   giveBack(pass: RememberedPass, now: number): boolean {
-    if (pass.left === null || pass.until <= now) return false;
+    if (pass.left === null || pass.ended || pass.until <= now) return false;
     pass.left += 1;
     return true;
   }
 
-  /** Ends a lease: returns its unspent uses (to give back to the store) and forgets it. */
-  endLease(token: string, pass: RememberedPass): number {
+  /**
+   * Ends a lease: returns its unspent uses (to give back to the store) and forgets it; undefined
+   * when it had ended already.
+   */
+  endLease(token: string, pass: RememberedPass): number | undefined {
+    if (pass.ended) return undefined;
     const unspent = pass.left ?? 0;
+    pass.ended = true;
     pass.left = 0;
     pass.until = 0; // ended: a use given back from now on goes to the store
+    this.#leases.delete(pass);
     if (this.#passes.get(token) === pass) this.#passes.delete(token);
     return Math.max(0, unspent);
+  }
+
+  /** Uses leased to this isolate and not spent yet (leases not ended), for tests and operators. */
+  leased(): number {
+    let uses = 0;
+    for (const pass of this.#leases) uses += Math.max(0, pass.left ?? 0);
+    return uses;
   }
 
   /** Forgets one token's pass (revoked through this isolate). */

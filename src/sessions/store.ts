@@ -1,5 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { MAX_LEASE } from "./local";
+import { MAX_CARRIED } from "./owed";
+import { APPLIED_KEEP_MS, SPENDS_SCHEMA, Spends } from "./spends";
 import { priceMismatch } from "./scope";
 import type { HeldPrice, Want } from "./scope";
 
@@ -8,6 +10,12 @@ import type { HeldPrice, Want } from "./scope";
  * entitlements bought by payments, the hashes of the tokens that open them, and the SIWx nonces
  * already redeemed. Each method runs its SQL without awaiting anything, so it is atomic: use
  * counts stay exact however many requests arrive at once. An alarm purges what has expired.
+ *
+ * Every write an isolate may have to repeat (the call's answer was lost, or the store could not
+ * be reached) is applied at most once, by an id: a grant by its payment, a refund by its own id,
+ * the return of a call's unspent uses by the call's id. Each use-counted spend is recorded with
+ * its caller (src/sessions/spends.ts), so the store can tell uses leased to another isolate,
+ * which come back, from a pass that is spent.
  */
 
 /** Entitlements bought by one payment: scope, price paid, limits. */
@@ -19,7 +27,29 @@ export interface GrantInput {
   uses: number | undefined;
   /** Settlement transaction (or another unique reference): one payment grants once. */
   payment: string;
+  /**
+   * When the paid request was answered (ms since epoch, never later than the store's clock): a
+   * grant retried later keeps the expiry its first answer announced.
+   */
+  at?: number | undefined;
 }
+
+/** Who makes a `useToken` call (src/sessions/service.ts). */
+export interface Caller {
+  /** Random per call: names the lease it takes, and what a lost answer gives back. */
+  call: string;
+  /** Random per isolate: with the token, tells the caller's own leases from other isolates'. */
+  holder: string;
+}
+
+/** A write an isolate owes the store, applied at most once by its `id` (src/sessions/owed.ts). */
+export type Owed =
+  /** A settled payment's pass; `id` is its payment reference. */
+  | { type: "grant"; id: string; grant: GrantInput }
+  /** One use given back (the origin failed the request it was spent on); `id` is random. */
+  | { type: "refund"; id: string; entitlement: string }
+  /** A call's uses not served (a lease's unspent ones, or all of a lost call's); `id`: the call. */
+  | { type: "return"; id: string; unspent: number };
 
 /** A request let in (or not) by a session. */
 export type Access =
@@ -36,7 +66,11 @@ export type Access =
       /** The entitlement's scope and price (from `useToken`), to check later uses against. */
       held?: HeldPrice & { scope: string };
     }
-  | { ok: false; reason: string };
+  /**
+   * `retry`: refused for now only (uses leased to another isolate may come back). `ownLeases`:
+   * the calls whose leases of this pass the caller itself holds (spent, or not in its memory yet).
+   */
+  | { ok: false; reason: string; retry?: true; ownLeases?: string[] };
 
 /** An entitlement as the admin API lists it. */
 export interface EntitlementView extends HeldPrice {
@@ -56,6 +90,11 @@ const REFUND_WINDOW_MS = 10 * 60_000;
 const MAX_USES_PER_CALL = 1 + MAX_LEASE;
 /** Tokens kept per entitlement (each SIWx sign-in issues one); the oldest go first. */
 const MAX_TOKENS_PER_ENTITLEMENT = 20;
+/** The most owed writes one call applies. */
+const MAX_OWED_PER_CALL = 2 * MAX_CARRIED;
+/** Why a request found a pass's last uses leased elsewhere: retry, do not pay again. */
+const LEASED_ELSEWHERE =
+  "this pass's last uses are held by another server for a moment; retry shortly (nothing was charged)";
 
 interface EntitlementRow extends Record<string, SqlStorageValue> {
   id: string;
@@ -72,6 +111,7 @@ interface EntitlementRow extends Record<string, SqlStorageValue> {
 
 export class PayerSessions extends DurableObject<object> {
   private readonly sql: SqlStorage;
+  private readonly spends: Spends;
   private alarmAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: object) {
@@ -89,21 +129,62 @@ export class PayerSessions extends DurableObject<object> {
         hash TEXT PRIMARY KEY, entitlement TEXT NOT NULL, created_at INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS tokens_entitlement ON tokens(entitlement);
       CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
-      CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces(expires_at);`);
+      CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces(expires_at);${SPENDS_SCHEMA}`);
+    this.spends = new Spends(this.sql, (at) => this.schedule(at));
     void ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
     });
   }
 
-  /** Records a settled payment's entitlement, spends the paid request's use, stores its token. */
+  /**
+   * Records a settled payment's entitlement, spends the paid request's use, stores its token.
+   * Idempotent: the same payment with the same token answers the pass as it stands, spending
+   * nothing more; with another token it is refused.
+   */
   grant(input: GrantInput): Access {
-    const now = Date.now();
+    return this.record(input, Date.now());
+  }
+
+  /**
+   * Applies writes an isolate owes (each at most once, by its id); an isolate retries them
+   * until this returns.
+   */
+  catchUp(owed: Owed[]): void {
+    this.apply(owed, Date.now());
+  }
+
+  private record(input: GrantInput, now: number): Access {
     const existing = this.sql
       .exec<EntitlementRow>("SELECT * FROM entitlements WHERE payment = ?", input.payment)
       .toArray()[0];
-    if (existing) return { ok: false, reason: "this payment already granted a session" };
+    if (existing) {
+      const same = this.count(
+        "SELECT COUNT(*) AS n FROM tokens WHERE hash = ? AND entitlement = ?",
+        input.tokenHash,
+        existing.id,
+      );
+      if (same === 0) return { ok: false, reason: "this payment already granted a session" };
+      return {
+        ok: true,
+        entitlement: existing.id,
+        payer: existing.payer,
+        expiresAt: existing.expires_at,
+        remaining: existing.uses_left,
+      };
+    }
+    if (this.spends.applied(`revoked:${input.payment}`)) {
+      return { ok: false, reason: "the session this payment bought was revoked" };
+    }
+    const at = typeof input.at === "number" && Number.isFinite(input.at) ? input.at : now;
+    const start = Math.min(at, now);
+    const expiresAt = input.ttlSeconds === undefined ? null : start + input.ttlSeconds * 1000;
+    if (expiresAt !== null && expiresAt <= now) {
+      return {
+        ok: false,
+        reason: "the session this payment bought expired before it was recorded",
+      };
+    }
     const id = crypto.randomUUID();
-    const expiresAt = input.ttlSeconds === undefined ? null : now + input.ttlSeconds * 1000;
     const usesLeft = input.uses === undefined ? null : input.uses - 1;
     const purgeAt = usesLeft === 0 ? min(expiresAt, now + REFUND_WINDOW_MS) : expiresAt;
     const { want } = input;
@@ -130,9 +211,17 @@ export class PayerSessions extends DurableObject<object> {
   /**
    * Spends uses of the entitlement a token opens, if it opens this request: one for the request,
    * and up to `count - 1` more leased to the isolate that asks (src/sessions/local.ts), as far as
-   * the uses left go. `granted` says how many were spent.
+   * the uses left go. `granted` says how many were spent. The writes the caller owes are applied
+   * first. A pass whose last uses are leased to another caller answers `retry`; one whose last
+   * uses the caller itself leased (or nobody) is spent.
    */
-  useToken(tokenHash: string, want: Want, count = 1): Access {
+  useToken(tokenHash: string, want: Want, count = 1, caller?: Caller, owed: Owed[] = []): Access {
+    const now = Date.now();
+    this.apply(owed, now);
+    if (caller && this.spends.seen(caller.call)) {
+      // Given up by its caller (its answer was taken for lost): never spent late.
+      return { ok: false, reason: "this call was withdrawn; retry", retry: true };
+    }
     const row = this.sql
       .exec<EntitlementRow>(
         `SELECT e.* FROM tokens t JOIN entitlements e ON e.id = t.entitlement WHERE t.hash = ?`,
@@ -148,7 +237,7 @@ export class PayerSessions extends DurableObject<object> {
     const mismatch = priceMismatch(row, want);
     if (mismatch) return { ok: false, reason: mismatch };
     const batch = Number.isSafeInteger(count) ? Math.min(Math.max(count, 1), MAX_USES_PER_CALL) : 1;
-    const access = this.spend(row, Date.now(), batch);
+    const access = this.spend(row, now, batch, caller && { ...caller, token: tokenHash });
     if (!access.ok) return access;
     const held = { scope: row.scope, network: row.network, asset: row.asset, amount: row.amount };
     return { ...access, held };
@@ -163,18 +252,22 @@ export class PayerSessions extends DurableObject<object> {
     if (this.count("SELECT COUNT(*) AS n FROM nonces WHERE nonce = ?", nonce) > 0) {
       return { ok: false, reason: "this sign-in was already used; sign the fresh challenge" };
     }
-    this.sql.exec("INSERT INTO nonces (nonce, expires_at) VALUES (?, ?)", nonce, nonceExpiresAt);
-    this.schedule(nonceExpiresAt);
-    const candidates = this.sql
+    const live = this.sql
       .exec<EntitlementRow>(
-        `SELECT * FROM entitlements WHERE scope = ?
-           AND (expires_at IS NULL OR expires_at > ?) AND (uses_left IS NULL OR uses_left > 0)
+        `SELECT * FROM entitlements WHERE scope = ? AND (expires_at IS NULL OR expires_at > ?)
          ORDER BY expires_at IS NULL, expires_at, created_at`,
         want.scope,
         now,
       )
-      .toArray();
-    const row = candidates.find((candidate) => priceMismatch(candidate, want) === undefined);
+      .toArray()
+      .filter((candidate) => priceMismatch(candidate, want) === undefined);
+    const row = live.find((candidate) => candidate.uses_left === null || candidate.uses_left > 0);
+    if (!row && live.some((candidate) => this.spends.leasedElsewhere(candidate.id, now))) {
+      // The proof stays good: the same sign-in may be sent again once the uses are back.
+      return { ok: false, reason: LEASED_ELSEWHERE, retry: true };
+    }
+    this.sql.exec("INSERT INTO nonces (nonce, expires_at) VALUES (?, ?)", nonce, nonceExpiresAt);
+    this.schedule(nonceExpiresAt);
     if (!row) {
       return {
         ok: false,
@@ -188,9 +281,9 @@ export class PayerSessions extends DurableObject<object> {
 
   /**
    * Gives back uses spent on requests the origin failed to answer, or leased to an isolate and
-   * not spent (`count`, at most one lease).
+   * not spent (`count`, at most one call's).
    */
-  refund(entitlement: string, count = 1): void {
+  private giveBack(entitlement: string, count = 1): void {
     const uses = Number.isSafeInteger(count) ? Math.min(Math.max(count, 1), MAX_USES_PER_CALL) : 1;
     this.sql.exec(
       `UPDATE entitlements SET uses_left = uses_left + ?, purge_at = expires_at
@@ -234,6 +327,15 @@ export class PayerSessions extends DurableObject<object> {
   revokeEntitlements(scope?: string): number {
     const where = scope === undefined ? "" : " WHERE scope = ?";
     const args = scope === undefined ? [] : [scope];
+    // A grant of these payments retried later must not bring them back.
+    const keepUntil = Date.now() + APPLIED_KEEP_MS;
+    this.sql.exec(
+      `INSERT OR IGNORE INTO applied (id, purge_at)
+         SELECT 'revoked:' || payment, ? FROM entitlements${where}`,
+      keepUntil,
+      ...args,
+    );
+    this.schedule(keepUntil);
     this.sql.exec(
       `DELETE FROM tokens WHERE entitlement IN (SELECT id FROM entitlements${where})`,
       ...args,
@@ -252,12 +354,14 @@ export class PayerSessions extends DurableObject<object> {
     );
     this.sql.exec("DELETE FROM entitlements WHERE purge_at <= ?", now);
     this.sql.exec("DELETE FROM nonces WHERE expires_at <= ?", now);
-    const next = this.sql
+    const spendsNext = this.spends.purge(now);
+    const ownNext = this.sql
       .exec<{ at: number | null }>(
         `SELECT MIN(at) AS at FROM (SELECT MIN(purge_at) AS at FROM entitlements
            UNION ALL SELECT MIN(expires_at) FROM nonces)`,
       )
       .one().at;
+    const next = ownNext === null ? spendsNext : min(spendsNext, ownNext);
     this.alarmAt = null;
     if (next !== null) {
       this.alarmAt = Math.max(next, now + 1000);
@@ -265,7 +369,12 @@ export class PayerSessions extends DurableObject<object> {
     }
   }
 
-  private spend(row: EntitlementRow, now: number, count = 1): Access {
+  private spend(
+    row: EntitlementRow,
+    now: number,
+    count = 1,
+    caller?: Caller & { token: string },
+  ): Access {
     if (row.expires_at !== null && row.expires_at <= now) {
       return {
         ok: false,
@@ -275,7 +384,14 @@ export class PayerSessions extends DurableObject<object> {
     let remaining: number | null = null;
     let granted = 1;
     if (row.uses_left !== null) {
-      if (row.uses_left <= 0) return { ok: false, reason: "the session has no uses left" };
+      if (row.uses_left <= 0) {
+        if (this.spends.leasedElsewhere(row.id, now, caller)) {
+          return { ok: false, reason: LEASED_ELSEWHERE, retry: true };
+        }
+        const own = caller ? this.spends.ownLeases(row.id, now, caller) : [];
+        const spent = { ok: false as const, reason: "the session has no uses left" };
+        return own.length > 0 ? { ...spent, ownLeases: own } : spent;
+      }
       granted = Math.min(count, row.uses_left);
       remaining = row.uses_left - granted;
       const purgeAt =
@@ -287,6 +403,7 @@ export class PayerSessions extends DurableObject<object> {
         row.id,
       );
       this.schedule(purgeAt);
+      if (caller) this.spends.record(row.id, caller, granted, now);
     }
     return {
       ok: true,
@@ -296,6 +413,21 @@ export class PayerSessions extends DurableObject<object> {
       remaining,
       granted,
     };
+  }
+
+  /** Applies owed writes, each at most once. */
+  private apply(owed: Owed[], now: number): void {
+    if (!Array.isArray(owed)) return;
+    for (const work of owed.slice(0, MAX_OWED_PER_CALL)) {
+      if (typeof work !== "object" || work === null || typeof work.id !== "string") continue;
+      if (work.type === "grant") this.record(work.grant, now);
+      else if (work.type === "refund") {
+        if (this.spends.applyOnce(work.id, now)) this.giveBack(work.entitlement, 1);
+      } else if (work.type === "return") {
+        const back = this.spends.end(work.id, work.unspent, now);
+        if (back && back.uses > 0) this.giveBack(back.entitlement, back.uses);
+      }
+    }
   }
 
   private count(query: string, ...args: SqlStorageValue[]): number {

@@ -247,11 +247,13 @@ describe("session tokens", () => {
     const broken = {
       idFromName: (name: string) => sessions().idFromName(name),
       idFromString: (hex: string) => sessions().idFromString(hex),
-      get: () => ({ useToken: down, signIn: down, grant: down, refund: down }),
+      get: () => ({ useToken: down, signIn: down, grant: down, catchUp: down }),
     } as unknown as typeof env.SESSIONS;
-    const response = await call(
+    // Not waiting for the work after the answer: it retries the store for seconds.
+    const response = await worker.fetch(
       new Request(`${BASE}/pass/${id}`, { headers: { "PAYMENT-SESSION": token } }),
-      { SESSIONS: broken },
+      { ...env, SESSIONS: broken },
+      createExecutionContext(),
     );
     expect(response.status).toBe(503);
     expect(((await response.json()) as { error: string }).error).toBe("session_store_unavailable");
@@ -470,5 +472,137 @@ describe("session storage", () => {
       "not valid",
     );
     expect((await listDurableObjectIds(sessions())).length).toBeGreaterThan(0);
+  });
+});
+
+/**
+ * The `SESSIONS` namespace as another isolate sees it: its own object, so its own memory (leases,
+ * owed writes). `fails(method)` makes a call of that method throw before it reaches the store.
+ */
+function anotherIsolate(fails: (method: string) => boolean = () => false) {
+  const namespace = sessions();
+  return {
+    idFromName: (name: string) => namespace.idFromName(name),
+    idFromString: (hex: string) => namespace.idFromString(hex),
+    get: (id: DurableObjectId) => {
+      const stub = namespace.get(id) as unknown as Record<string, (...a: unknown[]) => unknown>;
+      return new Proxy(
+        {},
+        {
+          get:
+            (_, name) =>
+            (...args: unknown[]) =>
+              fails(String(name))
+                ? Promise.reject(new Error(`injected fault in ${String(name)}`))
+                : stub[String(name)]!(...args),
+        },
+      );
+    },
+  } as unknown as typeof env.SESSIONS;
+}
+
+/** Fails the first `n` calls of the given methods. */
+function failFirst(n: number, methods: string[]) {
+  let left = n;
+  return (method: string) => methods.includes(method) && left-- > 0;
+}
+
+describe("what a payer paid for, under store faults and other isolates", () => {
+  it("should answer 503 with Retry-After, never 402, to another isolate while a pass's last uses are leased to one (regression: the client paid twice)", async () => {
+    const id = unique();
+    const { token } = await buy(`/burst/${id}`);
+    const contexts: ExecutionContext[] = [];
+    const inA = async (path: string) => {
+      const ctx = createExecutionContext();
+      contexts.push(ctx);
+      const request = new Request(`${BASE}${path}`, { headers: { "PAYMENT-SESSION": token } });
+      return worker.fetch(request, env, ctx);
+    };
+    // One isolate sees the token used often: after 8 requests it leases the 2 uses left.
+    for (let i = 0; i < 8; i++) expect((await inA(`/burst/${id}/a`)).status).toBe(200);
+
+    const other = anotherIsolate();
+    const elsewhere = await call(
+      new Request(`${BASE}/burst/${id}/b`, { headers: { "PAYMENT-SESSION": token } }),
+      { SESSIONS: other },
+    );
+    expect(elsewhere.status).toBe(503);
+    expect(elsewhere.headers.get("Retry-After")).toBe("2");
+    expect(elsewhere.headers.get("PAYMENT-REQUIRED")).toBeNull();
+    expect(((await elsewhere.json()) as { message: string }).message).toContain("retry");
+    expect(await originSaw(`/burst/${id}/b`)).toBe(0);
+
+    // The lease ends unspent: its uses come back and the other isolate is served.
+    await Promise.all(contexts.map((ctx) => waitOnExecutionContext(ctx)));
+    const retried = await call(
+      new Request(`${BASE}/burst/${id}/b`, { headers: { "PAYMENT-SESSION": token } }),
+      { SESSIONS: other },
+    );
+    expect(retried.status).toBe(200);
+    expect(retried.headers.get("PAYMENT-SESSION-REMAINING")).toBe("1");
+    expect(await originSaw(`/burst/${id}/a`)).toBe(8);
+    expect(await originSaw(`/burst/${id}/b`)).toBe(1);
+  });
+
+  it("should answer 402 in the isolate whose own lease is spent, and then everywhere", async () => {
+    const id = unique();
+    const { token } = await buy(`/burst/${id}`);
+    const contexts: ExecutionContext[] = [];
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      const ctx = createExecutionContext();
+      contexts.push(ctx);
+      const request = new Request(`${BASE}/burst/${id}`, { headers: { "PAYMENT-SESSION": token } });
+      statuses.push((await worker.fetch(request, env, ctx)).status);
+    }
+    expect(statuses).toEqual([...Array(10).fill(200), 402]);
+    await Promise.all(contexts.map((ctx) => waitOnExecutionContext(ctx)));
+    const other = await call(
+      new Request(`${BASE}/burst/${id}`, { headers: { "PAYMENT-SESSION": token } }),
+      { SESSIONS: anotherIsolate() },
+    );
+    expect(await reasonOf(other)).toContain("no uses left");
+  });
+
+  it("should give a use back once the store takes the refund it could not take at first (regression: only logged, the payer lost the use)", async () => {
+    const { token } = await buy(`/status/200/${unique()}`);
+    const flaky = anotherIsolate(failFirst(1, ["refund", "catchUp"]));
+    const failed = await call(
+      new Request(`${BASE}/status/503/${unique()}`, { headers: { "PAYMENT-SESSION": token } }),
+      { SESSIONS: flaky },
+    );
+    expect(failed.status).toBe(503);
+    const next = await get(`/status/200/${unique()}`, { "PAYMENT-SESSION": token });
+    expect(next.headers.get("PAYMENT-SESSION-REMAINING")).toBe("1");
+    const last = await get(`/status/200/${unique()}`, { "PAYMENT-SESSION": token });
+    expect(last.headers.get("PAYMENT-SESSION-REMAINING")).toBe("0");
+    expect(await reasonOf(await get(`/status/200/x`, { "PAYMENT-SESSION": token }))).toContain(
+      "no uses left",
+    );
+  });
+
+  it("should give the payer its token when the store could not record the pass at first, and record it after the answer (regression: the payer lost the pass)", async () => {
+    const id = unique();
+    const payer = sessions().get(sessions().idFromName(`payer:${PAYER.toLowerCase()}`));
+    const count = () => runInDurableObject(payer, (instance: PayerSessions) => instance.list());
+    const before = (await count()).length;
+    const challenge = await get(`/pass/${id}`);
+    const payment = paymentFor(challenge);
+    const paid = await call(
+      new Request(`${BASE}/pass/${id}`, { headers: { "PAYMENT-SIGNATURE": payment.header } }),
+      { SESSIONS: anotherIsolate(failFirst(1, ["grant"])) },
+    );
+    expect(paid.status).toBe(200);
+    const token = paid.headers.get("PAYMENT-SESSION");
+    expect(token).toMatch(/^x402s1\./);
+    expect(paid.headers.get("PAYMENT-SESSION-REMAINING")).toBe("2");
+    for (const remaining of ["1", "0"]) {
+      const used = await get(`/pass/${id}/more`, { "PAYMENT-SESSION": token! });
+      expect(used.status).toBe(200);
+      expect(used.headers.get("PAYMENT-SESSION-REMAINING")).toBe(remaining);
+    }
+    expect((await facilitatorCalls(payment.nonce)).map((c) => c.op)).toEqual(["verify", "settle"]);
+    // One pass for one payment: the retried grant recorded it once.
+    expect((await count()).length).toBe(before + 1);
   });
 });
