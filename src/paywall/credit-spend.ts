@@ -1,3 +1,4 @@
+import { answerKind, withoutContent } from "./answers";
 import { CRAWLER_CHARGED, formatCrawlerPrice } from "../crawlers";
 import type { Subject } from "../crawlers";
 import type { CreditService } from "../credit";
@@ -45,6 +46,10 @@ export async function spendCredit(
     const why = "spending credit needs a signature with a nonce, so it cannot be replayed";
     return crawlerErrorResponse("InvalidSignature", why);
   }
+  if (request.method === "HEAD") {
+    // A HEAD delivers no content: never debited, answered with the page's price.
+    return crawlerChallenge(request, offer, input.resourceUrl, "a HEAD request is never paid for");
+  }
   const keyid = subject.keyid;
   const debit = await deps.credit.debit({
     keyid,
@@ -75,9 +80,17 @@ export async function spendCredit(
     return errorResponse("origin_unreachable", `${forwarded.reason}; your credit was not charged`);
   }
   const origin = forwarded.response;
-  if (origin.status >= 400) {
+  // Only an answer that delivers the content is debited (src/paywall/answers.ts).
+  const kind = answerKind(origin.status);
+  if (kind !== "content") {
     await refund();
-    return origin;
+    if (kind === "no-content") return withoutContent(origin);
+    if (kind === "error") return origin;
+    await origin.body?.cancel();
+    return errorResponse(
+      "origin_unreachable",
+      `the origin answered ${origin.status}; your credit was not charged`,
+    );
   }
   const added: Record<string, string> = {
     [CRAWLER_CHARGED]: formatCrawlerPrice(offer.amount),

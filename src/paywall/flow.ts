@@ -21,6 +21,7 @@ import { BAZAAR, bazaarExtension } from "../discovery";
 import { PAYMENT_IDENTIFIER, paymentIdentifierDeclaration } from "../idempotency";
 import type { PaymentLockService } from "../idempotency";
 import { checkOriginAnswer, fromOrigin, originTerms, signedOffer } from "./origin-quote";
+import { answerKind, withoutContent } from "./answers";
 import { payOnce } from "./pay-once";
 import { recordPayment } from "../ledger";
 import type { ReceiptsLedger } from "../ledger";
@@ -161,7 +162,11 @@ async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Respo
       want,
       defer: priced.waitUntil,
     };
-    const result = await tryCredentials(session, deps.sessions);
+    // A HEAD delivers no content: it spends no use of a pass and gets the route's 402.
+    const result =
+      request.method === "HEAD"
+        ? ({ type: "none" } as const)
+        : await tryCredentials(session, deps.sessions);
     if (result.type === "admitted") return serveSession(priced, result, want.scope, deps);
     if (result.type === "retry") return retryLater(result.reason, result.retryAfter);
     if (result.type === "unavailable") {
@@ -302,9 +307,17 @@ async function serveSession(
     await refund();
     return errorResponse("origin_unreachable", `${forwarded.reason}; no session use was spent`);
   }
-  if (forwarded.response.status >= 400) {
+  // Only an answer that delivers the content spends the use (src/paywall/answers.ts).
+  const kind = answerKind(forwarded.response.status);
+  if (kind !== "content") {
     await refund();
-    return forwarded.response;
+    if (kind === "no-content") return withoutContent(forwarded.response);
+    if (kind === "error") return forwarded.response;
+    await forwarded.response.body?.cancel();
+    return errorResponse(
+      "origin_unreachable",
+      `the origin answered ${forwarded.response.status}; no session use was spent`,
+    );
   }
   return sessionResponse(forwarded.response, admitted, scope);
 }

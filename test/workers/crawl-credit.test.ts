@@ -362,3 +362,40 @@ describe("credit and the page's payee, network and asset", () => {
     expect(offered(response).payTo).toBe(TENANT_B);
   });
 });
+
+describe("answers that deliver no content, paid from credit", () => {
+  it("should debit nothing for a HEAD and never forward it as a paid request (regression: a HEAD was debited)", async () => {
+    const key = freshKey();
+    expect((await topUp("0.05", { key })).status).toBe(200);
+    const path = `/blog/${unique()}`;
+    const head = await crawl(path, {
+      key,
+      method: "HEAD",
+      headers: { "crawler-max-price": "USD 0.01" },
+    });
+    expect(head.status).toBe(402);
+    expect(head.headers.get("crawler-price")).toBe("USD 0.005");
+    expect(await originSaw(path)).toBe(0);
+    const page = await crawl(`/blog/${unique()}`, {
+      key,
+      headers: { "crawler-max-price": "USD 0.01" },
+    });
+    expect(page.status).toBe(200);
+    expect(page.headers.get("crawler-credit-remaining")).toBe("USD 0.045");
+  });
+
+  it("should give the credit back for a redirect and pass it on without its body (regression: a 302 was debited)", async () => {
+    const key = freshKey();
+    expect((await topUp("0.05", { key })).status).toBe(200);
+    const path = `/status/302/${unique()}`;
+    const redirect = await crawl(path, { key, headers: { "crawler-max-price": "USD 0.01" } });
+    expect(redirect.status).toBe(302);
+    expect(redirect.headers.get("crawler-charged")).toBeNull();
+    expect(await redirect.text()).toBe("");
+    const page = await crawl(`/blog/${unique()}`, {
+      key,
+      headers: { "crawler-max-price": "USD 0.01" },
+    });
+    expect(page.headers.get("crawler-credit-remaining")).toBe("USD 0.045");
+  });
+});
