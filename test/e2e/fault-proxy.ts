@@ -17,14 +17,7 @@ import { listenLoopback } from "../../dev/http.ts";
 
 /** What the proxy does to one request. */
 export type Fault =
-  | "pass"
-  | "refuse"
-  | "error500"
-  | "garbage"
-  | "slow"
-  | "late"
-  | "drop"
-  | "reset-mid-body";
+  "pass" | "refuse" | "error500" | "garbage" | "slow" | "late" | "drop" | "reset-mid-body";
 
 /** A running fault proxy. */
 export interface FaultProxy {

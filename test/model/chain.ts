@@ -118,7 +118,11 @@ export function modelChain(rpcUrl: string) {
     },
 
     /** The payer spends the nonce on another transfer of `value` to ELSEWHERE. */
-    async spendElsewhere(payer: Payer, nonce: Hex, value: bigint): Promise<"spent" | "already used"> {
+    async spendElsewhere(
+      payer: Payer,
+      nonce: Hex,
+      value: bigint,
+    ): Promise<"spent" | "already used"> {
       if (await this.used(payer.address, nonce)) return "already used";
       const validBefore = BigInt(Math.floor(Date.now() / 1000) + 3600);
       const message = {

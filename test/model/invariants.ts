@@ -94,10 +94,18 @@ export function judge(
     deliveredBy.set(key, [...(deliveredBy.get(key) ?? []), o]);
     const moved = transferOf.get(key)?.[0];
     const pendingBefore = seq.observations.some(
-      (p) => keyOf(p) === key && p.code === "payment_pending" && seq.observations.indexOf(p) < seq.observations.indexOf(o),
+      (p) =>
+        keyOf(p) === key &&
+        p.code === "payment_pending" &&
+        seq.observations.indexOf(p) < seq.observations.indexOf(o),
     );
     if (pendingBefore) {
-      check(moved !== undefined, "pending-never-served", () => `${describe(o)}: served after payment_pending, and no transfer of its authorization is on chain`);
+      check(
+        moved !== undefined,
+        "pending-never-served",
+        () =>
+          `${describe(o)}: served after payment_pending, and no transfer of its authorization is on chain`,
+      );
       if (moved === undefined) continue;
     }
     check(moved !== undefined && moved.value >= priceOf(o), "covered", () =>
@@ -111,28 +119,40 @@ export function judge(
     if (!payment || payment.route === "pass") continue;
     const own = operation(payment);
     const others = delivered.filter((o) => operation(o) !== own);
-    check(others.length === 0, "covered", () =>
-      `payment #${seq.payments.indexOf(payment)} (signed for ${own}) also delivered ${others.map(describe).join("; ")}`,
+    check(
+      others.length === 0,
+      "covered",
+      () =>
+        `payment #${seq.payments.indexOf(payment)} (signed for ${own}) also delivered ${others.map(describe).join("; ")}`,
     );
     const same = delivered.length - others.length;
-    check(same <= RETRY_BOUND, "covered", () =>
-      `payment #${seq.payments.indexOf(payment)} delivered ${own} ${same} times (at most ${RETRY_BOUND})`,
+    check(
+      same <= RETRY_BOUND,
+      "covered",
+      () =>
+        `payment #${seq.payments.indexOf(payment)} delivered ${own} ${same} times (at most ${RETRY_BOUND})`,
     );
   }
 
   // A pass opens at most the uses it was paid for.
   const passDelivered = seq.observations.filter((o) => o.route === "pass" && o.delivered);
   const passesBought = transfers.filter((t) => t.key && paymentOf.get(t.key)?.route === "pass");
-  check(passDelivered.length <= passesBought.length * PASS_USES, "pass-uses", () =>
-    `${passDelivered.length} pass answers delivered, ${passesBought.length} pass(es) of ${PASS_USES} uses bought: ${passDelivered.map(describe).join("; ")}`,
+  check(
+    passDelivered.length <= passesBought.length * PASS_USES,
+    "pass-uses",
+    () =>
+      `${passDelivered.length} pass answers delivered, ${passesBought.length} pass(es) of ${PASS_USES} uses bought: ${passDelivered.map(describe).join("; ")}`,
   );
 
   // Every transfer has exactly one receipt, and every receipt a transfer; nothing twice.
   const txs = new Set(transfers.map((t) => t.transaction));
   for (const t of transfers) {
     const own = receipts.filter((r) => r.transaction?.toLowerCase() === t.transaction);
-    check(own.length === 1, "receipt-per-transfer", () =>
-      `transfer ${t.transaction} (${t.value}, authorization ${t.key ?? "?"}) has ${own.length} receipts`,
+    check(
+      own.length === 1,
+      "receipt-per-transfer",
+      () =>
+        `transfer ${t.transaction} (${t.value}, authorization ${t.key ?? "?"}) has ${own.length} receipts`,
     );
     const delivered = seq.observations.some((o) => o.delivered && keyOf(o) === t.key);
     check(delivered, "charged-with-content", () => {
@@ -141,12 +161,19 @@ export function judge(
     });
   }
   for (const r of receipts) {
-    check(r.transaction !== null && txs.has(r.transaction.toLowerCase()), "receipt-per-transfer", () =>
-      `receipt for ${r.path} (${r.amount}, nonce ${r.nonce ?? "?"}) names transaction ${r.transaction || "(none)"}, which moved nothing to the seller`,
+    check(
+      r.transaction !== null && txs.has(r.transaction.toLowerCase()),
+      "receipt-per-transfer",
+      () =>
+        `receipt for ${r.path} (${r.amount}, nonce ${r.nonce ?? "?"}) names transaction ${r.transaction || "(none)"}, which moved nothing to the seller`,
     );
   }
   for (const [key, moved] of transferOf) {
-    check(moved.length === 1, "settled-once", () => `authorization ${key} moved money ${moved.length} times`);
+    check(
+      moved.length === 1,
+      "settled-once",
+      () => `authorization ${key} moved money ${moved.length} times`,
+    );
   }
   const byNonce = new Map<string, number>();
   for (const r of receipts) if (r.nonce) byNonce.set(r.nonce, (byNonce.get(r.nonce) ?? 0) + 1);
@@ -155,7 +182,11 @@ export function judge(
   }
   const moved = transfers.reduce((sum, t) => sum + t.value, 0n);
   const recorded = receipts.reduce((sum, r) => sum + BigInt(r.amount), 0n);
-  check(moved === recorded, "settled-once", () => `${moved} moved to the seller, receipts sum to ${recorded}`);
+  check(
+    moved === recorded,
+    "settled-once",
+    () => `${moved} moved to the seller, receipts sum to ${recorded}`,
+  );
 
   // No 5xx from the paywall itself; preflights are never priced.
   for (const o of seq.observations) {

@@ -68,7 +68,11 @@ async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> 
   for await (const chunk of req) void chunk;
   const url = new URL(req.url ?? "/", "http://origin");
   const behaviour = (url.pathname.split("/")[2] ?? "ok") as Behaviour;
-  const content = JSON.stringify({ [CONTENT_MARKER]: true, path: url.pathname, method: req.method });
+  const content = JSON.stringify({
+    [CONTENT_MARKER]: true,
+    path: url.pathname,
+    method: req.method,
+  });
   const json = { "Content-Type": "application/json" };
   const sse = { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" };
   const event = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`;

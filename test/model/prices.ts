@@ -25,7 +25,12 @@ export const MODEL_PRICES = {
   version: "model-1",
   defaults: { network: "eip155:84532", maxTimeoutSeconds: 60 },
   rules: [
-    { path: "/pay/*", price: "$0.001", description: "Pay per request", mimeType: "application/json" },
+    {
+      path: "/pay/*",
+      price: "$0.001",
+      description: "Pay per request",
+      mimeType: "application/json",
+    },
     {
       path: "/pass/*",
       price: "$0.002",

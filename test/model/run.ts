@@ -45,7 +45,9 @@ export async function runModel(
   const maxCommands = Number(env("MODEL_COMMANDS") ?? defaults.commands ?? 8);
   const seed = env("MODEL_SEED");
   const path = env("MODEL_PATH");
-  const focus = env("MODEL_FOCUS")?.split(",").map((s) => s.trim()) as InvariantId[] | undefined;
+  const focus = env("MODEL_FOCUS")
+    ?.split(",")
+    .map((s) => s.trim()) as InvariantId[] | undefined;
   const maxShrinks = Number(env("MODEL_SHRINKS") ?? 60);
   const timeLimitMs = Number(env("MODEL_TIME_LIMIT_S") ?? defaults.timeLimitS ?? 120) * 1000;
 
@@ -114,8 +116,12 @@ export async function runModel(
       skipAllAfterTimeLimit: Math.max(1, timeLimitMs - (Date.now() - started)),
       verbose: 1,
     });
-    if (!details.failed) break;
-    const message = details.errorInstance instanceof Error ? details.errorInstance.message : "";
+    // Out of time before a sequence ran: nothing was found (fast-check calls that a failure).
+    if (!details.failed || (details.interrupted && details.counterexample === null)) break;
+    const message =
+      details.errorInstance instanceof Error
+        ? details.errorInstance.message
+        : String(details.errorInstance);
     const broken = [...message.matchAll(/^ {2}\[([a-z0-9-]+)\]/gm)].map((m) => m[1] as InvariantId);
     for (const id of broken) reported.add(id);
     reports.push(
