@@ -94,8 +94,9 @@ async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> 
       return void res.writeHead(200, json).end(content);
     case "hold":
       // The content starts, the rest is held until the client goes away.
+      // (Padded past any buffering on the way, so the first part does reach the client.)
       res.writeHead(200, { "Content-Type": "text/plain" });
-      return void res.write(`${CONTENT_MARKER} first part|`);
+      return void res.write(`${CONTENT_MARKER} first part|${" ".repeat(32 * 1024)}`);
     case "usage":
       return void res
         .writeHead(200, { ...json, "x-usage-units": String(REPORTED_UNITS) })

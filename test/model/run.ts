@@ -117,7 +117,7 @@ export async function runModel(
       verbose: 1,
     });
     // Out of time before a sequence ran: nothing was found (fast-check calls that a failure).
-    if (!details.failed || (details.interrupted && details.counterexample === null)) break;
+    if (!details.failed || details.counterexample === null) break;
     const message =
       details.errorInstance instanceof Error
         ? details.errorInstance.message
@@ -139,6 +139,25 @@ export async function runModel(
     `[figures] model (${label}): ${figures.sequences} sequences, ${figures.events} events, ` +
       `${figures.checked} invariants checked, ${figures.violated} violated (${seconds} s)`,
   );
+  if (figures.found.length > 0) {
+    // One line per kind of violation seen (any run, shrinks included), with a sequence showing it.
+    const seen = new Map<string, string>();
+    for (const v of figures.found) {
+      const kind = `${v.invariant}: ${v.detail
+        .replace(/^step \d+ /, "")
+        .replace(/\/s[0-9a-z]+-[\w-]+/g, "/…")
+        .replace(/0x[0-9a-f]{16,}/g, "0x…")
+        .slice(0, 140)}`;
+      if (!seen.has(kind)) seen.set(kind, v.events.join(" → "));
+    }
+    console.log(
+      `[model] kinds of violation seen (${seen.size}):\n` +
+        [...seen]
+          .slice(0, 40)
+          .map(([kind, events]) => `  - ${kind}\n      in: ${events}`)
+          .join("\n"),
+    );
+  }
   if (figures.report) {
     const kinds = [...new Set(figures.found.map((v) => v.invariant))];
     console.log(
