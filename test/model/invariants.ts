@@ -117,16 +117,15 @@ export function judge(
   for (const [key, delivered] of deliveredBy) {
     const payment = paymentOf.get(key);
     if (!payment || payment.route === "pass") continue;
-    // x402 binds a payment to its resource URL only: its operation is the one it was first sent
-    // with (a captured payment's first use is that payment's one answer).
-    const first = seq.observations.find((o) => keyOf(o) === key);
-    const own = operation(first ?? payment);
+    // A payment buys one answer: its operation is that of the first answer it delivered (a
+    // captured payment may be used first elsewhere than its signer meant).
+    const own = operation(delivered[0] ?? payment);
     const others = delivered.filter((o) => operation(o) !== own);
     check(
       others.length === 0,
       "covered",
       () =>
-        `payment #${seq.payments.indexOf(payment)} (first sent as ${own}) also delivered ${others.map(describe).join("; ")}`,
+        `payment #${seq.payments.indexOf(payment)} (first delivered ${own}) also delivered ${others.map(describe).join("; ")}`,
     );
     const same = delivered.length - others.length;
     check(

@@ -15,10 +15,11 @@ import type { SellerTransfer } from "./chain.ts";
  * Environment (for the operator):
  * - `MODEL_RUNS`: how many sequences (default: the harness's own, a couple of minutes' worth);
  * - `MODEL_COMMANDS`: the most events a sequence has (default 8);
- * - `MODEL_SEED` (and `MODEL_PATH`): replay a run fast-check reported;
+ * - `MODEL_SEED`, `MODEL_PATH` and `MODEL_REPLAY` (the commands' `replayPath`): replay a
+ *   shrunk sequence the run reported;
  * - `MODEL_FOCUS`: comma-separated invariant ids; only these fail the run (others are printed);
  * - `MODEL_SHRINKS`: how many shrink attempts at most (default 60);
- * - `MODEL_TIME_LIMIT_S`: stop starting new sequences after this many seconds (default 120).
+ * - `MODEL_TIME_LIMIT_S`: the run's budget in seconds, shrinking included (default 120).
  */
 
 /** What a run found. */
@@ -45,6 +46,7 @@ export async function runModel(
   const maxCommands = Number(env("MODEL_COMMANDS") ?? defaults.commands ?? 8);
   const seed = env("MODEL_SEED");
   const path = env("MODEL_PATH");
+  const replayPath = env("MODEL_REPLAY");
   const focus = env("MODEL_FOCUS")
     ?.split(",")
     .map((s) => s.trim()) as InvariantId[] | undefined;
@@ -63,7 +65,10 @@ export async function runModel(
   // Invariants already reported by a shrunk counterexample: later rounds look for the others.
   const reported = new Set<InvariantId>();
   const property = fc.asyncProperty(
-    fc.limitShrink(fc.commands(commandArbs, { maxCommands }), maxShrinks),
+    fc.limitShrink(
+      fc.commands(commandArbs, { maxCommands, ...(replayPath && { replayPath }) }),
+      maxShrinks,
+    ),
     async (commands) => {
       counter += 1;
       const payer = await harness.chain.newPayer();
@@ -113,7 +118,9 @@ export async function runModel(
       numRuns: runsLeft,
       ...(seed !== undefined && { seed: Number(seed) + round - 1 }),
       ...(path !== undefined && round === 1 && { path }),
-      skipAllAfterTimeLimit: Math.max(1, timeLimitMs - (Date.now() - started)),
+      // The budget bounds shrinking too: a run stops where it is and reports what it has.
+      interruptAfterTimeLimit: Math.max(1, timeLimitMs - (Date.now() - started)),
+      markInterruptAsFailure: false,
       verbose: 1,
     });
     // Out of time before a sequence ran: nothing was found (fast-check calls that a failure).
@@ -126,7 +133,8 @@ export async function runModel(
     for (const id of broken) reported.add(id);
     reports.push(
       `[model] round ${round}: ${[...new Set(broken)].join(", ")} — replay with MODEL_SEED=${details.seed}` +
-        `${details.counterexamplePath ? ` MODEL_PATH=${details.counterexamplePath}` : ""}\n` +
+        `${details.counterexamplePath ? ` MODEL_PATH=${details.counterexamplePath}` : ""}` +
+        `${replayOf(details.counterexample?.[0])}\n` +
         `  shrunk sequence: ${details.counterexample?.[0]?.toString() ?? "?"}\n${message}`,
     );
     if (seed !== undefined || broken.length === 0) break;
@@ -223,4 +231,11 @@ async function ledger(harness: Harness, payer: string): Promise<LedgerReceipt[]>
   );
   if (!response.ok) throw new Error(`admin receipts: ${response.status} ${await response.text()}`);
   return ((await response.json()) as { receipts: LedgerReceipt[] }).receipts;
+}
+
+/** ` MODEL_REPLAY=<replayPath>` of a commands counterexample, as fast-check prints it. */
+function replayOf(commands: unknown): string {
+  const text = String(commands ?? "");
+  const found = /replayPath="([^"]*)"/.exec(text)?.[1];
+  return found ? ` MODEL_REPLAY='${found}'` : "";
 }
