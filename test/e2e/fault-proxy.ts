@@ -9,12 +9,15 @@ import { listenLoopback } from "../../dev/http.ts";
  * - `error500`: HTTP 500; `garbage`: a 200 whose body is not JSON;
  * - `slow`: nothing is forwarded; a 504 comes after `delayMs` (past the caller's timeout);
  * - `late`: forwarded at once (it happens), but its answer comes after `delayMs`;
+ * - `drop`: forwarded at once (it happens), then the connection is reset instead of answering
+ *   (the answer is lost);
  * - `reset-mid-body`: forwarded; the status, headers and half the body are sent, then the
  *   connection is reset.
  */
 
 /** What the proxy does to one request. */
-export type Fault = "pass" | "refuse" | "error500" | "garbage" | "slow" | "late" | "reset-mid-body";
+export type Fault =
+  "pass" | "refuse" | "error500" | "garbage" | "slow" | "late" | "drop" | "reset-mid-body";
 
 /** A running fault proxy. */
 export interface FaultProxy {
@@ -72,6 +75,7 @@ export async function startFaultProxy(): Promise<FaultProxy & { retarget(url: st
     });
     const body = Buffer.from(await answer.arrayBuffer());
     if (fault === "late") await sleep(proxy.delayMs);
+    if (fault === "drop") return void res.socket?.resetAndDestroy();
     if (res.destroyed) return;
     const out: Record<string, string> = {};
     answer.headers.forEach((value, name) => {
