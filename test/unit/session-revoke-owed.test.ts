@@ -12,6 +12,8 @@ vi.mock("cloudflare:workers", () => ({
 import { durableSessions } from "../../src/sessions/service.ts";
 import { PayerSessions } from "../../src/sessions/store.ts";
 import type { Want } from "../../src/sessions/scope.ts";
+import { OWED_KEEP_MS } from "../../src/sessions/owed.ts";
+import { REVOCATION_KEEP_MS } from "../../src/sessions/revocations.ts";
 import { durableState, namespaceOver } from "./session-store-harness.ts";
 import type { CallFate } from "./session-store-harness.ts";
 
@@ -88,5 +90,56 @@ describe("a revocation while a pass's grant is owed", () => {
     down = false;
     const used = await paying.useToken(token, WANT);
     expect(used.type).toBe("refused");
+  });
+});
+
+describe("revocation markers", () => {
+  const OTHER: Want = { ...WANT, scope: "route:shop.example * * /other/*" };
+
+  it("should refuse an owed grant of the revoked scope only, not one of another scope", async () => {
+    const { store, isolate } = world();
+    let down = true;
+    const paying = isolate(() => (down ? "refuse" : "pass"));
+    await paying.grant(GRANT);
+    const other = await paying.grant({ ...GRANT, want: OTHER, payment: `${GRANT.payment}ff` });
+    await isolate().revokePayer(PAYER, WANT.scope);
+    down = false;
+    const used = await paying.useToken((other as { token: string }).token, OTHER);
+    expect(used.type).toBe("admitted");
+    expect(store.list().map((e) => e.scope)).toEqual([OTHER.scope]);
+  });
+
+  it("should record a pass paid after the revocation (the payer who pays again gets it)", async () => {
+    const { store, isolate } = world();
+    await isolate().revokePayer(PAYER);
+    vi.setSystemTime(1_800_000_000_001);
+    const granted = await isolate().grant(GRANT);
+    expect(granted.type).toBe("admitted");
+    expect(store.list()).toHaveLength(1);
+    const used = await isolate().useToken((granted as { token: string }).token, WANT);
+    expect(used.type).toBe("admitted");
+  });
+
+  it("should keep the markers as long as an owed write can arrive, then purge them with the alarm", async () => {
+    const { store, isolate } = world();
+    const rows = () =>
+      (store as unknown as { sql: SqlStorage }).sql
+        .exec<{ n: number }>("SELECT COUNT(*) AS n FROM revocations")
+        .one().n;
+    await isolate().revokePayer(PAYER);
+    // A token the store never saw (its grant may be owed) is remembered all the same.
+    expect(await isolate().revokeToken(`x402s1.${OBJECT_ID}.${"A".repeat(43)}`)).toBe(false);
+    expect(rows()).toBe(2);
+    expect(REVOCATION_KEEP_MS).toBeGreaterThan(OWED_KEEP_MS);
+    vi.setSystemTime(1_800_000_000_000 + REVOCATION_KEEP_MS - 1);
+    await store.alarm();
+    expect(rows()).toBe(2);
+    // An owed grant made before the revocation, arriving as late as any can: refused.
+    const late = { ...GRANT, tokenHash: "ab".repeat(32), at: 1_800_000_000_000 - OWED_KEEP_MS };
+    store.catchUp([{ type: "grant", id: `grant:${GRANT.payment}`, grant: late }]);
+    expect(store.list()).toHaveLength(0);
+    vi.setSystemTime(1_800_000_000_000 + REVOCATION_KEEP_MS);
+    await store.alarm();
+    expect(rows()).toBe(0);
   });
 });
