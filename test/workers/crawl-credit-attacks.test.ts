@@ -141,4 +141,33 @@ describe("a credit store that fails while a debit is given back", () => {
     // It said so: the debit must have come back (USD 0.005 left after one more page).
     expect(await afterOnePage(key)).toBe("USD 0.005");
   });
+  it("should say the debit will be given back, never that the credit was not charged, while its refund is owed", async () => {
+    const key = freshKey();
+    expect((await topUp("0.01", { key })).status).toBe(200);
+    const unreachable = await call(
+      await signedRequest(`/blog/${unique()}`, {
+        key,
+        headers: { "crawler-max-price": "USD 0.005" },
+      }),
+      { CRAWL_CREDIT: creditWithBrokenRefund(), ORIGIN_URL: "http://127.0.0.1:1" },
+    );
+    const said = await unreachable.text();
+    expect(said).not.toContain("your credit was not charged");
+    expect(said).toContain("will be given back");
+    expect(unreachable.headers.get("crawler-charged")).toBeNull();
+  });
+
+  it("should say the credit was not charged once the store took the refund (origin unreachable)", async () => {
+    const key = freshKey();
+    expect((await topUp("0.01", { key })).status).toBe(200);
+    const unreachable = await call(
+      await signedRequest(`/blog/${unique()}`, {
+        key,
+        headers: { "crawler-max-price": "USD 0.005" },
+      }),
+      { ORIGIN_URL: "http://127.0.0.1:1" },
+    );
+    expect(await unreachable.text()).toContain("your credit was not charged");
+    expect(await afterOnePage(key)).toBe("USD 0.005");
+  });
 });
