@@ -13,6 +13,10 @@ import { DurableObject } from "cloudflare:workers";
  * once per settlement; a debit once per signature nonce (a replayed signed request spends
  * nothing); a debit is refunded at most once. The same nonce list makes a signature single-use
  * for the other privileges that cost the seller money (a crawler price below the public one).
+ *
+ * Every method also takes the debits an isolate still owes back to this key (`refunds`: the
+ * store could not take them when the origin failed those pages, src/credit/owed.ts) and gives
+ * them back first, each at most once.
  */
 
 /** A debit that went through, or why not. */
@@ -47,6 +51,8 @@ export type NonceResult = { ok: true } | { ok: false; reason: "replayed" | "wron
 
 /** Debits are kept this long for refunds and inspection. */
 const LEDGER_MS = 24 * 3600_000;
+/** The most owed refunds one call applies. */
+const MAX_REFUNDS_PER_CALL = 32;
 
 interface Row extends Record<string, SqlStorageValue> {
   balance: string;
@@ -80,7 +86,14 @@ export class CrawlerCredit extends DurableObject<object> {
   }
 
   /** Credits a settled payment (`payment` = "network:transaction") to `account`, once. */
-  topUp(keyid: string, account: string, payment: string, amount: string): TopUpResult {
+  topUp(
+    keyid: string,
+    account: string,
+    payment: string,
+    amount: string,
+    refunds: string[] = [],
+  ): TopUpResult {
+    this.giveBackOwed(refunds);
     if (!this.owns(keyid)) return { ok: false, reason: "wrong-key" };
     this.adopt(account);
     const seen = this.sql.exec("SELECT amount FROM topups WHERE payment = ?", payment).toArray();
@@ -99,7 +112,8 @@ export class CrawlerCredit extends DurableObject<object> {
   }
 
   /** Spends `amount` of `account` for one signed request, unless the nonce was used or credit is short. */
-  debit(input: DebitInput): DebitResult {
+  debit(input: DebitInput, refunds: string[] = []): DebitResult {
+    this.giveBackOwed(refunds);
     const now = Date.now();
     const owner = this.account();
     if (owner && owner.keyid !== input.keyid) return { ok: false, reason: "wrong-key" };
@@ -134,7 +148,8 @@ export class CrawlerCredit extends DurableObject<object> {
    * Records a signature nonce as used until `expiresAt` (ms), for a privilege that must not be
    * had twice on one signature; `replayed` when it was already used (by a debit or a use).
    */
-  useNonce(keyid: string, nonce: string, expiresAt: number): NonceResult {
+  useNonce(keyid: string, nonce: string, expiresAt: number, refunds: string[] = []): NonceResult {
+    this.giveBackOwed(refunds);
     const owner = this.account();
     if (owner && owner.keyid !== keyid) return { ok: false, reason: "wrong-key" };
     if (this.used(nonce, Date.now())) return { ok: false, reason: "replayed" };
@@ -142,8 +157,16 @@ export class CrawlerCredit extends DurableObject<object> {
     return { ok: true };
   }
 
-  /** Gives a debit back (the origin failed the request); a second refund changes nothing. */
-  refund(debit: string): { refunded: boolean; balance: string } {
+  /**
+   * Gives a debit back (the origin failed the request), and the other owed `refunds`; a second
+   * refund of a debit changes nothing.
+   */
+  refund(debit: string, refunds: string[] = []): { refunded: boolean; balance: string } {
+    this.giveBackOwed(refunds);
+    return this.giveBack(debit);
+  }
+
+  private giveBack(debit: string): { refunded: boolean; balance: string } {
     const rows = this.sql
       .exec<{
         amount: string;
@@ -168,9 +191,18 @@ export class CrawlerCredit extends DurableObject<object> {
   }
 
   /** The balance of `account` in atomic units ("0" for one never bought). */
-  balance(account: string): string {
+  balance(account: string, refunds: string[] = []): string {
+    this.giveBackOwed(refunds);
     this.adopt(account);
     return this.balanceOf(account);
+  }
+
+  /** Gives back the debits an isolate owed back (each at most once). */
+  private giveBackOwed(refunds: unknown): void {
+    if (!Array.isArray(refunds)) return;
+    for (const debit of refunds.slice(0, MAX_REFUNDS_PER_CALL)) {
+      if (typeof debit === "string") this.giveBack(debit);
+    }
   }
 
   private account(): Row | undefined {

@@ -69,14 +69,16 @@ export type CrawlStep =
   /** The answer is ready. */
   | { type: "respond"; response: Response };
 
+/** What the gate needs besides the request. */
+export interface GateDeps {
+  crawlers: CrawlerDeps;
+  origin: OriginOptions;
+  /** Work after the answer (the request's `waitUntil`): an owed credit refund's retries. */
+  defer?: ((work: Promise<unknown>) => void) | undefined;
+}
+
 /** Runs the crawler step for one request; never throws. */
-export async function crawlerGate(
-  input: CrawlRequest,
-  deps: {
-    crawlers: CrawlerDeps;
-    origin: OriginOptions;
-  },
-): Promise<CrawlStep> {
+export async function crawlerGate(input: CrawlRequest, deps: GateDeps): Promise<CrawlStep> {
   const { request, match, terms } = input;
   if (!terms || !match.crawl) return { type: "pass" };
   const identity = await identifyCrawler(request, deps.crawlers.verifier, {
@@ -110,7 +112,7 @@ async function charge(
   subject: Subject,
   offer: Offer,
   privilege: Privilege,
-  deps: { crawlers: CrawlerDeps; origin: OriginOptions },
+  deps: GateDeps,
 ): Promise<CrawlStep> {
   const { request, resourceUrl } = input;
   const headers = request.headers;
@@ -163,7 +165,8 @@ async function charge(
     subject,
     account: creditAccount(credit),
   };
-  return respond(await spendCredit(spend, { credit: deps.crawlers.credit, origin: deps.origin }));
+  const spendDeps = { credit: deps.crawlers.credit, origin: deps.origin, defer: deps.defer };
+  return respond(await spendCredit(spend, spendDeps));
 }
 
 /**

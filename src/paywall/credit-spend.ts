@@ -16,6 +16,11 @@ import { errorResponse } from "./responses";
  * terms (its network, asset and payee: the gate sends nothing else here), and the debit is given back when the origin
  * fails or answers 400 or above. Each signed request spends at most once (its nonce is
  * recorded); credit that is short is a 402 again, a store that cannot be reached a 503.
+ *
+ * A debit given back is never lost: when the store cannot take the refund it is owed and
+ * retried after the answer (`defer`), then carried with the key's next credit call
+ * (src/credit/owed.ts). The crawler is told its credit "was not charged" only once the store
+ * confirmed the refund; otherwise that the debit will be given back.
  */
 
 /** The balance after a page served from credit, as `USD 0.99`. */
@@ -36,11 +41,16 @@ export interface SpendInput {
   account: string;
 }
 
+/** What spending credit needs: the credit store, the origin, and work after the answer. */
+export interface SpendDeps {
+  credit: CreditService;
+  origin: OriginOptions;
+  /** Keeps retrying an owed refund after the answer (the request's `waitUntil`). */
+  defer?: ((work: Promise<unknown>) => void) | undefined;
+}
+
 /** Debits, forwards, and refunds on failure; never throws. */
-export async function spendCredit(
-  input: SpendInput,
-  deps: { credit: CreditService; origin: OriginOptions },
-): Promise<Response> {
+export async function spendCredit(input: SpendInput, deps: SpendDeps): Promise<Response> {
   const { request, offer, subject } = input;
   if (!subject.keyid || !subject.nonce || subject.expires === undefined) {
     const why = "spending credit needs a signature with a nonce, so it cannot be replayed";
@@ -73,23 +83,23 @@ export async function spendCredit(
     case "debited":
       break;
   }
-  const refund = () => deps.credit.refund(keyid, debit.debit);
+  const refund = () => deps.credit.refund(keyid, debit.debit, deps.defer);
   const forwarded = await forwardToOrigin({ request, forwardPath: input.forwardPath }, deps.origin);
   if (forwarded.type === "unreachable") {
-    await refund();
-    return errorResponse("origin_unreachable", `${forwarded.reason}; your credit was not charged`);
+    const refunded = await refund();
+    return errorResponse("origin_unreachable", `${forwarded.reason}; ${uncharged(refunded)}`);
   }
   const origin = forwarded.response;
   // Only an answer that delivers the content is debited (src/paywall/answers.ts).
   const kind = answerKind(origin.status);
   if (kind !== "content") {
-    await refund();
+    const refunded = await refund();
     if (kind === "no-content") return withoutContent(origin);
     if (kind === "error") return origin;
     await origin.body?.cancel();
     return errorResponse(
       "origin_unreachable",
-      `the origin answered ${origin.status}; your credit was not charged`,
+      `the origin answered ${origin.status}; ${uncharged(refunded)}`,
     );
   }
   const added: Record<string, string> = {
@@ -99,4 +109,10 @@ export async function spendCredit(
   const served = withHeaders(origin, added);
   keepPrivate(served.headers);
   return served;
+}
+
+/** What the crawler is told of a debit given back: confirmed by the store, or still owed. */
+function uncharged(refunded: boolean): string {
+  if (refunded) return "your credit was not charged";
+  return "this page is not charged: its debit will be given back to your credit shortly (the credit store could not take it yet)";
 }

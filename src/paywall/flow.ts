@@ -120,7 +120,7 @@ export async function handleRequest(
   const crawl = deps.crawlers
     ? await crawlerGate(
         { request, match, terms: state.table.crawlers, forwardPath, resourceUrl },
-        { crawlers: deps.crawlers, origin: deps.origin },
+        { crawlers: deps.crawlers, origin: deps.origin, defer: context.waitUntil },
       )
     : { type: "pass" as const };
   if (crawl.type === "respond") return crawl.response;

@@ -1,4 +1,5 @@
 import type { FacilitatorRequest } from "../payments";
+import { keepPrivate } from "./cache-control";
 import type { Settlement } from "./settle-once";
 
 /**
@@ -58,6 +59,7 @@ export function meteredStreamResponse(
   });
   const headers = new Headers(origin.headers);
   headers.set("Cache-Control", "private, no-store");
+  keepPrivate(headers);
   headers.set(SETTLED_AFTER_HEADER, "body");
   return new Response(stream, { status: origin.status, statusText: origin.statusText, headers });
 }

@@ -92,7 +92,15 @@ export interface SessionService {
    */
   refund(ticket: Ticket, defer?: Defer): Promise<void>;
   list(payer: string): Promise<EntitlementView[]>;
+  /**
+   * Revokes a token (true when the store held it); the store remembers it either way, so a
+   * grant still owed for it (src/sessions/owed.ts) never stores it later.
+   */
   revokeToken(token: string): Promise<boolean>;
+  /**
+   * Revokes a payer's passes (all, or of `scope`), the number revoked; grants made before now
+   * and still owed by an isolate are refused when they land.
+   */
   revokePayer(payer: string, scope?: string): Promise<number>;
 }
 

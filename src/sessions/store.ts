@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { MAX_LEASE } from "./local";
 import { MAX_CARRIED } from "./owed";
 import { APPLIED_KEEP_MS, SPENDS_SCHEMA, Spends } from "./spends";
+import { REVOCATIONS_SCHEMA, Revocations } from "./revocations";
 import { priceMismatch } from "./scope";
 import type { HeldPrice, Want } from "./scope";
 
@@ -16,6 +17,28 @@ import type { HeldPrice, Want } from "./scope";
  * the return of a call's unspent uses by the call's id. Each use-counted spend is recorded with
  * its caller (src/sessions/spends.ts), so the store can tell uses leased to another isolate,
  * which come back, from a pass that is spent.
+ *
+ * A revocation is remembered (src/sessions/revocations.ts) as long as a write made before it may
+ * still arrive: a grant an isolate owed since the store could not be reached when the payment
+ * settled is refused if the payer's passes (all, or of its scope) were revoked after it was made,
+ * and a revoked token is never stored again, so an owed grant never undoes a revocation.
+ *
+ * Tables (all in this payer's object; the alarm purges each row at its time):
+ * - `entitlements`: one per payment, `{id: "9a0b…", payer: "0x7099…", scope: "route:shop.example
+ *   * * /api/*", network: "eip155:84532", asset: "0x036c…", amount: "1000", created_at, expires_at,
+ *   uses_left: 4, purge_at, payment: "eip155:84532:0x33…"}`, kept until it expires (or, its uses
+ *   spent, `REFUND_WINDOW_MS` more for a last refund).
+ * - `tokens`: `{hash: "<SHA-256 of the token>", entitlement: "9a0b…", created_at}`, as long as
+ *   their entitlement; at most `MAX_TOKENS_PER_ENTITLEMENT` each.
+ * - `nonces`: redeemed SIWx nonces `{nonce, expires_at}`, until the proof expires.
+ * - `spends`, `applied`: src/sessions/spends.ts, kept `APPLIED_KEEP_MS` (15 minutes).
+ * - `revocations` (src/sessions/revocations.ts), kept `REVOCATION_KEEP_MS` (15 minutes, three
+ *   times as long as an isolate keeps an owed write) after the revocation:
+ *   `{what: "all", revoked_at: 1800000000000, purge_at: 1800000900000}` (revokeEntitlements()
+ *   of every scope: grants made at or before `revoked_at` are refused),
+ *   `{what: "scope:route:shop.example * * /api/*", revoked_at: …, purge_at: …}` (of one scope),
+ *   `{what: "token:<SHA-256 of the token>", revoked_at: …, purge_at: …}` (revokeToken(): that
+ *   token is never stored again, whether the store knew it or not).
  */
 
 /** Entitlements bought by one payment: scope, price paid, limits. */
@@ -112,6 +135,7 @@ interface EntitlementRow extends Record<string, SqlStorageValue> {
 export class PayerSessions extends DurableObject<object> {
   private readonly sql: SqlStorage;
   private readonly spends: Spends;
+  private readonly revocations: Revocations;
   private alarmAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: object) {
@@ -129,8 +153,9 @@ export class PayerSessions extends DurableObject<object> {
         hash TEXT PRIMARY KEY, entitlement TEXT NOT NULL, created_at INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS tokens_entitlement ON tokens(entitlement);
       CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
-      CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces(expires_at);${SPENDS_SCHEMA}`);
+      CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces(expires_at);${SPENDS_SCHEMA}${REVOCATIONS_SCHEMA}`);
     this.spends = new Spends(this.sql, (at) => this.schedule(at));
+    this.revocations = new Revocations(this.sql, (at) => this.schedule(at));
     void ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
     });
@@ -177,6 +202,10 @@ export class PayerSessions extends DurableObject<object> {
     }
     const at = typeof input.at === "number" && Number.isFinite(input.at) ? input.at : now;
     const start = Math.min(at, now);
+    if (this.revocations.grantRevoked(input.want.scope, start)) {
+      // Made before the operator revoked the payer's passes (an owed grant arriving late).
+      return { ok: false, reason: "the session this payment bought was revoked" };
+    }
     const expiresAt = input.ttlSeconds === undefined ? null : start + input.ttlSeconds * 1000;
     if (expiresAt !== null && expiresAt <= now) {
       return {
@@ -203,8 +232,11 @@ export class PayerSessions extends DurableObject<object> {
       purgeAt,
       input.payment,
     );
-    this.addToken(input.tokenHash, id, now);
     this.schedule(purgeAt);
+    if (!this.addToken(input.tokenHash, id, now)) {
+      // The pass stands (a sign-in opens it); the token the operator revoked does not.
+      return { ok: false, reason: "the session token was revoked" };
+    }
     return { ok: true, entitlement: id, payer: input.payer, expiresAt, remaining: usesLeft };
   }
 
@@ -316,19 +348,28 @@ export class PayerSessions extends DurableObject<object> {
       }));
   }
 
-  /** Revokes one token; true when it existed. */
+  /**
+   * Revokes one token; true when it existed. Remembered either way, so a grant carrying it
+   * that is still owed (src/sessions/owed.ts) does not store it again.
+   */
   revokeToken(tokenHash: string): boolean {
     const found = this.count("SELECT COUNT(*) AS n FROM tokens WHERE hash = ?", tokenHash);
     this.sql.exec("DELETE FROM tokens WHERE hash = ?", tokenHash);
+    this.revocations.token(tokenHash, Date.now());
     return found > 0;
   }
 
-  /** Revokes the payer's entitlements (all, or those of one scope) and their tokens. */
+  /**
+   * Revokes the payer's entitlements (all, or those of one scope) and their tokens, and those
+   * whose grant is still owed by an isolate: a grant made before now is refused when it lands.
+   */
   revokeEntitlements(scope?: string): number {
     const where = scope === undefined ? "" : " WHERE scope = ?";
     const args = scope === undefined ? [] : [scope];
+    const now = Date.now();
+    this.revocations.passes(scope, now);
     // A grant of these payments retried later must not bring them back.
-    const keepUntil = Date.now() + APPLIED_KEEP_MS;
+    const keepUntil = now + APPLIED_KEEP_MS;
     this.sql.exec(
       `INSERT OR IGNORE INTO applied (id, purge_at)
          SELECT 'revoked:' || payment, ? FROM entitlements${where}`,
@@ -345,7 +386,10 @@ export class PayerSessions extends DurableObject<object> {
     return found;
   }
 
-  /** Purges expired entitlements, their tokens and expired nonces; re-arms for the next. */
+  /**
+   * Purges expired entitlements, their tokens, expired nonces, spend records and revocations
+   * past their time; re-arms for the next.
+   */
   override async alarm(): Promise<void> {
     const now = Date.now();
     this.sql.exec(
@@ -354,14 +398,15 @@ export class PayerSessions extends DurableObject<object> {
     );
     this.sql.exec("DELETE FROM entitlements WHERE purge_at <= ?", now);
     this.sql.exec("DELETE FROM nonces WHERE expires_at <= ?", now);
-    const spendsNext = this.spends.purge(now);
     const ownNext = this.sql
       .exec<{ at: number | null }>(
         `SELECT MIN(at) AS at FROM (SELECT MIN(purge_at) AS at FROM entitlements
            UNION ALL SELECT MIN(expires_at) FROM nonces)`,
       )
       .one().at;
-    const next = ownNext === null ? spendsNext : min(spendsNext, ownNext);
+    const times = [ownNext, this.spends.purge(now), this.revocations.purge(now)];
+    const due = times.filter((at): at is number => at !== null);
+    const next = due.length > 0 ? Math.min(...due) : null;
     this.alarmAt = null;
     if (next !== null) {
       this.alarmAt = Math.max(next, now + 1000);
@@ -434,7 +479,9 @@ export class PayerSessions extends DurableObject<object> {
     return this.sql.exec<{ n: number }>(query, ...args).one().n;
   }
 
-  private addToken(hash: string, entitlement: string, now: number): void {
+  /** Stores a token for `entitlement`; false (nothing stored) when it was revoked. */
+  private addToken(hash: string, entitlement: string, now: number): boolean {
+    if (this.revocations.tokenRevoked(hash)) return false;
     this.sql.exec(
       "INSERT INTO tokens (hash, entitlement, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
       hash,
@@ -448,6 +495,7 @@ export class PayerSessions extends DurableObject<object> {
       entitlement,
       MAX_TOKENS_PER_ENTITLEMENT,
     );
+    return true;
   }
 
   /** Arms the alarm for `at` unless an earlier one is already set. */
