@@ -5,10 +5,10 @@ import type { ChainBlock, ChainLog } from "./shape";
 /**
  * A bounded `eth_getLogs` search for one authorization's events. Hosted nodes refuse a search
  * from "earliest" (and many refuse any range wider than a few thousand blocks), so the search
- * covers only the blocks that can hold the event: from the last block whose time is at or before
- * the authorization's `validAfter` (EIP-3009 tokens take it only once `block.timestamp >
- * validAfter`) up to the proof's snapshot block. That start is estimated from the chain's recent
- * block time (two blocks' timestamps), checked against the chain, and capped to `maxBlocks`; a
+ * covers only the blocks that can hold the event: from a block whose time is at or before the
+ * authorization's `validAfter` (EIP-3009 tokens take it only once `block.timestamp > validAfter`)
+ * up to the proof's snapshot block. That start is estimated from the chain's recent block time
+ * (two blocks' timestamps), checked against the chain's own time, and capped to `maxBlocks`; a
  * range the node refuses as too wide is halved and retried, newest blocks first, within a bounded
  * number of calls. The node's filter is not trusted: only logs of the contract with the exact
  * topics asked for count, and logs of blocks that left the chain (`removed`) never do.
