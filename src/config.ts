@@ -1,4 +1,5 @@
 import { chainRpcUrls } from "./chain";
+import type { ChainRpc } from "./chain";
 import { facilitatorEndpoints } from "./payments";
 import type { FacilitatorEndpoint } from "./payments";
 import { CAIP2_NETWORK, EVM_ADDRESS } from "./pricing";
@@ -72,8 +73,8 @@ export interface Config {
   facilitators: FacilitatorEndpoint[];
   payTo: string | undefined;
   network: string | undefined;
-  /** JSON-RPC URL per CAIP-2 network, secrets resolved (`CHAIN_RPC_URLS`). */
-  chainRpcUrls: Record<string, string>;
+  /** JSON-RPC URL (and log search span) per CAIP-2 network, secrets resolved (`CHAIN_RPC_URLS`). */
+  chainRpcUrls: Record<string, ChainRpc>;
   tableTtlMs: number;
   facilitatorTimeoutMs: number;
   payerHeader: string;

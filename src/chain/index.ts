@@ -1,12 +1,14 @@
 export { jsonRpc } from "./rpc";
-export type { Rpc, RpcResult } from "./rpc";
+export type { Rpc, RpcOptions, RpcResult } from "./rpc";
 export {
   AUTHORIZATION_CANCELED_TOPIC,
   AUTHORIZATION_USED_TOPIC,
+  DEFAULT_MAX_LOG_BLOCKS,
   TRANSFER_TOPIC,
   proveTransfer,
 } from "./proof";
-export type { Proof, TransferFacts } from "./proof";
+export type { Proof, ProofOptions, TransferFacts } from "./proof";
 export { chainProver, transferFacts } from "./prover";
-export type { ChainProver, FactsOf } from "./prover";
+export type { ChainProver, FactsOf, ProverOptions } from "./prover";
 export { chainRpcUrls } from "./endpoints";
+export type { ChainRpc } from "./endpoints";

@@ -1,4 +1,6 @@
+import { searchLogs } from "./logs";
 import type { Rpc } from "./rpc";
+import { blockTag, quantity, readBlock, readReceipt } from "./shape";
 
 /**
  * Proof from the chain that one EIP-3009 authorization paid the seller (X402.md §3), for a
@@ -8,16 +10,20 @@ import type { Rpc } from "./rpc";
  *
  * 1. a known settlement transaction: its receipt must hold `AuthorizationUsed(payer, nonce)`
  *    from the token, followed at once by `Transfer(payer → payTo, amount)` from the token;
- * 2. otherwise `AuthorizationUsed` / `AuthorizationCanceled` logs of the token for
- *    `(payer, nonce)` (`eth_getLogs`): used → the same pair of logs in that transaction, else the
- *    authorization was diverted; cancelled → not paid;
- * 3. neither log: `authorizationState(payer, nonce)` (`eth_call`) must say unused, and the
- *    latest block's time must be past `validBefore` for "expired, never used" (the token takes
- *    it only while `block.timestamp < validBefore`); before that, nothing is known yet.
+ * 2. otherwise one snapshot: the latest block is read first, and everything after is read at
+ *    that block's number, so a transfer mined while the proof reads cannot make it contradict
+ *    itself. `authorizationState(payer, nonce)` (`eth_call`) at the snapshot: unused, and the
+ *    snapshot block's time at or past `validBefore` → "expired, never used" (the token takes it
+ *    only while `block.timestamp < validBefore`); unused before that → nothing known yet;
+ * 3. used (or cancelled) at the snapshot: the token's `AuthorizationUsed` /
+ *    `AuthorizationCanceled` log for `(payer, nonce)` is searched in the blocks that can hold it
+ *    (src/chain/logs.ts): used → the same pair of logs in that transaction, else the
+ *    authorization was diverted; cancelled → not paid; not found → nothing known.
  *
  * The Transfer must be the log right after the AuthorizationUsed log (FiatToken's
  * `transferWithAuthorization` emits them in that order), so one transfer proves one
- * authorization only, never two.
+ * authorization only, never two. Every answer is shape-checked (src/chain/shape.ts) and the
+ * node's log filter is not trusted; any unexpected error is `unknown`, never a verdict.
  */
 
 /** What the proof needs to know of a payment. */
@@ -32,6 +38,12 @@ export interface TransferFacts {
   nonce: string;
   /** The authorization's `validBefore`, seconds since the epoch. */
   validBefore: number;
+  /**
+   * The authorization's `validAfter`, seconds since the epoch: no block at or before it can
+   * hold its use, so the log search starts there. Absent: the search covers the last
+   * `maxLogBlocks` blocks, and finding nothing there proves nothing.
+   */
+  validAfter?: number | undefined;
   /** A settlement transaction hash a facilitator reported, if any. */
   transaction?: string | undefined;
 }
@@ -48,6 +60,15 @@ export type Proof =
   /** No proof either way (RPC down, not mined yet, logs not found); `unused`: the chain says so. */
   | { type: "unknown"; reason: string; unused?: boolean };
 
+/** Limits of one proof. */
+export interface ProofOptions {
+  /** The most blocks the log search covers back from the latest (default 100,000). */
+  maxLogBlocks?: number;
+}
+
+/** The log search's default span: about 55 hours of Base (2 s blocks), 14 days of Ethereum. */
+export const DEFAULT_MAX_LOG_BLOCKS = 100_000;
+
 /** Event topics and the `authorizationState(address,bytes32)` selector (FiatToken V2). */
 export const TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef";
 export const AUTHORIZATION_USED_TOPIC =
@@ -56,33 +77,95 @@ export const AUTHORIZATION_CANCELED_TOPIC =
   "0x1cdd46ff242716cdaa72d159d339a485b3438398348d68f09d7c8c0a59353d81";
 const AUTHORIZATION_STATE = "0xe94a0102";
 
-interface Log {
-  address: string;
-  topics: string[];
-  data: string;
-  logIndex: string;
-  transactionHash: string;
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const WORD = /^0x[0-9a-fA-F]{64}$/;
+
+type Unknown = Extract<Proof, { type: "unknown" }>;
+
+/** Reads the chain for `facts`; never throws, whatever the node answers. */
+export async function proveTransfer(
+  rpc: Rpc,
+  facts: TransferFacts,
+  options: ProofOptions = {},
+): Promise<Proof> {
+  try {
+    return await prove(rpc, facts, options);
+  } catch (error) {
+    console.error("the chain check failed unexpectedly", error);
+    return { type: "unknown", reason: "the chain check failed unexpectedly" };
+  }
 }
 
-/** Reads the chain for `facts`; never throws. */
-export async function proveTransfer(rpc: Rpc, facts: TransferFacts): Promise<Proof> {
-  const payer = word(facts.payer);
-  const nonce = facts.nonce.toLowerCase();
-  if (facts.transaction && /^0x[0-9a-fA-F]{64}$/.test(facts.transaction)) {
+async function prove(rpc: Rpc, facts: TransferFacts, options: ProofOptions): Promise<Proof> {
+  if (
+    ![facts.asset, facts.payer, facts.payTo].every((a) => ADDRESS.test(a)) ||
+    !WORD.test(facts.nonce) ||
+    !/^\d{1,78}$/.test(facts.amount) ||
+    !Number.isSafeInteger(facts.validBefore)
+  ) {
+    return { type: "unknown", reason: "the payment's authorization cannot be read on chain" };
+  }
+  if (facts.transaction && WORD.test(facts.transaction)) {
     const known = await transferIn(rpc, facts, facts.transaction);
     if (known.type === "paid") return known;
   }
-  const logs = await rpc("eth_getLogs", [
-    {
-      address: facts.asset,
-      fromBlock: "earliest",
-      toBlock: "latest",
-      topics: [[AUTHORIZATION_USED_TOPIC, AUTHORIZATION_CANCELED_TOPIC], payer, nonce],
-    },
+  // The snapshot: every later read is at this block.
+  const head = await rpc("eth_getBlockByNumber", ["latest", false]);
+  if (!head.ok) return { type: "unknown", reason: head.reason };
+  const latest = readBlock(head.result);
+  if (!latest) return { type: "unknown", reason: "eth_getBlockByNumber answered no block" };
+  const payer = word(facts.payer);
+  const nonce = facts.nonce.toLowerCase();
+  const state = await rpc("eth_call", [
+    { to: facts.asset, data: `${AUTHORIZATION_STATE}${payer.slice(2)}${nonce.slice(2)}` },
+    blockTag(latest.number),
   ]);
-  if (!logs.ok) return { type: "unknown", reason: logs.reason };
-  const found = Array.isArray(logs.result) ? (logs.result as Log[]) : [];
-  if (found.some((log) => log.topics[0]?.toLowerCase() === AUTHORIZATION_CANCELED_TOPIC)) {
+  if (!state.ok) return { type: "unknown", reason: state.reason };
+  // A bool is one 32-byte word; "0x" (no contract at the address) is no answer.
+  if (typeof state.result !== "string" || !WORD.test(state.result)) {
+    return { type: "unknown", reason: "authorizationState gave no answer" };
+  }
+  if (BigInt(state.result) === 0n) {
+    if (latest.timestamp >= BigInt(facts.validBefore)) {
+      return {
+        type: "unpaid",
+        why: "expired",
+        reason:
+          "the authorization expired without being used on chain; nothing was charged, pay again",
+      };
+    }
+    return { type: "unknown", reason: "the authorization is not used on chain yet", unused: true };
+  }
+  return spentBy(rpc, facts, latest, options);
+}
+
+/** How an authorization spent at the snapshot `latest` was spent: its log says. */
+async function spentBy(
+  rpc: Rpc,
+  facts: TransferFacts,
+  latest: { number: bigint; timestamp: bigint },
+  options: ProofOptions,
+): Promise<Proof> {
+  const maxBlocks = options.maxLogBlocks ?? DEFAULT_MAX_LOG_BLOCKS;
+  const search = await searchLogs(
+    rpc,
+    {
+      address: facts.asset.toLowerCase(),
+      topics: [
+        [AUTHORIZATION_USED_TOPIC, AUTHORIZATION_CANCELED_TOPIC],
+        [word(facts.payer)],
+        [facts.nonce.toLowerCase()],
+      ],
+    },
+    { latest, notBefore: facts.validAfter, maxBlocks },
+  );
+  if (!search.ok) return { type: "unknown", reason: search.reason };
+  const cancelled = search.logs.filter((log) => log.topics[0] === AUTHORIZATION_CANCELED_TOPIC);
+  const used = search.logs.filter((log) => log.topics[0] === AUTHORIZATION_USED_TOPIC);
+  if (cancelled.length > 0 && used.length > 0) {
+    return { type: "unknown", reason: "the chain shows this nonce both used and cancelled" };
+  }
+  if (cancelled.length > 0) {
     return {
       type: "unpaid",
       why: "cancelled",
@@ -90,85 +173,72 @@ export async function proveTransfer(rpc: Rpc, facts: TransferFacts): Promise<Pro
         "the payer cancelled this authorization on chain (AuthorizationCanceled); it paid nothing",
     };
   }
-  const used = found.find((log) => log.topics[0]?.toLowerCase() === AUTHORIZATION_USED_TOPIC);
-  if (used) {
-    const inTx = await transferIn(rpc, facts, used.transactionHash);
+  for (const log of used) {
+    const inTx = await transferIn(rpc, facts, log.transactionHash);
     if (inTx.type === "paid" || inTx.type === "unknown") return inTx;
-    return {
-      type: "unpaid",
-      why: "diverted",
-      reason: `this authorization's nonce was used in ${used.transactionHash} without paying ${facts.amount} to ${facts.payTo}`,
-    };
+    if (inTx.type === "diverted") {
+      return {
+        type: "unpaid",
+        why: "diverted",
+        reason: `this authorization's nonce was used in ${log.transactionHash} without paying ${facts.amount} to ${facts.payTo}`,
+      };
+    }
   }
-  // No log: the state and the chain's clock say whether it still can be used.
-  const state = await rpc("eth_call", [
-    { to: facts.asset, data: `${AUTHORIZATION_STATE}${payer.slice(2)}${nonce.slice(2)}` },
-    "latest",
-  ]);
-  if (!state.ok) return { type: "unknown", reason: state.reason };
-  if (typeof state.result !== "string" || !/^0x[0-9a-fA-F]*$/.test(state.result)) {
-    return { type: "unknown", reason: "authorizationState gave no answer" };
+  if (used.length > 0) {
+    return { type: "unknown", reason: "the receipt of the nonce's use does not show it" };
   }
-  if (BigInt(state.result === "0x" ? 0 : state.result) !== 0n) {
-    return { type: "unknown", reason: "the nonce is spent but no AuthorizationUsed log was found" };
-  }
-  const block = await rpc("eth_getBlockByNumber", ["latest", false]);
-  if (!block.ok) return { type: "unknown", reason: block.reason, unused: true };
-  const timestamp = quantity((block.result as { timestamp?: unknown } | null)?.timestamp);
-  if (timestamp !== undefined && timestamp >= BigInt(facts.validBefore)) {
-    return {
-      type: "unpaid",
-      why: "expired",
-      reason:
-        "the authorization expired without being used on chain; nothing was charged, pay again",
-    };
-  }
-  return { type: "unknown", reason: "the authorization is not used on chain yet", unused: true };
+  return {
+    type: "unknown",
+    reason: search.covered
+      ? "the nonce is spent but no AuthorizationUsed log was found"
+      : `the nonce is spent but its log is not in the last ${maxBlocks} blocks searched`,
+  };
 }
 
-/** Whether transaction `hash` used this authorization and paid with it. */
+/**
+ * What transaction `hash` did with this authorization: `paid` with it, `diverted` it (used it
+ * without the transfer), or nothing (`absent`: reverted, or no use of it in its logs).
+ */
 async function transferIn(
   rpc: Rpc,
   facts: TransferFacts,
   hash: string,
-): Promise<
-  { type: "paid"; transaction: string } | { type: "none" } | Extract<Proof, { type: "unknown" }>
-> {
-  const receipt = await rpc("eth_getTransactionReceipt", [hash]);
-  if (!receipt.ok) return { type: "unknown", reason: receipt.reason };
-  if (receipt.result === null) return { type: "unknown", reason: `${hash} is not mined yet` };
-  const { status, logs } = (receipt.result ?? {}) as { status?: unknown; logs?: unknown };
-  if (quantity(status) !== 1n || !Array.isArray(logs)) return { type: "none" };
+): Promise<{ type: "paid"; transaction: string } | { type: "diverted" | "absent" } | Unknown> {
+  const answer = await rpc("eth_getTransactionReceipt", [hash]);
+  if (!answer.ok) return { type: "unknown", reason: answer.reason };
+  const receipt = readReceipt(answer.result);
+  if (receipt === null) return { type: "unknown", reason: `${hash} is not mined yet` };
+  if (!receipt) return { type: "unknown", reason: `the receipt of ${hash} is malformed` };
+  if (receipt.status !== 1n) return { type: "absent" };
   const asset = facts.asset.toLowerCase();
-  const ofToken = (logs as Log[]).filter((log) => log.address?.toLowerCase() === asset);
-  for (const used of ofToken) {
-    const [topic, authorizer, nonce] = used.topics.map((t) => t.toLowerCase());
-    if (topic !== AUTHORIZATION_USED_TOPIC) continue;
-    if (authorizer !== word(facts.payer) || nonce !== facts.nonce.toLowerCase()) continue;
-    const next = ofToken.find(
-      (log) => quantity(log.logIndex) === (quantity(used.logIndex) ?? -2n) + 1n,
-    );
-    if (next && isTransfer(next, facts)) return { type: "paid", transaction: hash.toLowerCase() };
+  const ofToken = receipt.logs.filter((log) => log.address === asset && !log.removed);
+  const uses = ofToken.filter(
+    (log) =>
+      log.topics[0] === AUTHORIZATION_USED_TOPIC &&
+      log.topics[1] === word(facts.payer) &&
+      log.topics[2] === facts.nonce.toLowerCase(),
+  );
+  if (uses.length === 0) return { type: "absent" };
+  for (const use of uses) {
+    const next = ofToken.find((log) => log.logIndex === use.logIndex + 1n);
+    if (next && isTransfer(next.topics, next.data, facts)) {
+      return { type: "paid", transaction: hash.toLowerCase() };
+    }
   }
-  return { type: "none" };
+  return { type: "diverted" };
 }
 
-function isTransfer(log: Log, facts: TransferFacts): boolean {
-  const [topic, from, to] = log.topics.map((t) => t.toLowerCase());
+function isTransfer(topics: string[], data: string, facts: TransferFacts): boolean {
   return (
-    topic === TRANSFER_TOPIC &&
-    from === word(facts.payer) &&
-    to === word(facts.payTo) &&
-    quantity(log.data) === BigInt(facts.amount)
+    topics.length === 3 &&
+    topics[0] === TRANSFER_TOPIC &&
+    topics[1] === word(facts.payer) &&
+    topics[2] === word(facts.payTo) &&
+    quantity(data) === BigInt(facts.amount)
   );
 }
 
 /** An address as a 32-byte topic word. */
 function word(address: string): string {
   return `0x${address.toLowerCase().replace(/^0x/, "").padStart(64, "0")}`;
-}
-
-function quantity(value: unknown): bigint | undefined {
-  if (typeof value !== "string" || !/^0x[0-9a-fA-F]+$/.test(value)) return undefined;
-  return BigInt(value);
 }

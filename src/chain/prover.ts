@@ -1,38 +1,101 @@
 import { fields } from "../schemes";
+import type { ChainRpc } from "./endpoints";
 import { proveTransfer } from "./proof";
 import type { Proof, TransferFacts } from "./proof";
 import { jsonRpc } from "./rpc";
+import type { Rpc } from "./rpc";
 
 /**
  * The chain check of the paid path: the facts of a payment a proof needs, read from its payload,
  * and a prover that reads the network's chain through the configured RPC URL. Only `exact` on
  * EVM (EIP-3009) can be proven today; an `upto` (Permit2) or Solana payment gets `unknown`, and
  * stays pending until an operator resolves it.
+ *
+ * A node is only believed about the network it serves: its `eth_chainId` must be the CAIP-2
+ * network's reference (`eip155:84532` → `0x14a34`), read once per URL per isolate; a node of
+ * another chain (a mistyped URL, a provider's default network) gives `unknown` with the reason,
+ * logged once, and never a verdict. One proof runs on the request path, so all its calls share
+ * a time budget (`budgetMs`, default 5 s) besides each call's own timeout.
  */
 
 /** Reads the chain for one network's payments. */
 export interface ChainProver {
-  /** The chain's verdict on `facts`; `unknown` when `network` has no RPC URL. */
+  /** The chain's verdict on `facts`; `unknown` when `network` has no RPC URL. Never throws. */
   prove(network: string, facts: TransferFacts): Promise<Proof>;
 }
 
+/** Limits of each proof; every field has a default. */
+export interface ProverOptions {
+  /** How long one RPC call may take (default 3000 ms). */
+  timeoutMs?: number;
+  /** How long one proof's calls may take together (default 5000 ms). */
+  budgetMs?: number;
+  /** The largest RPC answer read (default 1 MiB). */
+  maxBytes?: number;
+  fetch?: typeof fetch;
+}
+
+/** The chain id each URL answered, per isolate: a node does not change chains. */
+const chainIds = new Map<string, bigint>();
+/** Mismatches already logged (network and the id answered; never the URL, which may hold a key). */
+const logged = new Set<string>();
+
 /** A prover over the configured RPC URLs (`CHAIN_RPC_URLS`). */
 export function chainProver(
-  urls: Readonly<Record<string, string>>,
-  options: { timeoutMs?: number; fetch?: typeof fetch } = {},
+  urls: Readonly<Record<string, ChainRpc>>,
+  options: ProverOptions = {},
 ): ChainProver {
   return {
     prove: async (network, facts) => {
-      const url = urls[network];
-      if (!url) {
+      const entry = urls[network];
+      if (!entry) {
         return {
           type: "unknown",
           reason: `no chain RPC is configured for ${network} (CHAIN_RPC_URLS)`,
         };
       }
-      return proveTransfer(jsonRpc(url, options), facts);
+      const { url, maxLogBlocks } = typeof entry === "string" ? { url: entry } : entry;
+      try {
+        const rpc = jsonRpc(url, { ...options, budgetMs: options.budgetMs ?? 5000 });
+        const wrong = await wrongChain(rpc, url, network);
+        if (wrong) return wrong;
+        return await proveTransfer(rpc, facts, { maxLogBlocks });
+      } catch (error) {
+        console.error("the chain check failed unexpectedly", error);
+        return { type: "unknown", reason: "the chain check failed unexpectedly" };
+      }
     },
   };
+}
+
+/** Why the node at `url` cannot speak for `network`, or undefined when it can. */
+async function wrongChain(
+  rpc: Rpc,
+  url: string,
+  network: string,
+): Promise<Extract<Proof, { type: "unknown" }> | undefined> {
+  const reference = /^eip155:(\d{1,20})$/.exec(network)?.[1];
+  if (!reference) {
+    return { type: "unknown", reason: `${network} is not an EVM chain the paywall can read` };
+  }
+  let id = chainIds.get(url);
+  if (id === undefined) {
+    const answer = await rpc("eth_chainId", []);
+    if (!answer.ok) return { type: "unknown", reason: answer.reason };
+    const text = answer.result;
+    if (typeof text !== "string" || !/^0x[0-9a-fA-F]{1,16}$/.test(text)) {
+      return { type: "unknown", reason: "eth_chainId gave no chain id" };
+    }
+    id = BigInt(text);
+    chainIds.set(url, id);
+  }
+  if (id === BigInt(reference)) return undefined;
+  const reason = `the chain RPC configured for ${network} serves chain ${id}, not ${reference} (CHAIN_RPC_URLS): nothing it says is proof`;
+  if (!logged.has(`${network}|${id}`)) {
+    logged.add(`${network}|${id}`);
+    console.error(reason);
+  }
+  return { type: "unknown", reason };
 }
 
 /** What a payment offers for a proof: its facts, or why it cannot be proven from the chain. */
@@ -53,7 +116,7 @@ export function transferFacts(
     };
   }
   const authorization = fields(fields(fields(paymentPayload)["payload"])["authorization"]);
-  const { from, to, value, nonce, validBefore } = authorization;
+  const { from, to, value, nonce, validBefore, validAfter } = authorization;
   if (
     typeof from !== "string" ||
     typeof to !== "string" ||
@@ -72,6 +135,7 @@ export function transferFacts(
       amount: value,
       nonce,
       validBefore: Number(validBefore),
+      ...(/^\d+$/.test(String(validAfter)) && { validAfter: Number(validAfter) }),
     },
   };
 }

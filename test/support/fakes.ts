@@ -14,10 +14,11 @@ import { FAKE_FEE_PAYER, FAKE_UPTO_FACILITATOR } from "./fake-values.ts";
  * as expired), `settle-500-once` (the first settle of a nonce fails with a 500, later ones
  * succeed) and `reset` (the connection is reset once the request was read).
  *
- * It also keeps a fake chain, served as JSON-RPC at `/rpc` (the calls the paywall's chain proof
- * makes: eth_getLogs, eth_getTransactionReceipt, eth_call authorizationState,
- * eth_getBlockByNumber): a settle that succeeds "lands" (AuthorizationUsed, then Transfer from →
- * to of the value, in transaction 0x<nonce>); a settle of a nonce already on chain is refused
+ * It also keeps a fake chain of Base Sepolia (chain id 84532), served as JSON-RPC at `/rpc` (the
+ * calls the paywall's chain proof makes: eth_chainId, eth_getLogs, eth_getTransactionReceipt,
+ * eth_call authorizationState, eth_getBlockByNumber), one block a second (block number = its
+ * time): a settle that succeeds "lands" in the current block (AuthorizationUsed, then Transfer
+ * from → to of the value, in transaction 0x<nonce>); a settle of a nonce already on chain is refused
  * as `invalid_exact_evm_nonce_already_used`; `GET /__chain?nonce=N&state=cancelled|diverted`
  * spends a nonce as the payer could (cancelAuthorization, or another authorization to another
  * address).
@@ -34,6 +35,8 @@ export const FAKE_THIEF = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
 
 interface OnChain {
   state: "paid" | "cancelled" | "diverted";
+  /** The block (= second) it landed in. */
+  block: number;
   from: string;
   to: string;
   value: string;
@@ -45,7 +48,12 @@ const topicWord = (address: string) => `0x${address.toLowerCase().slice(2).padSt
 /** Answers one JSON-RPC call from the fake chain. */
 function rpcAnswer(chain: Map<string, OnChain>, method: string, params: unknown[]): unknown {
   const logsOf = (nonce: string, entry: OnChain) => {
-    const base = { address: entry.asset, transactionHash: nonce, data: "0x" };
+    const base = {
+      address: entry.asset,
+      transactionHash: nonce,
+      blockNumber: `0x${entry.block.toString(16)}`,
+      data: "0x",
+    };
     if (entry.state === "cancelled") {
       return [
         { ...base, topics: [TOPICS.canceled, topicWord(entry.from), nonce], logIndex: "0x0" },
@@ -62,10 +70,16 @@ function rpcAnswer(chain: Map<string, OnChain>, method: string, params: unknown[
       },
     ];
   };
+  const head = Math.floor(Date.now() / 1000);
+  const blockOf = (tag: unknown) => (tag === "latest" ? head : Number(tag));
+  if (method === "eth_chainId") return "0x14a34";
   if (method === "eth_getLogs") {
-    const nonce = String((params[0] as { topics: unknown[] }).topics[2]).toLowerCase();
+    const filter = params[0] as { topics: unknown[]; fromBlock: string; toBlock: string };
+    const nonce = String(filter.topics[2]).toLowerCase();
     const entry = chain.get(nonce);
-    return entry ? logsOf(nonce, entry).slice(0, 1) : [];
+    const inRange =
+      entry && entry.block >= blockOf(filter.fromBlock) && entry.block <= blockOf(filter.toBlock);
+    return inRange ? logsOf(nonce, entry).slice(0, 1) : [];
   }
   if (method === "eth_getTransactionReceipt") {
     const nonce = String(params[0]).toLowerCase();
@@ -74,11 +88,13 @@ function rpcAnswer(chain: Map<string, OnChain>, method: string, params: unknown[
   }
   if (method === "eth_call") {
     const data = String((params[0] as { data: string }).data);
-    const used = chain.has(`0x${data.slice(-64)}`.toLowerCase());
+    const entry = chain.get(`0x${data.slice(-64)}`.toLowerCase());
+    const used = entry !== undefined && entry.block <= blockOf(params[1]);
     return `0x${(used ? 1 : 0).toString(16).padStart(64, "0")}`;
   }
   if (method === "eth_getBlockByNumber") {
-    return { timestamp: `0x${Math.floor(Date.now() / 1000).toString(16)}` };
+    const number = `0x${Math.min(blockOf(params[0]), head).toString(16)}`;
+    return { number, timestamp: number };
   }
   return undefined;
 }
@@ -177,7 +193,7 @@ export async function startFakeFacilitator(): Promise<Fake> {
       const asset = (settle?.body as { paymentRequirements: { asset: string } })
         ?.paymentRequirements.asset;
       if (!authorization || !asset) return json(res, 404, { error: "no such payment seen" });
-      chain.set(nonce, { ...authorization, state, asset });
+      chain.set(nonce, { ...authorization, state, asset, block: Math.floor(Date.now() / 1000) });
       return json(res, 200, { ok: true });
     }
     if (url.pathname === "/rpc") {
@@ -218,7 +234,12 @@ export async function startFakeFacilitator(): Promise<Fake> {
         const authorization = body.paymentPayload.payload["authorization"] as OnChain | undefined;
         const asset = (body.paymentRequirements as { asset?: string }).asset;
         if (authorization && asset) {
-          chain.set(auth.nonce.toLowerCase(), { ...authorization, state: "paid", asset });
+          chain.set(auth.nonce.toLowerCase(), {
+            ...authorization,
+            state: "paid",
+            asset,
+            block: Math.floor(Date.now() / 1000),
+          });
         }
       };
       calls.push({ mode, op, nonce: auth.nonce, body });

@@ -4,6 +4,7 @@ import {
   AUTHORIZATION_USED_TOPIC,
   TRANSFER_TOPIC,
   chainProver,
+  chainRpcUrls,
   jsonRpc,
   proveTransfer,
   transferFacts,
@@ -31,6 +32,8 @@ const FACTS: TransferFacts = {
 
 const word = (address: string) => `0x${address.slice(2).padStart(64, "0")}`;
 const hex = (n: number | bigint) => `0x${n.toString(16)}`;
+/** The chain's latest block, which holds every log. */
+const HEAD_TAG = hex(100);
 
 function usedLog(index: number, tx = TX) {
   return {
@@ -39,6 +42,7 @@ function usedLog(index: number, tx = TX) {
     data: "0x",
     logIndex: hex(index),
     transactionHash: tx,
+    blockNumber: HEAD_TAG,
   };
 }
 function transferLog(index: number, to = PAY_TO, amount = 1000n, tx = TX) {
@@ -48,6 +52,7 @@ function transferLog(index: number, to = PAY_TO, amount = 1000n, tx = TX) {
     data: `0x${amount.toString(16).padStart(64, "0")}`,
     logIndex: hex(index),
     transactionHash: tx,
+    blockNumber: HEAD_TAG,
   };
 }
 
@@ -89,7 +94,7 @@ function node(chain: {
       return { ok: true as const, result: `0x${(chain.used ? "1" : "0").padStart(64, "0")}` };
     }
     if (method === "eth_getBlockByNumber") {
-      return { ok: true as const, result: { timestamp: hex(chain.time ?? NOW) } };
+      return { ok: true as const, result: { number: HEAD_TAG, timestamp: hex(chain.time ?? NOW) } };
     }
     return { ok: false as const, reason: "unknown method" };
   };
@@ -236,6 +241,7 @@ describe("transferFacts", () => {
         amount: "1000",
         nonce: NONCE,
         validBefore: 99,
+        validAfter: 0,
       },
     });
   });
@@ -244,5 +250,76 @@ describe("transferFacts", () => {
     ["exact", "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1"],
   ])("should say a %s payment on %s cannot be proven here", (scheme, network) => {
     expect(transferFacts({ scheme, network, asset: ASSET }, payload)).toMatchObject({ ok: false });
+  });
+});
+
+describe("chainRpcUrls", () => {
+  const secret = (name: string) =>
+    name === "BASE_RPC" ? "https://base.example/v2/key" : undefined;
+  it("should read a network's URL with the span of its log search", () => {
+    expect(
+      chainRpcUrls(
+        JSON.stringify({
+          "eip155:8453": { url: "env:BASE_RPC", maxLogBlocks: 20000 },
+          "eip155:84532": "http://127.0.0.1:8545",
+        }),
+        secret,
+      ),
+    ).toEqual({
+      ok: true,
+      urls: {
+        "eip155:8453": { url: "https://base.example/v2/key", maxLogBlocks: 20000 },
+        "eip155:84532": "http://127.0.0.1:8545",
+      },
+    });
+  });
+
+  it.each([
+    [{ url: "http://x.test", maxLogBlocks: 0 }, "maxLogBlocks"],
+    [{ url: "http://x.test", maxLogBlocks: "5" }, "maxLogBlocks"],
+    [{ url: "http://x.test", maxLogBlock: 5 }, 'unknown key "maxLogBlock"'],
+    [{ maxLogBlocks: 5 }, "must be a URL"],
+  ])("should name the problem of %j", (entry, problem) => {
+    const read = chainRpcUrls(JSON.stringify({ "eip155:1": entry }), secret);
+    expect(read.ok).toBe(false);
+    expect(!read.ok && read.problems.join("\n")).toContain(problem);
+  });
+
+  it("should search only maxLogBlocks blocks when a network's entry sets it", async () => {
+    const seen: Array<{ fromBlock: string; toBlock: string }> = [];
+    const head = 1_000_000;
+    const prover = chainProver(
+      { "eip155:84532": { url: "http://span.test", maxLogBlocks: 700 } },
+      {
+        fetch: async (_input, init) => {
+          const call = JSON.parse(String(init?.body)) as {
+            id: number;
+            method: string;
+            params: unknown[];
+          };
+          const result = (() => {
+            if (call.method === "eth_chainId") return "0x14a34";
+            if (call.method === "eth_getBlockByNumber") {
+              const tag = call.params[0] === "latest" ? hex(head) : String(call.params[0]);
+              return { number: tag, timestamp: hex(NOW - (head - Number(tag)) * 2) };
+            }
+            if (call.method === "eth_call") return `0x${"1".padStart(64, "0")}`;
+            if (call.method === "eth_getLogs") {
+              seen.push(call.params[0] as { fromBlock: string; toBlock: string });
+              return [];
+            }
+            return null;
+          })();
+          return Response.json({ jsonrpc: "2.0", id: call.id, result });
+        },
+      },
+    );
+    expect(await prover.prove("eip155:84532", FACTS)).toMatchObject({
+      type: "unknown",
+      reason: expect.stringContaining("700 blocks"),
+    });
+    expect(seen).toEqual(
+      [{ fromBlock: hex(head - 699), toBlock: hex(head) }].map((r) => expect.objectContaining(r)),
+    );
   });
 });
