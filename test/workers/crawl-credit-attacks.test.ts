@@ -1,0 +1,144 @@
+import { env } from "cloudflare:test";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { CrawlerCredit } from "../../src/credit";
+import { crawl, crawlTable, freshKey, signedRequest } from "./crawler-helpers";
+import type { Signed } from "./crawler-helpers";
+import { call, facilitator, paymentFor, putTable, unique } from "./helpers";
+
+/**
+ * Crawl credit under attack and faults: a copier of a top-up's payment header, and a credit
+ * store that fails while a debit is given back.
+ */
+
+beforeEach(async () => {
+  await putTable(crawlTable());
+});
+
+/** Buys `usd` of credit for key `key`; returns the top-up's answer. */
+async function topUp(usd: string, options: Signed = {}): Promise<Response> {
+  const path = `/__x402/crawl-credit?amount=${usd}`;
+  const challenge = await crawl(path, { ...options, method: "POST" });
+  expect(challenge.status).toBe(402);
+  const { header } = paymentFor(challenge);
+  const request = await signedRequest(path, {
+    ...options,
+    method: "POST",
+    headers: { ...options.headers, "payment-signature": header },
+  });
+  return call(request, { FACILITATOR_URLS: facilitator("ok") });
+}
+
+/** What is left after key `key` spends one more USD 0.005 page (null when it could not). */
+async function afterOnePage(key: number): Promise<string | null> {
+  const page = await crawl(`/blog/${unique()}`, {
+    key,
+    headers: { "crawler-max-price": "USD 0.005" },
+  });
+  if (page.status !== 200) return null;
+  return page.headers.get("crawler-credit-remaining");
+}
+
+/** `CRAWL_CREDIT` whose objects work, except that giving a debit back fails. */
+function creditWithBrokenRefund(): DurableObjectNamespace<CrawlerCredit> {
+  const real = env.CRAWL_CREDIT!;
+  return {
+    idFromName: (name: string) => real.idFromName(name),
+    idFromString: (id: string) => real.idFromString(id),
+    get: (id: DurableObjectId) => {
+      const stub = real.get(id) as unknown as Record<string, (...args: unknown[]) => unknown>;
+      const through =
+        (method: string) =>
+        (...args: unknown[]) =>
+          stub[method]!(...args);
+      return {
+        topUp: through("topUp"),
+        debit: through("debit"),
+        balance: through("balance"),
+        useNonce: through("useNonce"),
+        refund: async () => {
+          throw new Error("injected: the credit store could not be reached");
+        },
+      };
+    },
+  } as unknown as DurableObjectNamespace<CrawlerCredit>;
+}
+
+describe("a copier of a top-up's payment header", () => {
+  it("should not credit a pending top-up to another key that sends a copy of its payment", async () => {
+    const owner = freshKey();
+    const copier = freshKey();
+    const path = `/__x402/crawl-credit?amount=0.05`;
+    const challenge = await crawl(path, { key: owner, method: "POST" });
+    const { header } = paymentFor(challenge);
+    const send = async (key: number) =>
+      call(
+        await signedRequest(path, {
+          key,
+          method: "POST",
+          headers: { "payment-signature": header },
+        }),
+        { FACILITATOR_URLS: facilitator("settle-lost-once") },
+      );
+    // The owner's settlement answer is lost: its payment is pending, the owner is told to resend.
+    const lost = await send(owner);
+    expect(lost.status).toBe(503);
+    // Someone who saw the owner's request (a log, an intermediary) sends the same payment, signed
+    // with their own key (the signature covers the payment header, as the top-up demands).
+    const copied = await send(copier);
+    const copiedBody = (await copied.clone().json()) as { keyid?: string; balance?: string };
+    // The owner resends as told.
+    const resent = await send(owner);
+    const resentBody = (await resent.clone().json()) as { keyid?: string; balance?: string };
+    // The money was the owner's: the copier's key must not hold it, the owner's must.
+    expect({ copied: copied.status, copiedBalance: copiedBody.balance }).not.toMatchObject({
+      copied: 200,
+      copiedBalance: "USD 0.05",
+    });
+    expect({ resent: resent.status, balance: resentBody.balance }).toEqual({
+      resent: 200,
+      balance: "USD 0.05",
+    });
+  });
+});
+
+describe("a credit store that fails while a debit is given back", () => {
+  it("should give the debit back once the store is reachable again, not lose it, when the origin failed the page", async () => {
+    const key = freshKey();
+    expect((await topUp("0.01", { key })).status).toBe(200); // 2 pages at USD 0.005
+    const failed = await call(
+      await signedRequest(`/status/500/${unique()}`, {
+        key,
+        headers: { "crawler-max-price": "USD 0.005" },
+      }),
+      { CRAWL_CREDIT: creditWithBrokenRefund() },
+    );
+    expect(failed.status).toBe(500);
+    expect(failed.headers.get("crawler-charged")).toBeNull();
+    // The store is reachable again: both pages bought are still there to be read.
+    const pages = [];
+    for (let i = 0; i < 2; i++) {
+      const page = await crawl(`/blog/${unique()}`, {
+        key,
+        headers: { "crawler-max-price": "USD 0.005" },
+      });
+      pages.push(page.status);
+    }
+    expect(pages).toEqual([200, 200]);
+  });
+
+  it("should not tell a crawler its credit was not charged while the debit stands (origin unreachable)", async () => {
+    const key = freshKey();
+    expect((await topUp("0.01", { key })).status).toBe(200);
+    const unreachable = await call(
+      await signedRequest(`/blog/${unique()}`, {
+        key,
+        headers: { "crawler-max-price": "USD 0.005" },
+      }),
+      { CRAWL_CREDIT: creditWithBrokenRefund(), ORIGIN_URL: "http://127.0.0.1:1" },
+    );
+    const said = await unreachable.text();
+    expect(said).toContain("not charged");
+    // It said so: the debit must have come back (USD 0.005 left after one more page).
+    expect(await afterOnePage(key)).toBe("USD 0.005");
+  });
+});
