@@ -36,8 +36,9 @@ import type { ReplayStart } from "./replays";
  *   after the answer) was lost: unlike a pending payment, whose content was withheld, it is
  *   never served again; proven paid it is settled (copies get the receipt), proven unpaid
  *   refused or released, and otherwise it stays pending.
- *   pending ──resolve (the operator's chain check)──▶ pending with its transaction noted,
- *     refused, or (none) when expired unused.
+ *   pending, or settling older than STALE_CLAIM_MS (then marked abandoned) ──resolve (the
+ *     operator's chain check)──▶ pending with its transaction noted, refused, or (none) when
+ *     expired unused.
  *
  * Who moves it: `claim` by any request bringing the payment; `finish` by the request holding
  * the claim; `resolve` by the operator's check (admin API). The SQL of each move names the
@@ -46,8 +47,8 @@ import type { ReplayStart } from "./replays";
  *
  * Columns of `payments`: `key` `<asset>|<nonce>`; `payload_hash` SHA-256 of the payload;
  * `payment_id` the client's payment-identifier; `resource` what the payment buys (the claim's
- * `resource`: `GET https://…`; rows from before the method was added hold the URL alone); `state` as above;
- * `receipt` the settlement response JSON (settled); `updated_at` last move (ms); `settled_at`
+ * `resource`, e.g. `GET https://example.com/a`; older rows hold the URL alone); `state` as
+ * above; `receipt` the settlement response JSON (settled); `updated_at` last move (ms); `settled_at`
  * when settled (ms); `purge_at` when the row is forgotten (ms); added later (migrated in
  * place, NULL on older rows): `pending_since` when its outcome first became unknown (ms);
  * `tx` a settlement transaction the chain proved for it; `note` why it is pending or refused
