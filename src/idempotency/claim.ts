@@ -28,7 +28,7 @@ export interface PaymentFacts {
   scheme: string;
   network: string;
   asset: string;
-  /** The resource URL the request is for. */
+  /** What the payment buys, as the lock compares it (store.ts `Claim.resource`). */
   resource: string;
   /** Whether the rule requires a payment id. */
   paymentIdRequired: boolean;

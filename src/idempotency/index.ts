@@ -1,4 +1,4 @@
-export { PaymentLocks, STALE_CLAIM_MS, KEEP_SETTLED_MS } from "./store";
+export { PaymentLocks, STALE_CLAIM_MS, KEEP_SETTLED_MS, sameResource } from "./store";
 export type { Claim, ClaimResult, Outcome, Verdict } from "./store";
 export { durablePaymentLocks } from "./service";
 export type { PaymentLockService } from "./service";

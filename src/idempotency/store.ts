@@ -24,14 +24,21 @@ import type { ReplayStart } from "./replays";
  *   (none) ──claim──▶ settling ──finish settled──▶ settled
  *                        │  ├──finish released (a fresh claim: nothing was charged)──▶ (none)
  *                        │  └──finish pending (settle answer lost, 5xx, garbage)──▶ pending
- *   settling, older than STALE_CLAIM_MS ──claim──▶ settling (taken over as pending)
+ *   settling, older than STALE_CLAIM_MS ──claim──▶ settling, taken over as abandoned
  *   pending ──claim (a copy of the payment)──▶ settling, with `pending_since` kept
+ *   A claim of another request (resource or method) than the row's changes nothing (conflict).
  *   settling/pending with `pending_since` (the outcome was once unknown) move on only by proof:
  *     ──finish settled, receipt with a transaction (a chain proof or a new settlement)──▶ settled
  *     ──finish refused (cancelled or diverted on chain)──▶ refused (copies get a 402, reason kept)
  *     ──finish released + proof "expired" (past validBefore, never used on chain)──▶ (none)
- *   pending ──resolve (the operator's chain check)──▶ pending with its transaction noted,
- *     refused, or (none) when expired unused.
+ *   Abandoned (`abandoned_at` set, kept for good): a claim left `settling` too long. Its request
+ *   may still be at a slow origin, or it served the content and its "settled" record (written
+ *   after the answer) was lost: unlike a pending payment, whose content was withheld, it is
+ *   never served again; proven paid it is settled (copies get the receipt), proven unpaid
+ *   refused or released, and otherwise it stays pending.
+ *   pending, or settling older than STALE_CLAIM_MS (then marked abandoned) ──resolve (the
+ *     operator's chain check)──▶ pending with its transaction noted, refused, or (none) when
+ *     expired unused.
  *
  * Who moves it: `claim` by any request bringing the payment; `finish` by the request holding
  * the claim; `resolve` by the operator's check (admin API). The SQL of each move names the
@@ -39,12 +46,14 @@ import type { ReplayStart } from "./replays";
  * payment never becomes settled without a transaction, never released without proof of expiry.
  *
  * Columns of `payments`: `key` `<asset>|<nonce>`; `payload_hash` SHA-256 of the payload;
- * `payment_id` the client's payment-identifier; `resource` the URL paid for; `state` as above;
- * `receipt` the settlement response JSON (settled); `updated_at` last move (ms); `settled_at`
+ * `payment_id` the client's payment-identifier; `resource` what the payment buys (the claim's
+ * `resource`, e.g. `GET https://example.com/a`; older rows hold the URL alone); `state` as
+ * above; `receipt` the settlement response JSON (settled); `updated_at` last move (ms); `settled_at`
  * when settled (ms); `purge_at` when the row is forgotten (ms); added later (migrated in
  * place, NULL on older rows): `pending_since` when its outcome first became unknown (ms);
  * `tx` a settlement transaction the chain proved for it; `note` why it is pending or refused
- * (the last check's outcome); `checked_at` when the chain was last read for it (ms).
+ * (the last check's outcome); `checked_at` when the chain was last read for it (ms);
+ * `abandoned_at` when its claim was found abandoned (ms; see above).
  */
 
 /** What a request asks for when it brings a payment. */
@@ -55,7 +64,12 @@ export interface Claim {
   payloadHash: string;
   /** The client's `payment-identifier`, if any. */
   paymentId: string | undefined;
-  /** The resource the payment is for. */
+  /**
+   * What the payment buys, as the lock compares it: the method and the resource URL
+   * (`GET https://example.com/a`), and for a payment bound to a party (a crawl-credit top-up:
+   * the key credited) a space and that binding. A claim for another one never takes the
+   * payment over.
+   */
   resource: string;
   /** When the authorization stops being valid (ms since epoch): the record is kept at least that long. */
   validUntil: number;
@@ -81,10 +95,24 @@ export type ClaimResult =
       settledAt: number;
     }
   /**
-   * The settlement's outcome is unknown (it timed out, or its claim was abandoned); this request
-   * holds it now and may resolve it only by proof. `transaction`: one the chain proved already.
+   * The settlement's outcome is unknown (it timed out) and the content was withheld; this
+   * request holds it now and may resolve it only by proof, then serve it once.
+   * `transaction`: one the chain proved already.
    */
   | { type: "pending"; since: number; transaction: string | undefined }
+  /**
+   * Its claim was abandoned (left `settling` for `STALE_CLAIM_MS`): the content may have gone
+   * out, or still be on its way, with the first request. This request holds it now and may only
+   * conclude it by proof (settled with the receipt, or unpaid), never serve it. `since`: the
+   * abandoned claim's last move; `paymentId` and `resource` as the payment was first claimed.
+   */
+  | {
+      type: "abandoned";
+      since: number;
+      transaction: string | undefined;
+      paymentId: string | null;
+      resource: string;
+    }
   /** The chain showed this authorization will never pay (cancelled, diverted); `reason` says how. */
   | { type: "refused"; reason: string }
   /** The payment id was used with another payment. */
@@ -130,6 +158,7 @@ interface PaymentRow extends Record<string, SqlStorageValue> {
   tx: string | null;
   note: string | null;
   checked_at: number | null;
+  abandoned_at: number | null;
 }
 
 /** Columns added after the first release, with their types (added in place when missing). */
@@ -138,6 +167,7 @@ const ADDED_COLUMNS: ReadonlyArray<[string, string]> = [
   ["tx", "TEXT"],
   ["note", "TEXT"],
   ["checked_at", "INTEGER"],
+  ["abandoned_at", "INTEGER"],
 ];
 
 export class PaymentLocks extends DurableObject<object> {
@@ -194,6 +224,13 @@ export class PaymentLocks extends DurableObject<object> {
       return { type: "refused", reason: row.note ?? "this authorization will never pay" };
     }
     if (row?.state === "settling" && now - row.updated_at < STALE_CLAIM_MS) return { type: "busy" };
+    if (row && !sameResource(row.resource, claim.resource)) {
+      // A payment buys the request it was first sent with, never one elsewhere.
+      return {
+        type: "conflict",
+        reason: "this payment was first sent for another resource or method; it buys only that",
+      };
+    }
     if (row && claim.digest !== undefined && otherRequest(this.sql, claim.key, claim.digest)) {
       // The payment's first request may have run at the origin: it never buys another one.
       return {
@@ -203,13 +240,14 @@ export class PaymentLocks extends DurableObject<object> {
     }
     const purgeAt = Math.max(claim.validUntil, now) + STALE_CLAIM_MS;
     // A pending row, or a claim abandoned while settling: its settlement may have gone through.
-    const pending = row !== undefined;
     const since = row?.pending_since ?? row?.updated_at ?? now;
+    // Abandoned once, abandoned for good: its content may have gone out.
+    const abandoned = row !== undefined && (row.state === "settling" || row.abandoned_at !== null);
     this.sql.exec(
       `INSERT INTO payments (key, payload_hash, payment_id, resource, state, updated_at, purge_at)
          VALUES (?, ?, ?, ?, 'settling', ?, ?)
        ON CONFLICT(key) DO UPDATE SET state = 'settling', updated_at = excluded.updated_at,
-         pending_since = COALESCE(pending_since, ?)`,
+         pending_since = COALESCE(pending_since, ?), abandoned_at = COALESCE(abandoned_at, ?)`,
       claim.key,
       claim.payloadHash,
       claim.paymentId ?? null,
@@ -217,12 +255,15 @@ export class PaymentLocks extends DurableObject<object> {
       now,
       purgeAt,
       since,
+      abandoned ? now : null,
     );
     if (claim.digest !== undefined) recordRequest(this.sql, claim.key, claim.digest);
     this.schedule(purgeAt);
-    return pending
-      ? { type: "pending", since, transaction: row.tx ?? undefined }
-      : { type: "acquired" };
+    if (!row) return { type: "acquired" };
+    const transaction = row.tx ?? undefined;
+    return abandoned
+      ? { type: "abandoned", since, transaction, paymentId: row.payment_id, resource: row.resource }
+      : { type: "pending", since, transaction };
   }
 
   /** Records how the attempt that held the claim ended; a move the state machine forbids is a no-op. */
@@ -311,15 +352,18 @@ export class PaymentLocks extends DurableObject<object> {
         : verdict.type === "paid"
           ? (["pending", `paid on chain in ${verdict.transaction}`, verdict.transaction] as const)
           : (["pending", verdict.note, null] as const);
+    // A stale claim was abandoned: its content may have gone out (see `claim`).
     this.sql.exec(
       `UPDATE payments SET state = ?, note = ?, tx = COALESCE(?, tx), checked_at = ?,
-         pending_since = COALESCE(pending_since, updated_at), updated_at = ?
+         pending_since = COALESCE(pending_since, updated_at), updated_at = ?,
+         abandoned_at = COALESCE(abandoned_at, ?)
        WHERE key = ? AND state = ?`,
       state,
       note,
       tx,
       now,
       now,
+      row.state === "settling" ? now : null,
       key,
       row.state,
     );
@@ -362,4 +406,13 @@ export class PaymentLocks extends DurableObject<object> {
       if (current === null || current > at) return this.ctx.storage.setAlarm(at);
     });
   }
+}
+
+/**
+ * Whether a claim's `resource` is the one a row was claimed with. A row written before the
+ * method was part of it holds the URL alone: compared with the claim's URL.
+ */
+export function sameResource(row: string, claim: string): boolean {
+  if (row === claim) return true;
+  return !row.includes(" ") && claim.split(" ")[1] === row;
 }

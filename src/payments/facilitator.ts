@@ -9,9 +9,12 @@ import type { FacilitatorEndpoint, PaymentKind, Support } from "./routing";
  * verify response moves on to the next facilitator in order; when all fail the result says so,
  * and the caller answers 502/503 — never free access.
  *
- * A settle goes to one facilitator only, the first that may handle the payment, and is never
- * failed over. A second facilitator would find the nonce spent by a first one that did submit
- * it, and its "failed" would read as "not paid" while the money moved. Failing over is safe only
+ * A settle goes to one facilitator only and is never failed over: the one that verified the
+ * payment (its `endpoint`, passed back to `settle`), else the first that may handle it (a
+ * pending payment's retry, which is not verified again). Sending it elsewhere than where it was
+ * verified would send it to a facilitator the verify found down, the very case failover is for.
+ * Failing a settle over would be worse: a second facilitator would find the nonce spent by a
+ * first one that did submit it, and its "failed" would read as "not paid" while the money moved. Failing over is safe only
  * when the first certainly never received the request, and workerd's fetch cannot tell that
  * case apart: a refused connection, a reset after the request was sent and a closed connection
  * all reject with the same `Error: Network connection lost.` (test/workers/fetch-errors.test.ts).
@@ -26,14 +29,25 @@ export interface FacilitatorRequest {
   paymentRequirements: unknown;
 }
 
-/** A facilitator's answer, or why no facilitator gave one. */
+/**
+ * A facilitator's answer, or why no facilitator gave one. `endpoint` names the facilitator that
+ * answered (its base URL), so a settle can go where the verify did.
+ */
 export type FacilitatorResult<T> =
-  { type: "answer"; body: T } | { type: "unavailable"; status: 502 | 503; reason: string };
+  | { type: "answer"; body: T; endpoint?: string | undefined }
+  | { type: "unavailable"; status: 502 | 503; reason: string };
 
 /** What the payment flow needs from facilitators; tests swap in a fake. */
 export interface Facilitator {
   verify(request: FacilitatorRequest): Promise<FacilitatorResult<VerifyResponse>>;
-  settle(request: FacilitatorRequest): Promise<FacilitatorResult<SettleResponse>>;
+  /**
+   * Settles at `endpoint` (the facilitator whose verify answered) when given, else at the first
+   * facilitator that may handle the payment; never at another one.
+   */
+  settle(
+    request: FacilitatorRequest,
+    endpoint?: string | undefined,
+  ): Promise<FacilitatorResult<SettleResponse>>;
   /**
    * The `extra` a facilitator lists for `kind` with all of `keys` (its fee payer, its settling
    * address), from the first in order of preference that has them; undefined when none does.
@@ -82,9 +96,14 @@ export function httpFacilitator(options: HttpFacilitatorOptions): Facilitator {
     path: "verify" | "settle",
     request: FacilitatorRequest,
     isAnswer: (body: unknown) => body is T,
+    at?: string,
   ): Promise<FacilitatorResult<T>> => {
     const kind = kindOf(request);
-    const candidates = candidatesFor(endpoints, kind, supportOf, boundExtra(request, kind));
+    const chosen = at === undefined ? undefined : endpoints.find((e) => e.url === at);
+    // A settle goes where its payment was verified (see above), when that is known.
+    const candidates = chosen
+      ? [chosen]
+      : candidatesFor(endpoints, kind, supportOf, boundExtra(request, kind));
     let last: FacilitatorResult<T> = {
       type: "unavailable",
       status: 503,
@@ -112,7 +131,9 @@ export function httpFacilitator(options: HttpFacilitatorOptions): Facilitator {
         continue;
       }
       const body = await readJson(response);
-      if (response.status < 500 && isAnswer(body)) return { type: "answer", body };
+      if (response.status < 500 && isAnswer(body)) {
+        return { type: "answer", body, endpoint: endpoint.url };
+      }
       const what = response.status >= 500 ? `HTTP ${response.status}` : "a malformed answer";
       last = { type: "unavailable", status: 502, reason: `facilitator ${path} returned ${what}` };
       if (path === "settle") return last;
@@ -121,7 +142,7 @@ export function httpFacilitator(options: HttpFacilitatorOptions): Facilitator {
   };
   return {
     verify: (request) => call("verify", request, isVerifyResponse),
-    settle: (request) => call("settle", request, isSettleResponse),
+    settle: (request, endpoint) => call("settle", request, isSettleResponse, endpoint),
     listedExtra: (kind, keys) => listedExtra(endpoints, kind, keys, supportOf),
   };
 }

@@ -12,10 +12,18 @@ import { errorResponse, settlementHeader } from "./responses";
 /**
  * `/__x402/crawl-credit?amount=1.00`: a verified crawler buys prepaid crawl credit with one x402
  * payment of an amount of its choice within the table's `crawlers.credit` bounds. The credit goes
- * to the key that signed the request, and the signature must cover the payment header, so a
- * payment cannot be lifted onto another key's request. The payment goes through the same
- * at-most-once step as any other (pay-once.ts): verify, check the credit store is reachable,
- * settle, credit (once per settlement).
+ * to the key that signed the request, and the signature must cover the payment header (a
+ * signed request's header cannot be swapped). The payment goes through the same at-most-once
+ * step as any other (pay-once.ts): verify, check the credit store is reachable, settle, credit
+ * (once per settlement).
+ *
+ * The signature binds the header to the request, not the payment to the key: anyone who saw the
+ * header can sign a request of their own around it. What binds the payment to a key is its claim
+ * in the lock, which names the key (`boundTo`): once one key's request has claimed it (at work,
+ * pending, settled), a copy from another key is a conflict and credits nothing; the owner's
+ * retry of a pending top-up is credited to the owner. An x402 header is a bearer instrument
+ * until it is used: a copier who sends a header nobody has sent yet (a payment intercepted
+ * before it reached the paywall) is credited with it, as it would be served any paid page.
  */
 
 /** The path of the top-up endpoint. */
@@ -63,7 +71,8 @@ export async function topUpCredit(request: Request, deps: PaywallDeps): Promise<
   // The credit is worth what was paid: to this payee, in this asset, on this network.
   const account = creditAccount(offer);
   // Settled at most once, like any payment: copies get 409, a lost settlement answer is pending
-  // and resolved (and credited) by the next copy.
+  // and resolved (and credited) by the next copy the same key sends; another key's copy is a
+  // conflict (the claim names the key).
   return payOnce(
     {
       request,
@@ -71,6 +80,7 @@ export async function topUpCredit(request: Request, deps: PaywallDeps): Promise<
       resourceUrl,
       offer,
       prepared,
+      boundTo: `key:${keyid}`,
       challenge: async (error, headers) => challenge(error, headers),
       // What the payment buys is credit: reach the store before taking the money, so a store
       // outage costs nothing.

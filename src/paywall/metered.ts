@@ -1,5 +1,6 @@
 import type { FacilitatorRequest } from "../payments";
 import { keepPrivate } from "./cache-control";
+import { holdBody } from "./answers";
 import type { Settlement } from "./settle-once";
 
 /**
@@ -199,41 +200,8 @@ export type HeldAnswer =
  * `MAX_USAGE_BODY` bytes are held and the rest streams on once it is released.
  */
 export async function holdAnswer(origin: Response, path: readonly string[]): Promise<HeldAnswer> {
-  const init = { status: origin.status, statusText: origin.statusText, headers: origin.headers };
-  if (!origin.body)
-    return { type: "held", response: new Response(null, init), reported: undefined };
-  const reader = origin.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size <= MAX_USAGE_BODY) {
-      const chunk = await reader.read();
-      if (chunk.done) {
-        const bytes = new Uint8Array(size);
-        let at = 0;
-        for (const part of chunks) {
-          bytes.set(part, at);
-          at += part.byteLength;
-        }
-        const reported = usageInJson(new TextDecoder().decode(bytes), path);
-        return { type: "held", response: new Response(bytes, init), reported };
-      }
-      chunks.push(chunk.value);
-      size += chunk.value.byteLength;
-    }
-  } catch (error) {
-    return { type: "broken", reason: `the origin's answer broke off: ${String(error)}` };
-  }
-  const rest = new ReadableStream<Uint8Array>({
-    start(controller) {
-      for (const part of chunks) controller.enqueue(part);
-    },
-    async pull(controller) {
-      const chunk = await reader.read();
-      if (chunk.done) controller.close();
-      else controller.enqueue(chunk.value);
-    },
-    cancel: (reason) => reader.cancel(reason),
-  });
-  return { type: "held", response: new Response(rest, init), reported: undefined };
+  const held = await holdBody(origin, MAX_USAGE_BODY);
+  if (held.type === "broken") return held;
+  const reported = held.whole ? usageInJson(new TextDecoder().decode(held.whole), path) : undefined;
+  return { type: "held", response: held.response, reported };
 }

@@ -1,16 +1,17 @@
 import type { SettleResponse } from "@x402/core/types";
 import type { ChainProver } from "../chain";
 import { paymentIdentity } from "../idempotency";
-import type { PaymentLockService } from "../idempotency";
+import type { ClaimResult, PaymentLockService } from "../idempotency";
 import type { ReceiptsLedger } from "../ledger";
 import type { Facilitator, PreparedPayment } from "../payments";
 import type { Offer } from "../pricing";
 import { forwardToOrigin } from "../proxy";
 import type { OriginOptions, OriginResult } from "../proxy";
 import { meteredCharge } from "../pricing";
-import { answerKind, withoutContent } from "./answers";
+import { answerKind, holdPaidAnswer, withoutContent } from "./answers";
 import { holdAnswer, isEventStream, meteredStreamResponse, settleAmount } from "./metered";
 import { requestDigest, settledBefore } from "./replay";
+import type { Replay } from "./replay";
 import { concludeProof, proveOnChain, settleOnce, stayPending } from "./settle-once";
 import type { Lock, SettleContext } from "./settle-once";
 import { errorResponse, paidResponse, settlementHeader } from "./responses";
@@ -22,8 +23,18 @@ import { errorResponse, paidResponse, settlementHeader } from "./responses";
  * request with the same `payment-identifier`, the content again a few times: src/paywall/replay.ts);
  * a settlement that timed out is recorded as pending and resolved only from the chain
  * (settle-once.ts), so a client is never asked to pay again for a payment that may have gone
- * through, nor served one that did not. Only an
- * answer that delivers the content is settled (src/paywall/answers.ts); a HEAD never is.
+ * through, nor served one that did not. A payment buys the request it was first sent with
+ * (method, resource, and the key a top-up credits): a copy sent elsewhere is a conflict.
+ *
+ * A pending payment's content was withheld: proven paid, it is served once. An abandoned claim
+ * (its request held it past `STALE_CLAIM_MS`: still at a slow origin, or it served the content
+ * and its "settled" record was lost) may have served it: it is never served again, only
+ * concluded from the chain (proven paid: settled, and copies get the receipt).
+ *
+ * Only an answer that delivers the content is settled (src/paywall/answers.ts); a HEAD never
+ * is; one short enough to read first (`HOLD_LIMIT`) is read whole before it is settled, so a
+ * body that breaks is not charged. Any exception after the claim leaves the payment pending
+ * (503), never a stuck claim or a 500.
  */
 
 /** How long a client is asked to wait before sending a pending payment again (seconds). */
@@ -60,6 +71,12 @@ export interface PaidRequest {
    * instead, the answer withheld and nothing charged (e.g. the origin quoted another price).
    */
   beforeSettle?: ((origin: Response) => Promise<Response | undefined>) | undefined;
+  /**
+   * Whom the payment buys for besides the request, when that is a party (a crawl-credit top-up:
+   * `key:<thumbprint>`, the key credited). Part of what the lock compares, so a copy of the
+   * payment sent by another party never takes over its claim.
+   */
+  boundTo?: string | undefined;
   /** Builds this route's 402 with a reason (and extra headers). */
   challenge(error: string, headers?: Record<string, string>): Promise<Response>;
   /**
@@ -86,7 +103,7 @@ export async function payOnce(paid: PaidRequest, deps: PayOnceDeps): Promise<Res
     scheme: paid.prepared.offer.scheme,
     network: paid.prepared.offer.network,
     asset: paid.prepared.offer.asset,
-    resource: paid.resourceUrl,
+    resource: claimedResource(paid),
     paymentIdRequired: paid.prepared.offer.paymentIdRequired === true,
   });
   if (!identity.ok) return errorResponse("invalid_payment", identity.reason);
@@ -107,25 +124,12 @@ export async function payOnce(paid: PaidRequest, deps: PayOnceDeps): Promise<Res
       return attempt(paid, deps, lock, "fresh");
     case "pending":
       return attempt(paid, deps, lock, "pending", claimed.transaction);
+    case "abandoned":
+      return concludeAbandoned(paid, deps, lock, claimed);
     case "refused":
       return paid.challenge(claimed.reason);
     case "settled":
-      return settledBefore({
-        payments: deps.payments,
-        payer,
-        claim,
-        settled: claimed,
-        resourceUrl: paid.resourceUrl,
-        x402Version: paid.prepared.x402Version,
-        never: paid.prepared.offer.metered
-          ? "a metered answer is priced by its own use: it is never served again on an old payment"
-          : paid.offer.session
-            ? "this payment bought a pass: use its token, or sign in with the paying wallet " +
-              "(sign-in-with-x) to get one; a payment is never served again on its own"
-            : undefined,
-        content: (buyer) => content(paid, deps, buyer),
-        defer: deps.defer,
-      });
+      return settledBefore(replayOf(paid, deps, lock, claimed));
     case "busy":
       return errorResponse(
         "payment_in_progress",
@@ -141,15 +145,88 @@ export async function payOnce(paid: PaidRequest, deps: PayOnceDeps): Promise<Res
   }
 }
 
-async function attempt(
+/** What the lock compares: method, resource URL and the party bound to (store.ts `Claim`). */
+function claimedResource(paid: PaidRequest): string {
+  const what = `${paid.request.method.toUpperCase()} ${paid.resourceUrl}`;
+  return paid.boundTo === undefined ? what : `${what} ${paid.boundTo}`;
+}
+
+/** A copy of a settled payment, as src/paywall/replay.ts answers it. */
+function replayOf(
+  paid: PaidRequest,
+  deps: PayOnceDeps,
+  lock: Lock,
+  settled: Extract<ClaimResult, { type: "settled" }>,
+): Replay {
+  return {
+    payments: lock.service,
+    payer: lock.payer,
+    claim: lock.claim,
+    settled,
+    x402Version: paid.prepared.x402Version,
+    never: paid.prepared.offer.metered
+      ? "a metered answer is priced by its own use: it is never served again on an old payment"
+      : paid.offer.session
+        ? "this payment bought a pass: use its token, or sign in with the paying wallet " +
+          "(sign-in-with-x) to get one; a payment is never served again on its own"
+        : undefined,
+    content: (buyer) => content(paid, deps, buyer),
+    defer: deps.defer,
+  };
+}
+
+/**
+ * An abandoned claim (store.ts): its content may have gone out with its first request, so it is
+ * concluded from the chain only, never served here. Proven paid: settled with the transaction
+ * found, answered as any settled payment (the receipt; a payment-id retry may get the content
+ * under the replay rules). Proven unpaid: refused or released. Unknown: it stays pending.
+ */
+async function concludeAbandoned(
+  paid: PaidRequest,
+  deps: PayOnceDeps,
+  lock: Lock,
+  claimed: Extract<ClaimResult, { type: "abandoned" }>,
+): Promise<Response> {
+  const ctx = settleContext(paid, deps, lock);
+  try {
+    const proof = await proveOnChain(ctx, claimed.transaction);
+    if (proof.type === "unpaid") {
+      await concludeProof(ctx, proof, paid.prepared.from);
+      return paid.challenge(proof.reason);
+    }
+    if (proof.type === "unknown") {
+      await stayPending(ctx, proof.reason, 503);
+      return pendingResponse(
+        `this payment's first request may have been served, or may still be at the origin, and ` +
+          `its settlement is not known (${proof.reason}). It is never served again and never ` +
+          "settled twice; send it again to get its receipt once the chain shows it paid.",
+      );
+    }
+    const settled = await concludeProof(ctx, proof, paid.prepared.from);
+    if (settled.type !== "settled") return paid.challenge(settled.reason);
+    return await settledBefore(
+      replayOf(paid, deps, lock, {
+        type: "settled",
+        receipt: JSON.stringify(settled.receipt),
+        paymentId: claimed.paymentId,
+        resource: claimed.resource,
+        // Not known: settled after its claim's last move, so never later than the truth.
+        settledAt: claimed.since,
+      }),
+    );
+  } catch (error) {
+    return keptPending(ctx, error);
+  }
+}
+
+/** What a settlement of `paid` works with (settle-once.ts). */
+function settleContext(
   paid: PaidRequest,
   deps: PayOnceDeps,
   lock: Lock | undefined,
-  mode: "fresh" | "pending",
-  knownTransaction?: string,
-): Promise<Response> {
-  const { request, prepared } = paid;
-  const ctx: SettleContext = {
+): SettleContext {
+  const { prepared } = paid;
+  return {
     facilitator: deps.facilitator,
     lock,
     chain: deps.chain,
@@ -165,6 +242,51 @@ async function attempt(
     },
     defer: deps.defer,
   };
+}
+
+/**
+ * The safety net of the paid step: an exception after the payment was claimed (a bug, a fault
+ * nothing else caught) leaves it pending, resolved from the chain like any other, and answers
+ * 503 with Retry-After; never a claim stuck `settling`, never a 500.
+ */
+async function keptPending(ctx: SettleContext, error: unknown): Promise<Response> {
+  console.error("the paid step failed after its payment was claimed; it is kept pending", error);
+  try {
+    await stayPending(ctx, "the paywall failed while working on it (see its logs)", 503);
+  } catch (again) {
+    console.error("could not record the payment as pending", again);
+  }
+  return pendingResponse(
+    "the paywall failed while working on this payment; its content was withheld. Send the same " +
+      "payment again to resolve it: it is never settled twice, and never served until the " +
+      "chain shows it paid.",
+  );
+}
+
+async function attempt(
+  paid: PaidRequest,
+  deps: PayOnceDeps,
+  lock: Lock | undefined,
+  mode: "fresh" | "pending",
+  knownTransaction?: string,
+): Promise<Response> {
+  const ctx = settleContext(paid, deps, lock);
+  try {
+    return await attemptOnce(paid, deps, ctx, mode, knownTransaction);
+  } catch (error) {
+    return keptPending(ctx, error);
+  }
+}
+
+async function attemptOnce(
+  paid: PaidRequest,
+  deps: PayOnceDeps,
+  ctx: SettleContext,
+  mode: "fresh" | "pending",
+  knownTransaction: string | undefined,
+): Promise<Response> {
+  const { request, prepared } = paid;
+  const { lock } = ctx;
   const release = () => lock?.service.finish(lock.payer, lock.claim.key, { type: "released" });
   // Nothing was charged: a fresh claim is let go; a pending one stays pending, as the earlier
   // attempt's settlement may still have gone through (with the transaction, once proven).
@@ -207,6 +329,8 @@ async function attempt(
       return paid.challenge(verified.body.invalidReason ?? "the payment is not valid");
     }
     payer = verified.body.payer ?? payer;
+    // The settle goes where the payment was verified (src/payments/facilitator.ts).
+    ctx.verifiedAt = verified.endpoint;
   }
 
   const forwarded = await content(paid, deps, payer);
@@ -326,6 +450,18 @@ async function attempt(
     }
     toSettle = settleAmount(prepared.request, charge.amount);
     charged = charge.amount;
+  }
+  if (!(metered && "sse" in metered.usage)) {
+    // A body that breaks before it is read is not charged (a short one is read first).
+    const held = await holdPaidAnswer(origin);
+    if (held.type === "broken" || request.signal.aborted) {
+      if (held.type === "held") await held.response.body?.cancel();
+      await giveUp();
+      return held.type === "broken"
+        ? errorResponse("origin_unreachable", `${held.reason}; you were not charged`)
+        : errorResponse("client_gone", "the client went away before the answer; not charged");
+    }
+    origin = held.response;
   }
   const outcome = proven
     ? await concludeProof(ctx, { type: "paid", transaction: proven }, payer)

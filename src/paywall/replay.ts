@@ -1,6 +1,6 @@
 import type { SettleResponse } from "@x402/core/types";
 import { hex } from "../encoding";
-import { MAX_REPLAYS } from "../idempotency";
+import { MAX_REPLAYS, sameResource } from "../idempotency";
 import type { Claim, ClaimResult, PaymentLockService } from "../idempotency";
 import type { OriginResult } from "../proxy";
 import { answerKind, withoutContent } from "./answers";
@@ -31,7 +31,6 @@ export interface Replay {
   payer: string;
   claim: Claim;
   settled: Extract<ClaimResult, { type: "settled" }>;
-  resourceUrl: string;
   x402Version: number;
   /** Why this rule's answers are never served again (metered, sold a pass), if they are not. */
   never?: string | undefined;
@@ -55,7 +54,8 @@ export async function settledBefore(replay: Replay): Promise<Response> {
   }
   if (replay.never) return alreadySettled(receipt, replay.never);
   const fresh = Date.now() - settled.settledAt < REPLAY_WINDOW_MS;
-  if (!fresh || settled.resource !== replay.resourceUrl || claim.digest === undefined) {
+  // What the payment bought (method, resource, and a top-up's key) is the claim's `resource`.
+  if (!fresh || !sameResource(settled.resource, claim.resource) || claim.digest === undefined) {
     return alreadySettled(
       receipt,
       "this payment settled more than 10 minutes ago or for another resource; pay again",

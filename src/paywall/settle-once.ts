@@ -26,6 +26,11 @@ export interface Lock {
 /** What a settlement works with besides the request. */
 export interface SettleContext {
   facilitator: Facilitator;
+  /**
+   * The facilitator that verified the payment (`endpoint` of its answer): the settle goes
+   * there; absent (a pending payment's retry, not verified again): the first that may take it.
+   */
+  verifiedAt?: string | undefined;
   lock: Lock | undefined;
   /** Reads the chain for a proof; absent: nothing pending can be proven. */
   chain?: ChainProver | undefined;
@@ -66,7 +71,7 @@ export async function settleOnce(
   request: FacilitatorRequest,
   known: { charged?: string | undefined; payer?: string | undefined },
 ): Promise<Settlement> {
-  const settled = await ctx.facilitator.settle(request);
+  const settled = await ctx.facilitator.settle(request, ctx.verifiedAt);
   if (settled.type === "unavailable") return stayPending(ctx, settled.reason, settled.status);
   let receipt = settled.body;
   if (!receipt.success && mode === "fresh") {

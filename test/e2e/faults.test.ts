@@ -122,23 +122,27 @@ describe("facilitator faults", () => {
     ["slower than the timeout", "slow"],
     ["answering garbage", "garbage"],
   ])(
-    "should fail a verify over to the second facilitator when the first is %s, but never a settle: pending, then settled once from the same facilitator",
+    "should fail a verify over to the second facilitator when the first is %s and settle once where it was verified, never at the first (regression: the settle went to the first and the payment was left pending)",
     async (_name, kind) => {
       await fault(API_PRICE, async () => {
         const path = `/api/failover-${kind}`;
         const header = await signedPayment(path);
         facilitators({ verify: kind, settle: kind }, {});
+        const firstBefore = first.received.length;
         const seenBefore = second.received.length;
         const response = await pay(path, header);
-        expect(await errorOf(response)).toBe("payment_pending");
-        expect(receiptOf(response)).toBeUndefined();
-        // The second verified; the settle stayed with the first, which may have received it.
+        expect(response.status).toBe(200);
+        expect(receiptOf(response)).toMatchObject({ success: true });
+        // The second verified and settled it; the first, down, was never sent the settle.
         expect(second.received.slice(seenBefore).filter((p) => /verify|settle/.test(p))).toEqual([
           "/verify",
+          "/settle",
         ]);
+        expect(first.received.slice(firstBefore).filter((p) => /settle/.test(p))).toEqual([]);
+        // A copy gets the receipt; nothing settles again (the chain moved once: see `fault`).
         facilitators({}, {});
         const copy = await pay(path, header);
-        expect(copy.status).toBe(200);
+        expect(copy.status).toBe(409);
         expect(receiptOf(copy)).toMatchObject({ success: true });
       });
     },

@@ -47,14 +47,22 @@ describe("httpFacilitator", () => {
   it("should pass the first facilitator's answer through", async () => {
     const { fetch, calls } = fakeFetch({ "https://f1.test": json(VALID) });
     const facilitator = httpFacilitator({ urls: ["https://f1.test"], timeoutMs: 1000, fetch });
-    expect(await facilitator.verify(REQUEST)).toEqual({ type: "answer", body: VALID });
+    expect(await facilitator.verify(REQUEST)).toEqual({
+      type: "answer",
+      body: VALID,
+      endpoint: "https://f1.test",
+    });
     expect(calls.map((c) => c.url)).toEqual(["https://f1.test/verify"]);
   });
 
   it("should POST the request as JSON", async () => {
     const { fetch, calls } = fakeFetch({ "https://f1.test": json(SETTLED) });
     const facilitator = httpFacilitator({ urls: ["https://f1.test"], timeoutMs: 1000, fetch });
-    expect(await facilitator.settle(REQUEST)).toEqual({ type: "answer", body: SETTLED });
+    expect(await facilitator.settle(REQUEST)).toEqual({
+      type: "answer",
+      body: SETTLED,
+      endpoint: "https://f1.test",
+    });
     const init = calls[0]?.init;
     expect(calls[0]?.url).toBe("https://f1.test/settle");
     expect(init?.method).toBe("POST");
@@ -80,6 +88,7 @@ describe("httpFacilitator", () => {
     expect(await httpFacilitator({ urls, timeoutMs: 1000, fetch }).verify(REQUEST)).toEqual({
       type: "answer",
       body: VALID,
+      endpoint: "https://f2.test",
     });
     expect(calls.map((c) => c.url)).toEqual(["https://f1.test/verify", "https://f2.test/verify"]);
   });
@@ -93,6 +102,7 @@ describe("httpFacilitator", () => {
     expect(await httpFacilitator({ urls, timeoutMs: 1000, fetch }).verify(REQUEST)).toEqual({
       type: "answer",
       body: VALID,
+      endpoint: "https://f2.test",
     });
     expect(calls).toHaveLength(2);
   });
@@ -132,7 +142,7 @@ describe("httpFacilitator", () => {
     const { fetch } = fakeFetch({ "https://f1.test": json(invalid, 400) });
     expect(
       await httpFacilitator({ urls: ["https://f1.test"], timeoutMs: 1000, fetch }).verify(REQUEST),
-    ).toEqual({ type: "answer", body: invalid });
+    ).toEqual({ type: "answer", body: invalid, endpoint: "https://f1.test" });
   });
 
   it("should treat a successful settlement without a transaction as malformed", async () => {
@@ -151,7 +161,7 @@ describe("httpFacilitator", () => {
     const { fetch } = fakeFetch({ "https://f1.test": json(failed) });
     expect(
       await httpFacilitator({ urls: ["https://f1.test"], timeoutMs: 1000, fetch }).settle(REQUEST),
-    ).toEqual({ type: "answer", body: failed });
+    ).toEqual({ type: "answer", body: failed, endpoint: "https://f1.test" });
   });
 
   it("should answer 503 when no facilitator can be reached", async () => {
@@ -187,6 +197,7 @@ describe("httpFacilitator", () => {
     expect(await httpFacilitator({ urls, timeoutMs: 20, fetch }).verify(REQUEST)).toEqual({
       type: "answer",
       body: VALID,
+      endpoint: "https://f2.test",
     });
   });
 
@@ -211,6 +222,56 @@ describe("httpFacilitator", () => {
       expect(calls.map((c) => c.url)).toEqual(["https://f1.test/settle"]);
     },
   );
+
+  it("should settle at the facilitator whose verify answered, not at the first one that was down (regression: verify failed over, settle went to the dead one)", async () => {
+    const { fetch, calls } = fakeFetch({
+      "https://f1.test": new Error("Network connection lost."),
+      "https://f2.test/verify": json(VALID),
+      "https://f2.test/settle": json(SETTLED),
+    });
+    const facilitator = httpFacilitator({
+      urls: ["https://f1.test", "https://f2.test"],
+      timeoutMs: 1000,
+      fetch,
+    });
+    const verified = await facilitator.verify(REQUEST);
+    expect(verified).toMatchObject({ type: "answer", endpoint: "https://f2.test" });
+    const endpoint = verified.type === "answer" ? verified.endpoint : undefined;
+    expect(await facilitator.settle(REQUEST, endpoint)).toEqual({
+      type: "answer",
+      body: SETTLED,
+      endpoint: "https://f2.test",
+    });
+    expect(calls.map((c) => c.url)).toEqual([
+      "https://f1.test/verify",
+      "https://f2.test/verify",
+      "https://f2.test/settle",
+    ]);
+  });
+
+  it("should never fail a settle sent to the verifying facilitator over to another one", async () => {
+    const { fetch, calls } = fakeFetch({
+      "https://f1.test": json(SETTLED),
+      "https://f2.test": new Error("Network connection lost."),
+    });
+    const urls = ["https://f1.test", "https://f2.test"];
+    const facilitator = httpFacilitator({ urls, timeoutMs: 1000, fetch });
+    expect(await facilitator.settle(REQUEST, "https://f2.test")).toMatchObject({
+      type: "unavailable",
+      status: 503,
+    });
+    expect(calls.map((c) => c.url)).toEqual(["https://f2.test/settle"]);
+  });
+
+  it("should settle a payment that was not verified here (a pending retry) at the first facilitator", async () => {
+    const { fetch, calls } = fakeFetch({
+      "https://f1.test": json(SETTLED),
+      "https://f2.test": json(SETTLED),
+    });
+    const urls = ["https://f1.test", "https://f2.test"];
+    await httpFacilitator({ urls, timeoutMs: 1000, fetch }).settle(REQUEST);
+    expect(calls.map((c) => c.url)).toEqual(["https://f1.test/settle"]);
+  });
 
   it("should answer 503 when no facilitator is configured", async () => {
     const { fetch, calls } = fakeFetch({});

@@ -1,8 +1,15 @@
 import { env } from "cloudflare:test";
-import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import type { SettleResponse } from "@x402/core/types";
+import { afterAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { durablePaymentLocks } from "../../src/idempotency";
+import { decodePayment, preparePayment } from "../../src/payments";
+import type { Facilitator, FacilitatorRequest } from "../../src/payments";
+import { payOnce } from "../../src/paywall/pay-once";
+import type { Offer } from "../../src/pricing";
 import { tally } from "../support/tally";
 import { crawlTable, signedRequest } from "./crawler-helpers";
 import {
+  PAYER,
   SESSION_HOST,
   TABLE,
   call,
@@ -196,5 +203,83 @@ describe("a client that goes away", () => {
       await new Promise((r) => setTimeout(r, 1500));
       expect(await ops(nonce)).toEqual(["verify"]);
     });
+  });
+});
+
+describe("an exception inside the paid step", () => {
+  it("should keep the payment pending (503 with Retry-After), not a claim stuck settling or a 500, when the paid step throws after the claim, and settle it once on the next copy", async () => {
+    const path = `/api/${unique()}`;
+    const url = `${BASE}${path}`;
+    const challenge = await call(new Request(url));
+    const { header, nonce } = paymentFor(challenge);
+    const required = decodeHeader<{ accepts: Array<Omit<Offer, "description">> }>(
+      challenge.headers.get("PAYMENT-REQUIRED"),
+    );
+    const offer: Offer = {
+      ...required.accepts[0]!,
+      description: "API call",
+      mimeType: "application/json",
+      display: "$0.001",
+    };
+    const settled: FacilitatorRequest[] = [];
+    const facilitator = (settle: Facilitator["settle"]): Facilitator => ({
+      verify: async () => ({ type: "answer", body: { isValid: true, payer: PAYER } }),
+      settle,
+    });
+    const run = async (with_: Facilitator) => {
+      const request = new Request(url, { headers: { "PAYMENT-SIGNATURE": header } });
+      const payment = decodePayment(request.headers);
+      if (payment.type !== "v2") throw new Error("not a V2 payment");
+      const prepared = preparePayment(payment, offer, url);
+      if (prepared.type !== "ready") throw new Error(prepared.reason);
+      return payOnce(
+        {
+          request,
+          forwardPath: path,
+          resourceUrl: url,
+          offer,
+          prepared,
+          challenge: async (error) => new Response(error, { status: 402 }),
+          onSettled: async (response) => response,
+        },
+        {
+          facilitator: with_,
+          origin: { base: new URL(inject("originUrl")), payerHeader: "x-payer" },
+          payments: durablePaymentLocks(env.PAYMENTS!),
+        },
+      );
+    };
+    // A fault nothing else catches, after the payment was claimed and its content fetched.
+    const thrown = await run(
+      facilitator(async (request) => {
+        settled.push(request);
+        throw new Error("injected: an unexpected exception in the paid step");
+      }),
+    );
+    expect(thrown.status).toBe(503);
+    expect(await thrown.json()).toMatchObject({ error: "payment_pending" });
+    expect(thrown.headers.get("Retry-After")).toBe("5");
+    expect(thrown.headers.get("PAYMENT-RESPONSE")).toBeNull();
+    // Pending, not stuck: the next copy is worked on at once (not a 409 for two minutes) and,
+    // the content having been withheld, served once when its settlement goes through.
+    const copy = await run(
+      facilitator(async (request) => {
+        settled.push(request);
+        return {
+          type: "answer",
+          body: {
+            success: true,
+            transaction: `0x${nonce.slice(2)}`,
+            network: offer.network as SettleResponse["network"],
+          },
+        };
+      }),
+    );
+    expect(copy.status).toBe(200);
+    expect(decodeHeader(copy.headers.get("PAYMENT-RESPONSE"))).toMatchObject({
+      transaction: `0x${nonce.slice(2)}`,
+    });
+    expect(settled).toHaveLength(2);
+    expect(await originSaw(path)).toBe(2);
   });
 });

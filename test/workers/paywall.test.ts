@@ -375,7 +375,7 @@ describe("facilitator failures", () => {
     expect(await originSaw(path)).toBe(0);
   });
 
-  it("should fail a verify over to the next facilitator, but never a settle (regression: a settle failed over found its nonce spent and answered 402)", async () => {
+  it("should fail a verify over to the next facilitator and settle where it was verified (regression: the settle went to the first, which was down, and the payment was left pending)", async () => {
     const path = `/api/${unique()}`;
     const { header, nonce } = paymentFor(await challengeFor(path));
     const response = await call(
@@ -384,14 +384,31 @@ describe("facilitator failures", () => {
         FACILITATOR_URLS: `${inject("deadUrl")},${facilitator("error500")},${facilitator("ok")}`,
       },
     );
-    // Verify moved on to the third; the settle went to the first only (its connection was
-    // refused, which workerd cannot tell from a lost request) and is pending.
-    expect(response.status).toBe(503);
+    // Verify moved on to the third, which settled it: once, and nowhere else.
+    expect(response.status).toBe(200);
+    expect(decodeHeader(response.headers.get("PAYMENT-RESPONSE"))).toMatchObject({
+      success: true,
+    });
+    const ops = (await facilitatorCalls(nonce)).map(
+      (c) => `${(c as { mode?: string }).mode}:${c.op}`,
+    );
+    expect(ops).toEqual(["error500:verify", "ok:verify", "ok:settle"]);
+  });
+
+  it("should never fail a settle over to the next facilitator (regression: a settle failed over found its nonce spent and answered 402)", async () => {
+    const path = `/api/${unique()}`;
+    const { header, nonce } = paymentFor(await challengeFor(path));
+    const response = await call(
+      new Request(`${BASE}${path}`, { headers: { "PAYMENT-SIGNATURE": header } }),
+      { FACILITATOR_URLS: `${facilitator("settle-500")},${facilitator("ok")}` },
+    );
+    // The first verified it; its settle answered 500, which may have moved the money: pending.
+    expect(response.status).toBe(502);
     expect(await response.json()).toMatchObject({ error: "payment_pending" });
     const ops = (await facilitatorCalls(nonce)).map(
       (c) => `${(c as { mode?: string }).mode}:${c.op}`,
     );
-    expect(ops).toEqual(["error500:verify", "ok:verify"]);
+    expect(ops).toEqual(["settle-500:verify", "settle-500:settle"]);
   });
 
   it("should deliver nothing when settlement cannot be reached", async () => {

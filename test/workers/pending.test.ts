@@ -47,6 +47,23 @@ async function spend(nonce: string, state: "cancelled" | "diverted"): Promise<vo
   expect(answer.status).toBe(200);
 }
 
+/** `PAYMENTS` whose outcome records all fail: the request holding a claim dies with it. */
+function dyingLocks() {
+  return new Proxy(env.PAYMENTS!, {
+    get(target, name) {
+      if (name !== "get")
+        return Reflect.get(target, name).bind?.(target) ?? Reflect.get(target, name);
+      return (id: DurableObjectId) => {
+        const real = target.get(id);
+        return {
+          claim: (c: never) => real.claim(c),
+          finish: () => Promise.reject(new Error("the request died")),
+        };
+      };
+    },
+  });
+}
+
 async function errorOf(response: Response): Promise<string> {
   return ((await response.clone().json()) as { error: string }).error;
 }
@@ -125,7 +142,7 @@ describe("a pending payment and the chain", () => {
     expect(required.error).toMatch(/expired without being used/);
   });
 
-  it("should serve a stale claim's payment proven on chain with its real transaction, settling once", async () => {
+  it("should answer a stale claim's payment proven on chain with its receipt and real transaction (409), never serving it again, settling once", async () => {
     const path = `/api/${unique()}`;
     const { header, nonce } = paymentFor(await challengeFor(path));
     // The settle lands but the request dies before its outcome is recorded (finish throws).
@@ -146,12 +163,90 @@ describe("a pending payment and the chain", () => {
     expect(first.status).toBe(200);
     expect(await errorOf(await send(path, header, "ok"))).toBe("payment_in_progress");
     await age(nonce, 130_000);
+    // The first request may have served it (it did): the copy gets the receipt, not the content.
     const copy = await send(path, header, "ok");
-    expect(copy.status).toBe(200);
+    expect(copy.status).toBe(409);
+    expect(await errorOf(copy)).toBe("payment_already_settled");
     expect(decodeHeader(copy.headers.get("PAYMENT-RESPONSE"))).toMatchObject({
       success: true,
       transaction: `0x${nonce.slice(2)}`,
     });
+    expect(await originSaw(path)).toBe(1);
+    expect(await ops(nonce)).toEqual(["verify", "settle"]);
+    // Settled now: the next copy gets the same receipt at once.
+    const again = await send(path, header, "ok");
+    expect(again.status).toBe(409);
+    expect(decodeHeader(again.headers.get("PAYMENT-RESPONSE"))).toMatchObject({
+      transaction: `0x${nonce.slice(2)}`,
+    });
+    expect(await originSaw(path)).toBe(1);
+  });
+
+  it("should never serve a payment whose claim was abandoned while the chain cannot prove it either way, on any copy (regression: a copy of a stale claim reached the origin and was served)", async () => {
+    const path = `/api/${unique()}`;
+    const { header, nonce } = paymentFor(await challengeFor(path));
+    // The first request died holding the claim (its outcome was never recorded).
+    const dying = dyingLocks();
+    expect((await send(path, header, "settle-fail", { PAYMENTS: dying as never })).status).toBe(
+      402,
+    );
+    await age(nonce, 130_000);
+    for (let i = 0; i < 2; i++) {
+      const copy = await send(path, header, "ok");
+      expect(copy.status).toBe(503);
+      expect(await errorOf(copy)).toBe("payment_pending");
+      expect(copy.headers.get("Retry-After")).toBe("5");
+    }
+    // Neither copy reached the origin or asked for a settlement.
+    expect(await originSaw(path)).toBe(1);
+    expect(await ops(nonce)).toEqual(["verify", "settle"]);
+  });
+
+  it("should serve a payment-id retry of an abandoned claim proven paid only under the replay rules (the same request)", async () => {
+    const path = `/api/${unique()}`;
+    const id = `abandoned-${unique()}-retry`;
+    const { header, nonce } = paymentFor(await challengeFor(path), (payload) => {
+      payload["extensions"] = { "payment-identifier": { info: { required: false, id } } };
+    });
+    // Served and settled, but its settled record was lost.
+    expect((await send(path, header, "ok", { PAYMENTS: dyingLocks() as never })).status).toBe(200);
+    await age(nonce, 130_000);
+    // Another request (here: a POST) with the payment and its id is refused, never served.
+    const other = await call(
+      new Request(`${BASE}${path}`, {
+        method: "POST",
+        body: "x",
+        headers: { "PAYMENT-SIGNATURE": header },
+      }),
+      { FACILITATOR_URLS: facilitator("ok") },
+    );
+    expect(other.status).toBe(409);
+    expect(await originSaw(path)).toBe(1);
+    // The same request is a retry: proven paid, it gets the content again with the receipt.
+    const retry = await send(path, header, "ok");
+    expect(retry.status).toBe(200);
+    expect(decodeHeader(retry.headers.get("PAYMENT-RESPONSE"))).toMatchObject({
+      transaction: `0x${nonce.slice(2)}`,
+    });
+    expect(await originSaw(path)).toBe(2);
+    expect(await ops(nonce)).toEqual(["verify", "settle"]);
+  });
+
+  it("should not take a pending payment over with another method on its resource (409, origin not reached)", async () => {
+    const path = `/api/${unique()}`;
+    const { header, nonce } = paymentFor(await challengeFor(path));
+    expect(await errorOf(await send(path, header, "settle-lost-once"))).toBe("payment_pending");
+    const post = await call(
+      new Request(`${BASE}${path}`, { method: "POST", headers: { "PAYMENT-SIGNATURE": header } }),
+      { FACILITATOR_URLS: facilitator("settle-lost-once") },
+    );
+    expect(post.status).toBe(409);
+    expect(await errorOf(post)).toBe("payment_conflict");
+    expect(await originSaw(path)).toBe(1);
+    // The paid request itself is still served once, proven paid.
+    const resent = await send(path, header, "settle-lost-once");
+    expect(resent.status).toBe(200);
+    expect(await originSaw(path)).toBe(2);
     expect(await ops(nonce)).toEqual(["verify", "settle"]);
   });
 

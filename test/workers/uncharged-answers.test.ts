@@ -21,7 +21,11 @@ const BASE = "https://paywall.test";
 beforeEach(async () => {
   await putTable({
     ...TABLE,
-    rules: [{ path: "/redirect-once/*", price: "$0.001" }, ...TABLE.rules],
+    rules: [
+      { path: "/redirect-once/*", price: "$0.001" },
+      { path: "/json-break/*", price: "$0.001" },
+      ...TABLE.rules,
+    ],
   });
 });
 
@@ -94,5 +98,21 @@ describe("HEAD on a priced route", () => {
     const get = await send(`${BASE}${path}`, header);
     expect(get.status).toBe(200);
     expect(await ops(nonce)).toEqual(["verify", "settle"]);
+  });
+});
+
+describe("a paid answer whose body breaks", () => {
+  it("should charge nothing for a short answer whose body breaks before it is read, and let the same authorization be used again (regression: settled on its headers, then the body broke)", async () => {
+    const path = `/json-break/${unique()}`;
+    const { header, nonce } = await payment(`${BASE}${path}`);
+    const broken = await send(`${BASE}${path}`, header);
+    expect(broken.status).toBe(502);
+    expect(await broken.json()).toMatchObject({ error: "origin_unreachable" });
+    expect(broken.headers.get("PAYMENT-RESPONSE")).toBeNull();
+    expect(await ops(nonce)).toEqual(["verify"]);
+    // The claim was let go, not left pending or busy: the same payment is worked on again.
+    const again = await send(`${BASE}${path}`, header);
+    expect(again.status).toBe(502);
+    expect(await ops(nonce)).toEqual(["verify", "verify"]);
   });
 });
