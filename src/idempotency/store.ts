@@ -99,7 +99,13 @@ export type ClaimResult =
    * request holds it now and may resolve it only by proof, then serve it once.
    * `transaction`: one the chain proved already.
    */
-  | { type: "pending"; since: number; transaction: string | undefined }
+  | {
+      type: "pending";
+      since: number;
+      transaction: string | undefined;
+      /** What a metered stream that went out before its settlement owes (atomic units). */
+      charged: string | undefined;
+    }
   /**
    * Its claim was abandoned (left `settling` for `STALE_CLAIM_MS`): the content may have gone
    * out, or still be on its way, with the first request. This request holds it now and may only
@@ -123,7 +129,13 @@ export type Outcome =
   /** Settled; a claim that was pending needs a receipt with a transaction (the proof). */
   | { type: "settled"; receipt: string }
   /** Unknown still; `note` says why, `transaction` one the chain proved (content not served). */
-  | { type: "pending"; note?: string | undefined; transaction?: string | undefined }
+  | {
+      type: "pending";
+      note?: string | undefined;
+      transaction?: string | undefined;
+      /** The amount a served metered stream owes, kept so a copy can settle it. */
+      charged?: string | undefined;
+    }
   /**
    * Nothing was charged (invalid, origin error, settlement refused): the payload may come again.
    * A claim that was pending is released only with `proof: "expired"` (never used on chain).
@@ -159,6 +171,7 @@ interface PaymentRow extends Record<string, SqlStorageValue> {
   note: string | null;
   checked_at: number | null;
   abandoned_at: number | null;
+  charged: string | null;
 }
 
 /** Columns added after the first release, with their types (added in place when missing). */
@@ -168,6 +181,7 @@ const ADDED_COLUMNS: ReadonlyArray<[string, string]> = [
   ["note", "TEXT"],
   ["checked_at", "INTEGER"],
   ["abandoned_at", "INTEGER"],
+  ["charged", "TEXT"],
 ];
 
 export class PaymentLocks extends DurableObject<object> {
@@ -263,7 +277,7 @@ export class PaymentLocks extends DurableObject<object> {
     const transaction = row.tx ?? undefined;
     return abandoned
       ? { type: "abandoned", since, transaction, paymentId: row.payment_id, resource: row.resource }
-      : { type: "pending", since, transaction };
+      : { type: "pending", since, transaction, charged: row.charged ?? undefined };
   }
 
   /** Records how the attempt that held the claim ended; a move the state machine forbids is a no-op. */
@@ -287,13 +301,14 @@ export class PaymentLocks extends DurableObject<object> {
         this.sql.exec(
           `UPDATE payments SET state = 'pending', updated_at = ?, purge_at = MAX(purge_at, ?),
              pending_since = COALESCE(pending_since, ?), note = COALESCE(?, note),
-             tx = COALESCE(?, tx)
+             tx = COALESCE(?, tx), charged = COALESCE(?, charged)
            WHERE key = ? AND state = 'settling'`,
           now,
           keepUntil,
           now,
           outcome.note ?? null,
           outcome.transaction ?? null,
+          outcome.charged ?? null,
           key,
         );
         break;

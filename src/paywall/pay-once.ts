@@ -123,7 +123,7 @@ export async function payOnce(paid: PaidRequest, deps: PayOnceDeps): Promise<Res
     case "acquired":
       return attempt(paid, deps, lock, "fresh");
     case "pending":
-      return attempt(paid, deps, lock, "pending", claimed.transaction);
+      return attempt(paid, deps, lock, "pending", claimed.transaction, claimed.charged);
     case "abandoned":
       return concludeAbandoned(paid, deps, lock, claimed);
     case "refused":
@@ -269,10 +269,11 @@ async function attempt(
   lock: Lock | undefined,
   mode: "fresh" | "pending",
   knownTransaction?: string,
+  knownCharged?: string,
 ): Promise<Response> {
   const ctx = settleContext(paid, deps, lock);
   try {
-    return await attemptOnce(paid, deps, ctx, mode, knownTransaction);
+    return await attemptOnce(paid, deps, ctx, mode, knownTransaction, knownCharged);
   } catch (error) {
     return keptPending(ctx, error);
   }
@@ -284,6 +285,7 @@ async function attemptOnce(
   ctx: SettleContext,
   mode: "fresh" | "pending",
   knownTransaction: string | undefined,
+  knownCharged?: string,
 ): Promise<Response> {
   const { request, prepared } = paid;
   const { lock } = ctx;
@@ -311,11 +313,9 @@ async function attemptOnce(
     }
     if (proof.type === "paid") proven = proof.transaction;
     if (proof.type === "unknown" && metered && "sse" in metered.usage) {
-      // A stream goes out before it is settled: a copy of its payment never opens another one.
-      await stayPending(ctx, proof.reason, 503);
-      return pendingResponse(
-        "this payment's stream was served and its settlement is not known yet; it is never settled twice",
-      );
+      // A stream goes out before it is settled: a copy of its payment never opens another one,
+      // but settles what the served stream owes (the permit lets money move once).
+      return settleServedStream(paid, ctx, proof.reason, knownCharged, payer);
     }
   }
   if (mode === "fresh") {
@@ -490,6 +490,52 @@ async function attemptOnce(
     outcome.receipt.payer ?? payer,
     outcome.reference,
   );
+}
+
+/**
+ * A copy of a metered stream's payment whose settlement is unknown: the stream went out, so no
+ * other is opened; the amount it owes (recorded when it ended) is settled again, which moves
+ * money at most once (the permit's nonce). Without a recorded amount it stays pending.
+ */
+async function settleServedStream(
+  paid: PaidRequest,
+  ctx: SettleContext,
+  reason: string,
+  charged: string | undefined,
+  payer: string | undefined,
+): Promise<Response> {
+  const stillPending = (why: string) =>
+    pendingResponse(
+      `this payment's stream was served and its settlement is not known yet (${why}); ` +
+        "it is never settled twice",
+    );
+  if (charged === undefined) {
+    await stayPending(ctx, reason, 503);
+    return stillPending(reason);
+  }
+  const request = settleAmount(paid.prepared.request, charged);
+  const outcome = await settleOnce(ctx, "pending", request, { charged, payer });
+  if (outcome.type === "pending") return stillPending(outcome.reason);
+  if (outcome.type !== "settled") {
+    return errorResponse(
+      "payment_already_settled",
+      `this payment's stream was served; its settlement was refused: ${outcome.reason}`,
+    );
+  }
+  await paid.onSettled(
+    new Response(null),
+    outcome.receipt,
+    outcome.receipt.payer ?? payer,
+    outcome.reference,
+  );
+  const response = errorResponse(
+    "payment_already_settled",
+    "this payment's stream was served; its settlement is now recorded (the receipt is in PAYMENT-RESPONSE)",
+  );
+  for (const [name, value] of Object.entries(settlementHeader(outcome.receipt))) {
+    response.headers.set(name, value);
+  }
+  return response;
 }
 
 /** A `503 payment_pending` (or the facilitator's 502) telling the client when to try again. */

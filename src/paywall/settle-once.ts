@@ -72,7 +72,9 @@ export async function settleOnce(
   known: { charged?: string | undefined; payer?: string | undefined },
 ): Promise<Settlement> {
   const settled = await ctx.facilitator.settle(request, ctx.verifiedAt);
-  if (settled.type === "unavailable") return stayPending(ctx, settled.reason, settled.status);
+  if (settled.type === "unavailable") {
+    return stayPending(ctx, settled.reason, settled.status, undefined, known.charged);
+  }
   let receipt = settled.body;
   if (!receipt.success && mode === "fresh") {
     await finish(ctx, { type: "released" });
@@ -82,7 +84,9 @@ export async function settleOnce(
     // An earlier settlement of this payment may have gone through: only the chain can say.
     const refused = receipt.errorReason ?? "the settlement was refused";
     const proof = await proveOnChain(ctx, receipt.transaction || undefined);
-    if (proof.type === "unknown") return stayPending(ctx, `${refused}; ${proof.reason}`, 503);
+    if (proof.type === "unknown") {
+      return stayPending(ctx, `${refused}; ${proof.reason}`, 503, undefined, known.charged);
+    }
     const concluded = await concludeProof(ctx, proof, known.payer);
     return concluded;
   }
@@ -157,8 +161,9 @@ export async function stayPending(
   reason: string,
   status: 502 | 503,
   transaction?: string,
+  charged?: string,
 ): Promise<Extract<Settlement, { type: "pending" }>> {
-  await finish(ctx, { type: "pending", note: reason, transaction });
+  await finish(ctx, { type: "pending", note: reason, transaction, charged });
   const { lock, pending, payment } = ctx;
   if (lock && pending) {
     const facts = transferFacts(payment, payment.paymentPayload);

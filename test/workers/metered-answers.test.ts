@@ -162,6 +162,28 @@ describe("a metered stream without a usage report", () => {
     expect(await settled(nonce)).toEqual([MAX]);
   });
 
+  it("should settle what a served stream owes on its copy when the first settle's outcome was lost, once, without opening another stream (regression: it stayed pending forever)", async () => {
+    const path = `/sse-usage/42/${unique()}`;
+    const { header, nonce } = await uptoPayment(path);
+    const first = await send(path, header, "settle-500-once");
+    const text = await first.text();
+    expect(text).toContain('data: {"text":"hello"}');
+    expect(text).toContain("payment_pending");
+    const copy = await send(path, header, "settle-500-once");
+    expect(copy.status).toBe(409);
+    expect(((await copy.json()) as { error: string }).error).toBe("payment_already_settled");
+    expect(decodeHeader(copy.headers.get("PAYMENT-RESPONSE"))).toMatchObject({
+      success: true,
+      amount: "4200",
+    });
+    const again = await send(path, header, "settle-500-once");
+    expect(again.status).toBe(409);
+    // One stream went out; the amount it owed was asked twice (the first answer was a 500)
+    // and moved once; no other stream was opened.
+    expect(await settled(nonce)).toEqual(["4200", "4200"]);
+    expect(await originSaw(path)).toBe(1);
+  });
+
   it("should charge nothing when the origin breaks the stream before reporting usage", async () => {
     const path = `/sse-break/${unique()}`;
     const { header, nonce } = await uptoPayment(path);
