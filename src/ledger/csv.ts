@@ -19,6 +19,7 @@ const COLUMNS = [
   "transaction",
   "nonce",
   "crawler",
+  "crawlerKey",
   "session",
   "x402Version",
 ] as const;

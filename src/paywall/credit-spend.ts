@@ -8,6 +8,7 @@ import type { OriginOptions } from "../proxy";
 import { crawlerChallenge, crawlerErrorResponse, withHeaders } from "./crawler-responses";
 import { keepPrivate } from "./cache-control";
 import { errorResponse } from "./responses";
+import { tagOutcome } from "../funnel";
 
 /**
  * Serving a page from prepaid crawl credit: a verified crawler that agreed to the price
@@ -98,5 +99,6 @@ export async function spendCredit(
   };
   const served = withHeaders(origin, added);
   keepPrivate(served.headers);
-  return served;
+  const spent = { network: offer.network, asset: offer.asset, amount: offer.amount };
+  return tagOutcome(served, { type: "credit", spent });
 }
