@@ -211,7 +211,7 @@ function valuesOf(r: Receipt): Array<string | number | null> {
     r.transaction,
     r.nonce,
     r.crawler,
-    r.crawlerKey,
+    r.crawlerKey ?? null,
     r.session,
     r.x402Version,
   ];

@@ -36,8 +36,11 @@ export interface Receipt {
    * directory's host; "<name> (unverified)" for a User-Agent claim without a signature.
    */
   crawler: string | null;
-  /** The paying crawler's key (RFC 7638 thumbprint), when it signed. */
-  crawlerKey: string | null;
+  /**
+   * The paying crawler's key (RFC 7638 thumbprint), when it signed; absent in receipts parked
+   * before it was recorded.
+   */
+  crawlerKey?: string | null;
   /** The session scope this payment opened, when the rule sells passes. */
   session: string | null;
   x402Version: number;
