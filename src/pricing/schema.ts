@@ -68,7 +68,7 @@ const terms = {
     .string()
     .min(1)
     .max(200)
-    .refine((t) => !/[\u0000-\u001f\u007f]/.test(t), "must be one line of text")
+    .refine((t) => ![...t].some((c) => c < " " || c === "\u007f"), "must be one line of text")
     .optional(),
   mimeType: z.string().max(200).optional(),
   maxTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
