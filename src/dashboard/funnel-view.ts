@@ -59,7 +59,7 @@ function reasons(figures: FunnelFigures): string {
     .sort((a, b) => b[1] - a[1])
     .map(([code, n]) => `${code.replace(/_/g, " ")} ${n}`)
     .join(", ");
-  return `<div class="reasons" data-testid="refusal-reasons">${escape(text)}</div>`;
+  return `<div class="reasons" data-testid="refusal-reasons">refused: ${escape(text)}</div>`;
 }
 
 function money(list: Money[]): string {

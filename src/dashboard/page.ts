@@ -75,7 +75,7 @@ function receiptsTable(data: DashboardData): string {
     return `<tr data-testid="receipt" data-tx="${escape(r.transaction)}">
       <td>${escape(when(r.time))}</td><td>${escape(r.host)}<code>${escape(r.path)}</code></td>
       <td><code title="${escape(r.payer)}">${escape(shortHex(r.payer))}</code></td>
-      <td>${escape(amountLabel(r.network, r.asset, r.amount))}</td><td>${escape(r.crawler ?? "")}</td>
+      <td>${escape(amountLabel(r.network, r.asset, r.amount))}</td><td>${escape(r.crawler ?? "")}${r.crawlerKey ? `<br><small title="${escape(r.crawlerKey)}">key ${escape(r.crawlerKey.slice(0, 8))}…</small>` : ""}</td>
       <td>${escape(r.session ?? "")}</td><td>${tx}</td></tr>`;
   });
   return `<table><thead><tr><th>time</th><th>resource</th><th>payer</th><th>amount</th>
