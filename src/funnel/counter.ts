@@ -63,11 +63,10 @@ export class FunnelCounter {
   private scheduled = false;
   private flushing: Promise<unknown> = Promise.resolve();
   private readonly options: Required<CounterOptions>;
+  private readonly sink: FunnelSink;
 
-  constructor(
-    private readonly sink: FunnelSink,
-    options: CounterOptions,
-  ) {
+  constructor(sink: FunnelSink, options: CounterOptions) {
+    this.sink = sink;
     this.options = {
       maxRows: 2000,
       maxQueued: 50,
@@ -168,8 +167,9 @@ export class FunnelCounter {
   }
 }
 
+/** The bucket's identity; U+0001 never occurs in a rule label, crawler name or key. */
 function rowId(key: FunnelKey, ...rest: Array<string | number>): string {
-  return JSON.stringify([key.rule, key.crawler, key.crawlerKey, ...rest]);
+  return `${key.rule}\u0001${key.crawler}\u0001${key.crawlerKey}\u0001${rest.join("\u0001")}`;
 }
 
 function bigints(_key: string, value: unknown): unknown {

@@ -65,7 +65,11 @@ const ensured = new WeakSet<D1Database>();
 
 /** The funnel table of a D1 database: the counter's sink and the admin API's source. */
 export class D1Funnel implements FunnelSink {
-  constructor(private readonly db: D1Database) {}
+  private readonly db: D1Database;
+
+  constructor(db: D1Database) {
+    this.db = db;
+  }
 
   /** Writes a batch once, whatever how often it is sent; rejects when D1 fails. */
   async write(batch: FunnelBatch): Promise<void> {
