@@ -13,7 +13,7 @@ import type { FunnelReport } from "./report";
  * flushing this isolate's counts.
  */
 
-/** What the request path calls: one synchronous call per answer, no I/O on the way. */
+/** What the request path calls: one synchronous call per answer, no I/O on the way, never throws. */
 export interface FunnelRecorder {
   /**
    * Counts what `response` to `request` came to under `key`, and makes sure a flush follows
@@ -48,10 +48,15 @@ export class Funnel implements FunnelRecorder {
     response: Response,
     defer: ((work: Promise<unknown>) => void) | undefined,
   ): void {
-    const outcome = outcomeOf(request, response);
-    if (!outcome) return;
-    this.counter.count(key, outcome);
-    this.counter.schedule(defer);
+    try {
+      const outcome = outcomeOf(request, response);
+      if (!outcome) return;
+      this.counter.count(key, outcome);
+      this.counter.schedule(defer);
+    } catch (error) {
+      // Counting must never cost a request its answer.
+      console.error("funnel: a count was skipped", String(error));
+    }
   }
 
   /** Writes this isolate's counts now; resolves to the batches still waiting (0: all written). */
