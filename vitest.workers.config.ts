@@ -21,6 +21,8 @@ export default defineConfig({
           WEB_BOT_AUTH_HTTP_LOOPBACK: "true",
           SESSION_SECRET: "workers-test-session-secret-0123456789",
           ADMIN_TOKEN: "workers-test-admin-token",
+          // Funnel counts are written right after each answer, so a test reads them at once.
+          FUNNEL_FLUSH_SECONDS: "0",
         },
       },
     })),

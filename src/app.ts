@@ -3,6 +3,7 @@ import { adminRoutes } from "./admin/routes";
 import { redactText } from "./admin/redact";
 import { dashboardRoutes } from "./dashboard";
 import { ReceiptsLedger } from "./ledger";
+import { Funnel } from "./funnel";
 import { chainProver } from "./chain";
 import { loadConfig } from "./config";
 import { createWebBotAuthVerifier } from "./crawlers";
@@ -63,6 +64,7 @@ function buildDeps(env: Env, config: Config): PaywallDeps {
   return {
     tables: entry.store,
     ledger: env.LEDGER ? new ReceiptsLedger(env.LEDGER, env.PRICES) : undefined,
+    funnel: env.LEDGER ? new Funnel(env.LEDGER, config.funnelFlushMs) : undefined,
     facilitator: httpFacilitator({
       endpoints: config.facilitators,
       timeoutMs: config.facilitatorTimeoutMs,
@@ -190,7 +192,7 @@ export function createApp(): Hono<{ Bindings: Env }> {
   app.all(CREDIT_PATH, (c) => {
     const setup = setupFor(c.env);
     if (!setup.ok) return misconfiguredResponse(setup.reason);
-    return topUpCredit(c.req.raw, setup.deps);
+    return topUpCredit(c.req.raw, setup.deps, waitUntilOf(c));
   });
 
   // Percent-encoded paths reach the paywall flow through here (see `ownsPath`).

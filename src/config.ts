@@ -54,8 +54,16 @@ export interface Env {
   SESSION_SECRET?: string;
   /** Secret bearer token of the admin API under /__x402/admin/; unset: the API is off. */
   ADMIN_TOKEN?: string;
-  /** D1 database holding the receipts ledger (src/ledger); unset: no receipts are kept. */
+  /**
+   * D1 database holding the receipts ledger (src/ledger) and the funnel's counts (src/funnel);
+   * unset: neither is kept.
+   */
   LEDGER?: D1Database;
+  /**
+   * How long the funnel's counts gather in an isolate before they are written to D1, after the
+   * answers (default 5; 0: after each answer).
+   */
+  FUNNEL_FLUSH_SECONDS?: string;
   /** Durable Objects holding prepaid crawl credit, one per crawler key (src/credit/store.ts). */
   CRAWL_CREDIT?: DurableObjectNamespace<CrawlerCredit>;
   /**
@@ -84,6 +92,8 @@ export interface Config {
   quoteSecret: string | undefined;
   /** Whether key directories may be plain-HTTP loopback URLs (development only). */
   directoryHttpLoopback: boolean;
+  /** How long funnel counts gather before a flush (`FUNNEL_FLUSH_SECONDS`), ms. */
+  funnelFlushMs: number;
 }
 
 /** Validates the variables; every problem is named so an operator can fix it in one go. */
@@ -117,6 +127,9 @@ export function loadConfig(env: Env): { ok: true; config: Config } | { ok: false
   if (sessionSecret !== undefined && sessionSecret.length < 32) {
     problems.push("SESSION_SECRET must be at least 32 characters");
   }
+  const flush = parseNumber(env.FUNNEL_FLUSH_SECONDS, 5, 0, "FUNNEL_FLUSH_SECONDS", problems);
+  if (flush > 25)
+    problems.push("FUNNEL_FLUSH_SECONDS is at most 25 (work after an answer ends by 30 s)");
   const loopback = env.WEB_BOT_AUTH_HTTP_LOOPBACK?.trim() || "false";
   if (loopback !== "true" && loopback !== "false") {
     problems.push('WEB_BOT_AUTH_HTTP_LOOPBACK must be "true" or "false"');
@@ -139,6 +152,7 @@ export function loadConfig(env: Env): { ok: true; config: Config } | { ok: false
       sessionSecret: env.SESSIONS ? sessionSecret : undefined,
       quoteSecret: sessionSecret,
       directoryHttpLoopback: loopback === "true",
+      funnelFlushMs: flush * 1000,
     },
   };
 }

@@ -56,6 +56,7 @@ export function receiptRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
       byDay: usd(summary.byDay),
       byRoute: usd(summary.byRoute),
       byCrawler: usd(summary.byCrawler),
+      credit: usd(summary.credit),
       parked,
     });
   });

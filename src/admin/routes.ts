@@ -4,6 +4,7 @@ import { adminRefusal } from "./auth";
 import { configRoutes } from "./config-routes";
 import { adminError } from "./context";
 import type { DepsOf } from "./context";
+import { funnelRoutes } from "./funnel-routes";
 import { pendingRoutes } from "./pending-routes";
 import { priceRoutes } from "./prices-routes";
 import { receiptRoutes } from "./receipts-routes";
@@ -11,7 +12,7 @@ import { sessionRoutes } from "./sessions-routes";
 
 /**
  * The admin API under `/__x402/admin/`: price table (read, validate, replace, roll back),
- * sessions (list, revoke), receipts and revenue, pending payments (list, check against the chain),
+ * sessions (list, revoke), receipts and revenue, the funnel, pending payments (list, check against the chain),
  * health and configuration. Every call needs the
  * admin bearer token; every answer is JSON (CSV for exports) and never cached; bad input is a
  * 4xx with the reason.
@@ -37,6 +38,7 @@ export function adminRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
   admin.route("/", priceRoutes());
   admin.route("/", receiptRoutes(depsOf));
   admin.route("/", pendingRoutes(depsOf));
+  admin.route("/", funnelRoutes(depsOf));
   admin.route("/", configRoutes(depsOf));
 
   admin.all("*", (c) => adminError(c, 404, "not_found", "no such admin endpoint"));

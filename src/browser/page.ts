@@ -1,6 +1,7 @@
 import type { PaymentRequired } from "@x402/core/types";
+import type { Brand } from "../pricing/brand";
 import { PAYWALL_SCRIPT } from "./script";
-import { accessText, embedJson, escapeHtml, networkName } from "./text";
+import { accessText, addressHtml, embedJson, escapeHtml, networkName, pageName } from "./text";
 import type { SessionReach } from "./text";
 
 /**
@@ -20,6 +21,10 @@ export interface PaywallPageInput {
   decimals?: number | undefined;
   /** Present when one payment buys a session (a pass kept in an HttpOnly cookie). */
   session?: SessionReach | undefined;
+  /** What the page calls the content (the rule's `title`); else its name from the URL. */
+  title?: string | undefined;
+  /** The operator's site name, colour and logo (the table's `brand`). */
+  brand?: Brand | undefined;
 }
 
 /**
@@ -32,18 +37,20 @@ export interface PaywallPageInput {
 export function paywallResponse(input: PaywallPageInput, headers: Headers): Response {
   const nonce = newNonce();
   headers.set("Content-Type", "text/html; charset=utf-8");
-  headers.set("Content-Security-Policy", contentSecurityPolicy(nonce));
+  headers.set("Content-Security-Policy", contentSecurityPolicy(nonce, input.brand?.logo));
   headers.set("X-Content-Type-Options", "nosniff");
   headers.set("Referrer-Policy", "no-referrer");
   return new Response(paywallPage(input, nonce), { status: 402, headers });
 }
 
-function contentSecurityPolicy(nonce: string): string {
+function contentSecurityPolicy(nonce: string, logo: string | undefined): string {
+  // An https logo elsewhere is allowed from its origin only (brand.ts checked the URL).
+  const logoOrigin = logo && !logo.startsWith("/") ? ` ${new URL(logo).origin}` : "";
   return [
     "default-src 'none'",
     `script-src 'nonce-${nonce}'`,
     "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob:",
+    `img-src 'self' data: blob:${logoOrigin}`,
     "media-src 'self' blob:",
     "font-src 'self'",
     "connect-src 'self'",
@@ -60,27 +67,36 @@ function newNonce(): string {
 }
 
 function paywallPage(input: PaywallPageInput, nonce: string): string {
-  const { required } = input;
+  const { required, brand } = input;
   const offer = required.accepts[0];
-  const what = required.resource.description || new URL(required.resource.url).pathname;
+  const title = input.title || pageName(required.resource.url);
+  const about = required.resource.description;
   const price = input.price || (offer ? `${offer.amount} units of ${offer.asset}` : "");
   const network = offer ? networkName(offer.network) : "";
   const token = typeof offer?.extra["name"] === "string" ? offer.extra["name"] : "tokens";
   const terms = `${accessText(input.session)} Paid in ${token} on ${network} to`;
   const refused = required.error ? `Not accepted: ${required.error}` : "";
   const decimals = input.decimals === undefined ? "" : ` data-decimals="${input.decimals}"`;
+  // brand.ts checked the colour is a hex colour: it goes into CSS as it is.
+  const accent = brand?.colour ?? "#1652f0";
+  const ink = readableOn(accent);
+  const site = brand?.name || brand?.logo ? siteHeader(brand) : "";
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Payment required: ${escapeHtml(what)}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}
-.price{font-size:2rem;font-weight:600;margin:.5rem 0}.error{color:#a00}code{background:#f3f3f3;padding:0 .2rem;word-break:break-all}
-button{font:inherit;padding:.6rem 1.2rem;margin:.25rem .5rem .25rem 0;border:0;border-radius:.4rem;background:#1652f0;color:#fff;cursor:pointer}
+<title>${escapeHtml(title)}: payment required${brand?.name ? ` · ${escapeHtml(brand.name)}` : ""}</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#222}
+.site{display:flex;align-items:center;gap:.6rem;margin-bottom:2rem;font-weight:600;color:${accent}}.site img{max-height:2.5rem;max-width:10rem}
+.kicker{margin:0;color:#666;font-size:.9rem;text-transform:uppercase;letter-spacing:.05em}h1{margin:.2rem 0 .5rem;overflow-wrap:break-word}
+.price{font-size:2rem;font-weight:600;margin:.5rem 0}.error{color:#a00}code{background:#f3f3f3;padding:0 .2rem}
+.address{overflow-wrap:normal;word-break:normal}.address span{white-space:nowrap}
+button{font:inherit;padding:.6rem 1.2rem;margin:.25rem .5rem .25rem 0;border:0;border-radius:.4rem;background:${accent};color:${ink};cursor:pointer}
 button:disabled{opacity:.5;cursor:wait}.note{color:#666;font-size:.9rem}pre{background:#f6f6f6;padding:1rem;overflow:auto}</style>
-</head><body><main>
-<h1>Payment required</h1>
-<p>${escapeHtml(what)}</p>
+</head><body>${site}<main>
+<p class="kicker">Payment required</p>
+<h1 id="x402-title">${escapeHtml(title)}</h1>
+${about && about !== title ? `<p id="x402-about">${escapeHtml(about)}</p>` : ""}
 <p class="price">${escapeHtml(price)}</p>
-<p>${escapeHtml(terms)} <code>${escapeHtml(offer?.payTo ?? "")}</code>.</p>
+<p>${escapeHtml(terms)} <code class="address" id="x402-payee">${addressHtml(offer?.payTo ?? "")}</code>.</p>
 <div id="x402-wallets"></div>
 <p id="x402-status" role="status" aria-live="polite"${refused ? ' class="error"' : ""}>${escapeHtml(refused)}</p>
 <p class="note">Programs pay with an x402 client (such as <code>@x402/fetch</code>), which reads this offer from the <code>PAYMENT-REQUIRED</code> header.</p>
@@ -88,4 +104,25 @@ button:disabled{opacity:.5;cursor:wait}.note{color:#666;font-size:.9rem}pre{back
 <script type="application/json" id="x402-required" data-price="${escapeHtml(price)}" data-chain="${escapeHtml(network)}"${decimals}>${embedJson(required)}</script>
 <script nonce="${nonce}">${PAYWALL_SCRIPT}</script>
 </body></html>`;
+}
+
+function siteHeader(brand: Brand): string {
+  const logo = brand.logo
+    ? `<img src="${escapeHtml(brand.logo)}" alt="${escapeHtml(brand.name ? "" : "logo")}">`
+    : "";
+  return `<header class="site" id="x402-site">${logo}${brand.name ? `<span>${escapeHtml(brand.name)}</span>` : ""}</header>`;
+}
+
+/** Black or white, whichever reads better on `hex` (WCAG relative luminance). */
+function readableOn(hex: string): string {
+  const digits =
+    hex.length === 4
+      ? [...hex.slice(1)].map((d) => d + d)
+      : [1, 3, 5].map((i) => hex.slice(i, i + 2));
+  const [r, g, b] = digits.map((d) => {
+    const c = parseInt(d, 16) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  }) as [number, number, number];
+  const luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  return luminance > 0.179 ? "#000" : "#fff";
 }

@@ -33,6 +33,45 @@ export function networkName(network: string): string {
   return evm ? `chain ${evm[1]}` : network;
 }
 
+/**
+ * An address as markup that wraps only inside its digits: "0x" stays with the first four, then
+ * groups of four characters, each unbreakable, may go to the next line between them. (A
+ * `word-break: break-all` address broke anywhere, even right after the "0" of "0x".)
+ */
+export function addressHtml(address: string): string {
+  const head = address.startsWith("0x") ? 6 : 4;
+  const groups = [address.slice(0, head)];
+  for (let at = head; at < address.length; at += 4) groups.push(address.slice(at, at + 4));
+  return groups.map((g) => `<span>${escapeHtml(g)}</span>`).join("<wbr>");
+}
+
+/**
+ * The name of the page at `url` for people, when its rule gives none: its last path segment
+ * with dashes and underscores as spaces and the extension left off ("/articles/hello-x402" →
+ * "Hello x402"), else the host.
+ */
+export function pageName(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url;
+  }
+  const last = parsed.pathname.split("/").filter(Boolean).pop() ?? "";
+  let segment = last;
+  try {
+    segment = decodeURIComponent(last);
+  } catch {
+    // a malformed escape is shown as it came
+  }
+  const words = segment
+    .replace(/\.[a-z0-9]{1,5}$/i, "")
+    .replace(/[-_+]+/g, " ")
+    .trim();
+  if (!words) return parsed.hostname;
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
 /** What one payment buys on a session rule, as a sentence; empty for a single request. */
 export function accessText(session: SessionReach | undefined): string {
   if (!session) return "One payment opens this page once.";

@@ -56,17 +56,29 @@ export async function identifyCrawler(
     return { kind: "invalid", reason: signature.reason, ...(claimed && { claimed }) };
   if (signature.status === "unavailable") return { kind: "unavailable", reason: signature.reason };
 
-  const origin = originOf(signature.directory);
-  const bound = catalogue.filter((crawler) =>
-    [...(crawler.directories ?? []), ...(options.directories?.[crawler.id] ?? [])].some(
-      (directory) => originOf(directory) === origin,
-    ),
-  );
-  // One operator may sign for several crawlers from one directory: the claim picks among them.
-  const crawler = bound.find((c) => c.id === claimed?.id) ?? bound[0];
+  const crawler = boundCrawler(signature.directory, claimed, catalogue, options.directories);
   const { keyid, directory } = signature;
   if (crawler) return { kind: "verified", crawler, keyid, directory, signature };
   return { kind: "verified-unknown", keyid, directory, ...(claimed && { claimed }), signature };
+}
+
+/**
+ * The crawler a key directory is bound to (in the catalogue or by the operator), or undefined.
+ * One operator may sign for several crawlers from one directory: the claim picks among them.
+ */
+export function boundCrawler(
+  directory: string,
+  claimed: Crawler | undefined,
+  catalogue: readonly Crawler[] = CRAWLERS,
+  directories?: IdentifyOptions["directories"],
+): Crawler | undefined {
+  const origin = originOf(directory);
+  const bound = catalogue.filter((crawler) =>
+    [...(crawler.directories ?? []), ...(directories?.[crawler.id] ?? [])].some(
+      (url) => originOf(url) === origin,
+    ),
+  );
+  return bound.find((c) => c.id === claimed?.id) ?? bound[0];
 }
 
 function originOf(url: string): string | undefined {

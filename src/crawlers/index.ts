@@ -4,7 +4,7 @@ export { createWebBotAuthVerifier, isCovered } from "./web-bot-auth";
 export type { VerifierOptions, WebBotAuthResult, WebBotAuthVerifier } from "./web-bot-auth";
 export { jwkThumbprint } from "./key-directory";
 export type { DirectoryLimits, FetchLike } from "./key-directory";
-export { identifyCrawler } from "./identify";
+export { boundCrawler, identifyCrawler } from "./identify";
 export type { CrawlerIdentity, IdentifyOptions, Verified } from "./identify";
 export {
   CRAWLER_CHARGED,
@@ -19,5 +19,5 @@ export {
   unsignedPriceHeaders,
 } from "./price-headers";
 export type { CrawlerErrorCode, CrawlerPriceCheck, ParsedCrawlerPrice } from "./price-headers";
-export { decide, privilegeOf } from "./policy";
+export { crawlerTag, decide, directoryHost, privilegeOf } from "./policy";
 export type { CrawlDecision, Privilege, Subject } from "./policy";

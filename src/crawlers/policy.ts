@@ -22,6 +22,8 @@ export interface Subject {
   crawler?: Crawler | undefined;
   /** The verified key's thumbprint: whose credit may be spent. */
   keyid?: string | undefined;
+  /** The key directory the verified key came from (names a crawler the catalogue does not). */
+  directory?: string | undefined;
   /** The verified signature's nonce and expiry: one credit debit per signed request. */
   nonce?: string | undefined;
   /** When the verified signature was made (Unix seconds): how stale a copy of it can be. */
@@ -86,11 +88,35 @@ function signedSubject(
     class: kind,
     crawler,
     keyid: identity.keyid,
+    directory: identity.directory,
     nonce: identity.signature.nonce,
     created: identity.signature.created,
     expires: identity.signature.expires,
     covered: identity.signature.coveredComponents,
   };
+}
+
+/**
+ * How the operator sees who was charged: by name (the catalogue's, else the host of the key
+ * directory the key came from; a User-Agent claim without a signature says "(unverified)"), with
+ * the key's thumbprint as the detail that tells two keys of one name apart ("" when unsigned).
+ */
+export function crawlerTag(subject: Subject): { name: string; key: string } {
+  const key = subject.keyid ?? "";
+  const claimed = subject.crawler?.name;
+  if (subject.class === "unverified") return { name: `${claimed ?? "unknown"} (unverified)`, key };
+  if (claimed) return { name: claimed, key };
+  const host = subject.directory ? directoryHost(subject.directory) : undefined;
+  return { name: host ?? (key ? "signed crawler" : "unknown"), key };
+}
+
+/** The host (and port) of a key directory URL, or undefined when it is not a URL. */
+export function directoryHost(directory: string): string | undefined {
+  try {
+    return new URL(directory).host || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

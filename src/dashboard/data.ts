@@ -1,4 +1,7 @@
 import type { DepsOf } from "../admin/context";
+import { routeNames } from "../admin/funnel-routes";
+import { Funnel } from "../funnel";
+import type { FunnelReport } from "../funnel";
 import { usdOf } from "../admin/money";
 import type { Env } from "../config";
 import { PriceHistory } from "../kv";
@@ -15,6 +18,8 @@ import type { EntitlementView } from "../sessions";
 /** One bar of a chart: a label and a value in USDC atomic units (6 decimals). */
 export interface Bar {
   label: string;
+  /** What tells two bars of one label apart (a crawler's key), shown smaller. */
+  detail?: string | undefined;
   atomic: bigint;
   count: number;
 }
@@ -31,6 +36,10 @@ export interface DashboardData {
   byDay: Bar[];
   byRoute: Bar[];
   byCrawler: Bar[];
+  /** Crawl credit sold (top-ups), USDC: its own line, not a route. */
+  credit: Bar;
+  /** The funnel over the same days, per day; undefined when it cannot be read. */
+  funnel: FunnelReport | undefined;
   recent: StoredReceipt[];
   sessions: EntitlementView[];
   /** Payments whose settlement outcome is unknown, oldest first (src/ledger/pending.ts). */
@@ -57,6 +66,8 @@ export async function dashboardData(env: Env, depsOf: DepsOf, days = 30): Promis
     byDay: [],
     byRoute: [],
     byCrawler: [],
+    credit: { label: "crawl credit", atomic: 0n, count: 0 },
+    funnel: undefined,
     recent: [],
     sessions: [],
     table: undefined,
@@ -68,6 +79,7 @@ export async function dashboardData(env: Env, depsOf: DepsOf, days = 30): Promis
   };
   const history = new PriceHistory(env.PRICES, {});
   await history.current().then((table) => (data.table = table), problem("price table"));
+  const live = await deps?.tables.current().catch(() => undefined);
   const ledger = deps?.ledger;
   if (!ledger) {
     data.problems.push("receipts: the ledger is not configured (bind a D1 database as LEDGER)");
@@ -86,9 +98,19 @@ export async function dashboardData(env: Env, depsOf: DepsOf, days = 30): Promis
     data.byDay = fillDays(usdcBars(summary.byDay), start, days);
     data.byRoute = topBars(usdcBars(summary.byRoute), 12);
     data.byCrawler = topBars(usdcBars(summary.byCrawler), 12);
+    const credit = usdcBars(summary.credit)[0];
+    if (credit) data.credit = { ...credit, label: "crawl credit" };
     data.recent = recent;
   } catch (error) {
     problem("receipts")(error);
+  }
+  if (deps.funnel instanceof Funnel) {
+    const range = { from: start, to: now + 1, stepMs: DAY_MS };
+    const routeOf = routeNames(live?.ok ? live.table : undefined);
+    data.funnel = await deps.funnel.report(ledger, range, routeOf).catch((error: unknown) => {
+      problem("funnel")(error);
+      return undefined;
+    });
   }
   data.pending = await ledger.pending.list(50).catch((error: unknown) => {
     problem("pending payments")(error);
@@ -103,15 +125,24 @@ export async function dashboardData(env: Env, depsOf: DepsOf, days = 30): Promis
   return data;
 }
 
-/** USDC buckets summed per key (the same dollar on two networks counts once per receipt). */
+/**
+ * USDC buckets summed per key and detail (the same dollar on two networks counts once per
+ * receipt).
+ */
 function usdcBars(buckets: Bucket[]): Bar[] {
   const bars = new Map<string, Bar>();
   for (const bucket of buckets) {
     if (usdOf(bucket.network, bucket.asset, bucket.amount) === null) continue;
-    const bar = bars.get(bucket.key) ?? { label: bucket.key, atomic: 0n, count: 0 };
+    const id = JSON.stringify([bucket.key, bucket.detail ?? ""]);
+    const bar = bars.get(id) ?? {
+      label: bucket.key,
+      ...(bucket.detail && { detail: bucket.detail }),
+      atomic: 0n,
+      count: 0,
+    };
     bar.atomic += BigInt(bucket.amount);
     bar.count += bucket.count;
-    bars.set(bucket.key, bar);
+    bars.set(id, bar);
   }
   return [...bars.values()];
 }

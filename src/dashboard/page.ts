@@ -1,5 +1,7 @@
 import { amountLabel, transactionUrl } from "../admin/money";
-import { barChart, dayChart } from "./charts";
+import { barChart, dayChart, funnelChart } from "./charts";
+import { funnelSection } from "./funnel-view";
+import { priceTableView } from "./table-view";
 import type { DashboardData } from "./data";
 import { dollars, escape, shortHex, when } from "./html";
 
@@ -18,7 +20,13 @@ section{background:#fff;border-radius:8px;padding:14px 18px;margin:14px 0;box-sh
 h1{font-size:18px;margin:0}h2{font-size:15px;margin:0 0 10px}
 .figures{display:flex;gap:36px}.figure b{display:block;font-size:26px}
 table{border-collapse:collapse;width:100%;font-size:12.5px}th,td{text-align:left;padding:4px 6px;border-bottom:1px solid #eee}
-code{font-size:12px}.empty{color:#777}.problems{color:#a33}`;
+code{font-size:12px}.empty{color:#777}.problems{color:#a33}
+td,th{overflow-wrap:anywhere}
+.bars{display:grid;gap:4px}.bar-row{display:grid;grid-template-columns:minmax(0,15rem) minmax(0,1fr) 8.5rem;gap:10px;align-items:center;font-size:12.5px}
+.bar-label{min-width:0;overflow-wrap:anywhere;line-height:1.25}.bar-label small{display:block;color:#778;font-size:11px}
+.bar-track{min-width:0}.bar{height:14px;background:#2f9e6e;border-radius:2px}.bar-value{white-space:nowrap;text-align:right}
+.credit{margin-top:8px}.reasons{color:#a33;font-size:11.5px}.raw pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:11.5px;background:#f6f7f9;padding:8px}
+.terms div{margin:1px 0}.terms b{font-weight:600;color:#445}`;
 
 /** Renders the dashboard's HTML. */
 export function dashboardPage(data: DashboardData): string {
@@ -35,12 +43,14 @@ ${data.problems.length ? `<section class="problems" data-testid="problems">${dat
 <div class="figure"><b data-testid="session-count">${data.sessions.length}</b>live sessions</div>
 </div>${totalsList(data)}</section>
 <section><h2>Revenue per day (USDC)</h2>${dayChart(data.byDay, "chart-day")}</section>
-<section><h2>Revenue per route</h2>${barChart(data.byRoute, "chart-route", "data-route", "no payments yet")}</section>
+${funnelSection(data, funnelChart)}
+<section><h2>Revenue per route</h2>${barChart(data.byRoute, "chart-route", "data-route", "no payments yet")}
+${creditLine(data)}</section>
 <section><h2>Revenue per crawler</h2>${barChart(data.byCrawler, "chart-crawler", "data-crawler", "no crawler has paid yet")}</section>
 <section><h2>Pending payments</h2>${pendingTable(data)}</section>
 <section><h2>Recent receipts</h2>${receiptsTable(data)}</section>
 <section><h2>Live sessions</h2>${sessionsTable(data)}</section>
-<section><h2>Price table</h2>${priceTable(data)}</section>
+<section><h2>Price table</h2>${priceTableView(data.table)}</section>
 </main></body></html>`;
 }
 
@@ -65,7 +75,7 @@ function receiptsTable(data: DashboardData): string {
     return `<tr data-testid="receipt" data-tx="${escape(r.transaction)}">
       <td>${escape(when(r.time))}</td><td>${escape(r.host)}<code>${escape(r.path)}</code></td>
       <td><code title="${escape(r.payer)}">${escape(shortHex(r.payer))}</code></td>
-      <td>${escape(amountLabel(r.network, r.asset, r.amount))}</td><td>${escape(r.crawler ?? "")}</td>
+      <td>${escape(amountLabel(r.network, r.asset, r.amount))}</td><td>${escape(r.crawler ?? "")}${r.crawlerKey ? `<br><small title="${escape(r.crawlerKey)}">key ${escape(r.crawlerKey.slice(0, 8))}…</small>` : ""}</td>
       <td>${escape(r.session ?? "")}</td><td>${tx}</td></tr>`;
   });
   return `<table><thead><tr><th>time</th><th>resource</th><th>payer</th><th>amount</th>
@@ -109,31 +119,8 @@ function sessionsTable(data: DashboardData): string {
     <th>uses left</th><th>tokens</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
 }
 
-interface RuleView {
-  host?: string;
-  methods?: string[];
-  path?: string;
-  free?: boolean;
-  price?: unknown;
-  session?: unknown;
-}
-
-function priceTable(data: DashboardData): string {
-  if (!data.table) return `<p class="empty">no price table is stored</p>`;
-  const { meta } = data.table;
-  let rules: RuleView[] = [];
-  try {
-    rules = (JSON.parse(data.table.raw) as { rules?: RuleView[] }).rules ?? [];
-  } catch {
-    // a stored table is always JSON; show the header only if it somehow is not
-  }
-  const head = `<p data-testid="price-revision">revision ${meta.revision}${meta.version ? ` · version ${escape(meta.version)}` : ""}${meta.savedAt ? ` · saved ${escape(when(meta.savedAt))}` : ""}${meta.note ? ` · ${escape(meta.note)}` : ""}</p>`;
-  const rows = rules.map(
-    (rule, i) => `<tr data-testid="rule"><td>${i}</td><td>${escape(rule.host ?? "*")}</td>
-      <td>${escape(rule.methods?.join(", ") ?? "all")}</td><td><code>${escape(rule.path)}</code></td>
-      <td>${rule.free ? "free" : escape(typeof rule.price === "string" ? rule.price : JSON.stringify(rule.price))}</td>
-      <td>${rule.session ? `<code>${escape(JSON.stringify(rule.session))}</code>` : ""}</td></tr>`,
-  );
-  return `${head}<table><thead><tr><th>#</th><th>host</th><th>methods</th><th>path</th><th>price</th>
-    <th>session</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+/** Crawl credit sold: money from crawlers, but not a route; pages it paid for are in the funnel. */
+function creditLine(data: DashboardData): string {
+  const { credit } = data;
+  return `<p class="credit" data-testid="credit-sold" data-usd="${escape(dollars(credit.atomic))}" data-count="${credit.count}">Crawl credit sold (<code>/__x402/crawl-credit</code>): <b>${escape(dollars(credit.atomic))}</b> in ${credit.count} top-up${credit.count === 1 ? "" : "s"}</p>`;
 }

@@ -19,6 +19,7 @@ const COLUMNS = [
   "transaction",
   "nonce",
   "crawler",
+  "crawlerKey",
   "session",
   "x402Version",
 ] as const;
@@ -29,7 +30,7 @@ export function receiptsCsv(receipts: readonly StoredReceipt[]): string {
   for (const receipt of receipts) {
     lines.push(
       COLUMNS.map((column) =>
-        field(column === "time" ? new Date(receipt.time).toISOString() : receipt[column]),
+        field(column === "time" ? new Date(receipt.time).toISOString() : (receipt[column] ?? null)),
       ).join(","),
     );
   }

@@ -1,5 +1,5 @@
 import type { Receipt } from "./receipt";
-import { INSERT, SCHEMA, dayOf } from "./schema";
+import { ADD_CRAWLER_KEY, INSERT, SCHEMA, dayOf } from "./schema";
 import type { ReceiptRow } from "./schema";
 
 /**
@@ -34,7 +34,12 @@ export interface Bucket {
   count: number;
   /** Sum of atomic units, as a decimal string. */
   amount: string;
+  /** What tells groups of one key apart: a crawler's key (thumbprint), "" when it has none. */
+  detail?: string;
 }
+
+/** The rule receipts of crawl credit top-ups name (src/paywall/credit-top-up.ts). */
+export const CREDIT_RULE = "crawlers.credit";
 
 /** Revenue over a time range. */
 export interface RevenueSummary {
@@ -42,8 +47,31 @@ export interface RevenueSummary {
   to: number;
   totals: Bucket[];
   byDay: Bucket[];
+  /** Per path, crawl credit top-ups left out (they are `credit`). */
   byRoute: Bucket[];
+  /** Per crawler name and key (`detail`). */
   byCrawler: Bucket[];
+  /** Crawl credit sold (top-ups), one bucket per network and asset. */
+  credit: Bucket[];
+}
+
+/** Settled payments of one rule and crawler, per network and asset. */
+export interface PaidRow {
+  rule: string;
+  /** "" when no crawler paid. */
+  crawler: string;
+  crawler_key: string;
+  network: string;
+  asset: string;
+  count: number;
+  /** Sum of atomic units, as a decimal string. */
+  amount: string;
+}
+
+/** Settled payments in one time step. */
+export interface PaidStep {
+  time: number;
+  count: number;
 }
 
 const ensured = new WeakSet<D1Database>();
@@ -89,23 +117,33 @@ export class D1Ledger {
 
   /** Revenue from `from` (inclusive) to `to` (exclusive): totals, per day, route and crawler. */
   async summary(from: number, to: number): Promise<RevenueSummary> {
-    const grouped = (key: string, extra = "") =>
+    const grouped = (key: string, extra = "", detail = "") =>
       this.db
         .prepare(
           `SELECT ${key} AS key, network, asset, COUNT(*) AS count,
-            CAST(SUM(CAST(amount AS INTEGER)) AS TEXT) AS amount
+            CAST(SUM(CAST(amount AS INTEGER)) AS TEXT) AS amount${detail && `, ${detail} AS detail`}
           FROM receipts WHERE time >= ? AND time < ? ${extra}
-          GROUP BY key, network, asset ORDER BY ${key === "day" ? "key" : "count DESC"} LIMIT 400`,
+          GROUP BY key, network, asset${detail && ", detail"} ORDER BY ${key === "day" ? "key" : "count DESC"} LIMIT 400`,
         )
         .bind(from, to);
+    const credit = `rule = '${CREDIT_RULE}'`;
     const results = await this.batch([
       grouped("''"),
       grouped("day"),
-      grouped("path"),
-      grouped("crawler", "AND crawler IS NOT NULL"),
+      grouped("path", `AND ${credit} IS NOT TRUE`),
+      grouped("crawler", "AND crawler IS NOT NULL", "COALESCE(crawler_key, '')"),
+      grouped("''", `AND ${credit}`),
     ]);
     const rows = (i: number) => (results[i]?.results ?? []) as unknown as Bucket[];
-    return { from, to, totals: rows(0), byDay: rows(1), byRoute: rows(2), byCrawler: rows(3) };
+    return {
+      from,
+      to,
+      totals: rows(0),
+      byDay: rows(1),
+      byRoute: rows(2),
+      byCrawler: rows(3),
+      credit: rows(4),
+    };
   }
 
   /** Payers whose payments opened sessions, most recent first (where live passes can be). */
@@ -116,11 +154,43 @@ export class D1Ledger {
     return ((result?.results ?? []) as Array<{ payer: string }>).map((row) => row.payer);
   }
 
+  /**
+   * Settled payments per rule and crawler from `from` (inclusive) to `to` (exclusive), per
+   * network and asset: the funnel's "paid" and revenue (src/funnel).
+   */
+  async paidBy(from: number, to: number): Promise<PaidRow[]> {
+    const sql = `SELECT rule, COALESCE(crawler, '') AS crawler, COALESCE(crawler_key, '') AS crawler_key,
+        network, asset, COUNT(*) AS count, CAST(SUM(CAST(amount AS INTEGER)) AS TEXT) AS amount
+      FROM receipts WHERE time >= ? AND time < ?
+      GROUP BY rule, crawler, crawler_key, network, asset LIMIT 5000`;
+    const [result] = await this.batch([this.db.prepare(sql).bind(from, to)]);
+    return (result?.results ?? []) as unknown as PaidRow[];
+  }
+
+  /** Settled payments per time step of `stepMs`, from `from` to `to`. */
+  async paidSteps(from: number, to: number, stepMs: number): Promise<PaidStep[]> {
+    const sql = `SELECT (time / ?) * ? AS time, COUNT(*) AS count FROM receipts
+      WHERE time >= ? AND time < ? GROUP BY 1 ORDER BY 1 LIMIT 20000`;
+    const [result] = await this.batch([this.db.prepare(sql).bind(stepMs, stepMs, from, to)]);
+    return (result?.results ?? []) as unknown as PaidStep[];
+  }
+
   /** Runs statements in one round trip, creating the schema first in a fresh isolate. */
   private async batch(statements: D1PreparedStatement[]): Promise<D1Result[]> {
     if (ensured.has(this.db)) return this.db.batch(statements);
     const schema = SCHEMA.map((sql) => this.db.prepare(sql));
-    const results = await this.db.batch([...schema, ...statements]);
+    let results: D1Result[];
+    try {
+      results = await this.db.batch([...schema, ...statements]);
+    } catch (error) {
+      if (!/crawler_key/.test(String(error))) throw error;
+      // A table from before the column: add it (once per database) and try again.
+      await this.db
+        .prepare(ADD_CRAWLER_KEY)
+        .run()
+        .catch(() => undefined);
+      results = await this.db.batch([...schema, ...statements]);
+    }
     ensured.add(this.db);
     return results.slice(schema.length);
   }
@@ -141,6 +211,7 @@ function valuesOf(r: Receipt): Array<string | number | null> {
     r.transaction,
     r.nonce,
     r.crawler,
+    r.crawlerKey ?? null,
     r.session,
     r.x402Version,
   ];
@@ -161,6 +232,7 @@ function fromRow(row: ReceiptRow): StoredReceipt {
     transaction: row.tx,
     nonce: row.nonce,
     crawler: row.crawler,
+    crawlerKey: row.crawler_key ?? null,
     session: row.session,
     x402Version: row.x402_version,
   };

@@ -1,6 +1,14 @@
 export { ReceiptsLedger, recordPayment, LEDGER_WRITE_TIMEOUT_MS } from "./ledger";
 export type { RecordOutcome } from "./ledger";
-export type { Bucket, ReceiptQuery, RevenueSummary, StoredReceipt } from "./d1-ledger";
+export { CREDIT_RULE } from "./d1-ledger";
+export type {
+  Bucket,
+  PaidRow,
+  PaidStep,
+  ReceiptQuery,
+  RevenueSummary,
+  StoredReceipt,
+} from "./d1-ledger";
 export { receiptOf } from "./receipt";
 export type { Receipt, SettledPayment } from "./receipt";
 export { receiptsCsv } from "./csv";

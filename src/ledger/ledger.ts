@@ -1,6 +1,6 @@
 import { RECEIPT_PENDING_PREFIX } from "../kv/keys";
 import { D1Ledger } from "./d1-ledger";
-import type { ReceiptQuery, RevenueSummary, StoredReceipt } from "./d1-ledger";
+import type { PaidRow, PaidStep, ReceiptQuery, RevenueSummary, StoredReceipt } from "./d1-ledger";
 import { PendingPayments } from "./pending";
 import { paymentKey, receiptOf } from "./receipt";
 import type { Receipt, SettledPayment } from "./receipt";
@@ -93,6 +93,18 @@ export class ReceiptsLedger {
   async summary(from: number, to: number): Promise<RevenueSummary> {
     await receiptsWritten();
     return this.d1.summary(from, to);
+  }
+
+  /** Settled payments per rule and crawler over a time range (the funnel's "paid"). */
+  async paidBy(from: number, to: number): Promise<PaidRow[]> {
+    await receiptsWritten();
+    return this.d1.paidBy(from, to);
+  }
+
+  /** Settled payments per time step of `stepMs` over a time range. */
+  async paidSteps(from: number, to: number, stepMs: number): Promise<PaidStep[]> {
+    await receiptsWritten();
+    return this.d1.paidSteps(from, to, stepMs);
   }
 
   /** Payers whose payments opened sessions since `since`, most recent first. */

@@ -31,8 +31,16 @@ export interface Receipt {
    * nonce (`permit2:<n>`) or a Solana payer signature (`sig:<base58>`); null when unreadable.
    */
   nonce: string | null;
-  /** The paying crawler's identity (pay-per-crawl), when it is one. */
+  /**
+   * The paying crawler (pay-per-crawl) by name: the catalogue's (`GPTBot`), else its key
+   * directory's host; "<name> (unverified)" for a User-Agent claim without a signature.
+   */
   crawler: string | null;
+  /**
+   * The paying crawler's key (RFC 7638 thumbprint), when it signed; absent in receipts parked
+   * before it was recorded.
+   */
+  crawlerKey?: string | null;
   /** The session scope this payment opened, when the rule sells passes. */
   session: string | null;
   x402Version: number;
@@ -47,7 +55,7 @@ export interface SettledPayment {
   x402Version: number;
   settlement: SettleResponse;
   payer: string | undefined;
-  crawler?: string | undefined;
+  crawler?: { name: string; key: string } | undefined;
   session?: string | undefined;
 }
 
@@ -73,7 +81,8 @@ export function receiptOf(paid: SettledPayment, now: number = Date.now()): Recei
     network: offer.network,
     transaction: paid.settlement.transaction ? fold(paid.settlement.transaction) : null,
     nonce: claimed?.replayKey ?? null,
-    crawler: paid.crawler ?? null,
+    crawler: paid.crawler?.name ?? null,
+    crawlerKey: paid.crawler?.key || null,
     session: paid.session ?? null,
     x402Version: paid.x402Version,
   };

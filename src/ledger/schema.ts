@@ -21,6 +21,7 @@ export const SCHEMA: readonly string[] = [
     tx TEXT,
     nonce TEXT,
     crawler TEXT,
+    crawler_key TEXT,
     session TEXT,
     x402_version INTEGER NOT NULL,
     UNIQUE (network, tx),
@@ -31,8 +32,14 @@ export const SCHEMA: readonly string[] = [
 
 /** The insert: a receipt whose transaction or nonce is already recorded changes nothing. */
 export const INSERT = `INSERT OR IGNORE INTO receipts (time, day, host, path, rule, payer,
-  pay_to, amount, asset, network, tx, nonce, crawler, session, x402_version)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  pay_to, amount, asset, network, tx, nonce, crawler, crawler_key, session, x402_version)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/**
+ * Brings a receipts table made before `crawler_key` existed up to date; "duplicate column" (it is
+ * there already) is the expected failure once it has run.
+ */
+export const ADD_CRAWLER_KEY = "ALTER TABLE receipts ADD COLUMN crawler_key TEXT";
 
 /** A receipts row as D1 returns it. */
 export interface ReceiptRow {
@@ -50,6 +57,7 @@ export interface ReceiptRow {
   tx: string | null;
   nonce: string | null;
   crawler: string | null;
+  crawler_key: string | null;
   session: string | null;
   x402_version: number;
 }

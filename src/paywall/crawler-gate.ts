@@ -1,6 +1,7 @@
 import {
   CRAWLER_CHARGED,
   checkCrawlerPrice,
+  crawlerTag,
   decide,
   formatCrawlerPrice,
   identifyCrawler,
@@ -63,11 +64,14 @@ export type CrawlStep =
       type: "charge";
       match: Extract<Match, { kind: "priced" }>;
       decorate(r: Response): Response;
-      /** Who is charged, for the receipt: the crawler's name, `key:<thumbprint>`, or a claim. */
-      crawler: string;
+      /** Who is charged, for the receipt and the funnel: a name and the key (crawlerTag). */
+      crawler: CrawlerTag;
     }
-  /** The answer is ready. */
-  | { type: "respond"; response: Response };
+  /** The answer is ready; `crawler` names who it went to, when a crawler policy applied. */
+  | { type: "respond"; response: Response; crawler?: CrawlerTag | undefined };
+
+/** A crawler as receipts and the funnel name it: see `crawlerTag` (src/crawlers/policy.ts). */
+export type CrawlerTag = ReturnType<typeof crawlerTag>;
 
 /** What the gate needs besides the request. */
 export interface GateDeps {
@@ -92,17 +96,22 @@ export async function crawlerGate(input: CrawlRequest, deps: GateDeps): Promise<
       return respond(crawlerErrorResponse("InvalidSignature", decision.reason));
     case "directory-unavailable":
       return respond(crawlerErrorResponse("InternalError", decision.reason, { status: 502 }));
-    case "block":
-      return respond(crawlerErrorResponse("CrawlerForbidden", blockReason(decision.subject)));
+    case "block": {
+      const blocked = crawlerErrorResponse("CrawlerForbidden", blockReason(decision.subject));
+      return { ...respond(blocked), crawler: crawlerTag(decision.subject) };
+    }
     case "allow": {
       // Let in free where others pay: worth money to whoever holds a copy of the signature.
       const free = privilegeOf(decision, match, terms) === "free";
       const stale = free ? staleSignature(decision.subject, terms, "free access") : undefined;
-      return stale ? respond(stale) : { type: "free" };
+      return stale
+        ? { ...respond(stale), crawler: crawlerTag(decision.subject) }
+        : { type: "free" };
     }
     case "charge": {
       const privilege = privilegeOf(decision, match, terms);
-      return charge(input, decision.subject, decision.offer, privilege, deps);
+      const step = await charge(input, decision.subject, decision.offer, privilege, deps);
+      return step.type === "respond" ? { ...step, crawler: crawlerTag(decision.subject) } : step;
     }
   }
 }
@@ -138,7 +147,7 @@ async function charge(
   if (paying || offer.payeeFromOrigin) {
     const rule = input.match.rule;
     const match = { kind: "priced" as const, rule, offer };
-    return { type: "charge", match, decorate: decorate(offer), crawler: crawlerLabel(subject) };
+    return { type: "charge", match, decorate: decorate(offer), crawler: crawlerTag(subject) };
   }
   if (check.kind === "none") return respond(crawlerChallenge(request, offer, resourceUrl));
   if (!subject.keyid) {
@@ -233,14 +242,6 @@ function decorate(offer: Offer): (response: Response) => Response {
   };
 }
 
-/** The crawler as the receipts ledger records it; an unverified claim says so. */
-function crawlerLabel(subject: Subject): string {
-  const name = subject.crawler?.name;
-  if (subject.class === "unverified") return `${name ?? "unknown"} (unverified)`;
-  if (name) return name;
-  return subject.keyid ? `key:${subject.keyid}` : "unknown";
-}
-
 function blockReason(subject: Subject): string {
   if (subject.class === "unverified") {
     const who = subject.crawler?.name ?? "a crawler";
@@ -251,6 +252,6 @@ function blockReason(subject: Subject): string {
   return `${who} is blocked here`;
 }
 
-function respond(response: Response): CrawlStep {
+function respond(response: Response): Extract<CrawlStep, { type: "respond" }> {
   return { type: "respond", response };
 }

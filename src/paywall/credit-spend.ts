@@ -8,6 +8,7 @@ import type { OriginOptions } from "../proxy";
 import { crawlerChallenge, crawlerErrorResponse, withHeaders } from "./crawler-responses";
 import { keepPrivate } from "./cache-control";
 import { errorResponse } from "./responses";
+import { tagOutcome } from "../funnel";
 
 /**
  * Serving a page from prepaid crawl credit: a verified crawler that agreed to the price
@@ -108,7 +109,8 @@ export async function spendCredit(input: SpendInput, deps: SpendDeps): Promise<R
   };
   const served = withHeaders(origin, added);
   keepPrivate(served.headers);
-  return served;
+  const spent = { network: offer.network, asset: offer.asset, amount: offer.amount };
+  return tagOutcome(served, { type: "credit", spent });
 }
 
 /** What the crawler is told of a debit given back: confirmed by the store, or still owed. */

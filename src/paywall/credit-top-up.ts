@@ -1,9 +1,17 @@
-import { formatCrawlerPrice, isCovered } from "../crawlers";
+import {
+  boundCrawler,
+  directoryHost,
+  formatCrawlerPrice,
+  identifyByUserAgent,
+  isCovered,
+} from "../crawlers";
 import { creditAccount } from "../credit";
 import { decodePayment, preparePayment } from "../payments";
 import { atomicToUsd, challengeResponse, prefersHtml, usdToAtomic } from "../pricing";
 import type { CreditTerms, Offer } from "../pricing";
-import { recordPayment } from "../ledger";
+import type { WebBotAuthResult } from "../crawlers";
+import type { CreditService } from "../credit";
+import { CREDIT_RULE, recordPayment } from "../ledger";
 import { crawlerErrorResponse } from "./crawler-responses";
 import type { PaywallDeps } from "./flow";
 import { payOnce } from "./pay-once";
@@ -29,8 +37,15 @@ import { errorResponse, settlementHeader } from "./responses";
 /** The path of the top-up endpoint. */
 export const CREDIT_PATH = "/__x402/crawl-credit";
 
-/** Handles a top-up request. */
-export async function topUpCredit(request: Request, deps: PaywallDeps): Promise<Response> {
+/**
+ * Handles a top-up request; `waitUntil` lets the funnel's count of it be written after the
+ * answer.
+ */
+export async function topUpCredit(
+  request: Request,
+  deps: PaywallDeps,
+  waitUntil?: (work: Promise<unknown>) => void,
+): Promise<Response> {
   const state = await deps.tables.current();
   if (!state.ok) return errorResponse("price_table_unavailable", state.reason);
   const terms = state.table.crawlers?.credit;
@@ -48,7 +63,34 @@ export async function topUpCredit(request: Request, deps: PaywallDeps): Promise<
   }
   if (signature.status === "invalid")
     return crawlerErrorResponse("InvalidSignature", signature.reason);
+  // Named as on the pages it pays for (src/crawlers/policy.ts `crawlerTag`).
+  const catalogue = state.table.crawlers?.catalogue;
+  const claimed = identifyByUserAgent(request.headers.get("user-agent"), catalogue);
+  const crawler = {
+    name:
+      boundCrawler(signature.directory, claimed, catalogue)?.name ??
+      directoryHost(signature.directory) ??
+      "signed crawler",
+    key: signature.keyid,
+  };
+  const answer = await sell(request, deps, { terms, credit, signature, crawler });
+  const key = { rule: CREDIT_RULE, crawler: crawler.name, crawlerKey: crawler.key };
+  deps.funnel?.record(key, request, answer, waitUntil);
+  return answer;
+}
 
+/** The sale itself, to a crawler whose signature verified. */
+async function sell(
+  request: Request,
+  deps: PaywallDeps,
+  seller: {
+    terms: CreditTerms;
+    credit: CreditService;
+    signature: Extract<WebBotAuthResult, { status: "verified" }>;
+    crawler: { name: string; key: string };
+  },
+): Promise<Response> {
+  const { terms, credit, signature, crawler } = seller;
   const url = new URL(request.url);
   const amount = parseAmount(url.searchParams.get("amount"), terms);
   if (!amount.ok) return errorResponse("bad_amount", amount.reason);
@@ -98,12 +140,12 @@ export async function topUpCredit(request: Request, deps: PaywallDeps): Promise<
         await recordPayment(deps.ledger, {
           url,
           forwardPath: url.pathname,
-          match: { rule: "crawlers.credit", offer },
+          match: { rule: CREDIT_RULE, offer },
           paymentPayload: prepared.request.paymentPayload,
           x402Version: prepared.x402Version,
           settlement: receipt,
           payer,
-          crawler: keyid,
+          crawler,
         });
         let credited = await credit.topUp(keyid, account, reference, amount.atomic);
         if (credited.type === "unavailable")

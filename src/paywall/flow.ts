@@ -15,6 +15,9 @@ import type { OriginOptions } from "../proxy";
 import { wantFor } from "../sessions";
 import type { Admitted, SessionResult } from "../sessions";
 import { crawlerGate } from "./crawler-gate";
+import type { CrawlerTag } from "./crawler-gate";
+import { ruleKey, tagOutcome } from "../funnel";
+import type { FunnelRecorder } from "../funnel";
 import { forwardPreflight, isPreflight } from "./preflight";
 import type { CrawlerDeps } from "./crawler-gate";
 import { BAZAAR, bazaarExtension } from "../discovery";
@@ -61,6 +64,8 @@ export interface PaywallDeps {
   quoteSecret?: string | undefined;
   /** Reads the chain to resolve pending payments (`CHAIN_RPC_URLS`, src/chain). */
   chain?: ChainProver | undefined;
+  /** Counts each answer on a priced route for the operator's funnel (src/funnel); no I/O. */
+  funnel?: FunnelRecorder | undefined;
 }
 
 /** One priced request, as the paid flow sees it. */
@@ -72,7 +77,7 @@ interface PricedRequest {
   resourceUrl: string;
   match: Extract<Match, { kind: "priced" }>;
   /** The charged crawler's identity (pay-per-crawl), for the receipt. */
-  crawler?: string | undefined;
+  crawler?: CrawlerTag | undefined;
   waitUntil?: RequestContext["waitUntil"];
 }
 
@@ -123,7 +128,17 @@ export async function handleRequest(
         { crawlers: deps.crawlers, origin: deps.origin, defer: context.waitUntil },
       )
     : { type: "pass" as const };
-  if (crawl.type === "respond") return crawl.response;
+  // The operator's funnel: one count per answer on a priced route, written after the answer.
+  const counted = (response: Response, crawler?: CrawlerTag) => {
+    const key = {
+      rule: ruleKey(match),
+      crawler: crawler?.name ?? "",
+      crawlerKey: crawler?.key ?? "",
+    };
+    deps.funnel?.record(key, request, response, context.waitUntil);
+    return response;
+  };
+  if (crawl.type === "respond") return counted(crawl.response, crawl.crawler);
   const decided = crawl.type === "charge" ? crawl.match : match;
 
   if (decided.kind === "free" || crawl.type === "free") {
@@ -137,7 +152,7 @@ export async function handleRequest(
     { ...priced, resourceUrl, match: decided, crawler, waitUntil: context.waitUntil },
     deps,
   );
-  return crawl.type === "charge" ? crawl.decorate(response) : response;
+  return counted(crawl.type === "charge" ? crawl.decorate(response) : response, crawler);
 }
 
 async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Response> {
@@ -319,7 +334,7 @@ async function serveSession(
       `the origin answered ${forwarded.response.status}; no session use was spent`,
     );
   }
-  return sessionResponse(forwarded.response, admitted, scope);
+  return tagOutcome(sessionResponse(forwarded.response, admitted, scope), { type: "session" });
 }
 
 function isReserved(matchPath: string): boolean {

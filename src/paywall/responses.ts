@@ -2,6 +2,7 @@ import type { SettleResponse } from "@x402/core/types";
 import { keepPrivate } from "./cache-control";
 import { encodeReceipt } from "./receipt-header";
 import { EXPOSED_HEADERS } from "../pricing";
+import { tagOutcome } from "../funnel/tags";
 import {
   SESSION_EXPIRES_HEADER,
   SESSION_HEADER,
@@ -48,10 +49,12 @@ export type ErrorCode = keyof typeof ERRORS;
 
 /** A JSON error `{error, message}`; `status` overrides the code's default status. */
 export function errorResponse(code: ErrorCode, message: string, status?: number): Response {
-  return new Response(JSON.stringify({ error: code, message }), {
+  const response = new Response(JSON.stringify({ error: code, message }), {
     status: status ?? ERRORS[code],
     headers: { "Content-Type": "application/json", "Cache-Control": "no-store" },
   });
+  // The code, for the operator's funnel (src/funnel/tags.ts): nothing is added to the answer.
+  return tagOutcome(response, { type: "error", code });
 }
 
 /** All a public client learns of a misconfigured paywall: the details may name credentials. */

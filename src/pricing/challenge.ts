@@ -44,7 +44,14 @@ export function challengeResponse(input: ChallengeInput): Response {
     const isUsdc = usdc !== undefined && usdc.address.toLowerCase() === offer.asset.toLowerCase();
     const decimals = isUsdc ? usdc.decimals : undefined;
     return paywallResponse(
-      { required, price: offer.display, decimals, session: offer.session },
+      {
+        required,
+        price: offer.display,
+        decimals,
+        session: offer.session,
+        title: offer.title,
+        brand: offer.brand,
+      },
       headers,
     );
   }

@@ -88,7 +88,13 @@ export function compileTable(
   env: EnvDefaults,
 ): { ok: true; table: CompiledTable } | { ok: false; errors: string[] } {
   const errors: string[] = [];
-  const base: Terms = { network: env.network, payTo: env.payTo, ...stripUndefined(table.defaults) };
+  // The brand goes into every offer, for the paywall page (brand.ts); no rule can set one.
+  const base: Terms & { brand?: PriceTable["brand"] } = {
+    network: env.network,
+    payTo: env.payTo,
+    ...stripUndefined(table.defaults),
+    ...(table.brand && { brand: table.brand }),
+  };
   const resolve = (
     label: string,
     rule: { free?: true } & Terms & {

@@ -1,5 +1,6 @@
 import { familyOf, schemeFor } from "../schemes";
 import { atomicToUsd, defaultUsdc, knownNetworks, usdToAtomic } from "./assets";
+import type { Brand } from "./brand";
 import type { DiscoveryConfig } from "./discovery-terms";
 import type { DynamicPrice } from "./dynamic-price";
 import type { Metered } from "./metered";
@@ -33,6 +34,10 @@ export interface Offer {
    */
   fromFacilitator?: readonly string[];
   description: string;
+  /** What the paywall page calls the content (the rule's `title`). */
+  title?: string;
+  /** The table's `brand`, for the paywall page. */
+  brand?: Brand;
   mimeType: string;
   /** The price for people, e.g. "$0.01", when the asset's decimals are known. */
   display: string;
@@ -61,7 +66,7 @@ export interface Offer {
  */
 export function resolveOffer(
   price: NonNullable<Rule["price"]>,
-  terms: Terms,
+  terms: Terms & { brand?: Brand | undefined },
   scheme = "exact",
   payeeFromOrigin = false,
 ): Offer | string {
@@ -86,6 +91,8 @@ export function resolveOffer(
     ...(payeeFromOrigin && { payeeFromOrigin: true }),
     maxTimeoutSeconds: terms.maxTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
     description: terms.description ?? "",
+    ...(terms.title !== undefined && { title: terms.title }),
+    ...(terms.brand && { brand: terms.brand }),
     mimeType: terms.mimeType ?? "",
     ...(module.facilitatorExtra.length > 0 && { fromFacilitator: module.facilitatorExtra }),
     ...(terms.paymentIdentifier === "required" && { paymentIdRequired: true }),

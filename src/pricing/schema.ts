@@ -2,6 +2,7 @@ import { z } from "zod";
 import { EVM_ADDRESS } from "../schemes/evm";
 import { SOLANA_ADDRESS } from "../schemes/solana";
 import { USD_PRICE } from "./assets";
+import { BrandSchema } from "./brand";
 import { CrawlPriceSchema, CrawlersSchema } from "./crawler-terms";
 import { DiscoverySchema } from "./discovery-terms";
 import { DynamicPriceSchema } from "./dynamic-price";
@@ -62,6 +63,13 @@ const terms = {
   network: network.optional(),
   payTo: address.optional(),
   description: z.string().max(1000).optional(),
+  /** What the paywall page calls the content (else its name from the URL; src/browser). */
+  title: z
+    .string()
+    .min(1)
+    .max(200)
+    .refine((t) => ![...t].some((c) => c < " " || c === "\u007f"), "must be one line of text")
+    .optional(),
   mimeType: z.string().max(200).optional(),
   maxTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
   /** Whether payments must carry a `payment-identifier` (idempotent retries); default optional. */
@@ -196,6 +204,8 @@ export const PriceTableSchema = z
     crawlers: CrawlersSchema.optional(),
     /** Named maps of payees for rules with a `payee` (payees.ts). */
     payees: PayeeMapsSchema.optional(),
+    /** The operator's name, colour and logo on the paywall page (brand.ts). */
+    brand: BrandSchema.optional(),
   })
   .strict();
 

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PAYER } from "../../dev/chain.ts";
 import { USDC_ADDRESS } from "../../dev/usdc.ts";
 import { ensureChromium, launchChromium } from "./chromium.ts";
+import { overflowing, pageOverflows, textLines } from "./geometry.ts";
 import { balances, useStack } from "./stack.ts";
 import { injectWallet } from "./test-wallet.ts";
 import type { WalletOptions } from "./test-wallet.ts";
@@ -43,9 +44,10 @@ const stack = useStack({
         description: "An article of the demo site",
         session: { ttl: "1h", scope: "resource" },
       },
-      { path: "/api/*", price: "$0.001", description: "A JSON report" },
+      { path: "/api/*", price: "$0.001", description: "A JSON report", title: "The daily report" },
     ],
     default: { free: true },
+    brand: { name: "Demo Times", colour: "#0b6e4f" },
   },
 });
 
@@ -65,8 +67,8 @@ afterAll(async () => {
 const url = (path: string) => stack.get().workerUrl + path;
 
 /** A fresh browser context (no cookies) with the test wallet, or with none. */
-async function open(wallet?: Partial<WalletOptions>) {
-  const context = await browser.newContext();
+async function open(wallet?: Partial<WalletOptions>, viewport = { width: 1280, height: 720 }) {
+  const context = await browser.newContext({ viewport });
   contexts.push(context);
   const log = wallet
     ? await injectWallet(context, stack.get().rpcUrl, {
@@ -97,7 +99,9 @@ describe("browser paywall", () => {
     expect(challenge?.status()).toBe(402);
     await expect(page.locator(".price").textContent()).resolves.toBe("$0.01");
     await expect(page.locator("body").textContent()).resolves.toContain("Base Sepolia");
+    await expect(page.locator("h1").textContent()).resolves.toBe("Hello x402");
     await shot(page, "1-payment-required");
+    expect(await layoutProblems(page)).toEqual([]);
 
     await page.getByRole("button", { name: "Pay $0.01 with Test Wallet" }).click();
     await page.getByRole("heading", { name: "Hello, x402" }).waitFor();
@@ -171,6 +175,45 @@ describe("browser paywall", () => {
     expect(dropped).toBe(1);
     expect(log!.signed).toHaveLength(1);
     expect(start.payer - (await balances(stack.get())).payer).toBe(API_PRICE);
+  });
+});
+
+/** What overflows on the 402 page: its text blocks, the address, the buttons, the page. */
+async function layoutProblems(page: Page): Promise<string[]> {
+  const problems = await overflowing(page, "main h1, main p, main code, main button", "main");
+  if (await pageOverflows(page)) problems.push("the page is wider than the window");
+  return problems;
+}
+
+describe("browser paywall layout", () => {
+  it("should fit a phone's width, name the page and break the address only inside its digits", async () => {
+    const { page } = await open({}, { width: 360, height: 760 });
+    expect((await page.goto(url("/articles/why-edge-paywalls-work")))?.status()).toBe(402);
+    await page.getByRole("button", { name: /^Pay \$0\.01/ }).waitFor();
+    await shot(page, "10-phone-width");
+    expect(await page.locator("h1").textContent()).toBe("Why edge paywalls work");
+    expect(await page.locator("#x402-about").textContent()).toBe("An article of the demo site");
+    expect(await page.locator("#x402-site").textContent()).toBe("Demo Times");
+    expect(await layoutProblems(page)).toEqual([]);
+    const lines = await textLines(page, "#x402-payee");
+    expect(lines.join("")).toBe(stack.get().payTo);
+    expect(lines.length).toBeGreaterThan(1); // it did have to wrap at this width
+    expect(lines[0]).toMatch(/^0x[0-9a-fA-F]{4,}$/);
+    for (const line of lines.slice(1)) expect(line).toMatch(/^[0-9a-fA-F]{4,}$/);
+    // The operator's colour on the pay button, with text that reads on it.
+    const colours = await page
+      .locator("button")
+      .first()
+      .evaluate((b) => [getComputedStyle(b).backgroundColor, getComputedStyle(b).color]);
+    expect(colours).toEqual(["rgb(11, 110, 79)", "rgb(255, 255, 255)"]);
+  });
+
+  it("should name a page by its rule's title", async () => {
+    const { page } = await open();
+    expect((await page.goto(url("/api/summary")))?.status()).toBe(402);
+    expect(await page.locator("h1").textContent()).toBe("The daily report");
+    expect(await page.locator("#x402-about").textContent()).toBe("A JSON report");
+    expect(await layoutProblems(page)).toEqual([]);
   });
 });
 

@@ -11,6 +11,7 @@ import { payingFetchV1, payingFetchV2, receiptOf } from "../../dev/clients.ts";
 import { DEV_SECRETS } from "../../dev/stack.ts";
 import { USDC_ADDRESS } from "../../dev/usdc.ts";
 import { ensureChromium, launchChromium } from "./chromium.ts";
+import { overflowing, overlapping, pageOverflows } from "./geometry.ts";
 import { balances, recordingFetch, useStack } from "./stack.ts";
 
 /**
@@ -107,6 +108,7 @@ async function prices(
 
 let paidTotal = 0n;
 let paidCount = 0;
+let replayStatus = 0;
 
 describe("receipts ledger on the real stack", () => {
   it("should keep exactly one receipt per paid request, each matching a transfer on chain", async () => {
@@ -131,7 +133,8 @@ describe("receipts ledger on the real stack", () => {
       200,
     );
     const replay = new Headers(recorder.sent.at(-1));
-    expect((await fetch(url("/api/four"), { headers: replay })).status).not.toBe(200);
+    replayStatus = (await fetch(url("/api/four"), { headers: replay })).status;
+    expect(replayStatus).not.toBe(200);
     expect((await pay(url("/api/fail"))).status).toBe(500);
     const n = paid.length + 1;
 
@@ -182,6 +185,31 @@ describe("receipts ledger on the real stack", () => {
   });
 });
 
+describe("funnel on the real stack", () => {
+  it("should report the run above: a 402 before each payment, the payments, session uses and refusals by reason", async () => {
+    expect(paidCount).toBeGreaterThan(0);
+    const response = await fetch(url("/__x402/admin/funnel?days=1"), { headers: adminHeaders });
+    expect(response.status).toBe(200);
+    const { totals } = (await response.json()) as {
+      totals: {
+        challenges: number;
+        paid: number;
+        refused: number;
+        refusedBy: Record<string, number>;
+        sessionUses: number;
+      };
+    };
+    // One 402 before each of the paid requests and the one the origin failed; the replayed
+    // payment is refused (a 402 too, when it is answered with one).
+    const replayed402 = replayStatus === 402 ? 1 : 0;
+    expect(totals.paid).toBe(paidCount);
+    expect(totals.challenges).toBe(paidCount + 1 + replayed402);
+    expect(totals.sessionUses).toBe(2);
+    expect(totals.refused).toBe(2);
+    expect(totals.refusedBy["origin_error"]).toBe(1);
+  });
+});
+
 describe("dashboard in Chromium", () => {
   beforeAll(() => ensureChromium(), 900_000);
 
@@ -218,10 +246,18 @@ describe("dashboard in Chromium", () => {
       expect(await text("price-revision")).toContain("version e2e-operator");
       const box = await page.locator("#chart-day").boundingBox();
       expect(box?.width).toBeGreaterThan(300);
+      expect(await text("funnel-paid")).toBe(String(paidCount));
+      expect(await page.locator('[data-testid="rule"][data-rule="default"]').count()).toBe(1);
       expect(external).toEqual([]);
 
       mkdirSync(OUTPUT, { recursive: true });
       await page.screenshot({ path: join(OUTPUT, "dashboard.png"), fullPage: true });
+      // What the screenshot shows, checked: no label outgrows its box or runs into its bar.
+      const labels = ".bar-label, .bar-value, td, th, .figure, [data-testid=price-revision]";
+      expect(await overflowing(page, labels, "section")).toEqual([]);
+      expect(await overlapping(page, ".bar-row", ".bar-label", ".bar-track")).toEqual([]);
+      expect(await overlapping(page, ".bar-row", ".bar-track", ".bar-value")).toEqual([]);
+      expect(await pageOverflows(page)).toBe(false);
     } finally {
       await browser.close();
     }

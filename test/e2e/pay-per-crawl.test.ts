@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, PAYER } from "../../dev/chain.ts";
 import { receiptOf } from "../../dev/clients.ts";
@@ -8,6 +9,9 @@ import { serveKeyDirectory, startDevCrawler } from "../../dev/crawler.ts";
 import type { DevCrawler, RunningDirectory } from "../../dev/crawler.ts";
 import { startStack } from "../../dev/stack.ts";
 import type { RunningStack } from "../../dev/stack.ts";
+import { DEV_SECRETS } from "../../dev/stack.ts";
+import { ensureChromium, launchChromium } from "./chromium.ts";
+import { overflowing, overlapping, pageOverflows } from "./geometry.ts";
 import { balances } from "./stack.ts";
 
 /**
@@ -27,6 +31,8 @@ let stateDir = "";
 let devbot: DevCrawler;
 let gptbot: DevCrawler;
 let bytespider: DevCrawler;
+/** A crawler no directory binding names: known by its key directory's host and its key. */
+let stranger: DevCrawler;
 let malformed: RunningDirectory;
 let dead = "";
 
@@ -58,7 +64,8 @@ function table(): unknown {
 }
 
 beforeAll(async () => {
-  [devbot, gptbot, bytespider] = await Promise.all([
+  [devbot, gptbot, bytespider, stranger] = await Promise.all([
+    startDevCrawler(),
     startDevCrawler(),
     startDevCrawler(),
     startDevCrawler(),
@@ -78,7 +85,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
-  await Promise.all([devbot, gptbot, bytespider].map((c) => c?.stop()));
+  await Promise.all([devbot, gptbot, bytespider, stranger].map((c) => c?.stop()));
   await malformed?.stop();
   rmSync(stateDir, { recursive: true, force: true });
 });
@@ -241,5 +248,62 @@ describe("signatures and directories that prove nothing", () => {
     expect(await bad.text()).toContain("JWKS");
     expect(stack.originHits("/api/free/dead") + stack.originHits("/api/free/malformed")).toBe(0);
     expect(await balances(stack)).toEqual(before);
+  });
+});
+
+describe("crawlers on the operator's dashboard", () => {
+  beforeAll(() => ensureChromium(), 900_000);
+
+  it("should show each crawler by name with its key as detail, credit as its own line, and no label overflowing", async () => {
+    // The stranger buys credit and pays a page with x402: both under its directory's host.
+    expect((await stranger.topUp(stack.workerUrl, "0.05", PAYER.privateKey)).status).toBe(200);
+    const page = await stranger.paying(PAYER.privateKey)(url("/api/free/stranger-page"), {
+      headers: ua("StrangerBot"),
+    });
+    expect(page.status).toBe(200);
+    const strangerHost = new URL(stranger.directory.origin).host;
+    const admin = { Authorization: `Bearer ${DEV_SECRETS.ADMIN_TOKEN}` };
+    const revenue = (await (
+      await fetch(url("/__x402/admin/revenue?days=1"), { headers: admin })
+    ).json()) as {
+      byRoute: Array<{ key: string }>;
+      byCrawler: Array<{ key: string; detail: string; count: number }>;
+      credit: Array<{ count: number }>;
+    };
+    expect(revenue.byRoute.map((b) => b.key)).not.toContain("/__x402/crawl-credit");
+    expect(revenue.credit.reduce((n, b) => n + b.count, 0)).toBe(2);
+    const strangers = revenue.byCrawler.filter((b) => b.key === strangerHost);
+    expect(strangers).toHaveLength(1);
+    expect(strangers[0]!.count).toBe(2);
+    expect(revenue.byCrawler.find((b) => b.key === "devbot")?.detail).toMatch(
+      /^[A-Za-z0-9_-]{43}$/,
+    );
+
+    const browser = await launchChromium();
+    try {
+      const tab = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      await tab.setExtraHTTPHeaders(admin);
+      expect((await tab.goto(url("/__x402/dashboard")))?.status()).toBe(200);
+      const bars = tab.locator("#chart-crawler .bar-row");
+      expect(
+        await bars.evaluateAll((rows) => rows.map((r) => r.getAttribute("data-crawler"))),
+      ).toEqual(expect.arrayContaining(["devbot", strangerHost]));
+      expect(await tab.locator('#chart-route [data-route="/__x402/crawl-credit"]').count()).toBe(0);
+      expect(await tab.locator('[data-testid="credit-sold"]').getAttribute("data-count")).toBe("2");
+      const funnelCrawlers = await tab
+        .locator('[data-testid="funnel-line"]')
+        .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-crawler")));
+      expect(funnelCrawlers).toEqual(expect.arrayContaining(["devbot", strangerHost]));
+      const output = join(fileURLToPath(new URL("../..", import.meta.url)), "test-results");
+      mkdirSync(output, { recursive: true });
+      await tab.screenshot({ path: join(output, "dashboard-crawlers.png"), fullPage: true });
+      const labels = ".bar-label, .bar-value, td, th, .figure";
+      expect(await overflowing(tab, labels, "section")).toEqual([]);
+      expect(await overlapping(tab, ".bar-row", ".bar-label", ".bar-track")).toEqual([]);
+      expect(await overlapping(tab, ".bar-row", ".bar-track", ".bar-value")).toEqual([]);
+      expect(await pageOverflows(tab)).toBe(false);
+    } finally {
+      await browser.close();
+    }
   });
 });

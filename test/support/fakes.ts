@@ -7,7 +7,7 @@ import { FAKE_FEE_PAYER, FAKE_UPTO_FACILITATOR } from "./fake-values.ts";
  * Fake facilitator and origin servers for the integration tests (Node side, loopback only).
  * The facilitator's behaviour is chosen by the first path segment of its URL
  * (`http://127.0.0.1:N/<mode>/verify`), so tests running in parallel never share state. Modes:
- * `ok`, `invalid` (verify refuses), `settle-fail`, `settle-500`, `error500`, `garbage` (not
+ * `ok`, `invalid` (verify refuses), `expired` (verify says the authorization expired), `settle-fail`, `settle-500`, `error500`, `garbage` (not
  * JSON), `slow` (answers after 5 s), `settle-lost-once` (the first settle of a nonce lands on
  * the chain but answers after 3 s), `settle-lost-unlanded` (the first settle answers after 3 s
  * and never lands), `settle-lost-then-expired` (as `settle-lost-unlanded`, later ones are refused
@@ -287,6 +287,10 @@ export async function startFakeFacilitator(): Promise<Fake> {
       if (op === "verify") {
         if (mode === "invalid") {
           return json(res, 200, { isValid: false, invalidReason: "invalid_exact_evm_signature" });
+        }
+        if (mode === "expired") {
+          const invalidReason = "invalid_exact_evm_payload_authorization_valid_before";
+          return json(res, 200, { isValid: false, invalidReason });
         }
         return json(res, 200, { isValid: true, payer: auth.from });
       }

@@ -92,7 +92,7 @@ describe("challengeResponse", () => {
     expect(response.headers.get("PAYMENT-REQUIRED")).not.toBeNull();
     const page = await response.text();
     expect(page).toContain('<p class="price">$0.01</p>');
-    expect(page).toContain("<p>A paid article</p>");
+    expect(page).toContain('<p id="x402-about">A paid article</p>');
     expect(page).not.toContain('class="error"');
   });
 
@@ -111,11 +111,11 @@ describe("challengeResponse", () => {
     expect(page).toContain("&#60;img src=x onerror=&#39;alert(1)&#39;&#62;&#38;");
   });
 
-  it("should show atomic units and the path when there is no dollar price or description", async () => {
+  it("should show atomic units and the name from the URL when there is no dollar price or description", async () => {
     const offer = { ...OFFER, display: "", description: "" };
     const page = await challengeResponse({ offer, resourceUrl: RESOURCE_URL, html: true }).text();
     expect(page).toContain(`10000 units of ${OFFER.asset}`);
-    expect(page).toContain("<p>/articles/paid</p>");
+    expect(page).toContain('<h1 id="x402-title">Paid</h1>');
   });
 });
 

@@ -37,6 +37,7 @@ describe("loadConfig", () => {
         facilitatorTimeoutMs: 15_000,
         payerHeader: "x-payer",
         directoryHttpLoopback: false,
+        funnelFlushMs: 5000,
       },
     });
   });
@@ -190,5 +191,20 @@ describe("loadConfig", () => {
     expect(problemsOf({ FACILITATOR_TIMEOUT_MS: "0" })).toBe(
       "the paywall is misconfigured: FACILITATOR_TIMEOUT_MS is not a whole number of at least 1",
     );
+  });
+});
+
+describe("FUNNEL_FLUSH_SECONDS", () => {
+  it("should read the funnel's flush time and refuse one past what work after an answer may take", () => {
+    const base = {
+      PRICES: {} as KVNamespace,
+      ORIGIN_URL: "https://origin.test",
+      FACILITATOR_URLS: "https://f.test",
+    };
+    const zero = loadConfig({ ...base, FUNNEL_FLUSH_SECONDS: "0" });
+    expect(zero.ok && zero.config.funnelFlushMs).toBe(0);
+    const long = loadConfig({ ...base, FUNNEL_FLUSH_SECONDS: "60" });
+    expect(long.ok).toBe(false);
+    expect(!long.ok && long.reason).toContain("FUNNEL_FLUSH_SECONDS is at most 25");
   });
 });

@@ -32,13 +32,54 @@ function scriptOf(html: string): { nonce: string; source: string } {
 }
 
 describe("paywall page", () => {
+  it("should break the payee address only between groups of its hex digits, never after the 0 of 0x", async () => {
+    const html = await page().text();
+    expect(html).not.toContain("break-all");
+    const payee = /<code class="address" id="x402-payee">(.*?)<\/code>/.exec(html)?.[1] ?? "";
+    const groups = payee.split("<wbr>").map((g) => g.replace(/<[^>]+>/g, ""));
+    expect(groups[0]).toBe(OFFER.payTo.slice(0, 6));
+    expect(groups.slice(1).every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))).toBe(true);
+    expect(groups.join("")).toBe(OFFER.payTo);
+  });
+
+  it("should name the page by its rule's title, else by its URL, not by the rule's description", async () => {
+    const titled = await page({ ...OFFER, title: "Why edge paywalls" }).text();
+    expect(titled).toContain('<h1 id="x402-title">Why edge paywalls</h1>');
+    const [one, two] = await Promise.all(
+      ["/articles/hello-x402", "/articles/edge_paywalls.html"].map((path) =>
+        page(OFFER, undefined, `https://example.com${path}`).text(),
+      ),
+    );
+    expect(one).toContain('<h1 id="x402-title">Hello x402</h1>');
+    expect(two).toContain('<h1 id="x402-title">Edge paywalls</h1>');
+    const root = await page(OFFER, undefined, "https://example.com/").text();
+    expect(root).toContain('<h1 id="x402-title">example.com</h1>');
+  });
+
+  it("should brand the page with the operator's name, colour and logo, the logo's origin allowed", async () => {
+    const brand = { name: "Demo <Times>", colour: "#ffcc00", logo: "https://cdn.example/logo.svg" };
+    const response = page({ ...OFFER, brand });
+    const html = await response.text();
+    expect(html).toContain("<span>Demo &#60;Times&#62;</span>");
+    expect(html).toContain('<img src="https://cdn.example/logo.svg"');
+    expect(html).toContain("background:#ffcc00;color:#000");
+    expect(response.headers.get("Content-Security-Policy")).toContain(
+      "img-src 'self' data: blob: https://cdn.example;",
+    );
+    const dark = await page({ ...OFFER, brand: { colour: "#123" } }).text();
+    expect(dark).toContain("background:#123;color:#fff");
+    expect(dark).not.toContain('id="x402-site"');
+  });
+
   it("should say what the content is, what it costs, where and to whom", async () => {
     const html = await page().text();
-    expect(html).toContain("<title>Payment required: A paid article</title>");
-    expect(html).toContain("<p>A paid article</p>");
+    expect(html).toContain("<title>Paid: payment required</title>");
+    expect(html).toContain('<h1 id="x402-title">Paid</h1>');
+    expect(html).toContain('<p id="x402-about">A paid article</p>');
     expect(html).toContain('<p class="price">$0.01</p>');
     expect(html).toContain("One payment opens this page once. Paid in USDC on Base Sepolia to");
-    expect(html).toContain(`<code>${OFFER.payTo}</code>`);
+    const payee = /<code class="address" id="x402-payee">(.*?)<\/code>/.exec(html)?.[1] ?? "";
+    expect(payee.replace(/<[^>]+>/g, "")).toBe(OFFER.payTo);
     expect(html).toContain('data-price="$0.01" data-chain="Base Sepolia" data-decimals="6"');
   });
 
@@ -85,11 +126,12 @@ describe("paywall page", () => {
     expect(header.resource.description).toBe(evil);
   });
 
-  it("should show atomic units and the path for a token of unknown decimals", async () => {
+  it("should show atomic units and the name from the URL for a token of unknown decimals", async () => {
     const asset = "0x1111111111111111111111111111111111111111";
     const html = await page({ ...OFFER, asset, display: "", description: "" }).text();
     expect(html).toContain(`<p class="price">10000 units of ${asset}</p>`);
-    expect(html).toContain("<p>/articles/paid</p>");
+    expect(html).toContain('<h1 id="x402-title">Paid</h1>');
+    expect(html).not.toContain('id="x402-about"');
     expect(html).not.toContain("data-decimals");
   });
 

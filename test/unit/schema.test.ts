@@ -165,3 +165,42 @@ describe("parsePriceTable", () => {
     expect(errorsOf({})).toEqual(["rules: Required"]);
   });
 });
+
+describe("paywall page terms", () => {
+  const table = (extra: Record<string, unknown>, rule: Record<string, unknown> = {}) => ({
+    rules: [{ path: "/articles/:slug", price: "$0.01", ...rule }],
+    ...extra,
+  });
+
+  it("should accept a rule's title and the table's brand", () => {
+    const brand = { name: "Demo Times", colour: "#1652f0", logo: "https://cdn.example/l.svg" };
+    const result = parsePriceTable(table({ brand }, { title: "An article" }));
+    expect(result.ok && result.table.brand).toEqual(brand);
+    expect(result.ok && result.table.rules[0]?.title).toBe("An article");
+    expect(parsePriceTable(table({ brand: { logo: "/logo.svg", colour: "#fc0" } })).ok).toBe(true);
+  });
+
+  it("should refuse a colour that is not hex, a logo that is not https or a path, and unknown brand keys", () => {
+    expect(errorsOf(table({ brand: { colour: "red;background:url(x)" } }))).toEqual([
+      'brand.colour: must be a hex colour such as "#1652f0"',
+    ]);
+    for (const logo of [
+      "javascript:alert(1)",
+      "http://cdn.example/l.svg",
+      "//evil.example/x",
+      "data:image/png;base64,AA",
+    ]) {
+      expect(errorsOf(table({ brand: { logo } }))).toEqual([
+        'brand.logo: must be an https URL or a path on this site such as "/logo.svg"',
+      ]);
+    }
+    expect(errorsOf(table({ brand: { font: "Comic Sans" } }))[0]).toContain("font");
+  });
+
+  it("should refuse a title that is empty or spans lines", () => {
+    expect(errorsOf(table({}, { title: "" }))[0]).toMatch(/^rules\[0\]\.title:/);
+    expect(errorsOf(table({}, { title: "one\ntwo" }))).toEqual([
+      "rules[0].title: must be one line of text",
+    ]);
+  });
+});

@@ -2,8 +2,9 @@ import { env } from "cloudflare:test";
 import { privateKeyToAccount, generatePrivateKey } from "viem/accounts";
 import { beforeEach, describe, expect, it } from "vitest";
 import { ReceiptsLedger } from "../../src/ledger";
+import type { Receipt } from "../../src/ledger";
 import { ADMIN_TOKEN, admin } from "./admin-helpers";
-import { PAY_TO, USDC, call, putTable, unique } from "./helpers";
+import { PAY_TO, TABLE, USDC, call, putTable, unique } from "./helpers";
 
 /**
  * The dashboard inside workerd: refused without the admin token, signed in by bearer header or by
@@ -100,5 +101,85 @@ describe("dashboard page", () => {
 
   it("should refuse a bad days parameter with a 400", async () => {
     expect((await admin("/__x402/dashboard?days=0")).status).toBe(400);
+  });
+});
+
+describe("dashboard defects", () => {
+  const record = (ledger: ReceiptsLedger, fields: Partial<Receipt>) =>
+    ledger.record({
+      time: Date.now(),
+      host: "shop.test",
+      path: "/api/x",
+      rule: "rules[9]",
+      payer: privateKeyToAccount(generatePrivateKey()).address.toLowerCase(),
+      payTo: PAY_TO.toLowerCase(),
+      amount: "1000",
+      asset: USDC.toLowerCase(),
+      network: "eip155:84532",
+      transaction: `0x${unique()}${"0".repeat(56)}`,
+      nonce: `0x${unique()}`,
+      crawler: null,
+      session: null,
+      x402Version: 2,
+      ...fields,
+    });
+
+  it("should show crawl credit top-ups as their own line, not as the biggest route", async () => {
+    const ledger = new ReceiptsLedger(env.LEDGER!, env.PRICES);
+    await record(ledger, {
+      rule: "crawlers.credit",
+      path: "/__x402/crawl-credit",
+      amount: "5000000",
+      crawler: "crawler.example",
+      crawlerKey: "Dc06KhOHkq3kvQ5pj0nL2uZC2m2Zb0RX5JkOZRzQk0M",
+    });
+    const html = await (await admin("/__x402/dashboard")).text();
+    expect(html).not.toContain('data-route="/__x402/crawl-credit"');
+    expect(html).toMatch(/data-testid="credit-sold" data-usd="\$5(\.\d+)?" data-count="[1-9]/);
+  });
+
+  it("should show a crawler by name with its key as the detail, the same for top-ups and pages", async () => {
+    const ledger = new ReceiptsLedger(env.LEDGER!, env.PRICES);
+    const key = "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5";
+    await record(ledger, { crawler: "bot.example", crawlerKey: key });
+    await record(ledger, {
+      rule: "crawlers.credit",
+      path: "/__x402/crawl-credit",
+      crawler: "bot.example",
+      crawlerKey: key,
+    });
+    const html = await (await admin("/__x402/dashboard")).text();
+    expect(html).toContain(`data-crawler="bot.example" data-key="${key}"`);
+    expect(html).toContain(`key ${key.slice(0, 8)}…`);
+    expect(html).not.toContain(`data-crawler="${key}"`);
+    expect(html).not.toContain(`key:${key}`);
+  });
+
+  it("should show the price table as written: the default rule, crawler policies, metered and payee terms", async () => {
+    await putTable({
+      ...TABLE,
+      version: "as-written",
+      rules: [
+        ...TABLE.rules,
+        {
+          path: "/metered/*",
+          price: "$0.05",
+          metered: { unitPrice: "$0.0001", usage: { header: "x-usage-units" } },
+        },
+        { path: "/tenants/*", price: "$0.003", payee: { from: "origin" } },
+      ],
+      default: { free: true, crawlerPrice: "$0.001" },
+      crawlers: { policies: { gptbot: { action: "charge", price: "$0.002" } } },
+    });
+    const html = await (await admin("/__x402/dashboard")).text();
+    expect(html).toContain('data-rule="default"');
+    expect(html).toMatch(/<b>crawlerPrice<\/b> \$0\.001/);
+    expect(html).toContain("$0.0001 per unit, usage from header x-usage-units");
+    expect(html).toContain("named by the origin per request");
+    expect(html).toMatch(
+      /data-testid="crawler-policy"><td>gptbot<\/td><td>charge<\/td>\s*<td>\$0\.002/,
+    );
+    expect(html).toContain("a pass for 1h, 3 uses");
+    expect(html).not.toContain('{"ttl":"1h","uses":3}');
   });
 });

@@ -248,7 +248,7 @@ describe("admin calls on receipts", () => {
     expect(csv.headers.get("Content-Type")).toContain("text/csv");
     const lines = (await csv.text()).trimEnd().split("\r\n");
     expect(lines[0]).toBe(
-      "id,time,host,path,rule,payer,payTo,amount,asset,network,transaction,nonce,crawler,session,x402Version",
+      "id,time,host,path,rule,payer,payTo,amount,asset,network,transaction,nonce,crawler,crawlerKey,session,x402Version",
     );
     expect(lines).toHaveLength(4);
     expect(lines[2]).toContain(",2026-03-02T12:00:00.001Z,shop.test,");

@@ -1,0 +1,95 @@
+import { Hono } from "hono/tiny";
+import type { Env } from "../config";
+import { Funnel, funnelCsv } from "../funnel";
+import type { FunnelReport, Money } from "../funnel";
+import type { CompiledTable } from "../pricing";
+import { CREDIT_RULE } from "../ledger";
+import { adminError, ledgerOr503 } from "./context";
+import type { DepsOf } from "./context";
+import { usdOf } from "./money";
+import { timeRange } from "./receipts-routes";
+
+/**
+ * `GET /__x402/admin/funnel`: per rule and crawler, 402s served, payments made, payments refused
+ * by reason, session uses, credit spent and revenue, over `from`/`to` (or the last `days`), with
+ * the same figures per `step` (minute, hour or day) for charts; `format=csv` gives the lines as
+ * CSV. This isolate's counts are written first; other isolates' follow within
+ * `FUNNEL_FLUSH_SECONDS`.
+ */
+
+const STEPS: Record<string, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+/** At most this many steps in one answer. */
+const MAX_STEPS = 2000;
+
+/** The funnel routes, mounted under `/__x402/admin`. */
+export function funnelRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
+  const routes = new Hono<{ Bindings: Env }>();
+
+  routes.get("/funnel", async (c) => {
+    const ledger = ledgerOr503(c, depsOf);
+    if (ledger instanceof Response) return ledger;
+    const funnel = depsOf(c.env)?.funnel;
+    if (!(funnel instanceof Funnel))
+      return adminError(c, 503, "ledger_unavailable", "the funnel is not configured");
+    const range = timeRange(c);
+    if (typeof range === "string") return adminError(c, 400, "bad_request", range);
+    const stepName =
+      c.req.query("step") ?? (range.to - range.from > 2 * 86_400_000 ? "day" : "hour");
+    const stepMs = STEPS[stepName];
+    if (stepMs === undefined)
+      return adminError(c, 400, "bad_request", 'step is "minute", "hour" or "day"');
+    if ((range.to - range.from) / stepMs > MAX_STEPS) {
+      return adminError(c, 400, "bad_request", `at most ${MAX_STEPS} steps: choose a longer step`);
+    }
+    const format = c.req.query("format") ?? "json";
+    if (format !== "json" && format !== "csv") {
+      return adminError(c, 400, "bad_request", 'format is "json" or "csv"');
+    }
+    const state = await depsOf(c.env)?.tables.current();
+    const routeOf = routeNames(state?.ok ? state.table : undefined);
+    const report = await funnel.report(ledger, { ...range, stepMs }, routeOf);
+    if (format === "csv") {
+      return c.body(funnelCsv(report), 200, {
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": 'attachment; filename="funnel.csv"',
+      });
+    }
+    return c.json({
+      from: new Date(range.from).toISOString(),
+      to: new Date(range.to).toISOString(),
+      step: stepName,
+      ...withUsd(report),
+    });
+  });
+
+  return routes;
+}
+
+/**
+ * What each rule label of the live table matches, for people: "/articles/:slug", with its host
+ * when it names one, "(default)" for the table's default, "crawl credit" for top-ups.
+ */
+export function routeNames(table: CompiledTable | undefined): (rule: string) => string | null {
+  const names = new Map<string, string>([[CREDIT_RULE, "crawl credit"]]);
+  for (const listed of table?.listing ?? []) {
+    const path = listed.path ?? "(default)";
+    names.set(listed.result.rule, listed.host ? `${listed.host}${path}` : path);
+  }
+  return (rule) => names.get(rule) ?? null;
+}
+
+function withUsd(report: FunnelReport & { unflushed: number }) {
+  const usd = (list: Money[]) =>
+    list.map((m) => ({ ...m, usd: usdOf(m.network, m.asset, m.amount) }));
+  const figures = <T extends { creditSpent: Money[]; revenue: Money[] }>(f: T) => ({
+    ...f,
+    creditSpent: usd(f.creditSpent),
+    revenue: usd(f.revenue),
+  });
+  return {
+    lines: report.lines.map(figures),
+    totals: figures(report.totals),
+    steps: report.steps.map((s) => ({ ...s, time: new Date(s.time).toISOString() })),
+    unflushed: report.unflushed,
+  };
+}
