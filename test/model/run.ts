@@ -217,34 +217,37 @@ export async function runModel(
 }
 
 /**
- * A patient client's last step, with every facilitator healthy: every payment whose last answer
- * said it is pending or in progress (in its JSON, or in the closing event of a metered stream,
- * which asks for the same payment again) is sent once more; every payment sent with a payment id
- * whose answer broke before its content arrived (and that delivered nothing) is sent again as
- * that same request, the documented remedy for a body that breaks after its settlement.
+ * The patient clients' last step, with every facilitator healthy: whoever sent a payment (the
+ * payer, or a copier with another request) and last got "pending" or "in progress" for that
+ * request (in its JSON, or in the closing event of a metered stream, which asks for the same
+ * payment again) sends it once more; whoever sent one with a payment id and got an answer that
+ * broke before its content arrived (and the payment delivered nothing) sends that same request
+ * again, the documented remedy for a body that breaks after its settlement.
  */
 async function drain(seq: Sequence): Promise<void> {
-  const last = new Map<number, Observation>();
-  for (const o of seq.observations) if (o.payment !== undefined) last.set(o.payment, o);
-  const waiting = [...last].filter(([, o]) =>
+  const last = new Map<string, Observation & { payment: number }>();
+  for (const o of seq.observations) {
+    if (o.payment === undefined) continue;
+    last.set(`${o.payment} ${o.method} ${o.path} ${o.body ?? ""}`, { ...o, payment: o.payment });
+  }
+  const waiting = [...last.values()].filter((o) =>
     [o.code, o.streamError].some((c) => c === "payment_pending" || c === "payment_in_progress"),
   );
-  const broke = [...last].filter(
-    ([index, o]) =>
-      seq.payments[index]?.paymentId !== undefined &&
+  const broke = [...last.values()].filter(
+    (o) =>
+      seq.payments[o.payment]?.paymentId !== undefined &&
       (o.broken === true || (o.status === 0 && o.wentAway === undefined)) &&
-      !seq.observations.some((p) => p.payment === index && p.delivered),
+      !seq.observations.some((p) => p.payment === o.payment && p.delivered),
   );
   if (waiting.length === 0 && broke.length === 0) return;
   await new Promise((r) => setTimeout(r, 300));
   seq.step += 1;
-  for (const [index] of waiting) {
-    seq.events.push(`retry(payment #${index}, as a patient client)`);
-    await seq.resend("retry", index);
-  }
-  for (const [index, o] of broke) {
-    seq.events.push(`retry(payment #${index}, as a patient client whose answer broke)`);
-    await seq.resend("retry", index, { method: o.method, path: o.path, body: o.body });
+  for (const [o, why] of [
+    ...waiting.map((o) => [o, ""] as const),
+    ...broke.map((o) => [o, " whose answer broke"] as const),
+  ]) {
+    seq.events.push(`retry(payment #${o.payment} ${o.method}, as a patient client${why})`);
+    await seq.resend("retry", o.payment, { method: o.method, path: o.path, body: o.body });
   }
 }
 
