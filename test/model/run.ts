@@ -195,6 +195,7 @@ export async function runModel(
         .replace(/^step \d+ /, "")
         .replace(/\/s[0-9a-z]+-[\w-]+/g, "/…")
         .replace(/0x[0-9a-f]{16,}/g, "0x…")
+        .replace(/permit2:\d+/g, "permit2:…")
         .slice(0, 140)}`;
       if (!seen.has(kind)) seen.set(kind, v.events.join(" → "));
     }
