@@ -61,8 +61,11 @@ export async function startFaultProxy(): Promise<FaultProxy & { retarget(url: st
       return void res.writeHead(504).end("too late");
     }
     const headers = new Headers();
+    // fetch sets the body's own length: a copied Content-Length is refused by some dispatchers
+    // (undici 7 as the global one: "invalid content-length header").
+    const hopByHop = ["host", "connection", "content-length"];
     for (const [name, value] of Object.entries(req.headers)) {
-      if (typeof value === "string" && name !== "host" && name !== "connection") {
+      if (typeof value === "string" && !hopByHop.includes(name)) {
         headers.set(name, value);
       }
     }

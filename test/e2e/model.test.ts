@@ -60,7 +60,7 @@ it(
   "should keep the money rules under random sequences on the real stack",
   { timeout: 300_000 },
   async () => {
-    if (!stack) throw new Error("the stack is not running");
+    if (!stack || !origin) throw new Error("the stack is not running");
     const figures = await runModel(
       {
         workerUrl: stack.workerUrl,
@@ -70,6 +70,7 @@ it(
         primary,
         secondary,
         chain: modelChain(stack.rpcUrl),
+        origin,
       },
       "real stack",
       { runs: 10, timeLimitS: 60 },

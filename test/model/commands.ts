@@ -22,7 +22,7 @@ export interface Model {
 
 /** The origin behaviours each route is tried with. */
 const BEHAVIOURS: Record<Route, readonly Behaviour[]> = {
-  pay: ["ok", "ok", "redirect", "notfound", "error", "reset", "hold"],
+  pay: ["ok", "ok", "redirect", "notfound", "error", "reset", "resetsized", "hold"],
   pass: ["ok", "ok", "error"],
   meter: ["usage", "nousage", "error"],
   sse: ["sse", "ssenone", "ok", "ssehold"],

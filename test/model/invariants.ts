@@ -1,4 +1,6 @@
 import type { SellerTransfer } from "./chain.ts";
+import { NOT_OBSERVABLE } from "./observable.ts";
+import type { Observable } from "./observable.ts";
 import { REPORTED_UNITS } from "./origin.ts";
 import { PASS_USES, SIGNED, UNIT_PRICE } from "./prices.ts";
 import type { Observation, Payment, Sequence } from "./sequence.ts";
@@ -41,11 +43,45 @@ export interface LedgerReceipt {
   path: string;
 }
 
-/** How many answers of the same operation a payment may deliver (the first and its retries). */
-export const RETRY_BOUND = 3;
+/**
+ * How many answers of the same operation a payment may deliver: the first, and the paywall's
+ * own bound on serving it again to a retry with its payment id (`MAX_REPLAYS`). Read from the
+ * paywall's source at run time: the Node type check cannot load Workers-typed modules.
+ */
+export const RETRY_BOUND =
+  1 +
+  (
+    (await import(new URL("../../src/idempotency/replays.ts", import.meta.url).href)) as {
+      MAX_REPLAYS: number;
+    }
+  ).MAX_REPLAYS;
 
 /** Origin behaviours that excuse a 502/503 from the paywall (the origin itself failed). */
-const ORIGIN_FAULTS = new Set(["reset", "nousage", "ssenone", "hold", "ssehold", "slow"]);
+const ORIGIN_FAULTS = new Set([
+  "reset",
+  "resetsized",
+  "nousage",
+  "ssenone",
+  "hold",
+  "ssehold",
+  "slow",
+]);
+
+/**
+ * A judged sequence: how many checks ran, the violations, and what was not counted either way:
+ * - `unobservable`: what would be a violation but follows from a fact this harness's runtime
+ *   cannot deliver to the Worker (observable.ts): counted and printed apart, never a pass;
+ * - `risks`: what the paywall's documented design accepts (README, "What happens to money when
+ *   the origin fails mid-answer"): a chunked body that breaks after its settlement, when the
+ *   payment carried no payment id (with one, the payer's retry must get the content again,
+ *   and that is checked like any other answer).
+ */
+export interface Verdict {
+  checked: number;
+  violations: Violation[];
+  unobservable: Violation[];
+  risks: Violation[];
+}
 
 /** The least a delivered answer must have moved to the seller. */
 function priceOf(o: Observation): bigint {
@@ -65,17 +101,35 @@ function describe(o: Observation): string {
   return `step ${o.step} ${o.event} ${o.method} ${o.path} [${what}] → ${o.status}${code}`;
 }
 
-/** Judges a finished sequence; returns how many checks ran and which failed. */
+/** Judges a finished sequence against what this harness's runtime can observe. */
 export function judge(
   seq: Sequence,
   transfers: SellerTransfer[],
   receipts: LedgerReceipt[],
-): { checked: number; violations: Violation[] } {
+  observable: Observable,
+): Verdict {
   let checked = 0;
   const violations: Violation[] = [];
-  const check = (ok: boolean, invariant: InvariantId, detail: () => string): void => {
-    checked += 1;
-    if (!ok) violations.push({ invariant, detail: detail() });
+  const unobservable: Violation[] = [];
+  const risks: Violation[] = [];
+  const check = (
+    ok: boolean,
+    invariant: InvariantId,
+    detail: () => string,
+    excuse?: () => { as: "unobservable" | "risk"; why: string } | undefined,
+  ): void => {
+    if (ok) {
+      checked += 1;
+      return;
+    }
+    const excused = excuse?.();
+    if (excused === undefined) {
+      checked += 1;
+      violations.push({ invariant, detail: detail() });
+    } else {
+      const found = { invariant, detail: `${detail()} [${excused.why}]` };
+      (excused.as === "unobservable" ? unobservable : risks).push(found);
+    }
   };
   const keyOf = (o: Observation): string | undefined =>
     o.payment === undefined ? undefined : seq.payments[o.payment]?.key;
@@ -85,6 +139,33 @@ export function judge(
     transferOf.set(key, [...(transferOf.get(key) ?? []), t]);
   }
   const paymentOf = new Map<string, Payment>(seq.payments.map((p) => [p.key, p]));
+  const observationsOf = (key: string | undefined): Observation[] =>
+    key === undefined ? [] : seq.observations.filter((o) => keyOf(o) === key);
+  // A charge without content that follows from a disconnect the runtime never passed on: the
+  // payment's first request went away before any answer, and no later one of it got an answer
+  // that could itself have been charged (a 2xx, or a connection that failed).
+  const goneUnseen = (key: string | undefined): boolean => {
+    const [first, ...later] = observationsOf(key);
+    return (
+      !observable.disconnectBeforeAnswer &&
+      first?.wentAway === "before-answer" &&
+      later.every((o) => o.delivered || !(o.status === 0 || (o.status >= 200 && o.status < 300)))
+    );
+  };
+  // A delivered stream the client left, whose end the runtime never noticed (so never cut).
+  const leftUnseen = (o: Observation): boolean =>
+    !observable.disconnectMidStream && o.wentAway === "mid-stream" && o.route === "sse";
+  // The documented residual risk: a chunked answer that broke after it was settled, paid
+  // without a payment id (the only remedy), so nothing lets the payer get it again.
+  const brokeAfterSettling = (key: string | undefined): boolean =>
+    key !== undefined &&
+    paymentOf.get(key)?.paymentId === undefined &&
+    observationsOf(key).some(
+      (o) =>
+        o.behaviour === "reset" &&
+        !o.paywallShaped &&
+        (o.status === 0 || (o.status >= 200 && o.status < 300)),
+    );
 
   // Every delivered priced answer is covered by a transfer for its own operation.
   const deliveredBy = new Map<string, Observation[]>();
@@ -108,10 +189,17 @@ export function judge(
       );
       if (moved === undefined) continue;
     }
-    check(moved !== undefined && moved.value >= priceOf(o), "covered", () =>
-      moved === undefined
-        ? `${describe(o)}: delivered, but no transfer of its authorization reached the seller`
-        : `${describe(o)}: delivered, but only ${moved.value} of ${priceOf(o)} reached the seller`,
+    check(
+      moved !== undefined && moved.value >= priceOf(o),
+      "covered",
+      () =>
+        moved === undefined
+          ? `${describe(o)}: delivered, but no transfer of its authorization reached the seller`
+          : `${describe(o)}: delivered, but only ${moved.value} of ${priceOf(o)} reached the seller`,
+      () =>
+        moved === undefined && leftUnseen(o)
+          ? { as: "unobservable", why: NOT_OBSERVABLE.disconnectMidStream }
+          : undefined,
     );
   }
   for (const [key, delivered] of deliveredBy) {
@@ -157,10 +245,23 @@ export function judge(
         `transfer ${t.transaction} (${t.value}, authorization ${t.key ?? "?"}) has ${own.length} receipts`,
     );
     const delivered = seq.observations.some((o) => o.delivered && keyOf(o) === t.key);
-    check(delivered, "charged-with-content", () => {
-      const seen = seq.observations.filter((o) => keyOf(o) === t.key).map(describe);
-      return `transfer ${t.transaction} moved ${t.value} for authorization ${t.key ?? "?"}; no answer with content: ${seen.join("; ") || "never sent"}`;
-    });
+    check(
+      delivered,
+      "charged-with-content",
+      () => {
+        const seen = observationsOf(t.key).map(describe);
+        return `transfer ${t.transaction} moved ${t.value} for authorization ${t.key ?? "?"}; no answer with content: ${seen.join("; ") || "never sent"}`;
+      },
+      () =>
+        goneUnseen(t.key)
+          ? { as: "unobservable", why: NOT_OBSERVABLE.disconnectBeforeAnswer }
+          : brokeAfterSettling(t.key)
+            ? {
+                as: "risk",
+                why: "a chunked answer broke after its settlement, paid without a payment id",
+              }
+            : undefined,
+    );
   }
   for (const r of receipts) {
     check(
@@ -209,5 +310,5 @@ export function judge(
       check(o.status !== 402, "preflight-free", () => describe(o));
     }
   }
-  return { checked, violations };
+  return { checked, violations, unobservable, risks };
 }

@@ -3,7 +3,7 @@ import { payingFetchV1, payingFetchV2 } from "../../dev/clients.ts";
 import type { Fault, FaultProxy } from "../e2e/fault-proxy.ts";
 import type { ModelChain, Payer } from "./chain.ts";
 import { CONTENT_MARKER } from "./origin.ts";
-import type { Behaviour } from "./origin.ts";
+import type { Behaviour, ScriptedOrigin } from "./origin.ts";
 import type { Route } from "./prices.ts";
 
 /**
@@ -25,6 +25,8 @@ export interface Harness {
   primary: FaultProxy;
   secondary: FaultProxy;
   chain: ModelChain;
+  /** The scripted origin: which requests the paywall gave up early (observable.ts probes with it). */
+  origin: Pick<ScriptedOrigin, "leftEarly">;
 }
 
 /** A facilitator fault for one request: which call, what happens, on one or both facilitators. */
@@ -69,10 +71,19 @@ export interface Observation {
   status: number;
   /** The paywall's error code, when the answer is the paywall's JSON error. */
   code: string | undefined;
+  /**
+   * The error a metered stream's closing event reported (`event: x402-payment-error`), e.g.
+   * `payment_pending`: its settlement after the body did not go through.
+   */
+  streamError?: string | undefined;
   /** The answer has the shape of the paywall's own errors (`{error, message}`). */
   paywallShaped: boolean;
   /** Content of the origin reached the client (all of it, or the start of a stream). */
   delivered: boolean;
+  /** The body failed after the status and headers came (a reset, not a timeout). */
+  broken?: boolean;
+  /** The client went away: before any answer came, or after the first chunk of a stream. */
+  wentAway?: "before-answer" | "mid-stream";
   /** A facilitator fault was set for this request. */
   faulted: boolean;
   /** The settlement receipt header, when the answer carried one. */
@@ -165,6 +176,7 @@ export class Sequence {
       });
     };
     let controller: AbortController | undefined;
+    let abortFired = false;
     const base: typeof fetch = async (input, init) => {
       const request = new Request(input, { ...init, redirect: "manual" });
       record(request.headers);
@@ -174,7 +186,10 @@ export class Sequence {
       if (index !== undefined && options.abortAfterMs !== undefined) {
         controller = new AbortController();
         const signal = controller.signal;
-        setTimeout(() => controller?.abort(), options.abortAfterMs);
+        setTimeout(() => {
+          abortFired = true;
+          controller?.abort();
+        }, options.abortAfterMs);
         return fetch(new Request(request, { signal }));
       }
       return fetch(request);
@@ -205,6 +220,8 @@ export class Sequence {
       if (options.captureOnly) return undefined;
       observed.payment = index;
       observed.faulted = options.fault !== undefined;
+      if (abortFired && observed.status === 0) observed.wentAway = "before-answer";
+      if (options.firstChunkOnly && observed.delivered) observed.wentAway = "mid-stream";
       if (options.fault && index !== undefined) this.troubled.add(this.payments[index]!.key);
       this.observations.push(observed);
       return observed;
@@ -217,12 +234,12 @@ export class Sequence {
   async resend(
     event: string,
     index: number,
-    change: { method?: string; body?: string; path?: string } = {},
+    change: { method?: string; body?: string | undefined; path?: string } = {},
     fault?: FacilitatorFault,
   ): Promise<Observation> {
     const payment = this.payments[index]!;
     const method = change.method ?? payment.method;
-    const body = change.body ?? payment.body;
+    const body = "body" in change ? change.body : payment.body;
     const path = change.path ?? payment.path;
     const headers: Record<string, string> = { [payment.header[0]]: payment.header[1] };
     if (body !== undefined && method !== "GET" && method !== "HEAD") {
@@ -301,16 +318,11 @@ export class Sequence {
         undefined;
       const token = response.headers.get("PAYMENT-SESSION");
       if (token && response.ok) this.tokens.push(token);
-      let text: string;
-      if (options.firstChunkOnly && response.ok && response.body) {
-        const reader = response.body.getReader();
-        const first = await withTimeout(reader.read(), 5000);
-        text = first && !first.done ? new TextDecoder().decode(first.value) : "";
-        goAway();
-        await reader.cancel().catch(() => {});
-      } else {
-        text = (await withTimeout(response.text(), 8000)) ?? "";
-      }
+      const firstOnly = options.firstChunkOnly === true && response.ok;
+      const { text, broken } = await readBody(response, firstOnly ? 5000 : 8000, firstOnly);
+      if (firstOnly) goAway();
+      observed.broken = broken;
+      observed.streamError = streamError(text);
       observed.text = text.slice(0, 300);
       observed.delivered =
         response.status >= 200 && response.status < 300 && text.includes(CONTENT_MARKER);
@@ -342,6 +354,18 @@ function paywallError(text: string): string | undefined {
   return undefined;
 }
 
+/** The error in a metered stream's closing `x402-payment-error` event, if it has one. */
+function streamError(text: string): string | undefined {
+  const data = /^event: x402-payment-error\r?\ndata: (.*)$/m.exec(text)?.[1];
+  if (data === undefined) return undefined;
+  try {
+    const error = (JSON.parse(data) as { error?: unknown }).error;
+    return typeof error === "string" ? error : "unreadable";
+  } catch {
+    return "unreadable";
+  }
+}
+
 /** The replay key, EIP-3009 nonce and value of a payment header (V2 or V1, base64 JSON). */
 function parsePayment(header: string): Pick<Payment, "key" | "nonce" | "value"> {
   const decoded = JSON.parse(Buffer.from(header, "base64").toString("utf8")) as {
@@ -363,6 +387,35 @@ function parsePayment(header: string): Pick<Payment, "key" | "nonce" | "value"> 
     };
   }
   return { key: `unknown:${header.slice(-16)}`, nonce: undefined, value: 0n };
+}
+
+/**
+ * What of a body reached the client within `ms` (all of it, or the first chunk): the text that
+ * came, even when the rest is held or breaks, and whether it broke.
+ */
+async function readBody(
+  response: Response,
+  ms: number,
+  firstOnly: boolean,
+): Promise<{ text: string; broken: boolean }> {
+  if (!response.body) return { text: "", broken: false };
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  const deadline = Date.now() + ms;
+  let text = "";
+  let broken = false;
+  try {
+    for (;;) {
+      const next = await withTimeout(reader.read(), Math.max(0, deadline - Date.now()));
+      if (next === undefined || next.done) break;
+      text += decoder.decode(next.value, { stream: true });
+      if (firstOnly) break;
+    }
+  } catch {
+    broken = true;
+  }
+  await reader.cancel().catch(() => {});
+  return { text, broken };
 }
 
 async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T | undefined> {

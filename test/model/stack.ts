@@ -71,6 +71,7 @@ export async function startMoneyParts(): Promise<MoneyParts> {
         primary,
         secondary,
         chain: modelChain(chain.rpcUrl),
+        origin,
       },
       stop,
     };
