@@ -12,3 +12,4 @@ export { chainProver, transferFacts } from "./prover";
 export type { ChainProver, FactsOf, ProverOptions } from "./prover";
 export { chainRpcUrls } from "./endpoints";
 export type { ChainRpc } from "./endpoints";
+export { PERMIT2 } from "./permit2-proof";

@@ -25,6 +25,8 @@ export interface LogWindow {
   latest: ChainBlock;
   notBefore?: number | undefined;
   maxBlocks: number;
+  /** Every matching log of the window, not only those of the newest chunk holding one. */
+  all?: boolean | undefined;
 }
 
 /**
@@ -53,6 +55,7 @@ export async function searchLogs(
   const to = window.latest.number;
   let chunk = to - start.from + 1n;
   let upper = to;
+  const all: ChainLog[] = [];
   for (let calls = 0; upper >= start.from; calls++) {
     if (calls >= MAX_LOG_CALLS) {
       return { ok: false, reason: `the log search could not cover its blocks in ${calls} calls` };
@@ -83,10 +86,11 @@ export async function searchLogs(
         log.blockNumber <= upper &&
         matches(log, filter),
     );
-    if (found.length > 0) return { ok: true, logs: found, covered: start.covered };
+    if (found.length > 0 && !window.all) return { ok: true, logs: found, covered: start.covered };
+    all.push(...found);
     upper = lower - 1n;
   }
-  return { ok: true, logs: [], covered: start.covered };
+  return { ok: true, logs: all, covered: start.covered };
 }
 
 function matches(log: ChainLog, filter: LogFilter): boolean {

@@ -1,4 +1,5 @@
 import { searchLogs } from "./logs";
+import { provePermit2 } from "./permit2-proof";
 import type { Rpc } from "./rpc";
 import { blockTag, quantity, readBlock, readReceipt } from "./shape";
 
@@ -46,6 +47,12 @@ export interface TransferFacts {
   validAfter?: number | undefined;
   /** A settlement transaction hash a facilitator reported, if any. */
   transaction?: string | undefined;
+  /**
+   * Set for a Permit2 permit (`upto`; src/chain/permit2-proof.ts): then `nonce` is the permit's
+   * nonce as a word, `validBefore` its deadline, `validAfter` its witness's, `amount` the
+   * permitted maximum and `charged` the amount its settlement asked for, when known.
+   */
+  permit2?: { charged?: string | undefined } | undefined;
 }
 
 /** The verdict of the chain. */
@@ -105,6 +112,7 @@ async function prove(rpc: Rpc, facts: TransferFacts, options: ProofOptions): Pro
   ) {
     return { type: "unknown", reason: "the payment's authorization cannot be read on chain" };
   }
+  if (facts.permit2) return provePermit2(rpc, facts, options);
   if (facts.transaction && WORD.test(facts.transaction)) {
     const known = await transferIn(rpc, facts, facts.transaction);
     if (known.type === "paid") return known;

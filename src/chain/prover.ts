@@ -7,8 +7,8 @@ import type { Rpc } from "./rpc";
 
 /**
  * The chain check of the paid path: the facts of a payment a proof needs, read from its payload,
- * and a prover that reads the network's chain through the configured RPC URL. Only `exact` on
- * EVM (EIP-3009) can be proven today; an `upto` (Permit2) or Solana payment gets `unknown`, and
+ * and a prover that reads the network's chain through the configured RPC URL. `exact` on EVM
+ * (EIP-3009) and `upto` on EVM (Permit2) can be proven; a Solana payment gets `unknown`, and
  * stays pending until an operator resolves it.
  *
  * A node is only believed about the network it serves: its `eth_chainId` must be the CAIP-2
@@ -102,13 +102,18 @@ async function wrongChain(
 export type FactsOf = { ok: true; facts: TransferFacts } | { ok: false; reason: string };
 
 /**
- * The facts of an `exact` EVM payment (its EIP-3009 authorization) paying `asset`; other schemes
- * and namespaces say why they have none.
+ * The facts of an EVM payment paying `asset`: an `exact` one's EIP-3009 authorization, or an
+ * `upto` one's Permit2 permit (`charged`: what its settlement asked for, when known); other
+ * schemes and namespaces say why they have none.
  */
 export function transferFacts(
   terms: { scheme: string; network: string; asset: string },
   paymentPayload: unknown,
+  charged?: string,
 ): FactsOf {
+  if (terms.scheme === "upto" && terms.network.startsWith("eip155:")) {
+    return permitFacts(terms.asset, paymentPayload, charged);
+  }
   if (terms.scheme !== "exact" || !terms.network.startsWith("eip155:")) {
     return {
       ok: false,
@@ -136,6 +141,44 @@ export function transferFacts(
       nonce,
       validBefore: Number(validBefore),
       ...(/^\d+$/.test(String(validAfter)) && { validAfter: Number(validAfter) }),
+    },
+  };
+}
+
+const MAX_UINT256 = (1n << 256n) - 1n;
+
+function permitFacts(asset: string, paymentPayload: unknown, charged?: string): FactsOf {
+  const permit = fields(fields(fields(paymentPayload)["payload"])["permit2Authorization"]);
+  const permitted = fields(permit["permitted"]);
+  const witness = fields(permit["witness"]);
+  const { from, nonce, deadline } = permit;
+  const { to, validAfter } = witness;
+  const { amount, token } = permitted;
+  if (
+    typeof from !== "string" ||
+    typeof to !== "string" ||
+    typeof amount !== "string" ||
+    !/^\d{1,78}$/.test(amount) ||
+    typeof token !== "string" ||
+    token.toLowerCase() !== asset.toLowerCase() ||
+    typeof nonce !== "string" ||
+    !/^\d{1,78}$/.test(nonce) ||
+    BigInt(nonce) > MAX_UINT256 ||
+    !/^\d{1,15}$/.test(String(deadline))
+  ) {
+    return { ok: false, reason: "the payment carries no complete Permit2 permit" };
+  }
+  return {
+    ok: true,
+    facts: {
+      asset,
+      payer: from,
+      payTo: to,
+      amount,
+      nonce: `0x${BigInt(nonce).toString(16).padStart(64, "0")}`,
+      validBefore: Number(deadline),
+      ...(/^\d{1,15}$/.test(String(validAfter)) && { validAfter: Number(validAfter) }),
+      permit2: { ...(charged !== undefined && { charged }) },
     },
   };
 }

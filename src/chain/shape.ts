@@ -103,3 +103,12 @@ export function readBlock(value: unknown): ChainBlock | undefined {
 export function blockTag(number: bigint): string {
   return `0x${number.toString(16)}`;
 }
+
+/** A transaction's call data (lower case), `null` for one the node does not know, or undefined. */
+export function readTransactionInput(value: unknown): string | null | undefined {
+  if (value === null) return null;
+  if (typeof value !== "object" || Array.isArray(value)) return undefined;
+  const input = (value as Record<string, unknown>)["input"];
+  if (typeof input !== "string" || !DATA.test(input)) return undefined;
+  return input.toLowerCase();
+}

@@ -306,7 +306,7 @@ async function attemptOnce(
     // The chain first: a payment proven unpaid never reaches the origin again, one proven paid
     // is served with its transaction; without proof a new settlement is tried (the nonce lets
     // the token move at most once) and, failing that, it stays pending.
-    const proof = await proveOnChain(ctx, knownTransaction);
+    const proof = await proveOnChain(ctx, knownTransaction, knownCharged);
     if (proof.type === "unpaid") {
       await concludeProof(ctx, proof, payer);
       return paid.challenge(proof.reason);

@@ -83,7 +83,7 @@ export async function settleOnce(
   if (!receipt.success) {
     // An earlier settlement of this payment may have gone through: only the chain can say.
     const refused = receipt.errorReason ?? "the settlement was refused";
-    const proof = await proveOnChain(ctx, receipt.transaction || undefined);
+    const proof = await proveOnChain(ctx, receipt.transaction || undefined, known.charged);
     if (proof.type === "unknown") {
       return stayPending(ctx, `${refused}; ${proof.reason}`, 503, undefined, known.charged);
     }
@@ -104,10 +104,15 @@ export async function settleOnce(
 /**
  * Reads the chain for the payment before anything else is done with a pending copy: a proof
  * either way concludes it (`settled` is recorded once the content is served: see `recordSettled`);
- * `unknown` leaves it to a new settlement attempt.
+ * `unknown` leaves it to a new settlement attempt. `charged`: what a metered payment's
+ * settlement asked for, when known (a Permit2 transfer of exactly that is looked for).
  */
-export async function proveOnChain(ctx: SettleContext, transaction?: string): Promise<Proof> {
-  const facts = transferFacts(ctx.payment, ctx.payment.paymentPayload);
+export async function proveOnChain(
+  ctx: SettleContext,
+  transaction?: string,
+  charged?: string,
+): Promise<Proof> {
+  const facts = transferFacts(ctx.payment, ctx.payment.paymentPayload, charged);
   if (!facts.ok) return { type: "unknown", reason: facts.reason };
   if (!ctx.chain) {
     return {
@@ -166,7 +171,10 @@ export async function stayPending(
   await finish(ctx, { type: "pending", note: reason, transaction, charged });
   const { lock, pending, payment } = ctx;
   if (lock && pending) {
-    const facts = transferFacts(payment, payment.paymentPayload);
+    // The operator's index proves only EIP-3009 authorizations from its row: a permit's nonce
+    // read as one would prove nothing (src/admin/pending-routes.ts).
+    const read = transferFacts(payment, payment.paymentPayload);
+    const facts = read.ok && !read.facts.permit2 ? read : undefined;
     const noted = pending.note({
       payer: lock.payer,
       key: lock.claim.key,
@@ -174,8 +182,8 @@ export async function stayPending(
       asset: payment.asset,
       payTo: payment.payTo,
       amount: payment.amount,
-      nonce: facts.ok ? facts.facts.nonce : null,
-      validBefore: facts.ok ? facts.facts.validBefore : null,
+      nonce: facts ? facts.facts.nonce : null,
+      validBefore: facts ? facts.facts.validBefore : null,
       resource: payment.resource,
       since: Date.now(),
       checkedAt: null,

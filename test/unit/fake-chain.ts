@@ -30,6 +30,10 @@ export interface FakeChainSetup {
   rangeLimit?: number;
   /** Every eth_getLogs answer is every log of the chain, whatever the filter. */
   ignoreFilter?: boolean;
+  /** Permit2's `nonceBitmap` word from `usedAt` on (before: 0); default: every bit set. */
+  bitmap?: bigint;
+  /** `eth_getTransactionByHash` answers by hash (default null: unknown). */
+  transactions?: Record<string, unknown>;
   /** Statuses of receipts by transaction (default "0x1"). */
   status?: Record<string, string>;
 }
@@ -69,6 +73,11 @@ export function fakeChain(
       const n = blockOf(params[1]);
       if (n === undefined) return { ok: false, reason: "eth_call: RPC error: header not found" };
       const used = setup.usedAt !== undefined && n >= setup.usedAt;
+      const { data } = params[0] as { data: string };
+      if (data.startsWith("0x4fe02b44")) {
+        const bitmap = used ? (setup.bitmap ?? (1n << 256n) - 1n) : 0n;
+        return { ok: true, result: `0x${bitmap.toString(16).padStart(64, "0")}` };
+      }
       return { ok: true, result: `0x${(used ? 1 : 0).toString(16).padStart(64, "0")}` };
     }
     if (method === "eth_getLogs") {
@@ -107,6 +116,9 @@ export function fakeChain(
           );
         }),
       };
+    }
+    if (method === "eth_getTransactionByHash") {
+      return { ok: true, result: setup.transactions?.[String(params[0])] ?? null };
     }
     if (method === "eth_getTransactionReceipt") {
       const hash = String(params[0]);
