@@ -311,6 +311,19 @@ async function attemptOnce(
       await concludeProof(ctx, proof, payer);
       return paid.challenge(proof.reason);
     }
+    if (proof.type === "paid" && metered && "sse" in metered.usage) {
+      // The served stream's settlement went through: recorded, and no other stream is opened.
+      const settled = await concludeProof(ctx, proof, payer, knownCharged);
+      if (settled.type === "settled") {
+        await paid.onSettled(
+          new Response(null),
+          settled.receipt,
+          settled.receipt.payer ?? payer,
+          settled.reference,
+        );
+      }
+      return alreadySettled(settled.type === "settled" ? settled.receipt : undefined);
+    }
     if (proof.type === "paid") proven = proof.transaction;
     if (proof.type === "unknown" && metered && "sse" in metered.usage) {
       // A stream goes out before it is settled: a copy of its payment never opens another one,
@@ -464,7 +477,12 @@ async function attemptOnce(
     origin = held.response;
   }
   const outcome = proven
-    ? await concludeProof(ctx, { type: "paid", transaction: proven }, payer)
+    ? await concludeProof(
+        ctx,
+        { type: "paid", transaction: proven },
+        payer,
+        knownCharged ?? charged,
+      )
     : await settleOnce(ctx, mode, toSettle, { charged, payer });
   if (outcome.type === "pending") {
     await origin.body?.cancel();
@@ -528,11 +546,16 @@ async function settleServedStream(
     outcome.receipt.payer ?? payer,
     outcome.reference,
   );
+  return alreadySettled(outcome.receipt);
+}
+
+/** The answer to a copy of a stream's payment once its settlement is recorded. */
+function alreadySettled(receipt: SettleResponse | undefined): Response {
   const response = errorResponse(
     "payment_already_settled",
-    "this payment's stream was served; its settlement is now recorded (the receipt is in PAYMENT-RESPONSE)",
+    "this payment's stream was served; its settlement is recorded (the receipt is in PAYMENT-RESPONSE)",
   );
-  for (const [name, value] of Object.entries(settlementHeader(outcome.receipt))) {
+  for (const [name, value] of Object.entries(receipt ? settlementHeader(receipt) : {})) {
     response.headers.set(name, value);
   }
   return response;

@@ -87,7 +87,7 @@ export async function settleOnce(
     if (proof.type === "unknown") {
       return stayPending(ctx, `${refused}; ${proof.reason}`, 503, undefined, known.charged);
     }
-    const concluded = await concludeProof(ctx, proof, known.payer);
+    const concluded = await concludeProof(ctx, proof, known.payer, known.charged);
     return concluded;
   }
   const { charged } = known;
@@ -123,17 +123,21 @@ export async function proveOnChain(
   return ctx.chain.prove(ctx.payment.network, { ...facts.facts, transaction });
 }
 
-/** The receipt a chain proof stands for: the transfer it found. */
+/**
+ * The receipt a chain proof stands for: the transfer it found, of `charged` when the payment
+ * settles a metered amount (the proof matched exactly that), else the price.
+ */
 export function provenReceipt(
   ctx: SettleContext,
   transaction: string,
   payer: string | undefined,
+  charged?: string,
 ): SettleResponse {
   return {
     success: true,
     transaction,
     network: ctx.payment.network as SettleResponse["network"],
-    amount: ctx.payment.amount,
+    amount: charged ?? ctx.payment.amount,
     ...(payer && { payer }),
   };
 }
@@ -146,9 +150,10 @@ export async function concludeProof(
   ctx: SettleContext,
   proof: Exclude<Proof, { type: "unknown" }>,
   payer: string | undefined,
+  charged?: string,
 ): Promise<Extract<Settlement, { type: "settled" | "unpaid" }>> {
   if (proof.type === "paid") {
-    return recordSettled(ctx, provenReceipt(ctx, proof.transaction, payer), true);
+    return recordSettled(ctx, provenReceipt(ctx, proof.transaction, payer, charged), true);
   }
   await finish(
     ctx,
