@@ -34,7 +34,15 @@ export interface CreditService {
    * `account` (the payment's network, asset and payee: account.ts), once.
    */
   topUp(keyid: string, account: string, payment: string, amount: string): Promise<TopUpOutcome>;
-  debit(input: DebitInput): Promise<DebitOutcome>;
+  /**
+   * Spends credit for one signed request. When the store's answer is lost (it may have made the
+   * debit), the debit is given back by its id like a refund: retried after the answer with
+   * `defer` and carried with the key's next call; a debit given back is never made.
+   */
+  debit(
+    input: DebitInput,
+    defer?: ((work: Promise<unknown>) => void) | undefined,
+  ): Promise<DebitOutcome>;
   /**
    * Gives a debit back: true once the store confirmed it. false: the store could not be reached
    * and the refund is owed, retried after the answer with `defer` (the request's `waitUntil`) and
@@ -135,18 +143,28 @@ export function durableCredit(
         return unavailable(error);
       }
     },
-    async debit(input) {
+    async debit(input, defer) {
+      const id = crypto.randomUUID();
       try {
         const result = await carrying<DebitResult>(input.keyid, async (refunds) =>
-          stub(input.keyid).debit(input, refunds),
+          stub(input.keyid).debit({ ...input, id }, refunds),
         );
         if (result.ok) return { type: "debited", debit: result.debit, balance: result.balance };
         if (result.reason === "insufficient")
           return { type: "insufficient", balance: result.balance };
         if (result.reason === "replayed") return { type: "replayed" };
-        return unavailable("the credit store belongs to another key");
+        const why =
+          result.reason === "given-back" ? "the debit was withdrawn" : "another key's store";
+        return { type: "unavailable", reason: `${unavailable(why).reason}; nothing was charged` };
       } catch (error) {
-        return unavailable(error);
+        // The store may have made the debit before its answer was lost: give it back by its id
+        // (a no-op record when it was never made, which also keeps a late copy from being made).
+        owed.add(input.keyid, id, now());
+        if (defer) defer(retry(input.keyid));
+        return {
+          type: "unavailable",
+          reason: `the credit store could not be reached: ${String(error)}; if this page was debited, the debit will be given back`,
+        };
       }
     },
     async refund(keyid, debit, defer) {

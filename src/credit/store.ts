@@ -16,7 +16,8 @@ import { DurableObject } from "cloudflare:workers";
  *
  * Every method also takes the debits an isolate still owes back to this key (`refunds`: the
  * store could not take them when the origin failed those pages, src/credit/owed.ts) and gives
- * them back first, each at most once.
+ * them back first, each at most once. A refund may name a debit the store has not seen (its call
+ * failed, or is still on its way): it is recorded as given back, so that debit is never made.
  */
 
 /** A debit that went through, or why not. */
@@ -24,6 +25,7 @@ export type DebitResult =
   | { ok: true; debit: string; balance: string }
   | { ok: false; reason: "insufficient"; balance: string }
   | { ok: false; reason: "replayed" }
+  | { ok: false; reason: "given-back" }
   | { ok: false; reason: "wrong-key" };
 
 /** What one debit asks for. */
@@ -39,6 +41,11 @@ export interface DebitInput {
   nonceExpiresAt: number;
   /** The resource served, for the ledger. */
   resource: string;
+  /**
+   * The debit's id, chosen by the caller so a debit whose answer was lost can be given back by
+   * it (and is never made once given back); a new one when absent.
+   */
+  id?: string | undefined;
 }
 
 /** A credited top-up, or a settlement already credited before (nothing added twice). */
@@ -118,6 +125,8 @@ export class CrawlerCredit extends DurableObject<object> {
     const owner = this.account();
     if (owner && owner.keyid !== input.keyid) return { ok: false, reason: "wrong-key" };
     this.adopt(input.account);
+    const id = input.id ?? crypto.randomUUID();
+    if (this.known(id)) return { ok: false, reason: "given-back" };
     if (this.used(input.nonce, now)) return { ok: false, reason: "replayed" };
     const balance = BigInt(this.balanceOf(input.account));
     const amount = BigInt(input.amount);
@@ -125,7 +134,6 @@ export class CrawlerCredit extends DurableObject<object> {
       return { ok: false, reason: "insufficient", balance: balance.toString() };
     }
     const left = (balance - amount).toString();
-    const id = crypto.randomUUID();
     this.sql.exec(
       "INSERT INTO nonces (nonce, expires_at) VALUES (?, ?)",
       input.nonce,
@@ -175,7 +183,17 @@ export class CrawlerCredit extends DurableObject<object> {
       .toArray();
     const row = rows[0];
     const owner = this.account();
-    if (!owner || !row) return { refunded: false, balance: "0" };
+    if (!row) {
+      // Not made (yet): recorded as given back, so a debit arriving late with this id is refused.
+      this.sql.exec(
+        `INSERT OR IGNORE INTO debits (id, amount, resource, created_at, account, refunded)
+         VALUES (?, '0', '', ?, '', 1)`,
+        debit,
+        Date.now(),
+      );
+      return { refunded: false, balance: "0" };
+    }
+    if (!owner) return { refunded: false, balance: "0" };
     if (row.account === "") {
       // A debit made before balances were per account goes back where it came from.
       const legacy = (BigInt(owner.balance) + BigInt(row.amount)).toString();
@@ -203,6 +221,11 @@ export class CrawlerCredit extends DurableObject<object> {
     for (const debit of refunds.slice(0, MAX_REFUNDS_PER_CALL)) {
       if (typeof debit === "string") this.giveBack(debit);
     }
+  }
+
+  /** Whether a debit with this id was made or given back already. */
+  private known(id: string): boolean {
+    return this.sql.exec("SELECT 1 FROM debits WHERE id = ?", id).toArray().length > 0;
   }
 
   private account(): Row | undefined {

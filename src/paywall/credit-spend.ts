@@ -62,19 +62,21 @@ export async function spendCredit(input: SpendInput, deps: SpendDeps): Promise<R
     return crawlerChallenge(request, offer, input.resourceUrl, "a HEAD request is never paid for");
   }
   const keyid = subject.keyid;
-  const debit = await deps.credit.debit({
-    keyid,
-    account: input.account,
-    amount: offer.amount,
-    nonce: subject.nonce,
-    nonceExpiresAt: (subject.expires + NONCE_GRACE_SECONDS) * 1000,
-    resource: input.resourceUrl,
-  });
+  const debit = await deps.credit.debit(
+    {
+      keyid,
+      account: input.account,
+      amount: offer.amount,
+      nonce: subject.nonce,
+      nonceExpiresAt: (subject.expires + NONCE_GRACE_SECONDS) * 1000,
+      resource: input.resourceUrl,
+    },
+    deps.defer,
+  );
   switch (debit.type) {
     case "unavailable":
-      return crawlerErrorResponse("InternalError", `${debit.reason}; nothing was charged`, {
-        status: 503,
-      });
+      // The reason says whether a debit may stand (its answer lost) and is being given back.
+      return crawlerErrorResponse("InternalError", debit.reason, { status: 503 });
     case "replayed":
       return crawlerErrorResponse("InvalidSignature", "this signed request was already used");
     case "insufficient": {

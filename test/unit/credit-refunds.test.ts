@@ -137,6 +137,77 @@ describe("crawl credit refunds the store cannot take", () => {
     expect(store.balance(ACCOUNT)).toBe("10000");
   });
 
+  it("should give back a debit the store made when its answer was lost, after the answer", async () => {
+    const { store, owed, credit, setFate } = await world();
+    setFate((method) => (method === "debit" ? "lose" : "pass"));
+    const after = deferred();
+    const lost = await credit.debit(
+      {
+        keyid: KEY,
+        account: ACCOUNT,
+        amount: "5000",
+        nonce: "n-lost",
+        nonceExpiresAt: Date.now() + 60_000,
+        resource: "https://shop.example/page",
+      },
+      after.defer,
+    );
+    expect(lost.type).toBe("unavailable");
+    expect(store.balance(ACCOUNT)).toBe("5000"); // the store made it; its answer was lost
+    setFate(() => "pass");
+    await vi.advanceTimersByTimeAsync(5_000);
+    await after.all();
+    expect(store.balance(ACCOUNT)).toBe("10000");
+    expect(owed.size).toBe(0);
+  });
+
+  it("should carry the give-back of a lost debit with the key's next call when no retry runs", async () => {
+    const { store, owed, credit, debit, setFate } = await world();
+    setFate((method) => (method === "debit" ? "lose" : "pass"));
+    const lost = await credit.debit({
+      keyid: KEY,
+      account: ACCOUNT,
+      amount: "5000",
+      nonce: "n-lost-2",
+      nonceExpiresAt: Date.now() + 60_000,
+      resource: "https://shop.example/page",
+    });
+    expect(lost.type).toBe("unavailable");
+    expect(owed.size).toBe(1);
+    setFate(() => "pass");
+    // The next page: the lost debit is given back first, so both pages bought are there.
+    expect((await debit()).balance).toBe("5000");
+    expect((await debit()).balance).toBe("0");
+    expect(store.balance(ACCOUNT)).toBe("0");
+    expect(owed.size).toBe(0);
+  });
+
+  it("should never make a debit that was given back before the store saw it", async () => {
+    const { store, owed, credit, setFate } = await world();
+    // The debit never reached the store (refused on the way); its give-back arrives first.
+    setFate((method) => (method === "debit" ? "refuse" : "pass"));
+    const input = {
+      keyid: KEY,
+      account: ACCOUNT,
+      amount: "5000",
+      nonce: "n-late",
+      nonceExpiresAt: Date.now() + 60_000,
+      resource: "https://shop.example/page",
+    };
+    expect((await credit.debit(input)).type).toBe("unavailable");
+    const [owedId] = owed.for(KEY, Date.now());
+    expect(owedId).toBeDefined();
+    expect(await credit.balance(KEY, ACCOUNT)).toBe("10000"); // carries the give-back
+    expect(owed.size).toBe(0);
+    // The same debit arriving late (a delayed call) is refused and spends nothing.
+    const late = store.debit({ ...input, id: owedId! });
+    expect(late.ok).toBe(false);
+    expect(store.balance(ACCOUNT)).toBe("10000");
+    // Its nonce stays unspent by it: a fresh signature with another nonce still spends.
+    expect(store.debit({ ...input, nonce: "n-after" }).ok).toBe(true);
+    expect(store.balance(ACCOUNT)).toBe("5000");
+  });
+
   it("should keep an owed refund for an hour, then drop it (logged)", async () => {
     const owed = new OwedRefunds();
     owed.add(KEY, "d1", 0);

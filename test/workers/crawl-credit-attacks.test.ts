@@ -38,6 +38,32 @@ async function afterOnePage(key: number): Promise<string | null> {
   return page.headers.get("crawler-credit-remaining");
 }
 
+/** `CRAWL_CREDIT` whose objects work, except that every debit's answer is lost after it is made. */
+function creditLosingDebitAnswers(): DurableObjectNamespace<CrawlerCredit> {
+  const real = env.CRAWL_CREDIT!;
+  return {
+    idFromName: (name: string) => real.idFromName(name),
+    idFromString: (id: string) => real.idFromString(id),
+    get: (id: DurableObjectId) => {
+      const stub = real.get(id) as unknown as Record<string, (...args: unknown[]) => unknown>;
+      const through =
+        (method: string) =>
+        (...args: unknown[]) =>
+          stub[method]!(...args);
+      return {
+        topUp: through("topUp"),
+        balance: through("balance"),
+        useNonce: through("useNonce"),
+        refund: through("refund"),
+        debit: async (...args: unknown[]) => {
+          await stub.debit!(...args);
+          throw new Error("injected: the debit's answer was lost");
+        },
+      };
+    },
+  } as unknown as DurableObjectNamespace<CrawlerCredit>;
+}
+
 /** `CRAWL_CREDIT` whose objects work, except that giving a debit back fails. */
 function creditWithBrokenRefund(): DurableObjectNamespace<CrawlerCredit> {
   const real = env.CRAWL_CREDIT!;
@@ -169,5 +195,28 @@ describe("a credit store that fails while a debit is given back", () => {
     );
     expect(await unreachable.text()).toContain("your credit was not charged");
     expect(await afterOnePage(key)).toBe("USD 0.005");
+  });
+});
+
+describe("a credit store whose answer to a debit is lost", () => {
+  it("should answer 503 without the page and give the debit back, so no credit is spent on it", async () => {
+    const key = freshKey();
+    expect((await topUp("0.01", { key })).status).toBe(200); // 2 pages at USD 0.005
+    const lost = await call(
+      await signedRequest(`/blog/${unique()}`, {
+        key,
+        headers: { "crawler-max-price": "USD 0.005" },
+      }),
+      { CRAWL_CREDIT: creditLosingDebitAnswers() },
+    );
+    expect(lost.status).toBe(503);
+    expect(lost.headers.get("crawler-charged")).toBeNull();
+    const said = await lost.text();
+    expect(said).not.toContain("nothing was charged");
+    expect(said).toContain("will be given back");
+    // Both pages bought are still there to be read.
+    expect(await afterOnePage(key)).toBe("USD 0.005");
+    expect(await afterOnePage(key)).toBe("USD 0.00");
+    expect(await afterOnePage(key)).toBeNull();
   });
 });
