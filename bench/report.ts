@@ -98,7 +98,7 @@ function rpsCell(row: LoadRow): string {
   return `${Math.round(median(rps))} (${Math.round(Math.min(...rps))}–${Math.round(Math.max(...rps))})`;
 }
 
-/** The headline table (load and one-at-a-time), as the README shows it. */
+/** The headline table (load and one-at-a-time), as bench/README.md shows it. */
 export function headlineTable(results: BenchResults): string {
   const rows = results.load.map((row) => [
     row.scenario,

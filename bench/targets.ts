@@ -47,7 +47,7 @@ const PRICES = readFileSync(new URL("./prices.json", import.meta.url), "utf8");
 /** The paywall's variables and bindings from wrangler.toml. */
 const PROJECT = readWranglerBindings(fileURLToPath(new URL("../wrangler.toml", import.meta.url)));
 
-/** The five targets; see README "Benchmarks". */
+/** The five targets; see bench/README.md. */
 export const TARGETS: Record<TargetId, TargetDef> = {
   baseline: {
     id: "baseline",
