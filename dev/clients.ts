@@ -39,7 +39,8 @@ export function payingFetchV2(
     .register(options.network ?? "eip155:*", new UptoEvmScheme(account));
   const paymentId = options.paymentId;
   if (paymentId !== undefined) {
-    // The payment-identifier extension (X402.md §5), added where the 402 declares it.
+    // The payment-identifier extension (x402 specs/extensions/payment_identifier.md), added where
+    // the 402 declares it.
     client.registerExtension({
       key: PAYMENT_IDENTIFIER,
       enrichPaymentPayload: async (payload, required) => {

@@ -35,7 +35,7 @@ Try it:
   npm run pay -- ${stack.workerUrl}/api/pass/demo        buy a pass: 1 hour or 5 calls
   npm run pay -- ${stack.workerUrl}/api/pass/demo --siwx come back by signing in, free
 
-Admin API: Authorization: Bearer ${DEV_SECRETS.ADMIN_TOKEN}   (see README, "Admin API")
+Admin API: Authorization: Bearer ${DEV_SECRETS.ADMIN_TOKEN}   (see docs/operator.md)
 Dashboard: ${stack.workerUrl}/__x402/dashboard   (sign in with the admin token)
 
 Price table: dev/prices.json (seeded into local KV); change it with npm run prices -- push <file>.

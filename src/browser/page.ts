@@ -5,10 +5,10 @@ import { accessText, addressHtml, embedJson, escapeHtml, networkName, pageName }
 import type { SessionReach } from "./text";
 
 /**
- * The 402 page a person's browser gets (X402.md §1: HTML for browsers, the same offer in the
- * `PAYMENT-REQUIRED` header for programs). It says what the content is and what it costs, and
- * its one inline script pays with the person's wallet. No dependency, no other origin: the
- * whole page is a few KB and works offline.
+ * The 402 page a person's browser gets (x402 specs/transports-v2/http.md leaves the body to the
+ * server: HTML for browsers, the same offer in the `PAYMENT-REQUIRED` header for programs). It says
+ * what the content is and what it costs, and its one inline script pays with the person's wallet.
+ * No dependency, no other origin: the whole page is a few KB and works offline.
  */
 
 /** What the page shows and embeds. */

@@ -3,9 +3,10 @@
  * works offline. Plain ES2020 for any browser with a wallet: it reads the embedded
  * `PaymentRequired`, finds a wallet (EIP-6963 announcements, else `window.ethereum`, EIP-1193),
  * connects, switches to the offer's chain, checks the token balance, signs the EIP-3009
- * `TransferWithAuthorization` (eth_signTypedData_v4, X402.md §3), retries the page's URL with a
- * V2 `PAYMENT-SIGNATURE` and shows what the paid response holds. Each failure ends in a sentence
- * for a person. Kept as text, not compiled code, so the bundler cannot change what browsers run.
+ * `TransferWithAuthorization` (eth_signTypedData_v4, x402 specs/schemes/exact/scheme_exact_evm.md),
+ * retries the page's URL with a V2 `PAYMENT-SIGNATURE` and shows what the paid response holds. Each
+ * failure ends in a sentence for a person. Kept as text, not compiled code, so the bundler cannot
+ * change what browsers run.
  */
 const SOURCE = String.raw`(() => {
 "use strict";

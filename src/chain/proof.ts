@@ -4,10 +4,11 @@ import type { Rpc } from "./rpc";
 import { blockTag, quantity, readBlock, readReceipt } from "./shape";
 
 /**
- * Proof from the chain that one EIP-3009 authorization paid the seller (X402.md §3), for a
- * payment whose settlement answer was lost. A facilitator's "nonce already used" proves
- * nothing: the payer can spend a nonce with `cancelAuthorization`, or with another authorization
- * carrying the same nonce to another address. So the chain is read:
+ * Proof from the chain that one EIP-3009 authorization paid the seller (x402
+ * specs/schemes/exact/scheme_exact_evm.md), for a payment whose settlement answer was lost. A
+ * facilitator's "nonce already used" proves nothing: the payer can spend a nonce with
+ * `cancelAuthorization`, or with another authorization carrying the same nonce to another address.
+ * So the chain is read:
  *
  * 1. a known settlement transaction: its receipt must hold `AuthorizationUsed(payer, nonce)`
  *    from the token, followed at once by `Transfer(payer → payTo, amount)` from the token;

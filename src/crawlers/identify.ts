@@ -3,10 +3,10 @@ import type { Crawler } from "./catalogue";
 import type { WebBotAuthResult, WebBotAuthVerifier } from "./web-bot-auth";
 
 /**
- * Who is asking, combining the User-Agent claim with the Web Bot Auth proof (X402.md §7). A
- * crawler counts as itself only when a valid signature comes from a key directory bound to it
- * (in the catalogue or by the operator); a User-Agent alone, or a signature from some other
- * directory, never makes a request "GPTBot".
+ * Who is asking, combining the User-Agent claim with the Web Bot Auth proof
+ * (docs/pay-per-crawl.md). A crawler counts as itself only when a valid signature comes from a key
+ * directory bound to it (in the catalogue or by the operator); a User-Agent alone, or a signature
+ * from some other directory, never makes a request "GPTBot".
  */
 
 /** The identity of a request. */

@@ -4,8 +4,8 @@ import type { Crawler } from "./catalogue";
 import type { CrawlerIdentity } from "./identify";
 
 /**
- * What the price table's crawler policies (X402.md §7) say about one identified request, as a
- * pure function a reviewer can read alone. The rules it keeps:
+ * What the price table's crawler policies (docs/pay-per-crawl.md) say about one identified request,
+ * as a pure function a reviewer can read alone. The rules it keeps:
  * - a User-Agent alone never earns a crawler's own policy: only a verified signature does;
  * - a signature that does not verify is refused, never downgraded to "unsigned";
  * - a key directory that cannot be loaded is a retryable error, never a pass;

@@ -1,7 +1,7 @@
 import { atomicToUsd, usdToAtomic } from "../pricing/assets";
 
 /**
- * Cloudflare's pay-per-crawl headers (X402.md §7), as pure functions. Prices travel as
+ * Cloudflare's pay-per-crawl headers (docs/pay-per-crawl.md), as pure functions. Prices travel as
  * `USD 0.01`; the paywall prices crawlers in USDC atomic units (6 decimals), so every
  * comparison is between integers of atomic units: no floating point anywhere.
  */
@@ -106,8 +106,8 @@ export function checkCrawlerPrice(headers: Headers, priceAtomic: string): Crawle
 }
 
 /**
- * The price headers a request carries that its signature does not cover. When a request is
- * signed, a price it agrees to must be signed too (X402.md §7), or a replayed request could
+ * The price headers a request carries that its signature does not cover. When a request is signed,
+ * a price it agrees to must be signed too (docs/pay-per-crawl.md), or a replayed request could
  * raise the ceiling; a non-empty answer is refused as `InvalidSignature`.
  */
 export function unsignedPriceHeaders(headers: Headers, covered: readonly string[]): string[] {

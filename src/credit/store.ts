@@ -18,6 +18,9 @@ import { DurableObject } from "cloudflare:workers";
  * store could not take them when the origin failed those pages, src/credit/owed.ts) and gives
  * them back first, each at most once. A refund may name a debit the store has not seen (its call
  * failed, or is still on its way): it is recorded as given back, so that debit is never made.
+ *
+ * Storage schema, with an example row and each row's lifetime:
+ * docs/storage.md#crawl-credit-durable-object-crawl_credit.
  */
 
 /** A debit that went through, or why not. */

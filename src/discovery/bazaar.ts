@@ -1,12 +1,12 @@
 import type { DiscoveryConfig, Offer } from "../pricing";
 
 /**
- * The `bazaar` extension of a 402 (X402.md §5): how to call the resource (method, example query
- * or body, their JSON Schema) and what it answers, so facilitators can list it and agents can
- * call it right the first time. The shape is the one `declareDiscoveryExtension` of
- * `@x402/extensions` declares, enriched with the request's method; its Ajv-based builder and
- * validator stay out of the Worker (the tests check our output with them). Built once per offer
- * and method.
+ * The `bazaar` extension of a 402 (x402 specs/extensions/bazaar.md): how to call the resource
+ * (method, example query or body, their JSON Schema) and what it answers, so facilitators can list
+ * it and agents can call it right the first time. The shape is the one `declareDiscoveryExtension`
+ * of `@x402/extensions` declares, enriched with the request's method; its Ajv-based builder and
+ * validator stay out of the Worker (the tests check our output with them). Built once per offer and
+ * method.
  */
 
 /** The `extensions` key of the discovery extension. */

@@ -7,7 +7,8 @@ import type { FunnelEvent } from "./outcome";
  * `funnel_batches`, and the id is recorded in the same transaction (a D1 batch is one), so a
  * batch sent again after a failure or a lost answer counts once. Old batch ids and counts are
  * pruned as batches are written. Amounts are summed as SQLite integers (64 bits: about 9.2
- * trillion USDC in atomic units); the receipts ledger keeps exact amounts.
+ * trillion USDC in atomic units); the receipts ledger keeps exact amounts. Storage schema, with an
+ * example row: docs/storage.md#funnel-and-funnel_batches.
  */
 
 /** How long per-minute counts are kept. */

@@ -91,8 +91,8 @@ function challengeRefusal(response: Response): RefusalCode {
 
 /**
  * A refusal reason (the facilitator's `invalidReason`, such as
- * `invalid_exact_evm_payload_authorization_valid_before`, or the paywall's own sentence) as a
- * code. Reasons are opaque text (X402.md §3): this only groups the common ones; the rest are
+ * `invalid_exact_evm_payload_authorization_valid_before`, or the paywall's own sentence) as a code.
+ * Reasons are opaque text (x402 V2 spec §5.4, §9): this only groups the common ones; the rest are
  * `other`.
  */
 export function refusalCode(reason: string): RefusalCode {

@@ -3,11 +3,11 @@ import { schemeFor } from "../schemes";
 import type { Claim } from "./store";
 
 /**
- * What identifies a payment for the at-most-once lock, read from a prepared payment: the payer
- * (the Durable Object it lives in), the asset and the scheme's replay key (an EIP-3009 nonce, a
- * Permit2 nonce, a Solana signature: what the chain lets move money once, src/schemes), a hash
- * of the whole payload, and the client's optional
- * `payment-identifier` (X402.md §5: 16–128 characters of `[A-Za-z0-9_-]`).
+ * What identifies a payment for the at-most-once lock, read from a prepared payment: the payer (the
+ * Durable Object it lives in), the asset and the scheme's replay key (an EIP-3009 nonce, a Permit2
+ * nonce, a Solana signature: what the chain lets move money once, src/schemes), a hash of the whole
+ * payload, and the client's optional `payment-identifier` (x402
+ * specs/extensions/payment_identifier.md: 16–128 characters of `[A-Za-z0-9_-]`).
  */
 
 /** The `extensions` key of the payment-identifier extension. */
@@ -86,7 +86,10 @@ export function paymentIdOf(
   return { type: "id", id };
 }
 
-/** The extension a 402 declares so clients can send a payment id (X402.md §5). */
+/**
+ * The extension a 402 declares so clients can send a payment id (x402
+ * specs/extensions/payment_identifier.md).
+ */
 export function paymentIdentifierDeclaration(required: boolean): Record<string, unknown> {
   return required ? REQUIRED : OPTIONAL;
 }

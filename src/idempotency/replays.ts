@@ -9,7 +9,8 @@
  *
  * Table `replays`, example row:
  * `{key: "0x036c…|0xab…", digest: "9f2c…", served: 1, busy_until: 1767225600000}`;
- * a row lives as long as its payment's row (the alarm drops orphans).
+ * a row lives as long as its payment's row (the alarm drops orphans). Storage schema:
+ * docs/storage.md#payments-durable-object-payments.
  */
 
 /** How many times a settled payment's content is served again within the replay window. */

@@ -11,11 +11,11 @@ import {
 import type { ReplayStart } from "./replays";
 
 /**
- * One Durable Object per payer (SQLite-backed) records every payment of that payer the paywall
- * is working on or has finished, keyed by the EIP-3009 authorization (asset and nonce). It is
- * the lock that makes a payment settle at most once however many copies arrive at once, and
- * the memory that answers a retry with the first outcome (X402.md §3: nothing off chain stops
- * a payload from being verified twice before it settles; this does).
+ * One Durable Object per payer (SQLite-backed) records every payment of that payer the paywall is
+ * working on or has finished, keyed by the EIP-3009 authorization (asset and nonce). It is the lock
+ * that makes a payment settle at most once however many copies arrive at once, and the memory that
+ * answers a retry with the first outcome (x402 V2 spec §10.1: nothing off chain stops a payload
+ * from being verified twice before it settles; this does).
  *
  * Each method runs its SQL without awaiting, so it is atomic under concurrent requests.
  *
@@ -54,6 +54,9 @@ import type { ReplayStart } from "./replays";
  * `tx` a settlement transaction the chain proved for it; `note` why it is pending or refused
  * (the last check's outcome); `checked_at` when the chain was last read for it (ms);
  * `abandoned_at` when its claim was found abandoned (ms; see above).
+ *
+ * Storage schema, with an example row and each row's lifetime:
+ * docs/storage.md#payments-durable-object-payments.
  */
 
 /** What a request asks for when it brings a payment. */

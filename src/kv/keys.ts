@@ -1,6 +1,6 @@
 /**
  * Every key this Worker reads or writes in the `PRICES` KV namespace, in one place.
- * The README's "Storage layout" section documents each with an example record.
+ * Each is documented with an example record and its lifetime in docs/storage.md#kv-prices.
  */
 
 /**

@@ -10,7 +10,8 @@
  * `asset`, `pay_to`, `amount` (atomic units), `nonce`, `valid_before` (seconds) are what a chain
  * check needs; `resource` the URL paid for; `since` when it became pending (ms); `checked_at`
  * when the chain was last read for it (ms); `outcome` what that read or the last attempt said;
- * `tx` a transaction the chain proved for it (paid, content not yet served).
+ * `tx` a transaction the chain proved for it (paid, content not yet served). Storage schema, with
+ * an example row: docs/storage.md#pending_payments.
  */
 
 /** One pending payment, as the operator sees it. */

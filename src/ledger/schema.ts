@@ -2,6 +2,7 @@
  * The ledger's D1 schema. Created on first use in each isolate (`CREATE … IF NOT EXISTS`, sent
  * in the same batch as the first statement, so it costs no extra round trip), so a deployment
  * needs no migration step. The two UNIQUE constraints are what make recording exactly-once.
+ * Storage schema, with an example row: docs/storage.md#receipts.
  */
 
 /** Statements that create the receipts table and its indexes if they are missing. */

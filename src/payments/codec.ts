@@ -6,10 +6,11 @@ import type { PaymentPayloadV1 } from "@x402/core/types/v1";
 import { parseBoundedJson } from "../bounded-json";
 
 /**
- * Reads the payment a request carries: V2 `PAYMENT-SIGNATURE` or V1 `X-PAYMENT`, each base64
- * JSON (X402.md §1). Malformed input is an expected outcome, returned with a reason a client
- * developer can act on, never thrown. The JSON is read with bounded depth and size
- * (src/bounded-json.ts), so nothing downstream ever walks a value nested thousands deep.
+ * Reads the payment a request carries: V2 `PAYMENT-SIGNATURE` or V1 `X-PAYMENT`, each base64 JSON
+ * (x402 specs/transports-v2/http.md, transports-v1/http.md). Malformed input is an expected
+ * outcome, returned with a reason a client developer can act on, never thrown. The JSON is read
+ * with bounded depth and size (src/bounded-json.ts), so nothing downstream ever walks a value
+ * nested thousands deep.
  */
 
 /** Header names of the two protocol generations. */

@@ -4,10 +4,10 @@ import { SUPPORTED_TTL_MS, candidatesFor, kindOf, listedExtra, parseSupported } 
 import type { FacilitatorEndpoint, PaymentKind, Support } from "./routing";
 
 /**
- * The facilitator as the paywall sees it (X402.md §4): `verify` and `settle` over HTTP. A verify
- * moves no money: a connection error, a timeout, a 5xx or an answer that is not a well-formed
- * verify response moves on to the next facilitator in order; when all fail the result says so,
- * and the caller answers 502/503 — never free access.
+ * The facilitator as the paywall sees it (x402 V2 spec §7): `verify` and `settle` over HTTP. A
+ * verify moves no money: a connection error, a timeout, a 5xx or an answer that is not a
+ * well-formed verify response moves on to the next facilitator in order; when all fail the result
+ * says so, and the caller answers 502/503 — never free access.
  *
  * A settle goes to one facilitator only and is never failed over: the one that verified the
  * payment (its `endpoint`, passed back to `settle`), else the first that may handle it (a

@@ -6,7 +6,7 @@ import type { OfferedTerms } from "../schemes";
 
 /**
  * Checks that a payment is for exactly what this route offers, before any facilitator call.
- * V2: `accepted` must deep-equal the offered requirements (key order aside, X402.md §2); the
+ * V2: `accepted` must deep-equal the offered requirements (key order aside, x402 V2 spec §5.2); the
  * first differing field is named. Both versions: the scheme's payload (an EIP-3009 authorization,
  * a Permit2 permit, a Solana transfer; src/schemes) must pay the offered amount to the offered
  * payee, so a payment signed for another price or payee never reaches verification.

@@ -1,7 +1,7 @@
 import { isRecord } from "../schemes";
 
 /**
- * Which facilitators may handle a payment, in the operator's order of preference (X402.md §4):
+ * Which facilitators may handle a payment, in the operator's order of preference (x402 V2 spec §7):
  * a facilitator configured with `networks` takes only those; one set to `"supported"` takes
  * what its `GET /supported` lists (fetched once per isolate, cached); one whose listing failed
  * stays in line rather than be skipped; a plain URL takes everything. Hosted facilitators get

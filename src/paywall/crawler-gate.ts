@@ -22,12 +22,12 @@ import {
 } from "./crawler-responses";
 
 /**
- * The identify step of the request path for pay-per-crawl (X402.md §7): on rules the crawler
- * policies cover, find out who is asking (User-Agent claim, Web Bot Auth proof), apply the
+ * The identify step of the request path for pay-per-crawl (docs/pay-per-crawl.md): on rules the
+ * crawler policies cover, find out who is asking (User-Agent claim, Web Bot Auth proof), apply the
  * table's policy, and check the `crawler-exact-price` / `crawler-max-price` headers. The result
  * tells the flow to carry on as before, to serve the request free, to charge the crawler's own
- * price through x402, or it is the answer itself (a refusal, a 402, or a page paid from
- * prepaid credit). Requests on other rules touch nothing here: no header parsing, no I/O.
+ * price through x402, or it is the answer itself (a refusal, a 402, or a page paid from prepaid
+ * credit). Requests on other rules touch nothing here: no header parsing, no I/O.
  *
  * A signature is a bearer credential until it expires (a copy replays to any path it does not
  * name), so what it earns beyond an anonymous client's lot (policy.ts `privilegeOf`) is bounded:

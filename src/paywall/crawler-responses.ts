@@ -4,9 +4,9 @@ import { challengeResponse, prefersHtml } from "../pricing";
 import type { Offer } from "../pricing";
 
 /**
- * The pay-per-crawl answers (X402.md §7): a `crawler-error` with Cloudflare's code and status
- * and a JSON reason; a 402 that quotes `crawler-price` beside the x402 offer; and the origin's
- * answer with headers added, streamed as it came.
+ * The pay-per-crawl answers (docs/pay-per-crawl.md): a `crawler-error` with Cloudflare's code and
+ * status and a JSON reason; a 402 that quotes `crawler-price` beside the x402 offer; and the
+ * origin's answer with headers added, streamed as it came.
  */
 
 /** A refusal with `crawler-error: <code>`; `status` overrides the code's usual one. */

@@ -3,9 +3,9 @@ import type { Offer } from "../pricing";
 
 /**
  * The paywall's signature on terms an origin quoted (`originPrice`, `payee: {from: "origin"}`),
- * carried in the 402's offer so that a paid request's terms are bound before the origin sees
- * it, at no origin call. x402 V2 clients copy the offer they accept verbatim into the payment
- * (`accepted`, X402.md §2), its `extra` included, so the signature comes back with the payment.
+ * carried in the 402's offer so that a paid request's terms are bound before the origin sees it, at
+ * no origin call. x402 V2 clients copy the offer they accept verbatim into the payment (`accepted`,
+ * x402 V2 spec §5.2), its `extra` included, so the signature comes back with the payment.
  *
  * `extra.signedQuote` is `<expiry, Unix seconds>.<base64url HMAC-SHA-256>`, keyed by the
  * paywall's secret, over the canonical terms: a label, the expiry, the request's method, the

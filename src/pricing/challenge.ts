@@ -5,9 +5,10 @@ import type { Offer } from "./matcher";
 import { paymentRequiredV1, paymentRequiredV2 } from "./requirements";
 
 /**
- * Builds the 402 answer to an unpaid (or wrongly paid) request: the V2 `PAYMENT-REQUIRED`
- * header plus a V1-shaped JSON body, so x402 clients of both generations can pay (X402.md §1),
- * or a readable HTML page for browsers. Never cached (`Cache-Control: no-store`).
+ * Builds the 402 answer to an unpaid (or wrongly paid) request: the V2 `PAYMENT-REQUIRED` header
+ * plus a V1-shaped JSON body, so x402 clients of both generations can pay (x402
+ * specs/transports-v2/http.md), or a readable HTML page for browsers. Never cached (`Cache-Control:
+ * no-store`).
  */
 
 /** Headers a cross-origin browser client needs to read the payment headers. */

@@ -4,12 +4,12 @@ import type { Crawler } from "../crawlers/catalogue";
 import { defaultUsdc, USD_PRICE, usdToAtomic } from "./assets";
 
 /**
- * The price table's `crawlers` section (pay-per-crawl, X402.md §7): what each crawler may do
- * (`allow`, `charge` at its own price, `block`), what happens to signed bots without a policy of
- * their own, to clients that claim a crawler without proving it, and to unknown clients on
- * crawler-only rules; which key directories prove which crawler; and the bounds of prepaid
- * crawl credit. The schema lives here so the table validator and the matcher share it; the
- * request path applies it in src/crawlers/policy.ts.
+ * The price table's `crawlers` section (pay-per-crawl, docs/pay-per-crawl.md): what each crawler
+ * may do (`allow`, `charge` at its own price, `block`), what happens to signed bots without a
+ * policy of their own, to clients that claim a crawler without proving it, and to unknown clients
+ * on crawler-only rules; which key directories prove which crawler; and the bounds of prepaid crawl
+ * credit. The schema lives here so the table validator and the matcher share it; the request path
+ * applies it in src/crawlers/policy.ts.
  */
 
 /** Crawl prices are US dollars paid in USDC, as the `crawler-*-price` headers speak them. */

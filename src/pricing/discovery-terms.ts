@@ -1,11 +1,11 @@
 import { z } from "zod";
 
 /**
- * A rule's `discovery` block: how to call the resource and what it returns, so agents can find
- * and use it before paying. It follows the bazaar extension's declaration (X402.md §5), the same
- * fields as `declareDiscoveryExtension` of `@x402/extensions`: example `input` (query
- * parameters, or the body with `bodyType` for POST/PUT/PATCH), its JSON Schema `inputSchema`,
- * and an `output` example and schema.
+ * A rule's `discovery` block: how to call the resource and what it returns, so agents can find and
+ * use it before paying. It follows the bazaar extension's declaration (x402
+ * specs/extensions/bazaar.md), the same fields as `declareDiscoveryExtension` of
+ * `@x402/extensions`: example `input` (query parameters, or the body with `bodyType` for
+ * POST/PUT/PATCH), its JSON Schema `inputSchema`, and an `output` example and schema.
  */
 
 const json = z.record(z.string(), z.unknown());

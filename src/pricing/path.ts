@@ -1,7 +1,7 @@
 /**
  * Request path normalisation, so that no spelling of a priced URL is matched as another one.
  *
- * Rules (documented in the README, "Path matching"):
+ * Rules (documented in docs/price-table.md#path-matching):
  * - each segment is percent-decoded once; malformed escapes are refused;
  * - an encoded `/` or `\` (`%2F`, `%5C`) separates segments like a plain `/`; `\` does too;
  * - empty segments (`//`) and `.` are dropped, `..` removes the previous segment (never above `/`);

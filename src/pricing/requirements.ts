@@ -6,7 +6,7 @@ import { offersOf } from "./matcher";
 import type { Offer } from "./matcher";
 
 /**
- * Turns a rule's resolved offer into the wire shapes of x402 (X402.md §1–2): the V2
+ * Turns a rule's resolved offer into the wire shapes of x402 (x402 V2 spec §5.1): the V2
  * `PaymentRequirements` a payment's `accepted` must equal, and the V1 equivalent for
  * x402 1.x clients. Pure functions of the offer and the resource URL.
  */

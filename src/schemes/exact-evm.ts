@@ -3,9 +3,9 @@ import { fields } from "./types";
 import type { SchemeModule } from "./types";
 
 /**
- * `exact` on EVM chains with EIP-3009 (X402.md §3): the payload is a signed
- * `transferWithAuthorization` for exactly the price to the payee; its random 32-byte nonce is
- * what the token lets move money once.
+ * `exact` on EVM chains with EIP-3009 (x402 specs/schemes/exact/scheme_exact_evm.md): the payload
+ * is a signed `transferWithAuthorization` for exactly the price to the payee; its random 32-byte
+ * nonce is what the token lets move money once.
  */
 
 const NONCE = /^0x[0-9a-fA-F]{64}$/;

@@ -1,9 +1,9 @@
 /**
- * The two kinds of plug-in the paywall's payments are built from (X402.md §1–3): a chain family
- * (a CAIP-2 namespace: its address syntax and the networks whose USDC it knows) and a payment
- * scheme on that family (what its payload must say to pay an offer, who pays, and what makes a
- * payment unique). Adding a chain or a scheme is one module listed in registry.ts; the request
- * path never names one.
+ * The two kinds of plug-in the paywall's payments are built from (x402 V2 spec §5–6): a chain
+ * family (a CAIP-2 namespace: its address syntax and the networks whose USDC it knows) and a
+ * payment scheme on that family (what its payload must say to pay an offer, who pays, and what
+ * makes a payment unique). Adding a chain or a scheme is one module listed in registry.ts; the
+ * request path never names one.
  */
 
 /** A token a price can be paid in. */

@@ -15,6 +15,8 @@ import { OWED_KEEP_MS } from "./owed";
  *   passes of that scope only.
  * - `{what: "token:3f9a…" (the token's hash), revoked_at: …, purge_at: …}`: that token is never
  *   stored again, so it opens no pass.
+ *
+ * Storage schema: docs/storage.md#sessions-durable-object-sessions.
  */
 
 /**

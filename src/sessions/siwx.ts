@@ -7,11 +7,11 @@ import { checkNonce, issueNonce } from "./nonce";
 import { siweMessage } from "./siwe";
 
 /**
- * Sign-in-with-x (CAIP-122 / SIWE, X402.md §5) on session routes: the 402 declares the extension
- * with a server-issued nonce, and a `SIGN-IN-WITH-X` proof is checked for domain, URI,
- * freshness, chain, our nonce (issued here, for this scope, unexpired) and the EOA signature.
- * Whether the signer holds a live entitlement, and that the nonce is used once, is the session
- * store's job.
+ * Sign-in-with-x (CAIP-122 / SIWE, as `@x402/extensions` defines it) on session routes: the 402
+ * declares the extension with a server-issued nonce, and a `SIGN-IN-WITH-X` proof is checked for
+ * domain, URI, freshness, chain, our nonce (issued here, for this scope, unexpired) and the EOA
+ * signature. Whether the signer holds a live entitlement, and that the nonce is used once, is the
+ * session store's job.
  */
 
 /** The request header carrying a SIWx proof. */
@@ -47,7 +47,10 @@ const line = z
   .string()
   .max(2048)
   .regex(/^[^\n\r]*$/, "must be one line");
-/** The proof's JSON (X402.md §5): the challenge's fields, the signer's address and signature. */
+/**
+ * The proof's JSON (as `@x402/extensions` sends it): the challenge's fields, the signer's address
+ * and signature.
+ */
 const ProofSchema = z.object({
   domain: line,
   address: z.string().regex(EVM_ADDRESS, "must be an EVM address"),

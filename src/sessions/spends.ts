@@ -16,6 +16,7 @@ import { OWED_KEEP_MS } from "./owed";
  *   (`revoked:<payment>`), so a retried refund or grant changes nothing.
  *
  * Rows are kept `APPLIED_KEEP_MS`, longer than an isolate repeats a write (`OWED_KEEP_MS`).
+ * Storage schema: docs/storage.md#sessions-durable-object-sessions.
  */
 
 /**

@@ -39,6 +39,9 @@ import type { HeldPrice, Want } from "./scope";
  *   `{what: "scope:route:shop.example * * /api/*", revoked_at: …, purge_at: …}` (of one scope),
  *   `{what: "token:<SHA-256 of the token>", revoked_at: …, purge_at: …}` (revokeToken(): that
  *   token is never stored again, whether the store knew it or not).
+ *
+ * Storage schema, with an example row and each row's lifetime:
+ * docs/storage.md#sessions-durable-object-sessions.
  */
 
 /** Entitlements bought by one payment: scope, price paid, limits. */

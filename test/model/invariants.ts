@@ -71,8 +71,8 @@ const ORIGIN_FAULTS = new Set([
  * A judged sequence: how many checks ran, the violations, and what was not counted either way:
  * - `unobservable`: what would be a violation but follows from a fact this harness's runtime
  *   cannot deliver to the Worker (observable.ts): counted and printed apart, never a pass;
- * - `risks`: what the paywall's documented design accepts (README, "What happens to money when
- *   the origin fails mid-answer"): a chunked body that breaks after its settlement, when the
+ * - `risks`: what the paywall's documented design accepts (docs/security.md, "What happens to
+ *   money when the origin fails mid-answer"): a chunked body that breaks after its settlement, when the
  *   payment carried no payment id (with one, the payer's retry must get the content again,
  *   and that is checked like any other answer).
  */

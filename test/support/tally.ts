@@ -1,6 +1,6 @@
 /**
  * Counts the cases of a table-driven security or fault suite, so each run prints figures the
- * README can quote: `[figures] <suite>: N cases tried, M held`. A case "held" when every one of
+ * docs can quote (docs/security.md): `[figures] <suite>: N cases tried, M held`. A case "held" when every one of
  * its assertions passed; a failing case still counts as tried (and fails its test).
  */
 

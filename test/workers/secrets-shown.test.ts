@@ -14,7 +14,7 @@ const CDP_SECRET = "Bearer cdp-key-7f3a9c1e5b";
 const LITERAL_KEY = "literal-facilitator-key-42af";
 const RPC_KEY = "alchemy-key-9d8e7f6a5b";
 
-/** The README's own example: a facilitator whose Authorization header is `env:CDP_AUTH`. */
+/** The example of docs/networks-and-facilitators.md: a facilitator whose Authorization header is `env:CDP_AUTH`. */
 const WITH_CDP: Partial<Env> & Record<string, string> = {
   FACILITATORS: JSON.stringify([
     {
