@@ -3,50 +3,31 @@ import type { ChainRpc } from "./chain";
 import { facilitatorEndpoints } from "./payments";
 import type { FacilitatorEndpoint } from "./payments";
 import { CAIP2_NETWORK, EVM_ADDRESS } from "./pricing";
-import type { CrawlerCredit } from "./credit";
-import type { PaymentLocks } from "./idempotency";
-import type { PayerSessions } from "./sessions";
 
 /**
- * The Worker's bindings and variables (wrangler.toml `[vars]`, secrets and the KV binding),
- * typed once, and their validation into a configuration. A bad variable is reported with its
- * name and the Worker fails closed (503), never open.
+ * The Worker's bindings and variables, and their validation into a configuration. A bad variable
+ * is reported with its name and the Worker fails closed (503), never open.
  */
 
-/** Bindings and variables, as wrangler provides them. */
-export interface Env {
-  /** KV namespace holding the price table (src/kv/keys.ts). */
-  PRICES: KVNamespace;
-  /** The site or API behind the paywall, e.g. "https://example.com" or "http://127.0.0.1:9000". */
-  ORIGIN_URL?: string;
+/**
+ * Bindings and variables as wrangler provides them: those in wrangler.toml typed by
+ * `wrangler types` (src/worker-configuration.d.ts, regenerated and checked by `npm run check`),
+ * plus the secrets and optional variables wrangler.toml does not hold. The wrangler.toml ones
+ * are still validated here, since a deployment may drop them.
+ */
+export interface Env extends WranglerEnv {
   /**
    * Facilitators as JSON, in order of preference (src/payments/endpoints.ts): `[{"url", "name"?,
    * "networks"?: ["eip155:8453"], "headers"?: {"X-Api-Key": "env:SECRET_NAME"}}]`. Takes
    * precedence over `FACILITATOR_URLS`.
    */
   FACILITATORS?: string;
-  /** Facilitator base URLs, comma-separated, tried in order (verify fails over; settle never). */
-  FACILITATOR_URLS?: string;
   /**
    * JSON-RPC URL of each network whose chain is read to resolve a payment whose settlement
    * answer was lost (src/chain): `{"eip155:8453": "env:BASE_RPC_URL"}`; a value `env:NAME` is
    * read from the secret NAME. Unset: such payments stay pending until an operator resolves them.
    */
   CHAIN_RPC_URLS?: string;
-  /** Default payee for priced rules that name none. */
-  PAY_TO?: string;
-  /** Default CAIP-2 network for priced rules that name none, e.g. "eip155:8453". */
-  NETWORK?: string;
-  /** How long a price table is kept in the isolate before KV is read again (default 10). */
-  PRICE_TABLE_TTL_SECONDS?: string;
-  /** How long to wait for each facilitator call before failing over (default 15000). */
-  FACILITATOR_TIMEOUT_MS?: string;
-  /** Request header that tells the origin who paid (default "x-payer"). */
-  PAYER_HEADER?: string;
-  /** Durable Objects holding sessions, one per payer (src/sessions/store.ts). */
-  SESSIONS?: DurableObjectNamespace<PayerSessions>;
-  /** Durable Objects locking each payer's payments so one settles at most once (src/idempotency). */
-  PAYMENTS?: DurableObjectNamespace<PaymentLocks>;
   /**
    * Secret (at least 32 characters) keying SIWx nonces (sessions need it) and signing the terms
    * an origin quotes in 402s (without it, each paid request on such a rule costs a fresh quote).
@@ -55,17 +36,10 @@ export interface Env {
   /** Secret bearer token of the admin API under /__x402/admin/; unset: the API is off. */
   ADMIN_TOKEN?: string;
   /**
-   * D1 database holding the receipts ledger (src/ledger) and the funnel's counts (src/funnel);
-   * unset: neither is kept.
-   */
-  LEDGER?: D1Database;
-  /**
    * How long the funnel's counts gather in an isolate before they are written to D1, after the
    * answers (default 5; 0: after each answer).
    */
   FUNNEL_FLUSH_SECONDS?: string;
-  /** Durable Objects holding prepaid crawl credit, one per crawler key (src/credit/store.ts). */
-  CRAWL_CREDIT?: DurableObjectNamespace<CrawlerCredit>;
   /**
    * "true" lets Web Bot Auth key directories be fetched over plain HTTP from loopback hosts
    * (127.0.0.1, localhost, [::1]): the local stack only. Default "false": HTTPS only.

@@ -2,8 +2,8 @@ import { directoryUrl, KeyDirectoryCache } from "./key-directory";
 import type { DirectoryLimits, FetchLike } from "./key-directory";
 import { readSignature, signatureBase } from "./message-signature";
 import type { SignatureInput } from "./message-signature";
-import { parseDictionary, parseItem } from "./structured-fields";
-import type { Member } from "./structured-fields";
+import { isInnerList, parseStrictDictionary, parseStrictItem, Token } from "./structured-fields";
+import type { BareItem, Member } from "./structured-fields";
 
 /**
  * Web Bot Auth verification (draft-meunier-web-bot-auth-architecture over RFC 9421): a request
@@ -12,6 +12,14 @@ import type { Member } from "./structured-fields";
  * `directory`, signed these components"; who that is, is decided by identify.ts.
  *
  * Every failure is a value with a reason; `verify` never throws, whatever the client sends.
+ *
+ * Why not Cloudflare's `web-bot-auth` package (0.1.3): it runs in workerd, but it verifies through
+ * `http-message-sig` 0.2, which refuses a Signature-Input carrying more than one signature,
+ * ignores the `;key` parameter (so the Dictionary form of Signature-Agent, covered as
+ * `"signature-agent";key="sig1"`, never verifies), turns a missing covered header into an empty
+ * value, and reads the clock from `new Date()` with no skew, no longest validity and no way to
+ * inject time. It loads no key directory (key-directory.ts stays either way) and weighs 4,666
+ * bytes gzip minified, with its own copy of structured-headers.
  */
 
 /** The outcome of verifying a request. */
@@ -150,21 +158,21 @@ function signatureAgent(
   if (header === null)
     return { ok: false, reason: "no Signature-Agent header names the key directory" };
   const keyed = input.components.find(
-    (c) => c.value.type === "string" && c.value.value === "signature-agent" && c.params.size > 0,
+    ([name, params]) => name === "signature-agent" && params.size > 0,
   );
-  const key = keyed?.params.get("key");
-  if (key?.type === "string") {
-    const dict = parseDictionary(header);
+  const key = keyed?.[1].get("key");
+  if (typeof key === "string") {
+    const dict = parseStrictDictionary(header);
     if (!dict.ok)
       return { ok: false, reason: `Signature-Agent is not a dictionary: ${dict.reason}` };
-    return agentUri(dict.value.get(key.value));
+    return agentUri(dict.value.get(key));
   }
   if (!input.componentIds.includes("signature-agent")) {
     return { ok: false, reason: "Signature-Agent is not covered by the signature" };
   }
-  const item = parseItem(header);
+  const item = parseStrictItem(header);
   if (item.ok) return agentUri(item.value);
-  const dict = parseDictionary(header);
+  const dict = parseStrictDictionary(header);
   if (!dict.ok) return { ok: false, reason: "Signature-Agent is neither a URL nor a dictionary" };
   return agentUri(
     dict.value.get(input.label) ??
@@ -175,20 +183,21 @@ function signatureAgent(
 function agentUri(
   member: Member | undefined,
 ): { ok: true; value: string } | { ok: false; reason: string } {
-  if (
-    member?.kind !== "item" ||
-    (member.value.type !== "string" && member.value.type !== "token")
-  ) {
+  const uri = member === undefined || isInnerList(member) ? undefined : text(member[0]);
+  if (member === undefined || uri === undefined) {
     return { ok: false, reason: "Signature-Agent has no URL for this signature" };
   }
-  const type = member.params.get("type");
-  if (
-    type !== undefined &&
-    !((type.type === "string" || type.type === "token") && type.value === "directory")
-  ) {
+  const type = member[1].get("type");
+  if (type !== undefined && text(type) !== "directory") {
     return { ok: false, reason: "only Signature-Agent key directories are supported" };
   }
-  return { ok: true, value: member.value.value };
+  return { ok: true, value: uri };
+}
+
+/** The text of a String or a Token; undefined for any other value. */
+function text(item: BareItem): string | undefined {
+  if (typeof item === "string") return item;
+  return item instanceof Token ? item.toString() : undefined;
 }
 
 function invalid(reason: string): WebBotAuthResult {

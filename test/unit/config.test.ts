@@ -3,11 +3,12 @@ import { loadConfig } from "../../src/config.ts";
 import type { Env } from "../../src/config.ts";
 import { PAY_TO } from "./fixtures.ts";
 
-const BASE: Env = {
+/** Only what validation needs: wrangler.toml's other vars and bindings may be absent. */
+const BASE = {
   PRICES: {} as Env["PRICES"],
   ORIGIN_URL: "https://origin.example",
   FACILITATOR_URLS: "https://facilitator.example",
-};
+} as Env;
 
 function problemsOf(env: Partial<Env>): string {
   const result = loadConfig({ ...BASE, ...env });
@@ -201,9 +202,9 @@ describe("FUNNEL_FLUSH_SECONDS", () => {
       ORIGIN_URL: "https://origin.test",
       FACILITATOR_URLS: "https://f.test",
     };
-    const zero = loadConfig({ ...base, FUNNEL_FLUSH_SECONDS: "0" });
+    const zero = loadConfig({ ...base, FUNNEL_FLUSH_SECONDS: "0" } as Env);
     expect(zero.ok && zero.config.funnelFlushMs).toBe(0);
-    const long = loadConfig({ ...base, FUNNEL_FLUSH_SECONDS: "60" });
+    const long = loadConfig({ ...base, FUNNEL_FLUSH_SECONDS: "60" } as Env);
     expect(long.ok).toBe(false);
     expect(!long.ok && long.reason).toContain("FUNNEL_FLUSH_SECONDS is at most 25");
   });
