@@ -117,11 +117,11 @@ export async function decide(input: MatchedRequest, deps: DecideDeps): Promise<D
   }
 
   const completed = await withFacilitatorExtra(offer, deps.facilitator);
-  if (typeof completed === "string") {
-    const why = `${completed}; nothing was charged`;
+  if (!completed.ok) {
+    const why = `${completed.reason}; nothing was charged`;
     return respond(errorResponse("facilitator_unavailable", why, 503));
   }
-  offer = completed;
+  offer = completed.offer;
   const quote = originSays && secret ? { request: quoted, secret } : undefined;
   const terms: ChallengeTerms = { request, resourceUrl, offer, quote, session };
 
