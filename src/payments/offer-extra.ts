@@ -11,32 +11,37 @@ import type { Facilitator } from "./facilitator";
  * cannot be completed makes the route unavailable (503), never a payment nobody can settle.
  */
 
+/** An offer completed, or why it cannot be. */
+export type CompletedOffer = { ok: true; offer: Offer } | { ok: false; reason: string };
+
 /** The offer with every `fromFacilitator` key filled in, or why its main offer cannot be. */
 export async function withFacilitatorExtra(
   offer: Offer,
   facilitator: Facilitator,
-): Promise<Offer | string> {
+): Promise<CompletedOffer> {
   const all = offersOf(offer);
-  if (all.every((one) => !one.fromFacilitator)) return offer;
-  const completed = await Promise.all(all.map((one) => complete(one, facilitator)));
-  const [main = offer, ...alternatives] = completed;
-  if (typeof main === "string") return main;
-  const kept = alternatives.filter((one): one is Offer => typeof one !== "string");
+  if (all.every((one) => !one.fromFacilitator)) return { ok: true, offer };
+  const [main, ...alternatives] = await Promise.all(all.map((one) => complete(one, facilitator)));
+  if (main && !main.ok) return main;
+  const completed = main?.offer ?? offer;
+  const kept: Offer[] = [];
   for (const one of alternatives) {
-    if (typeof one === "string") console.warn("an alsoAccept offer was left out of a 402:", one);
+    if (one.ok) kept.push(one.offer);
+    else console.warn("an alsoAccept offer was left out of a 402:", one.reason);
   }
-  return offer.alternatives ? { ...main, alternatives: kept } : main;
+  return { ok: true, offer: offer.alternatives ? { ...completed, alternatives: kept } : completed };
 }
 
-async function complete(offer: Offer, facilitator: Facilitator): Promise<Offer | string> {
+async function complete(offer: Offer, facilitator: Facilitator): Promise<CompletedOffer> {
   const keys = offer.fromFacilitator;
-  if (!keys) return offer;
+  if (!keys) return { ok: true, offer };
   const kind = { x402Version: 2, scheme: offer.scheme, network: offer.network };
   const listed = await facilitator.listedExtra?.(kind, keys);
   if (!listed) {
-    return `no configured facilitator lists ${keys.join(" and ")} for ${offer.scheme} payments on ${offer.network}`;
+    const reason = `no configured facilitator lists ${keys.join(" and ")} for ${offer.scheme} payments on ${offer.network}`;
+    return { ok: false, reason };
   }
   const extra: Record<string, string> = { ...offer.extra };
   for (const key of keys) extra[key] = String(listed[key]);
-  return { ...offer, extra };
+  return { ok: true, offer: { ...offer, extra } };
 }

@@ -7,6 +7,7 @@ import {
 } from "../crawlers";
 import { creditAccount } from "../credit";
 import { decodePayment, preparePayment } from "../payments";
+import type { PreparedPayment } from "../payments";
 import { atomicToUsd, challengeResponse, prefersHtml, usdToAtomic } from "../pricing";
 import type { CreditTerms, Offer } from "../pricing";
 import type { WebBotAuthResult } from "../crawlers";
@@ -15,6 +16,7 @@ import { CREDIT_RULE, recordPayment } from "../ledger";
 import { crawlerErrorResponse } from "./crawler-responses";
 import type { PaywallDeps } from "./flow";
 import { payOnce } from "./pay-once";
+import type { Settled } from "./paid-request";
 import { errorResponse, settlementHeader } from "./responses";
 
 /**
@@ -115,7 +117,7 @@ async function sell(
   // Settled at most once, like any payment: copies get 409, a lost settlement answer is pending
   // and resolved (and credited) by the next copy the same key sends; another key's copy is a
   // conflict (the claim names the key).
-  return payOnce(
+  const result = await payOnce(
     {
       request,
       forwardPath: url.pathname,
@@ -123,7 +125,6 @@ async function sell(
       offer,
       prepared,
       boundTo: `key:${keyid}`,
-      challenge: async (error, headers) => challenge(error, headers),
       // What the payment buys is credit: reach the store before taking the money, so a store
       // outage costs nothing.
       serve: async () => {
@@ -135,46 +136,85 @@ async function sell(
         const body = { keyid, balance: formatCrawlerPrice(balance) };
         return { type: "response", response: Response.json(body) };
       },
-      onSettled: async (_paid, receipt, payer, reference) => {
-        // The money moved: the ledger records it whatever the credit store does next.
-        await recordPayment(deps.ledger, {
-          url,
-          forwardPath: url.pathname,
-          match: { rule: CREDIT_RULE, offer },
-          paymentPayload: prepared.request.paymentPayload,
-          x402Version: prepared.x402Version,
-          settlement: receipt,
-          payer,
-          crawler,
-        });
-        let credited = await credit.topUp(keyid, account, reference, amount.atomic);
-        if (credited.type === "unavailable")
-          credited = await credit.topUp(keyid, account, reference, amount.atomic);
-        if (credited.type === "unavailable") {
-          console.error("a settled crawl credit top-up was not recorded", keyid, reference);
-          return errorResponse(
-            "credit_store_unavailable",
-            `paid in ${reference}, but the credit store failed to record it; the operator's logs hold the payment for a manual credit`,
-          );
-        }
-        const body = {
-          keyid,
-          added: formatCrawlerPrice(credited.added),
-          balance: formatCrawlerPrice(credited.balance),
-          transaction: receipt.transaction,
-        };
-        return new Response(JSON.stringify(body), {
-          status: 200,
-          headers: {
-            "Content-Type": "application/json",
-            "Cache-Control": "no-store",
-            ...settlementHeader(receipt),
-          },
-        });
-      },
     },
     deps,
   );
+  const sale: Sale = { url, offer, prepared, keyid, account, amount: amount.atomic, crawler };
+  switch (result.type) {
+    case "respond":
+      return result.response;
+    case "refused":
+      return challenge(result.reason, result.headers);
+    case "paid":
+      return credited(sale, result.settled, deps, credit);
+    case "settled-copy":
+      // Not reached (credit is sold at an exact price); recorded all the same.
+      if (result.settled) await credited(sale, result.settled, deps, credit);
+      return result.response;
+    case "stream":
+      return result.open(async (settled) => {
+        await credited(sale, settled, deps, credit);
+      });
+  }
+}
+
+/** A paid top-up, as its record step needs it. */
+interface Sale {
+  url: URL;
+  offer: Offer;
+  prepared: Extract<PreparedPayment, { type: "ready" }>;
+  keyid: string;
+  account: string;
+  amount: string;
+  crawler: { name: string; key: string };
+}
+
+/**
+ * The record step of a settled top-up: the ledger records the payment whatever the credit store
+ * does next, then the key is credited (once per settlement: `reference`).
+ */
+async function credited(
+  sale: Sale,
+  settled: Settled,
+  deps: PaywallDeps,
+  credit: CreditService,
+): Promise<Response> {
+  const { url, offer, prepared, keyid, account } = sale;
+  const { receipt, payer, reference } = settled;
+  await recordPayment(deps.ledger, {
+    url,
+    forwardPath: url.pathname,
+    match: { rule: CREDIT_RULE, offer },
+    paymentPayload: prepared.request.paymentPayload,
+    x402Version: prepared.x402Version,
+    settlement: receipt,
+    payer,
+    crawler: sale.crawler,
+  });
+  let topped = await credit.topUp(keyid, account, reference, sale.amount);
+  if (topped.type === "unavailable")
+    topped = await credit.topUp(keyid, account, reference, sale.amount);
+  if (topped.type === "unavailable") {
+    console.error("a settled crawl credit top-up was not recorded", keyid, reference);
+    return errorResponse(
+      "credit_store_unavailable",
+      `paid in ${reference}, but the credit store failed to record it; the operator's logs hold the payment for a manual credit`,
+    );
+  }
+  const body = {
+    keyid,
+    added: formatCrawlerPrice(topped.added),
+    balance: formatCrawlerPrice(topped.balance),
+    transaction: receipt.transaction,
+  };
+  return new Response(JSON.stringify(body), {
+    status: 200,
+    headers: {
+      "Content-Type": "application/json",
+      "Cache-Control": "no-store",
+      ...settlementHeader(receipt),
+    },
+  });
 }
 
 function parseAmount(

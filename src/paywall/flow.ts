@@ -1,40 +1,31 @@
 import type { ChainProver } from "../chain";
 import type { TableState } from "../kv";
-import { decodePayment, preparePayment, withFacilitatorExtra } from "../payments";
 import type { Facilitator } from "../payments";
-import {
-  canonicalUrl,
-  challengeResponse,
-  dynamicAmount,
-  normalisePath,
-  prefersHtml,
-} from "../pricing";
-import type { Match, Offer } from "../pricing";
+import { canonicalUrl, normalisePath } from "../pricing";
 import { forwardToOrigin } from "../proxy";
 import type { OriginOptions } from "../proxy";
-import { wantFor } from "../sessions";
-import type { Admitted, SessionResult } from "../sessions";
 import { crawlerGate } from "./crawler-gate";
-import type { CrawlerTag } from "./crawler-gate";
-import { ruleKey, tagOutcome } from "../funnel";
+import type { CrawlerDeps, CrawlerTag } from "./crawler-gate";
+import { ruleKey } from "../funnel";
 import type { FunnelRecorder } from "../funnel";
 import { forwardPreflight, isPreflight } from "./preflight";
-import type { CrawlerDeps } from "./crawler-gate";
-import { BAZAAR, bazaarExtension } from "../discovery";
-import { PAYMENT_IDENTIFIER, paymentIdentifierDeclaration } from "../idempotency";
 import type { PaymentLockService } from "../idempotency";
-import { checkOriginAnswer, fromOrigin, originTerms, signedOffer } from "./origin-quote";
-import { answerKind, withoutContent } from "./answers";
-import { payOnce } from "./pay-once";
-import { recordPayment } from "../ledger";
 import type { ReceiptsLedger } from "../ledger";
-import { errorResponse, misconfiguredResponse, sessionResponse } from "./responses";
-import { retryLater, sessionExtensions, tryCredentials } from "./session-gate";
-import type { SessionDeps, SessionRequest } from "./session-gate";
+import { challenge } from "./challenge";
+import { decide } from "./decide";
+import type { Decision } from "./decide";
+import { payOnce } from "./pay-once";
+import { recordSettlement, withGrant } from "./record-settlement";
+import { errorResponse } from "./responses";
+import { serveSession } from "./serve-session";
+import type { SessionDeps } from "./session-gate";
 
 /**
- * The request path, top to bottom: normalise → CORS preflights (free) → match → identify (crawlers, crawler-gate.ts) →
- * free: forward | priced: challenge or verify → forward → settle → respond.
+ * The request path, top to bottom, each step a module returning a tagged result this file acts
+ * on: normalise → CORS preflights (free, preflight.ts) → match → identify (crawlers,
+ * crawler-gate.ts) → decide (decide.ts: free | respond | session | pay) → serve a session
+ * (serve-session.ts) or pay once (pay-once.ts → attempt.ts → settle-once.ts: paid | refused |
+ * respond | …) → record the settlement (record-settlement.ts) → respond.
  *
  * Money rules it keeps: nothing reaches the origin on a priced route without a verified
  * payment; settlement happens only after the origin answered below 400 and before any of its
@@ -66,19 +57,6 @@ export interface PaywallDeps {
   chain?: ChainProver | undefined;
   /** Counts each answer on a priced route for the operator's funnel (src/funnel); no I/O. */
   funnel?: FunnelRecorder | undefined;
-}
-
-/** One priced request, as the paid flow sees it. */
-interface PricedRequest {
-  request: Request;
-  url: URL;
-  forwardPath: string;
-  matchPath: string;
-  resourceUrl: string;
-  match: Extract<Match, { kind: "priced" }>;
-  /** The charged crawler's identity (pay-per-crawl), for the receipt. */
-  crawler?: CrawlerTag | undefined;
-  waitUntil?: RequestContext["waitUntil"];
 }
 
 /** Paths under this prefix belong to the paywall itself and are never proxied. */
@@ -139,219 +117,73 @@ export async function handleRequest(
     return response;
   };
   if (crawl.type === "respond") return counted(crawl.response, crawl.crawler);
-  const decided = crawl.type === "charge" ? crawl.match : match;
-
-  if (decided.kind === "free" || crawl.type === "free") {
+  const crawler = crawl.type === "charge" ? crawl.crawler : undefined;
+  const decision: Decision =
+    crawl.type === "free"
+      ? { type: "free" }
+      : await decide(
+          {
+            request,
+            url,
+            forwardPath,
+            matchPath: path.matchPath,
+            resourceUrl,
+            match: crawl.type === "charge" ? crawl.match : match,
+            crawler,
+            defer: context.waitUntil,
+          },
+          deps,
+        );
+  if (decision.type === "free") {
     const result = await forwardToOrigin({ request, forwardPath }, deps.origin);
     if (result.type === "unreachable") return errorResponse("origin_unreachable", result.reason);
     return result.response;
   }
-  const priced = { request, url, forwardPath, matchPath: path.matchPath };
-  const crawler = crawl.type === "charge" ? crawl.crawler : undefined;
-  const response = await paidFlow(
-    { ...priced, resourceUrl, match: decided, crawler, waitUntil: context.waitUntil },
-    deps,
-  );
+  const asked = { request, forwardPath };
+  const response = await priced(decision, asked, { ...deps, defer: context.waitUntil });
   return counted(crawl.type === "charge" ? crawl.decorate(response) : response, crawler);
 }
 
-async function paidFlow(priced: PricedRequest, deps: PaywallDeps): Promise<Response> {
-  const { request, forwardPath, resourceUrl } = priced;
-  const dynamic = offerFor(priced.match.offer, priced.url, request.headers);
-  if (typeof dynamic === "string") return errorResponse("unpriceable_request", dynamic);
-  let offer = dynamic;
-  let session: SessionRequest | undefined;
-  let refusal: string | undefined;
-  if (offer.session) {
-    if (!deps.sessions) {
-      return misconfiguredResponse(
-        `${priced.match.rule} sells sessions, but the SESSIONS binding or SESSION_SECRET is not configured`,
-      );
-    }
-    const want = wantFor(offer, offer.session, priced.url.hostname, priced.matchPath);
-    session = {
-      headers: request.headers,
-      url: priced.url,
-      resourceUrl,
-      offer,
-      want,
-      defer: priced.waitUntil,
-    };
-    // A HEAD delivers no content: it spends no use of a pass and gets the route's 402.
-    const result =
-      request.method === "HEAD"
-        ? ({ type: "none" } as const)
-        : await tryCredentials(session, deps.sessions);
-    if (result.type === "admitted") return serveSession(priced, result, want.scope, deps);
-    if (result.type === "retry") return retryLater(result.reason, result.retryAfter);
-    if (result.type === "unavailable") {
-      return errorResponse("session_store_unavailable", `${result.reason}; nothing was charged`);
-    }
-    if (result.type === "refused") refusal = result.reason;
-  }
-
-  const payment = decodePayment(request.headers);
-  const originSays = fromOrigin(offer);
-  // Terms the origin states are bound before it sees a paid request (signed in every 402).
-  const quoted = { request, forwardPath, resourceUrl, rule: priced.match.rule };
-  const secret = deps.quoteSecret;
-  const signed = async (at: Offer) => (originSays && secret ? signedOffer(at, quoted, secret) : at);
-  let unquoted: string | undefined;
-  if (originSays) {
-    const bound = await originTerms(offer, payment, quoted, deps.origin, secret);
-    if (bound instanceof Response) return bound;
-    offer = bound.offer;
-    unquoted = bound.refused;
-  }
-
-  const completed = await withFacilitatorExtra(offer, deps.facilitator);
-  if (typeof completed === "string") {
-    return errorResponse("facilitator_unavailable", `${completed}; nothing was charged`, 503);
-  }
-  offer = completed;
-
-  const html = prefersHtml(request.headers.get("Accept"));
-  const challenge = async (error?: string, headers?: Record<string, string>, terms = offer) => {
-    const at = await signed(terms);
-    const extensions: Record<string, unknown> = {
-      [PAYMENT_IDENTIFIER]: paymentIdentifierDeclaration(at.paymentIdRequired === true),
-      ...bazaarFor(at, request.method),
-      ...(session && deps.sessions ? await sessionExtensions(session, deps.sessions) : {}),
-    };
-    return challengeResponse({ offer: at, resourceUrl, error, html, headers, extensions });
-  };
-
-  if (payment.type === "none") return challenge(refusal);
-  if (payment.type === "invalid") return errorResponse("invalid_payment", payment.reason);
-  // Refused before the origin runs: nothing was verified, forwarded or charged.
-  if (unquoted !== undefined) return challenge(unquoted);
-
-  const prepared = preparePayment(payment, offer, resourceUrl);
-  if (prepared.type === "refused") return challenge(prepared.reason);
-
-  return payOnce(
-    {
-      request,
-      forwardPath,
-      resourceUrl,
-      offer,
-      prepared,
-      challenge,
-      beforeSettle: originSays
-        ? async (answer) =>
-            checkOriginAnswer(answer, prepared.offer, (error, at) =>
-              challenge(error, undefined, at),
-            )
-        : undefined,
-      onSettled: async (paid, receipt, buyer, reference) => {
-        // The receipt is written after the answer goes out when the runtime lets work go on
-        // (admin reads in this isolate wait for it; see src/ledger/ledger.ts).
-        const { waitUntil, ...request } = priced;
-        const recorded = recordPayment(deps.ledger, {
-          ...request,
-          // The offer actually paid: its network, payee, asset and (dynamic, quoted) amount.
-          match: {
-            rule: priced.match.rule,
-            offer:
-              prepared.offer.metered && receipt.amount !== undefined
-                ? { ...prepared.offer, amount: receipt.amount }
-                : prepared.offer,
-          },
-          paymentPayload: prepared.request.paymentPayload,
-          x402Version: prepared.x402Version,
-          settlement: receipt,
-          payer: buyer,
-          session: offer.session ? session?.want.scope : undefined,
-        });
-        if (waitUntil) waitUntil(recorded);
-        else await recorded;
-        if (!session || !deps.sessions || !offer.session || !buyer) return paid;
-        const paidWith = prepared.offer;
-        const granted = await deps.sessions.service.grant(
-          {
-            payer: buyer,
-            // What this payment bought: the scope at the price of the offer it paid.
-            want: {
-              scope: session.want.scope,
-              network: paidWith.network,
-              asset: paidWith.asset,
-              amount: paidWith.amount,
-            },
-            ttlSeconds: offer.session.ttlSeconds,
-            uses: offer.session.uses,
-            payment: reference,
-          },
-          waitUntil,
-        );
-        return withGrant(paid, granted, session.want.scope);
-      },
-    },
-    { ...deps, defer: priced.waitUntil },
-  );
-}
-
-/**
- * Adds the new session to a paid response. A store that cannot be reached does not cost the
- * payer the pass: its token goes out and the grant is retried (src/sessions/service.ts); only a
- * refused grant (the payment granted one before) leaves the response without a token.
- */
-function withGrant(paid: Response, granted: SessionResult, scope: string): Response {
-  if (granted.type === "admitted") return sessionResponse(paid, granted, scope);
-  console.error("a paid request's session was not recorded", granted.reason);
-  return paid;
-}
-
-/** Serves a request a session let in; the use is given back if the origin fails it. */
-async function serveSession(
-  priced: PricedRequest,
-  admitted: Admitted,
-  scope: string,
-  deps: PaywallDeps,
+/** The answer to a priced request once decided: served under a session, or paid once. */
+async function priced(
+  decision: Exclude<Decision, { type: "free" }>,
+  asked: { request: Request; forwardPath: string },
+  deps: PaywallDeps & { defer: RequestContext["waitUntil"] },
 ): Promise<Response> {
-  // A pass without a use count spent nothing to give back.
-  const refund = async () => {
-    if (admitted.remaining === null) return;
-    await deps.sessions?.service.refund(admitted.ticket, priced.waitUntil);
-  };
-  const { request, forwardPath } = priced;
-  const forwarded = await forwardToOrigin(
-    { request, forwardPath, payer: admitted.payer },
-    deps.origin,
-  );
-  if (forwarded.type === "unreachable") {
-    await refund();
-    return errorResponse("origin_unreachable", `${forwarded.reason}; no session use was spent`);
+  switch (decision.type) {
+    case "respond":
+      return decision.response;
+    case "session":
+      return serveSession(asked, decision.admitted, decision.scope, deps);
+    case "pay":
+      break;
   }
-  // Only an answer that delivers the content spends the use (src/paywall/answers.ts).
-  const kind = answerKind(forwarded.response.status);
-  if (kind !== "content") {
-    await refund();
-    if (kind === "no-content") return withoutContent(forwarded.response);
-    if (kind === "error") return forwarded.response;
-    await forwarded.response.body?.cancel();
-    return errorResponse(
-      "origin_unreachable",
-      `the origin answered ${forwarded.response.status}; no session use was spent`,
-    );
+  const { paid, terms, facts } = decision;
+  const result = await payOnce(paid, deps);
+  switch (result.type) {
+    case "respond":
+      return result.response;
+    case "refused":
+      return challenge(terms, {
+        error: result.reason,
+        headers: result.headers,
+        terms: result.terms,
+      });
+    case "paid": {
+      const granted = await recordSettlement(facts, result.settled, deps);
+      return withGrant(result.response, granted, facts.pass?.scope);
+    }
+    case "settled-copy":
+      if (result.settled) await recordSettlement(facts, result.settled, deps);
+      return result.response;
+    case "stream":
+      return result.open(async (settled) => {
+        await recordSettlement(facts, settled, deps);
+      });
   }
-  return tagOutcome(sessionResponse(forwarded.response, admitted, scope), { type: "session" });
 }
 
 function isReserved(matchPath: string): boolean {
   const lower = matchPath.toLowerCase();
   return lower === RESERVED_PREFIX || lower.startsWith(`${RESERVED_PREFIX}/`);
-}
-
-/** The `bazaar` discovery extension for this request's method, when there is one. */
-function bazaarFor(offer: Offer, method: string): Record<string, unknown> {
-  const extension = bazaarExtension(offer, method);
-  return extension ? { [BAZAAR]: extension } : {};
-}
-
-/** The offer for this request: the rule's, or with its `dynamicPrice` worked out. */
-function offerFor(offer: Offer, url: URL, headers: Headers): Offer | string {
-  if (!offer.dynamic) return offer;
-  const price = dynamicAmount(offer.dynamic, { url, headers });
-  if (!price.ok) return price.reason;
-  return { ...offer, amount: price.amount, display: price.display };
 }

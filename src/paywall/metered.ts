@@ -1,7 +1,11 @@
 import type { FacilitatorRequest } from "../payments";
+import { meteredCharge } from "../pricing";
+import type { Metered } from "../pricing";
 import { keepPrivate } from "./cache-control";
 import { holdBody } from "./answers";
-import type { Settlement } from "./settle-once";
+import type { PayResult, Settled } from "./paid-request";
+import { settleOnce } from "./settle-once";
+import type { SettleContext, Settlement } from "./settle-once";
 
 /**
  * The parts of a metered (`upto`) payment that are not the usual paid step: asking the
@@ -63,6 +67,78 @@ export function meteredStreamResponse(
   keepPrivate(headers);
   headers.set(SETTLED_AFTER_HEADER, "body");
   return new Response(stream, { status: origin.status, statusText: origin.statusText, headers });
+}
+
+/** A verified payment whose metered stream is about to go out. */
+export interface StreamPayment {
+  ctx: SettleContext;
+  mode: "fresh" | "pending";
+  metered: Metered;
+  /** The usage path in the stream's events. */
+  path: readonly string[];
+  /** The verified facilitator request, for the signed maximum. */
+  request: FacilitatorRequest;
+  /** The maximum signed for (the offer's amount). */
+  max: string;
+  payer: string | undefined;
+  /** Lets the payment go, nothing charged (released, or kept pending). */
+  giveUp(): Promise<unknown>;
+}
+
+/**
+ * The paid step's result for a metered stream: the usage is known when the stream ends, so the
+ * body goes out first and is settled then (src/pricing/metered.ts). `record` (the flow's
+ * record-settlement step) runs on that settlement: the one hook of the paid path, as this
+ * settlement happens after the paid step has answered.
+ */
+export function settledAtEnd(origin: Response, payment: StreamPayment): PayResult {
+  const { ctx, mode, metered, max, payer } = payment;
+  const settle = (amount: string) =>
+    settleOnce(ctx, mode, settleAmount(payment.request, amount), { charged: amount, payer });
+  return {
+    type: "stream",
+    open: (record: (settled: Settled) => Promise<void>) =>
+      meteredStreamResponse(origin, payment.path, {
+        ended: async (reported) => {
+          // The whole stream went out: its usage is charged, the maximum if it reported none.
+          const charge = meteredCharge(metered, reported, max);
+          const outcome = await settle(charge.ok ? charge.amount : max);
+          if (outcome.type === "settled") await record(settledBy(outcome, payer));
+          return outcome;
+        },
+        cut: async ({ by, reported, delivered }) => {
+          // Content went out: the usage seen so far is charged, and a client that leaves before
+          // any usage is reported is charged the maximum it signed for (else leaving early would
+          // read streams free, the permit still good for another). Nothing went out, or the
+          // origin broke before reporting any: nothing is charged.
+          const charge = meteredCharge(metered, reported, max);
+          const amount = charge.ok ? charge.amount : by === "client" && delivered ? max : undefined;
+          if (amount === undefined) {
+            await payment.giveUp();
+            return;
+          }
+          const work = settle(amount).then(async (outcome) => {
+            if (outcome.type !== "settled") {
+              console.error("a cut metered stream was not settled:", outcome.reason);
+              return;
+            }
+            await record(settledBy(outcome, payer));
+          });
+          // The client is gone: the settlement goes on after the request when it can.
+          if (ctx.defer) ctx.defer(work);
+          else await work;
+        },
+      }),
+  };
+}
+
+/** A settlement as the record step takes it (paid-request.ts `settledOf`). */
+function settledBy(
+  outcome: Extract<Settlement, { type: "settled" }>,
+  payer: string | undefined,
+): Settled {
+  const { receipt, reference } = outcome;
+  return { receipt, payer: receipt.payer ?? payer, reference };
 }
 
 /** An SSE event carrying JSON. */

@@ -49,7 +49,9 @@ export interface QuotedRequest {
  * came with other terms, `refused`: why it is refused (answer a 402 at `offer`, forward
  * nothing). Or the answer to give instead (the origin could not quote).
  */
-export type BoundTerms = { offer: Offer; refused?: string | undefined } | Response;
+export type BoundTerms =
+  | { type: "bound"; offer: Offer; refused?: string | undefined }
+  | { type: "respond"; response: Response };
 
 /** Binds the terms a payment may carry before the origin sees the request (see above). */
 export async function originTerms(
@@ -60,19 +62,19 @@ export async function originTerms(
   secret: string | undefined,
 ): Promise<BoundTerms> {
   // A malformed payment is answered 400 without terms: the origin need not be asked.
-  if (payment.type === "invalid") return { offer };
+  if (payment.type === "invalid") return { type: "bound", offer };
   const binding = bindingOf(input);
   const carried = carriedTerms(payment);
   let why: string | undefined;
   if (payment.type === "v2" && secret) {
     const signed = await signedTerms(offer, carried, binding, secret);
-    if (signed.ok) return { offer: signed.offer };
+    if (signed.ok) return { type: "bound", offer: signed.offer };
     why = signed.message;
   }
-  const quoted = await freshQuote(offer, input, origin);
-  if (quoted instanceof Response || payment.type === "none") {
-    return quoted instanceof Response ? quoted : { offer: quoted };
-  }
+  const fresh = await freshQuote(offer, input, origin);
+  if (fresh.type === "respond") return fresh;
+  const quoted = fresh.offer;
+  if (payment.type === "none") return { type: "bound", offer: quoted };
   const same =
     carried.amount === quoted.amount &&
     carried.payTo !== undefined &&
@@ -80,12 +82,12 @@ export async function originTerms(
   if (!same) {
     const now = `not the origin's terms now (${quoted.display} to ${quoted.payTo})`;
     const refused = why ? `${why}, and its terms are ${now}` : `the payment's terms are ${now}`;
-    return { offer: quoted, refused: `${refused}; nothing was charged` };
+    return { type: "bound", offer: quoted, refused: `${refused}; nothing was charged` };
   }
   // The payment's own copy of the terms (its signature or none), so its `accepted` matches.
   const extra: Record<string, string> = { ...quoted.extra };
   if (typeof carried.signature === "string") extra[SIGNED_QUOTE] = carried.signature;
-  return { offer: { ...quoted, extra } };
+  return { type: "bound", offer: { ...quoted, extra } };
 }
 
 /** The offer with its origin-stated terms signed for this request, for a 402 to carry. */
@@ -136,45 +138,56 @@ async function freshQuote(
   offer: Offer,
   input: QuotedRequest,
   origin: OriginOptions,
-): Promise<Offer | Response> {
+): Promise<BoundTerms> {
   const result = await forwardToOrigin(
     { ...input, extraHeaders: { [QUOTE_REQUEST_HEADER]: "1" }, withoutBody: true },
     origin,
   );
   if (result.type === "unreachable") {
-    return errorResponse("origin_unreachable", `${result.reason}; no price could be quoted`);
+    const why = `${result.reason}; no price could be quoted`;
+    return { type: "respond", response: errorResponse("origin_unreachable", why) };
   }
   await result.response.body?.cancel();
   let quoted = offer;
   if (offer.quote) {
     const quote = readQuote(result.response.headers.get(QUOTE_HEADER), offer.quote);
-    if (!quote.ok) return errorResponse("invalid_origin_quote", quote.reason);
+    if (!quote.ok) {
+      return { type: "respond", response: errorResponse("invalid_origin_quote", quote.reason) };
+    }
     quoted = { ...quoted, amount: quote.amount, display: quote.display };
   }
   if (offer.payeeFromOrigin) {
     const payee = readPayee(result.response.headers.get(PAYEE_HEADER), offer.network);
-    if (!payee.ok) return errorResponse("invalid_origin_quote", payee.reason);
+    if (!payee.ok) {
+      return { type: "respond", response: errorResponse("invalid_origin_quote", payee.reason) };
+    }
     quoted = { ...quoted, payTo: payee.payTo };
   }
-  return quoted;
+  return { type: "bound", offer: quoted };
 }
 
+/** What the origin's answer to a paid request says of the terms paid. */
+export type AnswerTerms =
+  /** It states them: settle. */
+  | { type: "same" }
+  /** Missing or invalid terms: answer `response` (a 502), settle nothing. */
+  | { type: "respond"; response: Response }
+  /** Other terms now: refuse with the route's 402 at `terms`, settle nothing. */
+  | { type: "refused"; reason: string; terms: Offer };
+
 /**
- * Checks the origin's answer to a paid request against the terms paid: undefined when it states
- * them; otherwise what to answer instead (nothing is settled): a 502 for missing or invalid
- * terms, or a 402 at the origin's terms now.
+ * Checks the origin's answer to a paid request against the terms paid: the same terms, or what
+ * to answer instead (nothing is settled): a 502 for missing or invalid terms, or a 402 at the
+ * origin's terms now.
  */
-export function checkOriginAnswer(
-  answer: Response,
-  paid: Offer,
-  challenge: (error: string, at: Offer) => Promise<Response>,
-): Promise<Response> | Response | undefined {
+export function checkOriginAnswer(answer: Response, paid: Offer): AnswerTerms {
   let changed = paid;
   const reasons: string[] = [];
   if (paid.quote) {
     const check = checkAnswerQuote(answer, paid, paid.quote);
-    if (!check.ok && "invalid" in check)
-      return errorResponse("invalid_origin_quote", check.invalid);
+    if (!check.ok && "invalid" in check) {
+      return { type: "respond", response: errorResponse("invalid_origin_quote", check.invalid) };
+    }
     if (!check.ok) {
       changed = { ...changed, amount: check.changed.amount, display: check.changed.display };
       reasons.push(check.reason);
@@ -182,13 +195,17 @@ export function checkOriginAnswer(
   }
   if (paid.payeeFromOrigin) {
     const payee = readPayee(answer.headers.get(PAYEE_HEADER), paid.network);
-    if (!payee.ok) return errorResponse("invalid_origin_quote", payee.reason);
+    if (!payee.ok) {
+      return { type: "respond", response: errorResponse("invalid_origin_quote", payee.reason) };
+    }
     if (payee.payTo.toLowerCase() !== paid.payTo.toLowerCase()) {
       changed = { ...changed, payTo: payee.payTo };
       reasons.push("the origin names another payee for this resource; nothing was charged");
     }
   }
-  return reasons.length > 0 ? challenge(reasons.join("; "), changed) : undefined;
+  return reasons.length > 0
+    ? { type: "refused", reason: reasons.join("; "), terms: changed }
+    : { type: "same" };
 }
 
 /** What a payment says it pays; any field may be absent or not a string. */

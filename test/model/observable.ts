@@ -13,7 +13,7 @@ import type { Harness } from "./sequence.ts";
  * fire, the origin request is not cancelled, and the Worker goes on to settle and answer into
  * the closed connection. A client that leaves a stream is noticed at the runtime's next write to
  * it: then the stream is cancelled and `request.signal` fires. On Cloudflare the edge passes the
- * disconnect on, and the paywall (src/paywall/pay-once.ts) is tested against the signal itself
+ * disconnect on, and the paywall (src/paywall/attempt.ts) is tested against the signal itself
  * in the workers suite.
  */
 

@@ -232,22 +232,18 @@ describe("an exception inside the paid step", () => {
       if (payment.type !== "v2") throw new Error("not a V2 payment");
       const prepared = preparePayment(payment, offer, url);
       if (prepared.type !== "ready") throw new Error(prepared.reason);
-      return payOnce(
-        {
-          request,
-          forwardPath: path,
-          resourceUrl: url,
-          offer,
-          prepared,
-          challenge: async (error) => new Response(error, { status: 402 }),
-          onSettled: async (response) => response,
-        },
+      const result = await payOnce(
+        { request, forwardPath: path, resourceUrl: url, offer, prepared },
         {
           facilitator: with_,
           origin: { base: new URL(inject("originUrl")), payerHeader: "x-payer" },
           payments: durablePaymentLocks(env.PAYMENTS!),
         },
       );
+      // The answer the step stands for: a refusal is the route's 402.
+      if (result.type === "refused") return new Response(result.reason, { status: 402 });
+      if (result.type === "stream") throw new Error("not a metered stream");
+      return result.response;
     };
     // A fault nothing else catches, after the payment was claimed and its content fetched.
     const thrown = await run(
