@@ -129,7 +129,9 @@ switch (command) {
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
-      console.log(`${file}: written to local KV (no revision is kept for local writes)`);
+      console.log(
+        `${file}: written to local KV as revision 0 (written outside the admin API: kept as a revision when a table is next pushed through it)`,
+      );
       break;
     }
     const query = new URLSearchParams();
@@ -166,13 +168,14 @@ switch (command) {
       live: number | null;
       versions: Array<{
         revision: number;
-        savedAt: number | null;
+        savedAt: string | null;
         version: string | null;
         note: string;
       }>;
     };
+    if (versions.length === 0) console.log("no price table is stored");
     for (const v of versions) {
-      const saved = v.savedAt ? new Date(v.savedAt).toISOString() : "-";
+      const saved = v.savedAt ?? "-";
       console.log(
         `${v.revision === live ? "*" : " "} ${v.revision}\t${saved}\t${v.version ?? ""}\t${v.note}`,
       );

@@ -4,6 +4,7 @@ import { receiptsCsv } from "../ledger";
 import { EVM_ADDRESS, SOLANA_ADDRESS } from "../pricing";
 import { adminError, ledgerOr503 } from "./context";
 import type { AdminContext, DepsOf } from "./context";
+import { withIsoDates } from "./dates";
 import { usdOf } from "./money";
 
 /**
@@ -37,7 +38,8 @@ export function receiptRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
       });
     }
     const next = receipts.length === query.limit ? receipts[receipts.length - 1]?.id : undefined;
-    return c.json({ receipts, next: next ?? null, parked });
+    const listed = receipts.map((receipt) => withIsoDates(receipt, ["time"]));
+    return c.json({ receipts: listed, next: next ?? null, parked });
   });
 
   routes.get("/revenue", async (c) => {
