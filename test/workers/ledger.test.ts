@@ -266,6 +266,14 @@ describe("admin calls on receipts", () => {
     expect(revenue.totals).toEqual([
       expect.objectContaining({ count: 3, amount: "13500", usd: "$0.0135" }),
     ]);
+    // Regression: totals carried `"key": ""`; a total is per network and asset, with no key.
+    expect(Object.keys(revenue.totals[0]!).sort()).toEqual([
+      "amount",
+      "asset",
+      "count",
+      "network",
+      "usd",
+    ]);
     expect(revenue.byDay.map((b) => [b.key, b.amount])).toEqual([
       ["2026-03-02", "3500"],
       ["2026-03-03", "10000"],
