@@ -85,7 +85,7 @@ describe("receipts from the paid path", () => {
     expect(receipts[0]).toMatchObject({
       host: "shop.test",
       path,
-      rule: "rules[9]",
+      rule: "/api/*",
       payer: payer.toLowerCase(),
       payTo: PAY_TO.toLowerCase(),
       amount: "1000",
