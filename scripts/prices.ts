@@ -29,6 +29,8 @@ import { checkTable } from "./prices/check.ts";
 import type { Defaults } from "./prices/check.ts";
 import { diffTables } from "./prices/diff.ts";
 import { readTable, splitProblem } from "./prices/source.ts";
+import { describeTable, refusalLine } from "./prices/summary.ts";
+import type { CheckedTable, CheckingCommand } from "./prices/summary.ts";
 
 const { values: options, positionals } = parseArgs({
   allowPositionals: true,
@@ -61,11 +63,15 @@ function usage(message: string): never {
 }
 
 /** Reads and checks a file locally; prints every problem at its line; exits 1 if invalid. */
-async function checkedFile(path: string | undefined): Promise<{ value: unknown; json: string }> {
+async function checkedFile(
+  path: string | undefined,
+  command: CheckingCommand,
+): Promise<{ value: unknown; json: string; table: CheckedTable }> {
   if (!path) usage("name the table file");
   const source = readTable(path);
   if (!source.ok) {
     for (const error of source.errors) console.error(error);
+    console.error(refusalLine(path, source.errors.length, command));
     process.exit(1);
   }
   const checked = await checkTable(source.value, defaults());
@@ -74,10 +80,11 @@ async function checkedFile(path: string | undefined): Promise<{ value: unknown; 
       const { path: at, message } = splitProblem(problem);
       console.error(`${source.locate(at)}: ${at}: ${message}`);
     }
-    console.error(`${path}: ${checked.errors.length} problem(s); nothing was pushed`);
+    console.error(refusalLine(path, checked.errors.length, command));
     process.exit(1);
   }
-  return { value: source.value, json: JSON.stringify(source.value, null, 2) };
+  const json = JSON.stringify(source.value, null, 2);
+  return { value: source.value, json, table: checked.table };
 }
 
 function defaults(): Defaults {
@@ -96,13 +103,14 @@ function revisionOption(text: string | undefined, name: string): number | undefi
 
 switch (command) {
   case "validate": {
-    const { json } = await checkedFile(file);
+    const { json, table } = await checkedFile(file, "validate");
     if (options.remote) await api.call("POST", "/prices/validate", json);
-    console.log(`${file}: valid`);
+    const where = options.remote ? " (here and by the Worker)" : "";
+    console.log(`${file}: valid${where}: ${describeTable(table)}`);
     break;
   }
   case "diff": {
-    const { value } = await checkedFile(file);
+    const { value } = await checkedFile(file, "diff");
     const live = await api.call("GET", "/prices");
     const { table } = live as { table: unknown };
     const lines = diffTables(table, value);
@@ -110,7 +118,7 @@ switch (command) {
     break;
   }
   case "push": {
-    const { json } = await checkedFile(file);
+    const { json } = await checkedFile(file, "push");
     if (options.local) {
       const dir = mkdtempSync(join(tmpdir(), "x402-prices-"));
       try {
@@ -121,7 +129,9 @@ switch (command) {
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
-      console.log(`${file}: written to local KV (no revision is kept for local writes)`);
+      console.log(
+        `${file}: written to local KV as revision 0 (written outside the admin API: kept as a revision when a table is next pushed through it)`,
+      );
       break;
     }
     const query = new URLSearchParams();
@@ -158,13 +168,14 @@ switch (command) {
       live: number | null;
       versions: Array<{
         revision: number;
-        savedAt: number | null;
+        savedAt: string | null;
         version: string | null;
         note: string;
       }>;
     };
+    if (versions.length === 0) console.log("no price table is stored");
     for (const v of versions) {
-      const saved = v.savedAt ? new Date(v.savedAt).toISOString() : "-";
+      const saved = v.savedAt ?? "-";
       console.log(
         `${v.revision === live ? "*" : " "} ${v.revision}\t${saved}\t${v.version ?? ""}\t${v.note}`,
       );

@@ -4,11 +4,11 @@
  * and `<name>/index.ts` for relative imports Node cannot find as written.
  */
 import { registerHooks } from "node:module";
+import type { CheckedTable } from "./summary.ts";
 
 /** A check result, as src/kv/check-table.ts returns it. */
 export type TableCheck =
-  | { ok: true; table: { version?: string | number; rules: unknown[] } }
-  | { ok: false; kind: "json" | "table"; errors: string[] };
+  { ok: true; table: CheckedTable } | { ok: false; kind: "json" | "table"; errors: string[] };
 
 /** Deployment defaults a table is resolved against (the Worker's NETWORK and PAY_TO). */
 export interface Defaults {

@@ -1,8 +1,11 @@
 /**
- * What pushing a table would change, rule by rule: rules are matched by host, methods and path
- * (their identity), so a changed price shows as one changed rule, not as a removal and an
+ * What pushing a table would change, rule by rule: rules are matched by their stable names
+ * (src/pricing/rule-id.ts: an explicit `id`, else methods, host and path), the names receipts
+ * and the funnel record, so a changed price shows as one changed rule, not as a removal and an
  * addition. The order of rules matters (the first match wins), so a reordering is reported too.
  */
+import { ruleIds } from "../../src/pricing/rule-id.ts";
+import type { NamedRule } from "../../src/pricing/rule-id.ts";
 
 type Json = Record<string, unknown>;
 
@@ -17,28 +20,30 @@ export function diffTables(live: unknown, next: unknown): string[] {
   }
   const before = rulesOf(a);
   const after = rulesOf(b);
-  const beforeIds = new Map(before.map((rule, i) => [identity(rule), i]));
-  const afterIds = new Map(after.map((rule, i) => [identity(rule), i]));
+  const beforeNames = ruleIds(before.map(named));
+  const afterNames = ruleIds(after.map(named));
+  const beforeIds = new Map(beforeNames.map((name, i) => [name, i]));
+  const afterIds = new Map(afterNames.map((name, i) => [name, i]));
   before.forEach((rule, i) => {
-    if (!afterIds.has(identity(rule))) lines.push(`- rules[${i}] ${label(rule)}`);
+    const name = beforeNames[i]!;
+    if (!afterIds.has(name)) lines.push(`- ${name}: ${label(rule)}`);
   });
   after.forEach((rule, i) => {
-    const was = beforeIds.get(identity(rule));
+    const name = afterNames[i]!;
+    const was = beforeIds.get(name);
     if (was === undefined) {
-      lines.push(`+ rules[${i}] ${label(rule)}`);
+      lines.push(`+ ${name}: ${label(rule)}`);
       return;
     }
     const old = before[was]!;
     for (const field of new Set([...Object.keys(old), ...Object.keys(rule)])) {
       if (!same(old[field], rule[field])) {
-        lines.push(
-          `~ rules[${i}] ${identity(rule)}: ${field} ${show(old[field])} → ${show(rule[field])}`,
-        );
+        lines.push(`~ ${name}: ${field} ${show(old[field])} → ${show(rule[field])}`);
       }
     }
   });
-  const common = after.map(identity).filter((id) => beforeIds.has(id));
-  const oldOrder = before.map(identity).filter((id) => afterIds.has(id));
+  const common = afterNames.filter((id) => beforeIds.has(id));
+  const oldOrder = beforeNames.filter((id) => afterIds.has(id));
   if (!same(common, oldOrder))
     lines.push("↕ the order of existing rules changed (first match wins)");
   return lines;
@@ -48,14 +53,16 @@ function rulesOf(table: Json): Json[] {
   return Array.isArray(table["rules"]) ? (table["rules"] as Json[]) : [];
 }
 
-function identity(rule: Json): string {
-  const methods = Array.isArray(rule["methods"]) ? (rule["methods"] as string[]).join(",") : "*";
-  return `${String(rule["host"] ?? "*")} ${methods} ${String(rule["path"])}`;
+/** The parts of a rule as written that its name comes from. */
+function named(rule: Json): NamedRule {
+  const text = (key: string) => (typeof rule[key] === "string" ? rule[key] : undefined);
+  const methods = Array.isArray(rule["methods"]) ? rule["methods"].map(String) : undefined;
+  return { id: text("id"), host: text("host"), methods, path: text("path") ?? "" };
 }
 
 function label(rule: Json): string {
   const price = rule["free"] === true ? "free" : show(rule["price"]);
-  return `${identity(rule)}: ${price}${rule["session"] ? ` session ${show(rule["session"])}` : ""}`;
+  return `${price}${rule["session"] ? ` session ${show(rule["session"])}` : ""}`;
 }
 
 function show(value: unknown): string {

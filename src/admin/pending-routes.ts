@@ -3,6 +3,7 @@ import type { Env } from "../config";
 import type { ChainProver, Proof } from "../chain";
 import type { PendingPayment } from "../ledger";
 import { adminError, ledgerOr503 } from "./context";
+import { iso, isoOrNull } from "./dates";
 import type { DepsOf } from "./context";
 
 /**
@@ -16,7 +17,11 @@ import type { DepsOf } from "./context";
 const MAX_LIMIT = 1000;
 
 /** A pending payment as the admin API shows it. */
-export interface PendingView extends PendingPayment {
+export interface PendingView extends Omit<PendingPayment, "since" | "checkedAt" | "validBefore"> {
+  /** ISO times (src/admin/dates.ts); `validBefore` is the authorization's deadline. */
+  since: string;
+  checkedAt: string | null;
+  validBefore: string | null;
   /** Seconds since it became pending. */
   ageSeconds: number;
 }
@@ -35,6 +40,10 @@ export function pendingRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
     const now = Date.now();
     const pending: PendingView[] = (await ledger.pending.list(limit)).map((entry) => ({
       ...entry,
+      since: iso(entry.since),
+      checkedAt: isoOrNull(entry.checkedAt),
+      // The authorization's own deadline is in Unix seconds.
+      validBefore: entry.validBefore === null ? null : iso(entry.validBefore * 1000),
       ageSeconds: Math.floor((now - entry.since) / 1000),
     }));
     return c.json({ pending, count: pending.length });

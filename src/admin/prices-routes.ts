@@ -3,10 +3,11 @@ import { z } from "zod";
 import type { Env } from "../config";
 import { loadConfig } from "../config";
 import { PriceHistory, checkPriceTable } from "../kv";
-import type { PushResult, RollbackResult } from "../kv";
+import type { PushResult, RevisionMeta, RollbackResult } from "../kv";
 import type { EnvDefaults } from "../pricing";
 import { adminError } from "./context";
 import type { AdminContext } from "./context";
+import { isoOrNull } from "./dates";
 
 /**
  * Admin calls on the price table: read it and its kept revisions, validate a candidate, replace
@@ -14,6 +15,11 @@ import type { AdminContext } from "./context";
  * and resolvable terms, against this deployment's NETWORK and PAY_TO); an invalid one is refused
  * with a 422 listing every problem by JSON path, and the table in force stays as it was. Each
  * isolate picks a new table up within PRICE_TABLE_TTL_SECONDS.
+ *
+ * A table written outside the API (`wrangler kv key put`, `prices push --local`) is revision 0
+ * while it is live: listed first among the versions, readable as `/prices/versions/0`. Revision
+ * numbers only grow, so the push that replaces it first keeps it as the next revision (its note
+ * says it was revision 0), then saves the pushed table as the one after.
  */
 
 /** Largest table body accepted (KV would take 25 MiB; no sane table is near this). */
@@ -28,12 +34,14 @@ export function priceRoutes(): Hono<{ Bindings: Env }> {
   routes.get("/prices", async (c) => {
     const current = await historyOf(c).current();
     if (!current) return adminError(c, 404, "not_found", "no price table is stored");
-    return c.json({ ...current.meta, table: JSON.parse(current.raw) as unknown });
+    return c.json({ ...metaView(current.meta), table: JSON.parse(current.raw) as unknown });
   });
 
   routes.get("/prices/versions", async (c) => {
     const history = historyOf(c);
-    const [current, versions] = await Promise.all([history.current(), history.list()]);
+    const [current, kept] = await Promise.all([history.current(), history.list()]);
+    const unkept = current && current.meta.revision === 0 ? [current.meta] : [];
+    const versions = [...unkept, ...kept].map(metaView);
     return c.json({ live: current?.meta.revision ?? null, versions });
   });
 
@@ -42,9 +50,12 @@ export function priceRoutes(): Hono<{ Bindings: Env }> {
     if (!Number.isSafeInteger(revision) || revision < 0) {
       return adminError(c, 400, "bad_request", "a revision is a whole number");
     }
-    const stored = await historyOf(c).get(revision);
-    if (!stored) return adminError(c, 404, "not_found", `revision ${revision} is not kept`);
-    return c.json({ ...stored.meta, table: JSON.parse(stored.raw) as unknown });
+    const history = historyOf(c);
+    const stored = revision === 0 ? await history.current() : await history.get(revision);
+    if (!stored || stored.meta.revision !== revision) {
+      return adminError(c, 404, "not_found", `revision ${revision} is not kept`);
+    }
+    return c.json({ ...metaView(stored.meta), table: JSON.parse(stored.raw) as unknown });
   });
 
   routes.post("/prices/validate", async (c) => {
@@ -87,6 +98,11 @@ export function priceRoutes(): Hono<{ Bindings: Env }> {
   return routes;
 }
 
+/** A revision's metadata as the API states it: `savedAt` as an ISO time. */
+function metaView(meta: RevisionMeta): Omit<RevisionMeta, "savedAt"> & { savedAt: string | null } {
+  return { ...meta, savedAt: isoOrNull(meta.savedAt) };
+}
+
 function historyOf(c: AdminContext): PriceHistory {
   return new PriceHistory(c.env.PRICES, defaultsOf(c.env));
 }
@@ -120,7 +136,7 @@ function answer(c: AdminContext, result: PushResult | RollbackResult): Response 
   switch (result.type) {
     case "saved":
     case "unchanged":
-      return c.json({ result: result.type, ...result.meta });
+      return c.json({ result: result.type, ...metaView(result.meta) });
     case "invalid":
       return invalid(c, result.errors);
     case "conflict": {

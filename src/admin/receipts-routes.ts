@@ -4,6 +4,7 @@ import { receiptsCsv } from "../ledger";
 import { EVM_ADDRESS, SOLANA_ADDRESS } from "../pricing";
 import { adminError, ledgerOr503 } from "./context";
 import type { AdminContext, DepsOf } from "./context";
+import { iso, withIsoDates } from "./dates";
 import { usdOf } from "./money";
 
 /**
@@ -37,7 +38,8 @@ export function receiptRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
       });
     }
     const next = receipts.length === query.limit ? receipts[receipts.length - 1]?.id : undefined;
-    return c.json({ receipts, next: next ?? null, parked });
+    const listed = receipts.map((receipt) => withIsoDates(receipt, ["time"]));
+    return c.json({ receipts: listed, next: next ?? null, parked });
   });
 
   routes.get("/revenue", async (c) => {
@@ -49,14 +51,17 @@ export function receiptRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
     const summary = await ledger.summary(range.from, range.to);
     const usd = (buckets: typeof summary.totals) =>
       buckets.map((b) => ({ ...b, usd: usdOf(b.network, b.asset, b.amount) }));
+    // Totals are per network and asset only: they have no key of their own.
+    const sums = (buckets: typeof summary.totals) =>
+      usd(buckets).map(({ key: _key, ...sum }) => sum);
     return c.json({
-      from: new Date(summary.from).toISOString(),
-      to: new Date(summary.to).toISOString(),
-      totals: usd(summary.totals),
+      from: iso(summary.from),
+      to: iso(summary.to),
+      totals: sums(summary.totals),
       byDay: usd(summary.byDay),
       byRoute: usd(summary.byRoute),
       byCrawler: usd(summary.byCrawler),
-      credit: usd(summary.credit),
+      credit: sums(summary.credit),
       parked,
     });
   });

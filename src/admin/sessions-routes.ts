@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Env } from "../config";
 import { EVM_ADDRESS } from "../pricing";
 import { adminError, sessionsOr503 } from "./context";
+import { withIsoDates } from "./dates";
 import type { DepsOf } from "./context";
 
 /**
@@ -31,7 +32,10 @@ export function sessionRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
     if (!EVM_ADDRESS.test(payer)) {
       return adminError(c, 400, "bad_request", "payer must be a 0x address");
     }
-    return c.json({ payer: payer.toLowerCase(), entitlements: await sessions.list(payer) });
+    const entitlements = (await sessions.list(payer)).map((entitlement) =>
+      withIsoDates(entitlement, ["createdAt", "expiresAt"]),
+    );
+    return c.json({ payer: payer.toLowerCase(), entitlements });
   });
 
   routes.post("/sessions/revoke", async (c) => {

@@ -1,5 +1,6 @@
 import { durationText } from "../browser/text";
 import type { StoredTable } from "../kv";
+import { DEFAULT_RULE_ID, ruleIds } from "../pricing";
 import { escape, when } from "./html";
 
 /**
@@ -23,16 +24,24 @@ export function priceTableView(table: StoredTable | undefined): string {
     // a stored table is always JSON; show the header and the raw text if it somehow is not
   }
   const rules = Array.isArray(parsed["rules"]) ? (parsed["rules"] as Json[]) : [];
-  const rows = rules.map((rule, i) => ruleRow(String(i), rule));
+  const ids = ruleIds(rules.map(namedRule));
+  const rows = rules.map((rule, i) => ruleRow(ids[i] ?? String(i), rule));
   const fallback = isObject(parsed["default"]) ? parsed["default"] : { free: true };
-  rows.push(ruleRow("default", { path: "(no rule matches)", ...fallback }));
-  return `${head}<table data-testid="price-rules"><thead><tr><th>#</th><th>host</th><th>methods</th><th>path</th>
+  rows.push(ruleRow(DEFAULT_RULE_ID, { path: "(no rule matches)", ...fallback }));
+  return `${head}<table data-testid="price-rules"><thead><tr><th>rule</th><th>host</th><th>methods</th><th>path</th>
     <th>price</th><th>terms</th></tr></thead><tbody>${rows.join("")}</tbody></table>
     ${defaultsView(parsed["defaults"])}${crawlersView(parsed["crawlers"])}${payeesView(parsed["payees"])}
     <details class="raw"><summary>The table as stored (JSON)</summary><pre>${escape(pretty(table.raw))}</pre></details>`;
 }
 
-const SHOWN = new Set(["host", "methods", "path", "free", "price"]);
+const SHOWN = new Set(["id", "host", "methods", "path", "free", "price"]);
+
+/** The parts of a stored rule its name comes from (the table was checked when it was stored). */
+function namedRule(rule: Json) {
+  const text = (key: string) => (typeof rule[key] === "string" ? rule[key] : undefined);
+  const methods = Array.isArray(rule["methods"]) ? rule["methods"].map(String) : undefined;
+  return { id: text("id"), host: text("host"), methods, path: text("path") ?? "" };
+}
 
 function ruleRow(index: string, rule: Json): string {
   const terms = Object.entries(rule)

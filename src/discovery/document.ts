@@ -13,20 +13,45 @@ import { BAZAAR, bazaarExtension } from "./bazaar";
 export const DISCOVERY_PATH = "/.well-known/x402";
 export const LLMS_PATH = "/.well-known/x402/llms.txt";
 
+/** `methods` of a rule that allows every method. */
+export const EVERY_METHOD = ["*"] as const;
+
+/** Who is paid when the origin names the payee per request (`payee: {from: "origin"}`). */
+export const ORIGIN_PAYEE = "set per request by the origin";
+
 /** One priced rule in the discovery document. */
 export interface DiscoveredResource {
+  /** The rule's stable name, as receipts and the admin API call it (src/pricing/rule-id.ts). */
+  rule: string;
   /** The rule's URL pattern on this host (`:name` is one segment, a trailing `*` anything). */
   resource: string;
-  methods: readonly string[] | "*";
+  /**
+   * Always an array: the upper-case methods the rule prices (GET also covers HEAD), or
+   * `["*"]` (EVERY_METHOD) when it prices every method.
+   */
+  methods: readonly string[];
   /** Who pays: everyone, or only crawlers (people read free; see pay-per-crawl). */
   payer: "everyone" | "crawlers";
   description: string;
   mimeType: string;
-  /** The price for people, e.g. "$0.01"; empty when the asset's decimals are unknown. */
+  /** The price for people, e.g. "$0.01"; in atomic units when the asset's decimals are unknown. */
   price: string;
-  accepts: ReturnType<typeof requirementsV2>[];
+  /** The CAIP-2 networks it can be paid on, e.g. ["eip155:8453"]. */
+  networks: string[];
+  /**
+   * The exact requirements a payment must match, as a 402 offers them. Absent when the payee is
+   * named by the origin per request (`payee` says so): then only each request's 402 has them.
+   */
+  accepts?: ReturnType<typeof requirementsV2>[];
+  /** Present when the origin names the payee per request: ORIGIN_PAYEE. */
+  payee?: typeof ORIGIN_PAYEE;
   session?: { ttlSeconds?: number; uses?: number; scope: string };
   paymentIdentifier: "required" | "optional";
+  /**
+   * The bazaar extension (how to call it), for a rule that names its methods, built for the first
+   * one. A rule that prices every method has none here: each 402 declares it for the request's
+   * own method.
+   */
   extensions?: Record<string, unknown>;
 }
 
@@ -52,19 +77,25 @@ function describe(
   origin: string,
 ): DiscoveredResource {
   const site = rule.host ? `${new URL(origin).protocol}//${rule.host}` : origin;
-  const method = rule.methods?.[0] ?? "GET";
-  const bazaar = bazaarExtension(offer, method);
+  const method = rule.methods?.[0];
+  const bazaar = method === undefined ? undefined : bazaarExtension(offer, method);
+  const offers = offersOf(offer);
   const resource: DiscoveredResource = {
+    rule: rule.id,
     resource: `${site}${rule.path ?? "/*"}`,
-    methods: rule.methods ?? "*",
+    methods: rule.methods ?? EVERY_METHOD,
     payer,
     description: offer.description,
     mimeType: offer.mimeType,
-    price: offer.dynamic ? dynamicRange(offer) : offer.display,
-    // A payee the origin names is known per request only: its 402 states the terms.
-    accepts: offer.payeeFromOrigin ? [] : offersOf(offer).map(requirementsV2),
+    price: offer.dynamic
+      ? dynamicRange(offer)
+      : offer.display || `${offer.amount} atomic units of ${offer.asset}`,
+    networks: offers.map((one) => one.network),
     paymentIdentifier: offer.paymentIdRequired ? "required" : "optional",
   };
+  // A payee the origin names is known per request only: its 402 states the terms.
+  if (offer.payeeFromOrigin) resource.payee = ORIGIN_PAYEE;
+  else resource.accepts = offers.map(requirementsV2);
   if (offer.session) {
     resource.session = {
       scope: offer.session.scope,
@@ -89,11 +120,9 @@ export function llmsText(table: CompiledTable, origin: string): string {
     "",
   ];
   for (const r of resources) {
-    const methods = r.methods === "*" ? "ANY" : r.methods.join(", ");
-    const accept = r.accepts[0];
-    const price = r.price || `${accept?.amount ?? "?"} atomic units of ${accept?.asset ?? "?"}`;
-    const networks = r.accepts.map((a) => a.network).join(" or ");
-    const terms = [`${price} on ${networks || "?"}`];
+    const methods = r.methods[0] === "*" ? "ANY" : r.methods.join(", ");
+    const terms = [`${r.price} on ${r.networks.join(" or ")}`];
+    if (r.payee) terms.push(`payee ${r.payee} (its 402 states the terms)`);
     if (r.payer === "crawlers") terms.push("crawlers only; people read free");
     if (r.session) terms.push(passText(r.session));
     if (r.paymentIdentifier === "required") terms.push("payment-identifier required");

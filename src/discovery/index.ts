@@ -1,3 +1,10 @@
 export { BAZAAR, bazaarExtension } from "./bazaar";
-export { DISCOVERY_PATH, LLMS_PATH, discoveryDocument, llmsText } from "./document";
+export {
+  DISCOVERY_PATH,
+  EVERY_METHOD,
+  LLMS_PATH,
+  ORIGIN_PAYEE,
+  discoveryDocument,
+  llmsText,
+} from "./document";
 export type { DiscoveredResource } from "./document";

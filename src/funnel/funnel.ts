@@ -27,7 +27,7 @@ export interface FunnelRecorder {
   ): void;
 }
 
-/** The name a rule is counted under: its label in the price table (`match.rule`). */
+/** The name a rule is counted under: its stable name (`match.rule`, src/pricing/rule-id.ts). */
 export function ruleKey(match: { rule: string }): string {
   return match.rule;
 }

@@ -19,7 +19,10 @@ import {
 
 /** What is known of one revision (stored as the KV metadata of its keys). */
 export interface RevisionMeta {
-  /** 0 for a table written outside the admin API (e.g. `wrangler kv key put`). */
+  /**
+   * 0 for a live table written outside the admin API (e.g. `wrangler kv key put`); the push that
+   * replaces it keeps it as the next revision, noting it was revision 0.
+   */
   revision: number;
   savedAt: number | null;
   sha256: string;
@@ -94,7 +97,8 @@ export class PriceHistory {
     let next = Math.max(currentRevision, kept[0]?.revision ?? 0) + 1;
     if (current && current.meta.revision === 0) {
       // Keep a table written outside the admin API, so it can be rolled back to.
-      await this.write(revisionKey(next), current.raw, { ...current.meta, revision: next });
+      const note = `${current.meta.note} (live as revision 0)`;
+      await this.write(revisionKey(next), current.raw, { ...current.meta, revision: next, note });
       next += 1;
     }
     const version = checked.table.version;

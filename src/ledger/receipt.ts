@@ -16,7 +16,10 @@ export interface Receipt {
   host: string;
   /** The canonical path paid for (the query string is not kept). */
   path: string;
-  /** The price-table rule that priced it, e.g. "rules[3]". */
+  /**
+   * The price-table rule that priced it, by its stable name (src/pricing/rule-id.ts), e.g.
+   * "weather-api" or "/api/*". Receipts recorded before rules had names keep "rules[3]".
+   */
   rule: string;
   payer: string;
   payTo: string;

@@ -40,7 +40,7 @@ export interface QuotedRequest {
   request: Request;
   forwardPath: string;
   resourceUrl: string;
-  /** The matched rule's label, which a signature binds. */
+  /** The matched rule's stable name, which a signature binds. */
   rule: string;
 }
 

@@ -24,7 +24,7 @@ export const QUOTE_TTL_SECONDS = 300;
 export interface QuoteBinding {
   resourceUrl: string;
   method: string;
-  /** The rule's label, e.g. "rules[2]". */
+  /** The rule's stable name (src/pricing/rule-id.ts), e.g. "/api/*". */
   rule: string;
 }
 

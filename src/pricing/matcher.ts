@@ -3,6 +3,7 @@ import { resolveCrawlers } from "./crawler-terms";
 import type { CrawlerTerms } from "./crawler-terms";
 import { canonicalHost, foldCase } from "./path";
 import { RuleIndex } from "./rule-index";
+import { DEFAULT_RULE_ID, ruleIds } from "./rule-id";
 import type { PriceTable, Rule, Terms } from "./schema";
 import { resolveDynamicPrice } from "./dynamic-price";
 import { resolveOriginPrice } from "./origin-price";
@@ -25,7 +26,8 @@ export type { Offer } from "./offer";
  */
 
 /**
- * Which rule a request matched and what it costs. `rule` names it for logs: "rules[2]". `crawl`
+ * Which rule a request matched and what it costs. `rule` is its stable name (rule-id.ts), as
+ * receipts, the funnel and logs record it: "weather-api", "POST /api/search", "default". `crawl`
  * is what a charged crawler pays there (its own policy price aside); absent, crawler policies do
  * not apply (no `crawlers` section, or a plain free rule such as /robots.txt).
  */
@@ -58,6 +60,8 @@ export interface CompiledTable {
 
 /** A rule as discovery lists it: what it matches and its resolved match result. */
 export interface ListedRule {
+  /** The rule's stable name (rule-id.ts); "default" for the default rule. */
+  id: string;
   host: string | undefined;
   /** Upper-case methods; undefined: every method. */
   methods: readonly string[] | undefined;
@@ -95,8 +99,10 @@ export function compileTable(
     ...stripUndefined(table.defaults),
     ...(table.brand && { brand: table.brand }),
   };
+  /** `label` is the rule's JSON path, for problems; `name` its stable name, for matches. */
   const resolve = (
     label: string,
+    name: string,
     rule: { free?: true } & Terms & {
         price?: Rule["price"];
         session?: SessionConfig;
@@ -109,14 +115,14 @@ export function compileTable(
     routeKey: string,
   ) => {
     const price = rule.price ?? rule.dynamicPrice?.max ?? rule.originPrice?.max;
-    if (rule.free || price === undefined) return { kind: "free", rule: label } as const;
+    if (rule.free || price === undefined) return { kind: "free", rule: name } as const;
     const { session, alsoAccept, dynamicPrice, originPrice, metered, payee, ...ruleTerms } = rule;
     const terms = { ...base, ...stripUndefined(ruleTerms) };
     const fromOrigin = payee?.from === "origin";
     const offer = resolveOffer(price, terms, metered ? "upto" : "exact", fromOrigin);
     if (typeof offer === "string") {
       errors.push(`${label}: ${offer}`);
-      return { kind: "free", rule: label } as const;
+      return { kind: "free", rule: name } as const;
     }
     if (metered) {
       const resolved = resolveMetered(metered, offer.network);
@@ -170,7 +176,7 @@ export function compileTable(
       });
       offer.alternatives = alternatives;
     }
-    return { kind: "priced", rule: label, offer } as const;
+    return { kind: "priced", rule: name, offer } as const;
   };
   const resolved = table.crawlers && resolveCrawlers(table.crawlers, base);
   if (resolved && !resolved.ok) errors.push(...resolved.errors);
@@ -198,7 +204,7 @@ export function compileTable(
   };
 
   /** Each payee of a `payee` rule gets its own offers, sessions scoped to that payee. */
-  const compilePayees = (label: string, rule: Rule, config: MapPayeeConfig) => {
+  const compilePayees = (label: string, name: string, rule: Rule, config: MapPayeeConfig) => {
     const selector = payeeSelector(
       foldCase(rule.path.normalize("NFKC"), table.caseSensitive),
       config,
@@ -223,25 +229,28 @@ export function compileTable(
       };
       const scoped = { ...rule, payTo, session };
       const routeKey = `${routeKeyOf(rule)} payee:${folded}`;
-      byKey.set(folded, withCrawl(label, scoped, resolve(`${label}[${key}]`, scoped, routeKey)));
+      const terms = resolve(`${label}[${key}]`, `${name}[${key}]`, scoped, routeKey);
+      byKey.set(folded, withCrawl(label, scoped, terms));
     }
     return { selector, byKey };
   };
 
   const index = new RuleIndex();
+  const ids = ruleIds(table.rules);
   const rules: CompiledRule[] = table.rules.map((rule, i) => {
     const exactHost = rule.host?.startsWith("*.") ? undefined : rule.host;
     index.add(i, exactHost, foldCase(rule.path.normalize("NFKC"), table.caseSensitive));
     const label = `rules[${i}]`;
+    const name = ids[i] ?? label;
     const compiled: CompiledRule = {
       pattern: compilePattern(rule.path, table.caseSensitive),
       result:
         rule.payee && "map" in rule.payee
-          ? { kind: "free", rule: label }
-          : withCrawl(label, rule, resolve(label, rule, routeKeyOf(rule))),
+          ? { kind: "free", rule: name }
+          : withCrawl(label, rule, resolve(label, name, rule, routeKeyOf(rule))),
     };
     if (rule.payee && "map" in rule.payee) {
-      const payees = compilePayees(label, rule, rule.payee);
+      const payees = compilePayees(label, name, rule, rule.payee);
       if (payees) compiled.payees = payees;
     }
     if (rule.host?.startsWith("*.")) compiled.hostSuffix = rule.host.slice(1);
@@ -256,7 +265,7 @@ export function compileTable(
   const fallback = withCrawl(
     "default",
     table.default,
-    resolve("default", table.default, "default"),
+    resolve("default", DEFAULT_RULE_ID, table.default, "default"),
   );
   if (errors.length > 0) return { ok: false, errors };
   const listing: ListedRule[] = table.rules.flatMap((rule, i): ListedRule[] => {
@@ -265,6 +274,7 @@ export function compileTable(
     if (!payees) {
       return [
         {
+          id: ids[i] ?? `rules[${i}]`,
           host: rule.host,
           methods: rule.methods,
           path: rule.path,
@@ -275,14 +285,21 @@ export function compileTable(
     // One entry per payee: its host, or the path with its key in place of the parameter.
     return [...payees.byKey].map(([key, result]) => {
       const selector = payees.selector;
+      const id = result.rule;
       if (selector.from === "host")
-        return { host: key, methods: rule.methods, path: rule.path, result };
+        return { id, host: key, methods: rule.methods, path: rule.path, result };
       const segments = rule.path.split("/");
       segments[selector.index] = key;
-      return { host: rule.host, methods: rule.methods, path: segments.join("/"), result };
+      return { id, host: rule.host, methods: rule.methods, path: segments.join("/"), result };
     });
   });
-  listing.push({ host: undefined, methods: undefined, path: undefined, result: fallback });
+  listing.push({
+    id: DEFAULT_RULE_ID,
+    host: undefined,
+    methods: undefined,
+    path: undefined,
+    result: fallback,
+  });
 
   const caseSensitive = table.caseSensitive;
   return {

@@ -63,12 +63,33 @@ export function paymentRequiredV2(
   return required;
 }
 
-/** The V1-shaped JSON body of a 402, which 1.x clients read (`accepts` may be empty). */
-export function paymentRequiredV1(
-  offer: Offer,
-  resourceUrl: string,
-  error?: string,
-): PaymentRequiredV1 {
-  const accepts = offersOf(offer).flatMap((one) => requirementsV1(one, resourceUrl) ?? []);
-  return { x402Version: 1, error: error ?? "X-PAYMENT header is required", accepts };
+/**
+ * What an unpaid request is told, in the body read by x402 1.x clients and seen by anyone else:
+ * V2 clients pay with a `PAYMENT-SIGNATURE` header against the `PAYMENT-REQUIRED` header's terms
+ * (X402.md §2), 1.x clients with an `X-PAYMENT` header against this body's `accepts`.
+ */
+export const PAYMENT_NEEDED =
+  "payment required: send a PAYMENT-SIGNATURE header (x402 V2, terms in the PAYMENT-REQUIRED header) or an X-PAYMENT header (x402 V1, terms in this body's accepts)";
+
+/** V1 requirements as the 402 body states them: `outputSchema` is left out when there is none. */
+export type BodyRequirementsV1 = Omit<PaymentRequirementsV1, "outputSchema"> & {
+  outputSchema?: Record<string, unknown>;
+};
+
+/** The V1-shaped JSON body of a 402 (`accepts` may be empty). */
+export type BodyV1 = Omit<PaymentRequiredV1, "accepts"> & { accepts: BodyRequirementsV1[] };
+
+/**
+ * The V1-shaped JSON body of a 402, which 1.x clients read. The rules have no output schema, so
+ * none is stated: `outputSchema` is optional in the V1 schema (`x402` 1.x and `@x402/core`), and
+ * an empty one says nothing. The facilitator still gets the full `requirementsV1`.
+ */
+export function paymentRequiredV1(offer: Offer, resourceUrl: string, error?: string): BodyV1 {
+  const accepts = offersOf(offer).flatMap((one) => {
+    const requirements = requirementsV1(one, resourceUrl);
+    if (!requirements) return [];
+    const { outputSchema, ...stated } = requirements;
+    return Object.keys(outputSchema).length > 0 ? [{ ...stated, outputSchema }] : [stated];
+  });
+  return { x402Version: 1, error: error ?? PAYMENT_NEEDED, accepts };
 }

@@ -9,6 +9,7 @@ import { DynamicPriceSchema } from "./dynamic-price";
 import { MeteredSchema } from "./metered";
 import { OriginPriceSchema } from "./origin-price";
 import { PayeeMapsSchema, PayeeSchema } from "./payees";
+import { RULE_ID, RULE_ID_MAX, ruleIdProblems } from "./rule-id";
 import { SessionSchema } from "./session-terms";
 
 /**
@@ -146,6 +147,12 @@ function freeOrPriced(
 
 export const RuleSchema = z
   .object({
+    /** The rule's stable name in receipts, the funnel and the admin API (rule-id.ts). */
+    id: z
+      .string()
+      .max(RULE_ID_MAX)
+      .regex(RULE_ID, "must be a slug such as weather-api (a-z, 0-9, words joined by -)")
+      .optional(),
     /** Exact host name or "*.example.com"; omitted means any host. */
     host: z
       .string()
@@ -225,7 +232,11 @@ export type TableParseResult = { ok: true; table: PriceTable } | { ok: false; er
  */
 export function parsePriceTable(json: unknown): TableParseResult {
   const result = PriceTableSchema.safeParse(json);
-  if (result.success) return { ok: true, table: result.data };
+  if (result.success) {
+    const problems = ruleIdProblems(result.data.rules);
+    if (problems.length > 0) return { ok: false, errors: problems };
+    return { ok: true, table: result.data };
+  }
   const errors = result.error.issues
     .flatMap(flattenUnion)
     .map((issue) => `${formatPath(issue.path)}: ${issue.message}`);

@@ -1,5 +1,6 @@
 import { decodePaymentRequiredHeader } from "@x402/core/http";
-import { PaymentRequiredV2Schema } from "@x402/core/schemas";
+import { PaymentRequiredV2Schema, PaymentRequirementsV1Schema } from "@x402/core/schemas";
+import { PaymentRequirementsSchema } from "x402/types";
 import { describe, expect, it } from "vitest";
 import {
   challengeResponse,
@@ -7,6 +8,7 @@ import {
   requirementsV1,
   requirementsV2,
 } from "../../src/pricing/index.ts";
+import { PAYMENT_NEEDED } from "../../src/pricing/requirements.ts";
 import { OFFER, RESOURCE_URL } from "./fixtures.ts";
 
 function paymentRequired(response: Response): unknown {
@@ -51,11 +53,31 @@ describe("challengeResponse", () => {
   it("should carry a V1 JSON body for x402 1.x clients", async () => {
     const response = challengeResponse({ offer: OFFER, resourceUrl: RESOURCE_URL, html: false });
     expect(response.headers.get("Content-Type")).toBe("application/json");
+    const stated: Record<string, unknown> = { ...requirementsV1(OFFER, RESOURCE_URL) };
+    delete stated["outputSchema"];
     expect(await response.json()).toStrictEqual({
       x402Version: 1,
-      error: "X-PAYMENT header is required",
-      accepts: [requirementsV1(OFFER, RESOURCE_URL)],
+      error: PAYMENT_NEEDED,
+      accepts: [stated],
     });
+  });
+
+  it("should name the V2 and the V1 payment header in the V1 body, not X-PAYMENT alone", async () => {
+    const response = challengeResponse({ offer: OFFER, resourceUrl: RESOURCE_URL, html: false });
+    const { error } = (await response.json()) as { error: string };
+    expect(error).toContain("PAYMENT-SIGNATURE header (x402 V2");
+    expect(error).toContain("X-PAYMENT header (x402 V1");
+    expect(error).not.toMatch(/^X-PAYMENT header is required$/);
+  });
+
+  it("should state no empty outputSchema in the V1 body, which x402 1.x clients still parse", async () => {
+    const response = challengeResponse({ offer: OFFER, resourceUrl: RESOURCE_URL, html: false });
+    const body = (await response.json()) as { accepts: Array<Record<string, unknown>> };
+    expect(body.accepts).toHaveLength(1);
+    expect(body.accepts[0]).not.toHaveProperty("outputSchema");
+    // x402-fetch 1.x parses each entry with this schema before paying; @x402/core's V1 too.
+    expect(PaymentRequirementsSchema.safeParse(body.accepts[0]).success).toBe(true);
+    expect(PaymentRequirementsV1Schema.safeParse(body.accepts[0]).success).toBe(true);
   });
 
   it("should put the refusal reason in the V1 body's error", async () => {

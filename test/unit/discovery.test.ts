@@ -132,7 +132,7 @@ describe("the discovery documents", () => {
     expect(weather).toMatchObject({ methods: ["GET"], price: "$0.001", payer: "everyone" });
     expect(search?.paymentIdentifier).toBe("required");
     expect(reports?.session).toEqual({ scope: "route", ttlSeconds: 3600, uses: 10 });
-    expect(reports?.accepts[0]?.amount).toBe("50000");
+    expect(reports?.accepts?.[0]?.amount).toBe("50000");
     officiallyValid(weather?.extensions?.["bazaar"]);
   });
 
@@ -144,6 +144,51 @@ describe("the discovery documents", () => {
     expect(text).toContain("payment-identifier required");
     expect(text).toContain("one payment buys a pass (3600 s or 10 uses, scope route)");
     expect(text).toContain("Machine-readable: https://shop.example/.well-known/x402");
+  });
+
+  it("should describe an origin-named payee truthfully, not as `on ?` nor an empty accepts", () => {
+    const origin = compile({
+      rules: [{ path: "/shops/*", price: "$0.003", payee: { from: "origin" } }],
+    });
+    const [shop] = discoveryDocument(origin, "https://shop.example").resources;
+    expect(shop).toMatchObject({
+      price: "$0.003",
+      networks: [BASE_SEPOLIA],
+      payee: "set per request by the origin",
+    });
+    expect(shop).not.toHaveProperty("accepts");
+    const text = llmsText(origin, "https://shop.example");
+    expect(text).toContain(
+      "- ANY https://shop.example/shops/* ($0.003 on eip155:84532; payee set per request by the origin (its 402 states the terms))",
+    );
+    expect(text).not.toContain("?");
+  });
+
+  it("should give methods as an array in every entry, ['*'] for a rule allowing every method", () => {
+    const doc = discoveryDocument(table, "https://shop.example");
+    for (const resource of doc.resources) expect(Array.isArray(resource.methods)).toBe(true);
+    expect(doc.resources.map((r) => r.methods)).toEqual([["GET"], ["POST"], ["*"]]);
+  });
+
+  it("should not declare a GET bazaar for a rule that allows every method", () => {
+    const doc = discoveryDocument(table, "https://shop.example");
+    const reports = doc.resources.find((r) => r.resource.endsWith("/reports/:id"));
+    expect(reports?.methods).toEqual(["*"]);
+    expect(reports?.extensions).toBeUndefined();
+    const search = doc.resources.find((r) => r.resource.endsWith("/api/search"));
+    const bazaar = search?.extensions?.["bazaar"] as { info: { input: { method: string } } };
+    expect(bazaar.info.input.method).toBe("POST");
+  });
+
+  it("should name each resource's rule by its stable id", () => {
+    const named = compile({
+      rules: [
+        { id: "weather", path: "/api/weather", price: "$0.001" },
+        { path: "/api/*", methods: ["POST"], price: "$0.002" },
+      ],
+    });
+    const doc = discoveryDocument(named, "https://shop.example");
+    expect(doc.resources.map((r) => r.rule)).toEqual(["weather", "POST /api/*"]);
   });
 
   it("should list nothing when nothing is priced", () => {

@@ -21,7 +21,7 @@ function errorResponse(code: string, message: string, status = 503): Response {
  * after the answers, and how a failed write is kept and sent again as the same batch.
  */
 
-const KEY = { rule: "rules[1]", crawler: "", crawlerKey: "" };
+const KEY = { rule: "/api/*", crawler: "", crawlerKey: "" };
 const paying = () => new Request("https://a.test/x", { headers: { "PAYMENT-SIGNATURE": "e30=" } });
 const unpaid = () => new Request("https://a.test/x");
 
@@ -163,7 +163,7 @@ describe("the report", () => {
         ],
         paid: [
           {
-            rule: "rules[1]",
+            rule: "/api/*",
             crawler: "",
             crawler_key: "",
             network: "n",
@@ -178,7 +178,7 @@ describe("the report", () => {
         to: 7_200_000,
         stepMs: 3_600_000,
       },
-      (rule) => (rule === "rules[1]" ? "/api/*" : null),
+      (rule) => (rule === "/api/*" ? "/api/*" : null),
     );
     expect(report.lines).toEqual([
       expect.objectContaining({
@@ -204,7 +204,7 @@ describe("the report", () => {
 
 function row(event: "challenge" | "refused" | "session" | "credit", reason: string, count: number) {
   return {
-    rule: "rules[1]",
+    rule: "/api/*",
     crawler: "",
     crawler_key: "",
     event,

@@ -29,9 +29,14 @@ function compileErrors(json: unknown, env: EnvDefaults = ENV): string[] {
   return compiled.errors;
 }
 
-/** The label of the rule a request matches ("rules[1]" or "default"). */
+/**
+ * The position of the rule a request matches ("rules[1]" or "default"), found from the name the
+ * match carries (src/pricing/rule-id.ts) in the table's listing.
+ */
 function ruleFor(table: CompiledTable, path: string, method = "GET", host = "example.com") {
-  return table.match({ method, host, path }).rule;
+  const name = table.match({ method, host, path }).rule;
+  if (name === "default") return name;
+  return `rules[${table.listing.findIndex((listed) => listed.id === name)}]`;
 }
 
 function offerOf(match: Lookup): Offer {
@@ -56,7 +61,7 @@ describe("compileTable", () => {
       });
       expect(table.match({ method: "GET", host: "a.com", path: "/api/public" })).toEqual({
         kind: "free",
-        rule: "rules[0]",
+        rule: "/api/public",
       });
       expect(offerOf(table.match({ method: "GET", host: "a.com", path: "/api/x" })).amount).toBe(
         "10000",

@@ -59,7 +59,7 @@ describe("dynamic payees", () => {
     const t = table();
     expect(t.match({ method: "GET", host: "m.test", path: "/sellers/carol/x" })).toEqual({
       kind: "unknown-payee",
-      rule: "rules[0]",
+      rule: "/sellers/:id/*",
       reason: 'no payee is configured for id "carol"',
     });
     expect(t.match({ method: "GET", host: "eve.example", path: "/x" })).toMatchObject({

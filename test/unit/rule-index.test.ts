@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { compileTable, parsePriceTable } from "../../src/pricing/index.ts";
 import type { CompiledTable } from "../../src/pricing/index.ts";
 import { RuleIndex } from "../../src/pricing/rule-index.ts";
+import { ruleIds } from "../../src/pricing/rule-id.ts";
 import { BASE_SEPOLIA, PAY_TO } from "./fixtures.ts";
 
 const PATTERNS = [
@@ -58,7 +59,7 @@ function linearMatch(patterns: { path: string; host?: string }[], host: string, 
       .join("/");
     return new RegExp(`^${source}${tail}$`, "s").test(path);
   });
-  return index === -1 ? "default" : `rules[${index}]`;
+  return index === -1 ? "default" : ruleIds(patterns)[index];
 }
 
 function compile(rules: { path: string; host?: string }[]): CompiledTable {

@@ -116,6 +116,49 @@ describe("price table: read and validate", () => {
   });
 });
 
+describe("price table: a table written outside the API", () => {
+  it("should list it as live revision 0 (not leave it out), readable as /prices/versions/0", async () => {
+    const listed = await jsonOf<{ live: number; versions: Array<Record<string, unknown>> }>(
+      await admin("/prices/versions"),
+    );
+    expect(listed.live).toBe(0);
+    expect(listed.versions).toMatchObject([
+      { revision: 0, savedAt: null, version: TABLE.version, note: "written outside the admin API" },
+    ]);
+    const zero = await jsonOf<{ revision: number; table: unknown }>(
+      await admin("/prices/versions/0"),
+    );
+    expect(zero).toMatchObject({ revision: 0, table: TABLE });
+  });
+
+  it("should keep it as revision 1, noting it was revision 0, when a push replaces it", async () => {
+    await adminJson("/prices", "PUT", withPrice("$0.002", "v2"));
+    const listed = await jsonOf<{ live: number; versions: Array<Record<string, unknown>> }>(
+      await admin("/prices/versions"),
+    );
+    expect(listed.live).toBe(2);
+    expect(listed.versions.map((v) => [v["revision"], v["note"]])).toEqual([
+      [2, ""],
+      [1, "written outside the admin API (live as revision 0)"],
+    ]);
+    expect((await admin("/prices/versions/0")).status).toBe(404);
+  });
+
+  it("should state when each revision was saved as an ISO date, not epoch milliseconds", async () => {
+    const saved = await jsonOf<{ savedAt: unknown }>(
+      await adminJson("/prices", "PUT", withPrice("$0.002", "v2")),
+    );
+    const live = await jsonOf<{ savedAt: unknown }>(await admin("/prices"));
+    const listed = await jsonOf<{ versions: Array<{ savedAt: unknown }> }>(
+      await admin("/prices/versions"),
+    );
+    for (const savedAt of [saved.savedAt, live.savedAt, listed.versions[0]?.savedAt]) {
+      expect(typeof savedAt).toBe("string");
+      expect(savedAt).toBe(new Date(Date.parse(String(savedAt))).toISOString());
+    }
+  });
+});
+
 describe("price table: push and roll back", () => {
   it("should refuse an invalid push with a useful message and keep the old table in force", async () => {
     const before = await apiPrice();
@@ -128,9 +171,10 @@ describe("price table: push and roll back", () => {
     expect(body.message).toContain("the table in force is unchanged");
     expect(body.errors.join()).toContain(`rules[${TABLE.rules.length}]`);
     expect(JSON.parse((await env.PRICES.get(PRICE_TABLE_KEY))!)).toEqual(TABLE);
-    expect(
-      (await jsonOf<{ versions: unknown[] }>(await admin("/prices/versions"))).versions,
-    ).toEqual([]);
+    const listed = await jsonOf<{ versions: Array<{ revision: number }> }>(
+      await admin("/prices/versions"),
+    );
+    expect(listed.versions.map((v) => v.revision)).toEqual([0]);
     expect(await apiPrice()).toBe(before);
   });
 
@@ -151,7 +195,7 @@ describe("price table: push and roll back", () => {
     expect(versions.live).toBe(2);
     expect(versions.versions.map((v) => [v["revision"], v["note"]])).toEqual([
       [2, "raise"],
-      [1, "written outside the admin API"],
+      [1, "written outside the admin API (live as revision 0)"],
     ]);
     const old = await jsonOf<{ table: unknown }>(await admin("/prices/versions/1"));
     expect(old.table).toEqual(TABLE);

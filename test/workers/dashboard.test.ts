@@ -173,6 +173,10 @@ describe("dashboard defects", () => {
     });
     const html = await (await admin("/__x402/dashboard")).text();
     expect(html).toContain('data-rule="default"');
+    // Rules are named by their stable ids (explicit, else derived), not their positions.
+    expect(html).toContain('data-rule="/metered/*"');
+    expect(html).toContain('data-rule="/tenants/*"');
+    expect(html).not.toMatch(/data-rule="\d+"/);
     expect(html).toMatch(/<b>crawlerPrice<\/b> \$0\.001/);
     expect(html).toContain("$0.0001 per unit, usage from header x-usage-units");
     expect(html).toContain("named by the origin per request");

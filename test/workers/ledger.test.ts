@@ -85,7 +85,7 @@ describe("receipts from the paid path", () => {
     expect(receipts[0]).toMatchObject({
       host: "shop.test",
       path,
-      rule: "rules[9]",
+      rule: "/api/*",
       payer: payer.toLowerCase(),
       payTo: PAY_TO.toLowerCase(),
       amount: "1000",
@@ -97,7 +97,10 @@ describe("receipts from the paid path", () => {
       session: null,
       x402Version: 2,
     });
-    expect(Math.abs(receipts[0]!.time - Date.now())).toBeLessThan(10_000);
+    // The admin API states times as ISO dates.
+    const time = receipts[0]!.time as unknown as string;
+    expect(time).toBe(new Date(Date.parse(time)).toISOString());
+    expect(Math.abs(Date.parse(time) - Date.now())).toBeLessThan(10_000);
   });
 
   it("should write the receipt after the paid answer, and an admin read right after finds it", async () => {
@@ -262,6 +265,14 @@ describe("admin calls on receipts", () => {
     }>(await admin("/revenue?from=2026-03-02&to=2026-03-04"));
     expect(revenue.totals).toEqual([
       expect.objectContaining({ count: 3, amount: "13500", usd: "$0.0135" }),
+    ]);
+    // Regression: totals carried `"key": ""`; a total is per network and asset, with no key.
+    expect(Object.keys(revenue.totals[0]!).sort()).toEqual([
+      "amount",
+      "asset",
+      "count",
+      "network",
+      "usd",
     ]);
     expect(revenue.byDay.map((b) => [b.key, b.amount])).toEqual([
       ["2026-03-02", "3500"],

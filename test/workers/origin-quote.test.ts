@@ -339,7 +339,7 @@ async function signedExpired(header: string, path: string): Promise<string> {
 }
 
 function ruleOf(path: string): string {
-  return path.startsWith("/payee/") ? "rules[0]" : "rules[1]";
+  return path.startsWith("/payee/") ? "/payee/*" : "/quoted/*";
 }
 
 function nonceOf(header: string): string {

@@ -323,6 +323,12 @@ describe("the operator's view of pending payments", () => {
     const entry = pending.find((p) => p.nonce === nonce);
     expect(entry).toMatchObject({ payer: PAYER.toLowerCase() });
     expect(entry!.ageSeconds).toBeGreaterThanOrEqual(0);
+    // Times are ISO dates, as on every admin call (`validBefore` too, though signed in seconds).
+    const times = entry as unknown as { since: string; checkedAt: unknown; validBefore: string };
+    expect(Math.abs(Date.parse(times.since) - Date.now())).toBeLessThan(60_000);
+    expect(times.since).toBe(new Date(Date.parse(times.since)).toISOString());
+    expect(times.checkedAt).toBeNull();
+    expect(times.validBefore).toBe(new Date(Date.parse(times.validBefore)).toISOString());
     const page = await (await admin("/__x402/dashboard")).text();
     expect(page).toContain(`data-testid="pending" data-key="${entry!.key}"`);
     await spend(nonce, "cancelled");

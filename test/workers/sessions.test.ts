@@ -424,6 +424,25 @@ describe("admin API for sessions", () => {
     expect(await reasonOf(await get(path, { "PAYMENT-SESSION": token }))).toContain("not valid");
   });
 
+  it("should list sessions with ISO dates like every other admin call, not epoch milliseconds", async () => {
+    const wallet = privateKeyToAccount(generatePrivateKey()).address;
+    const path = `/pass/${unique()}`;
+    const challenge = await get(path);
+    const payment = paymentFor(challenge, (p) => {
+      (p["payload"] as { authorization: { from: string } }).authorization.from = wallet;
+    });
+    expect((await get(path, { "PAYMENT-SIGNATURE": payment.header })).status).toBe(200);
+    const listed = await admin(`/sessions?payer=${wallet}`);
+    const body = (await listed.json()) as {
+      entitlements: Array<{ createdAt: unknown; expiresAt: unknown }>;
+    };
+    const [entitlement] = body.entitlements;
+    const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+    expect(entitlement?.createdAt).toMatch(iso);
+    expect(Math.abs(Date.parse(String(entitlement?.createdAt)) - Date.now())).toBeLessThan(60_000);
+    expect(entitlement?.expiresAt === null || iso.test(String(entitlement?.expiresAt))).toBe(true);
+  });
+
   it("should refuse a time-limited token at once once revoked, though it was just used (regression: served from isolate memory)", async () => {
     const path = `/one/${unique()}`;
     const { token } = await buy(path);
@@ -436,6 +455,25 @@ describe("admin API for sessions", () => {
     });
     expect(await revoke.json()).toEqual({ revoked: 1 });
     expect(await reasonOf(await get(path, { "PAYMENT-SESSION": token }))).toContain("not valid");
+  });
+
+  it("should list sessions with ISO dates like every other admin call, not epoch milliseconds", async () => {
+    const wallet = privateKeyToAccount(generatePrivateKey()).address;
+    const path = `/pass/${unique()}`;
+    const challenge = await get(path);
+    const payment = paymentFor(challenge, (p) => {
+      (p["payload"] as { authorization: { from: string } }).authorization.from = wallet;
+    });
+    expect((await get(path, { "PAYMENT-SIGNATURE": payment.header })).status).toBe(200);
+    const listed = await admin(`/sessions?payer=${wallet}`);
+    const body = (await listed.json()) as {
+      entitlements: Array<{ createdAt: unknown; expiresAt: unknown }>;
+    };
+    const [entitlement] = body.entitlements;
+    const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+    expect(entitlement?.createdAt).toMatch(iso);
+    expect(Math.abs(Date.parse(String(entitlement?.createdAt)) - Date.now())).toBeLessThan(60_000);
+    expect(entitlement?.expiresAt === null || iso.test(String(entitlement?.expiresAt))).toBe(true);
   });
 
   it("should answer bad input with a 400 and its reason", async () => {
