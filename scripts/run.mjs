@@ -7,7 +7,8 @@
  * PATH and `node` meaning Node >= 22.12 (this Node if it is one, else node_modules/.bin/node).
  * The shell that ran the npm script cannot do this itself: it looked `node` up before the
  * install created node_modules/.bin/node. Arguments, stdio and the exit status pass through;
- * SIGINT, SIGTERM and SIGHUP are passed on to the command, and this process ends when it does.
+ * SIGINT, SIGTERM and SIGHUP are passed on to the command, and so is the end of the npm process
+ * that ran this one (as SIGTERM); this process ends when the command does.
  * Plain JavaScript, for the same reason as ensure-deps.mjs.
  */
 import { spawn } from "node:child_process";
@@ -43,6 +44,14 @@ const child = spawn(command === "node" ? node : command, args, { env, stdio: "in
 
 const signals = ["SIGINT", "SIGTERM", "SIGHUP"];
 for (const signal of signals) process.on(signal, () => child.kill(signal));
+// `kill <npm's pid>` makes npm end its shell, not this process: once orphaned, stop the command.
+const parent = process.ppid;
+const orphaned = setInterval(() => {
+  if (process.ppid === parent) return;
+  clearInterval(orphaned);
+  child.kill("SIGTERM");
+}, 500);
+orphaned.unref();
 child.on("error", (error) => {
   console.error(`cannot run ${command}: ${error.message}`);
   process.exit(127);
