@@ -1,4 +1,4 @@
-/* global process, console */
+/* global process, console, setInterval, clearInterval */
 /**
  * `node scripts/run.mjs <command> [args…]`: runs a command of the project with the project's Node,
  * whatever Node started it. Every npm script goes through it, so each works as the first command
