@@ -108,6 +108,12 @@ export type ClaimResult =
       transaction: string | undefined;
       /** What a metered stream that went out before its settlement owes (atomic units). */
       charged: string | undefined;
+      /**
+       * Whether the content went out before the settlement (a metered stream): then no copy is
+       * served it again. False: it was withheld, and the copy that settles it gets it. Undefined
+       * for a payment recorded before this was kept.
+       */
+      served: boolean | undefined;
     }
   /**
    * Its claim was abandoned (left `settling` for `STALE_CLAIM_MS`): the content may have gone
@@ -138,6 +144,8 @@ export type Outcome =
       transaction?: string | undefined;
       /** The amount a served metered stream owes, kept so a copy can settle it. */
       charged?: string | undefined;
+      /** The content went out before the settlement (a metered stream); once true, kept. */
+      served?: boolean | undefined;
     }
   /**
    * Nothing was charged (invalid, origin error, settlement refused): the payload may come again.
@@ -175,6 +183,7 @@ interface PaymentRow extends Record<string, SqlStorageValue> {
   checked_at: number | null;
   abandoned_at: number | null;
   charged: string | null;
+  served: number | null;
 }
 
 /** Columns added after the first release, with their types (added in place when missing). */
@@ -185,6 +194,7 @@ const ADDED_COLUMNS: ReadonlyArray<[string, string]> = [
   ["checked_at", "INTEGER"],
   ["abandoned_at", "INTEGER"],
   ["charged", "TEXT"],
+  ["served", "INTEGER"],
 ];
 
 export class PaymentLocks extends DurableObject<object> {
@@ -280,7 +290,13 @@ export class PaymentLocks extends DurableObject<object> {
     const transaction = row.tx ?? undefined;
     return abandoned
       ? { type: "abandoned", since, transaction, paymentId: row.payment_id, resource: row.resource }
-      : { type: "pending", since, transaction, charged: row.charged ?? undefined };
+      : {
+          type: "pending",
+          since,
+          transaction,
+          charged: row.charged ?? undefined,
+          served: row.served === null ? undefined : row.served === 1,
+        };
   }
 
   /** Records how the attempt that held the claim ended; a move the state machine forbids is a no-op. */
@@ -304,7 +320,8 @@ export class PaymentLocks extends DurableObject<object> {
         this.sql.exec(
           `UPDATE payments SET state = 'pending', updated_at = ?, purge_at = MAX(purge_at, ?),
              pending_since = COALESCE(pending_since, ?), note = COALESCE(?, note),
-             tx = COALESCE(?, tx), charged = COALESCE(?, charged)
+             tx = COALESCE(?, tx), charged = COALESCE(?, charged),
+             served = MAX(COALESCE(served, 0), ?)
            WHERE key = ? AND state = 'settling'`,
           now,
           keepUntil,
@@ -312,6 +329,7 @@ export class PaymentLocks extends DurableObject<object> {
           outcome.note ?? null,
           outcome.transaction ?? null,
           outcome.charged ?? null,
+          outcome.served === true ? 1 : 0,
           key,
         );
         break;

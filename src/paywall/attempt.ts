@@ -34,6 +34,8 @@ export interface AttemptMode {
   transaction?: string | undefined;
   /** What a pending metered payment's settlement asked for, when known. */
   charged?: string | undefined;
+  /** Whether a pending payment's content went out before its settlement (store.ts). */
+  served?: boolean | undefined;
 }
 
 /** Runs one attempt at a claimed payment (see above); never throws. */
@@ -78,6 +80,10 @@ async function attemptOnce(
   };
   const metered = prepared.offer.metered;
   const streams = metered !== undefined && "sse" in metered.usage;
+  // A pending payment on a stream rule whose content went out (a stream) is never served again;
+  // one whose answer was withheld (JSON held for its settlement) is served by the copy that
+  // settles it. Not recorded (an older record): taken as served, never served twice.
+  const streamed = streams && at.served !== false;
   let payer = prepared.from;
   if (mode === "pending") {
     // The chain first: a payment proven unpaid never reaches the origin again, one proven paid
@@ -88,7 +94,7 @@ async function attemptOnce(
       await concludeProof(ctx, proof, payer);
       return refused(proof.reason);
     }
-    if (proof.type === "paid" && streams) {
+    if (proof.type === "paid" && streamed) {
       // The served stream's settlement went through: recorded, and no other stream is opened.
       const settled = await concludeProof(ctx, proof, payer, at.charged);
       const receipt = settled.type === "settled" ? settled.receipt : undefined;
@@ -99,7 +105,7 @@ async function attemptOnce(
       };
     }
     if (proof.type === "paid") proven = proof.transaction;
-    if (proof.type === "unknown" && streams) {
+    if (proof.type === "unknown" && streamed) {
       // A stream goes out before it is settled: a copy of its payment never opens another one,
       // but settles what the served stream owes (the permit lets money move once).
       return settleServedStream(paid, ctx, proof.reason, at.charged, payer);
@@ -250,11 +256,11 @@ async function settleServedStream(
       ),
     );
   if (charged === undefined) {
-    await stayPending(ctx, reason, 503);
+    await stayPending(ctx, reason, 503, undefined, undefined, true);
     return stillPending(reason);
   }
   const request = settleAmount(paid.prepared.request, charged);
-  const outcome = await settleOnce(ctx, "pending", request, { charged, payer });
+  const outcome = await settleOnce(ctx, "pending", request, { charged, payer, served: true });
   if (outcome.type === "pending") return stillPending(outcome.reason);
   if (outcome.type !== "settled") {
     return respond(

@@ -94,7 +94,11 @@ export interface StreamPayment {
 export function settledAtEnd(origin: Response, payment: StreamPayment): PayResult {
   const { ctx, mode, metered, max, payer } = payment;
   const settle = (amount: string) =>
-    settleOnce(ctx, mode, settleAmount(payment.request, amount), { charged: amount, payer });
+    settleOnce(ctx, mode, settleAmount(payment.request, amount), {
+      charged: amount,
+      payer,
+      served: true,
+    });
   return {
     type: "stream",
     open: (record: (settled: Settled) => Promise<void>) =>

@@ -68,8 +68,8 @@ export async function payOnce(paid: PaidRequest, deps: PayOnceDeps): Promise<Pay
     case "acquired":
       return attempt(paid, deps, lock, { mode: "fresh" });
     case "pending": {
-      const { transaction, charged } = claimed;
-      return attempt(paid, deps, lock, { mode: "pending", transaction, charged });
+      const { transaction, charged, served } = claimed;
+      return attempt(paid, deps, lock, { mode: "pending", transaction, charged, served });
     }
     case "abandoned":
       return concludeAbandoned(paid, deps, lock, claimed);

@@ -63,17 +63,18 @@ export type Settlement =
  * Settles `request` and records the outcome in the lock. In `pending` mode (an earlier attempt's
  * outcome is unknown) a refusal is resolved from the chain, never taken as proof either way.
  * `charged` is what a metered payment settles, for its receipt; `payer` the verified payer, for
- * a receipt that names none.
+ * a receipt that names none; `served`: the content already went out (a metered stream), so a
+ * payment left pending is never served to a copy again.
  */
 export async function settleOnce(
   ctx: SettleContext,
   mode: "fresh" | "pending",
   request: FacilitatorRequest,
-  known: { charged?: string | undefined; payer?: string | undefined },
+  known: { charged?: string | undefined; payer?: string | undefined; served?: boolean },
 ): Promise<Settlement> {
   const settled = await ctx.facilitator.settle(request, ctx.verifiedAt);
   if (settled.type === "unavailable") {
-    return stayPending(ctx, settled.reason, settled.status, undefined, known.charged);
+    return stayPending(ctx, settled.reason, settled.status, undefined, known.charged, known.served);
   }
   let receipt = settled.body;
   if (!receipt.success && mode === "fresh") {
@@ -85,7 +86,8 @@ export async function settleOnce(
     const refused = receipt.errorReason ?? "the settlement was refused";
     const proof = await proveOnChain(ctx, receipt.transaction || undefined, known.charged);
     if (proof.type === "unknown") {
-      return stayPending(ctx, `${refused}; ${proof.reason}`, 503, undefined, known.charged);
+      const why = `${refused}; ${proof.reason}`;
+      return stayPending(ctx, why, 503, undefined, known.charged, known.served);
     }
     const concluded = await concludeProof(ctx, proof, known.payer, known.charged);
     return concluded;
@@ -172,8 +174,9 @@ export async function stayPending(
   status: 502 | 503,
   transaction?: string,
   charged?: string,
+  served?: boolean,
 ): Promise<Extract<Settlement, { type: "pending" }>> {
-  await finish(ctx, { type: "pending", note: reason, transaction, charged });
+  await finish(ctx, { type: "pending", note: reason, transaction, charged, served });
   const { lock, pending, payment } = ctx;
   if (lock && pending) {
     // The operator's index proves only EIP-3009 authorizations from its row: a permit's nonce

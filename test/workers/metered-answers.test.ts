@@ -1,3 +1,4 @@
+import { env, runInDurableObject } from "cloudflare:test";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
@@ -10,6 +11,7 @@ import {
   putTable,
   unique,
 } from "./helpers";
+import type { PaymentLocks } from "../../src/idempotency/store";
 
 /**
  * Metered rules that read the usage from a stream's events (`metered.usage.sse`), answered in
@@ -128,6 +130,23 @@ describe("a metered stream rule answered with JSON", () => {
     expect(body).not.toContain("hello world");
   });
 
+  it("should deliver held JSON to the copy that settles it after the first settlement's outcome was lost (regression: answered 409 as if a stream had gone out, charging for content never delivered)", async () => {
+    const path = `/json-usage/42/${unique()}`;
+    const { header, nonce } = await uptoPayment(path);
+    const first = await send(path, header, "settle-500-once");
+    expect(first.status).toBe(502);
+    expect(await first.text()).not.toContain("hello world");
+    const copy = await send(path, header, "settle-500-once");
+    expect(copy.status).toBe(200);
+    expect(await copy.json()).toMatchObject({ text: "hello world" });
+    expect(decodeHeader(copy.headers.get("PAYMENT-RESPONSE"))).toMatchObject({
+      success: true,
+      amount: "4200",
+    });
+    // Asked twice (the first answer was lost), moved once (the permit's nonce).
+    expect(await settled(nonce)).toEqual(["4200", "4200"]);
+  });
+
   it("should settle the maximum for JSON too long to be read for usage, then deliver it whole", async () => {
     const path = `/json-big/${unique()}`;
     const { header, nonce } = await uptoPayment(path);
@@ -206,5 +225,30 @@ describe("HEAD on a metered stream rule", () => {
     const get = await send(path, header);
     expect(get.status).toBe(200);
     await get.body?.cancel();
+  });
+});
+
+describe("the payment lock's record of content that went out before its settlement", () => {
+  it("should keep a pending payment served once a stream went out, and not served when its answer was withheld", async () => {
+    const stub = env.PAYMENTS!.get(env.PAYMENTS!.idFromName(`payer:served-${unique()}`));
+    const claim = (key: string) => ({
+      key,
+      payloadHash: "h",
+      paymentId: undefined,
+      resource: "GET https://metered.test/x",
+      validUntil: Date.now() + 600_000,
+    });
+    await runInDurableObject(stub, (locks: PaymentLocks) => {
+      expect(locks.claim(claim("withheld"))).toEqual({ type: "acquired" });
+      locks.finish("withheld", { type: "pending", charged: "700" });
+      expect(locks.claim(claim("withheld"))).toMatchObject({ type: "pending", served: false });
+
+      expect(locks.claim(claim("streamed"))).toEqual({ type: "acquired" });
+      locks.finish("streamed", { type: "pending", charged: "700", served: true });
+      expect(locks.claim(claim("streamed"))).toMatchObject({ type: "pending", served: true });
+      // A later attempt that withheld nothing new never takes back that it went out.
+      locks.finish("streamed", { type: "pending" });
+      expect(locks.claim(claim("streamed"))).toMatchObject({ type: "pending", served: true });
+    });
   });
 });
