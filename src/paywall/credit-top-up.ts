@@ -1,3 +1,4 @@
+import type { SettleResponse } from "@x402/core/types";
 import {
   boundCrawler,
   directoryHost,
@@ -11,7 +12,7 @@ import type { PreparedPayment } from "../payments";
 import { atomicToUsd, challengeResponse, prefersHtml, usdToAtomic } from "../pricing";
 import type { CreditTerms, Offer } from "../pricing";
 import type { WebBotAuthResult } from "../crawlers";
-import type { CreditService } from "../credit";
+import type { CreditService, TopUpOutcome } from "../credit";
 import { CREDIT_RULE, recordPayment } from "../ledger";
 import { crawlerErrorResponse } from "./crawler-responses";
 import type { PaywallDeps } from "./flow";
@@ -147,6 +148,11 @@ async function sell(
       return challenge(result.reason, result.headers);
     case "paid":
       return credited(sale, result.settled, deps, credit);
+    case "settled-before":
+      // The same key sends a settled top-up again: credited now if a failure left it uncredited
+      // (once per settlement), else answered as any copy.
+      if (!result.settled) return result.response;
+      return creditedAgain(sale, result.settled, result.response, credit);
     case "settled-copy":
       // Not reached (credit is sold at an exact price); recorded all the same.
       if (result.settled) await credited(sale, result.settled, deps, credit);
@@ -194,13 +200,47 @@ async function credited(
   let topped = await credit.topUp(keyid, account, reference, sale.amount);
   if (topped.type === "unavailable")
     topped = await credit.topUp(keyid, account, reference, sale.amount);
+  if (topped.type === "unavailable") return notCredited(keyid, reference);
+  return creditedResponse(keyid, topped, receipt);
+}
+
+/**
+ * A copy of a settled top-up from the key it was bound to: the credit is added now when it was
+ * not (once per settlement: `reference`); a copy of one credited before gets `copy`, its answer
+ * as any copy of a settled payment.
+ */
+async function creditedAgain(
+  sale: Sale,
+  settled: Settled,
+  copy: Response,
+  credit: CreditService,
+): Promise<Response> {
+  const { keyid, account } = sale;
+  const topped = await credit.topUp(keyid, account, settled.reference, sale.amount);
   if (topped.type === "unavailable") {
-    console.error("a settled crawl credit top-up was not recorded", keyid, reference);
-    return errorResponse(
-      "credit_store_unavailable",
-      `paid in ${reference}, but the credit store failed to record it; the operator's logs hold the payment for a manual credit`,
-    );
+    await copy.body?.cancel();
+    return notCredited(keyid, settled.reference);
   }
+  if (topped.duplicate) return copy;
+  await copy.body?.cancel();
+  console.error("a settled crawl credit top-up was credited on its copy", keyid, settled.reference);
+  return creditedResponse(keyid, topped, settled.receipt);
+}
+
+/** The money moved but the credit store could not record it: the same payment again credits it. */
+function notCredited(keyid: string, reference: string): Response {
+  console.error("a settled crawl credit top-up was not recorded yet", keyid, reference);
+  return errorResponse(
+    "credit_store_unavailable",
+    `paid in ${reference}, but the credit store could not record it yet; send the same payment again, signed by the same key, to have it credited (it is never settled or credited twice)`,
+  );
+}
+
+function creditedResponse(
+  keyid: string,
+  topped: Extract<TopUpOutcome, { type: "credited" }>,
+  receipt: SettleResponse,
+): Response {
   const body = {
     keyid,
     added: formatCrawlerPrice(topped.added),

@@ -176,6 +176,9 @@ async function priced(
     case "settled-copy":
       if (result.settled) await recordSettlement(facts, result.settled, deps);
       return result.response;
+    case "settled-before":
+      // Recorded when it settled; a copy never grants what the payment bought again.
+      return result.response;
     case "stream":
       return result.open(async (settled) => {
         await recordSettlement(facts, settled, deps);

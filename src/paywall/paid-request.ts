@@ -73,6 +73,12 @@ export type PayResult =
    * before): record `settled` when there is one; `response` carries only the receipt.
    */
   | { type: "settled-copy"; response: Response; settled: Settled | undefined }
+  /**
+   * A copy of a payment that settled before, for what it bought (method, resource and binding):
+   * `response` answers it (its receipt, or its content again under the replay rules); `settled`
+   * is the settlement it copies, for a seller whose record step is idempotent (a top-up's credit).
+   */
+  | { type: "settled-before"; response: Response; settled: Settled | undefined }
   /** A metered stream settled when it ends: `open` starts it; `record` runs once it settled. */
   | { type: "stream"; open(record: (settled: Settled) => Promise<void>): Response }
   /**

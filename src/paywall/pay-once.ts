@@ -1,4 +1,5 @@
-import { paymentIdentity } from "../idempotency";
+import type { SettleResponse } from "@x402/core/types";
+import { paymentIdentity, sameResource } from "../idempotency";
 import type { ClaimResult } from "../idempotency";
 import { attempt } from "./attempt";
 import {
@@ -12,7 +13,7 @@ import {
 import type { PaidRequest, PayOnceDeps, PayResult } from "./paid-request";
 import { requestDigest, settledBefore } from "./replay";
 import type { Replay } from "./replay";
-import { concludeProof, proveOnChain, stayPending } from "./settle-once";
+import { concludeProof, proveOnChain, referenceOf, stayPending } from "./settle-once";
 import type { Lock } from "./settle-once";
 import { errorResponse } from "./responses";
 
@@ -76,7 +77,7 @@ export async function payOnce(paid: PaidRequest, deps: PayOnceDeps): Promise<Pay
     case "refused":
       return refused(claimed.reason);
     case "settled":
-      return respond(await settledBefore(replayOf(paid, deps, lock, claimed)));
+      return copyOfSettled(paid, deps, lock, claimed);
     case "busy":
       return respond(
         errorResponse(
@@ -100,6 +101,28 @@ export async function payOnce(paid: PaidRequest, deps: PayOnceDeps): Promise<Pay
 function claimedResource(paid: PaidRequest): string {
   const what = `${paid.request.method.toUpperCase()} ${paid.resourceUrl}`;
   return paid.boundTo === undefined ? what : `${what} ${paid.boundTo}`;
+}
+
+/**
+ * A copy of a settled payment: answered as src/paywall/replay.ts says, with the settlement it
+ * copies when it is for what that payment bought (the same method, resource and binding), so a
+ * seller whose record step is idempotent (a top-up's credit, once per settlement) can finish
+ * what a failure left undone.
+ */
+async function copyOfSettled(
+  paid: PaidRequest,
+  deps: PayOnceDeps,
+  lock: Lock,
+  settled: Extract<ClaimResult, { type: "settled" }>,
+): Promise<PayResult> {
+  const response = await settledBefore(replayOf(paid, deps, lock, settled));
+  if (!sameResource(settled.resource, lock.claim.resource)) {
+    return { type: "settled-before", response, settled: undefined };
+  }
+  const receipt = JSON.parse(settled.receipt) as SettleResponse;
+  const reference = referenceOf(receipt, lock.claim.key);
+  const payer = receipt.payer ?? paid.prepared.from;
+  return { type: "settled-before", response, settled: { receipt, payer, reference } };
 }
 
 /** A copy of a settled payment, as src/paywall/replay.ts answers it. */
@@ -157,17 +180,14 @@ async function concludeAbandoned(
     }
     const settled = await concludeProof(ctx, proof, paid.prepared.from);
     if (settled.type !== "settled") return refused(settled.reason);
-    const replay = await settledBefore(
-      replayOf(paid, deps, lock, {
-        type: "settled",
-        receipt: JSON.stringify(settled.receipt),
-        paymentId: claimed.paymentId,
-        resource: claimed.resource,
-        // Not known: settled after its claim's last move, so never later than the truth.
-        settledAt: claimed.since,
-      }),
-    );
-    return respond(replay);
+    return await copyOfSettled(paid, deps, lock, {
+      type: "settled",
+      receipt: JSON.stringify(settled.receipt),
+      paymentId: claimed.paymentId,
+      resource: claimed.resource,
+      // Not known: settled after its claim's last move, so never later than the truth.
+      settledAt: claimed.since,
+    });
   } catch (error) {
     return keptPending(ctx, error);
   }

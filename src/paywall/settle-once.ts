@@ -214,10 +214,14 @@ async function recordSettled(
   if (ctx.defer) ctx.defer(finished);
   else await finished;
   if (wasPending) await clearPending(ctx);
-  const reference = receipt.transaction
+  return { type: "settled", receipt, reference: referenceOf(receipt, ctx.lock?.claim.key) };
+}
+
+/** Names a settlement uniquely: its transaction, or the authorization when the receipt has none. */
+export function referenceOf(receipt: SettleResponse, claimKey: string | undefined): string {
+  return receipt.transaction
     ? `${receipt.network}:${receipt.transaction}`
-    : `${receipt.network}:authorization:${ctx.lock?.claim.key ?? "unknown"}`;
-  return { type: "settled", receipt, reference };
+    : `${receipt.network}:authorization:${claimKey ?? "unknown"}`;
 }
 
 async function finish(

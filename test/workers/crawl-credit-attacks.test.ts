@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { CrawlerCredit } from "../../src/credit";
 import { crawl, crawlTable, freshKey, signedRequest } from "./crawler-helpers";
 import type { Signed } from "./crawler-helpers";
-import { call, facilitator, paymentFor, putTable, unique } from "./helpers";
+import { call, facilitator, facilitatorCalls, paymentFor, putTable, unique } from "./helpers";
 
 /**
  * Crawl credit under attack and faults: a copier of a top-up's payment header, and a credit
@@ -58,6 +58,31 @@ function creditLosingDebitAnswers(): DurableObjectNamespace<CrawlerCredit> {
         debit: async (...args: unknown[]) => {
           await stub.debit!(...args);
           throw new Error("injected: the debit's answer was lost");
+        },
+      };
+    },
+  } as unknown as DurableObjectNamespace<CrawlerCredit>;
+}
+
+/** `CRAWL_CREDIT` whose objects work, except that crediting a top-up fails. */
+function creditWithBrokenTopUp(): DurableObjectNamespace<CrawlerCredit> {
+  const real = env.CRAWL_CREDIT!;
+  return {
+    idFromName: (name: string) => real.idFromName(name),
+    idFromString: (id: string) => real.idFromString(id),
+    get: (id: DurableObjectId) => {
+      const stub = real.get(id) as unknown as Record<string, (...args: unknown[]) => unknown>;
+      const through =
+        (method: string) =>
+        (...args: unknown[]) =>
+          stub[method]!(...args);
+      return {
+        debit: through("debit"),
+        balance: through("balance"),
+        useNonce: through("useNonce"),
+        refund: through("refund"),
+        topUp: async () => {
+          throw new Error("injected: the credit store could not be reached");
         },
       };
     },
@@ -218,5 +243,62 @@ describe("a credit store whose answer to a debit is lost", () => {
     expect(await afterOnePage(key)).toBe("USD 0.005");
     expect(await afterOnePage(key)).toBe("USD 0.00");
     expect(await afterOnePage(key)).toBeNull();
+  });
+});
+
+describe("a top-up settled while the credit store could not record it", () => {
+  it("should credit it when the same key sends the same payment again, once, never settling it twice (regression: left to a manual credit)", async () => {
+    const key = freshKey();
+    const path = `/__x402/crawl-credit?amount=0.01`;
+    const { header, nonce } = paymentFor(await crawl(path, { key, method: "POST" }));
+    const send = async (vars: Record<string, unknown> = {}) =>
+      call(
+        await signedRequest(path, {
+          key,
+          method: "POST",
+          headers: { "payment-signature": header },
+        }),
+        { FACILITATOR_URLS: facilitator("ok"), ...vars },
+      );
+    const failed = await send({ CRAWL_CREDIT: creditWithBrokenTopUp() });
+    expect(failed.status).toBe(503);
+    const said = await failed.text();
+    expect(said).toContain("send the same payment again");
+    expect(said).not.toContain("manual");
+    // The same key sends the same payment again: credited now, not settled again.
+    const again = await send();
+    expect(again.status).toBe(200);
+    expect(await again.json()).toMatchObject({ added: "USD 0.01", balance: "USD 0.01" });
+    // A further copy adds nothing.
+    const copy = await send();
+    expect(copy.status).toBe(409);
+    expect(await afterOnePage(key)).toBe("USD 0.005");
+    expect(await afterOnePage(key)).toBe("USD 0.00");
+    expect(await afterOnePage(key)).toBeNull();
+    const settles = (await facilitatorCalls(nonce)).filter((c) => c.op === "settle");
+    expect(settles).toHaveLength(1);
+  });
+
+  it("should not credit another key that sends a copy of the settled payment", async () => {
+    const owner = freshKey();
+    const copier = freshKey();
+    const path = `/__x402/crawl-credit?amount=0.01`;
+    const { header } = paymentFor(await crawl(path, { key: owner, method: "POST" }));
+    const send = async (key: number, vars: Record<string, unknown> = {}) =>
+      call(
+        await signedRequest(path, {
+          key,
+          method: "POST",
+          headers: { "payment-signature": header },
+        }),
+        { FACILITATOR_URLS: facilitator("ok"), ...vars },
+      );
+    expect((await send(owner, { CRAWL_CREDIT: creditWithBrokenTopUp() })).status).toBe(503);
+    const copied = await send(copier);
+    expect(copied.status).not.toBe(200);
+    expect(await afterOnePage(copier)).toBeNull();
+    // The owner still gets what was paid for.
+    expect((await send(owner)).status).toBe(200);
+    expect(await afterOnePage(owner)).toBe("USD 0.005");
   });
 });
