@@ -1,11 +1,10 @@
 import {
-  isInnerList,
-  parseStrictDictionary,
-  serializeInnerList,
-  serializeItem,
-  serializeParameters,
+  parseDictionary,
+  serializeBareItem,
+  serializeMember,
+  serializeParams,
 } from "./structured-fields";
-import type { BareItem, InnerList, Item, Member } from "./structured-fields";
+import type { BareItem, Dictionary, InnerList, Item } from "./structured-fields";
 
 /**
  * Reading one Web Bot Auth signature from a request and rebuilding the bytes it signs (RFC 9421
@@ -65,44 +64,44 @@ export function readSignature(headers: Headers): SignatureRead {
       return invalid(`${name} is longer than ${MAX_SIGNATURE_HEADER_CHARS} characters`);
     }
   }
-  const inputs = parseStrictDictionary(inputHeader);
+  const inputs = parseDictionary(inputHeader);
   if (!inputs.ok)
     return invalid(`Signature-Input is not a structured dictionary: ${inputs.reason}`);
-  const signatures = parseStrictDictionary(signatureHeader);
+  const signatures = parseDictionary(signatureHeader);
   if (!signatures.ok)
     return invalid(`Signature is not a structured dictionary: ${signatures.reason}`);
 
   const tagged = [...inputs.value].find(
-    ([, member]) => isInnerList(member) && member[1].get("tag") === WEB_BOT_AUTH_TAG,
+    ([, member]) =>
+      member.kind === "inner-list" && isString(member.params.get("tag"), WEB_BOT_AUTH_TAG),
   );
   if (!tagged) return invalid(`no signature is tagged "${WEB_BOT_AUTH_TAG}"`);
   const [label, member] = tagged as [string, InnerList];
   const signature = signatures.value.get(label);
-  if (signature === undefined || isInnerList(signature) || !(signature[0] instanceof ArrayBuffer)) {
+  if (signature?.kind !== "item" || signature.value.type !== "bytes") {
     return invalid(`Signature has no byte sequence for the label "${label}"`);
   }
-  return checkInput(label, member, new Uint8Array(signature[0]));
+  return checkInput(label, member, signature.value.value);
 }
 
 function checkInput(label: string, list: InnerList, signature: Uint8Array): SignatureRead {
-  const [items, params] = list;
-  const created = params.get("created");
-  const expires = params.get("expires");
-  const keyid = params.get("keyid");
-  const alg = params.get("alg");
-  if (!isInteger(created)) return invalid("created must be an integer");
-  if (!isInteger(expires)) return invalid("expires must be an integer");
-  if (typeof keyid !== "string" || keyid === "") return invalid("keyid must be a string");
-  if (alg !== undefined && alg !== "ed25519") return invalid('alg must be "ed25519"');
-  const nonce = params.get("nonce");
-  if (nonce !== undefined && (typeof nonce !== "string" || nonce === "")) {
+  const created = list.params.get("created");
+  const expires = list.params.get("expires");
+  const keyid = list.params.get("keyid");
+  const alg = list.params.get("alg");
+  if (created?.type !== "integer") return invalid("created must be an integer");
+  if (expires?.type !== "integer") return invalid("expires must be an integer");
+  if (keyid?.type !== "string" || keyid.value === "") return invalid("keyid must be a string");
+  if (alg !== undefined && !isString(alg, "ed25519")) return invalid('alg must be "ed25519"');
+  const nonce = list.params.get("nonce");
+  if (nonce !== undefined && (nonce.type !== "string" || nonce.value === "")) {
     return invalid("nonce must be a non-empty string");
   }
 
   const componentIds: string[] = [];
-  for (const item of items) {
-    if (typeof item[0] !== "string") return invalid("covered components must be strings");
-    const id = item[0] + serializeParameters(item[1]);
+  for (const item of list.items) {
+    if (item.value.type !== "string") return invalid("covered components must be strings");
+    const id = item.value.value + serializeParams(item.params);
     if (componentIds.includes(id)) return invalid(`the component ${id} is covered twice`);
     componentIds.push(id);
   }
@@ -110,13 +109,13 @@ function checkInput(label: string, list: InnerList, signature: Uint8Array): Sign
     type: "signed",
     input: {
       label,
-      components: items,
+      components: list.items,
       componentIds,
-      created,
-      expires,
-      keyid,
-      nonce,
-      signatureParams: serializeInnerList(list),
+      created: created.value,
+      expires: expires.value,
+      keyid: keyid.value,
+      nonce: nonce?.value,
+      signatureParams: serializeMember(list),
       signature,
     },
   };
@@ -143,7 +142,7 @@ export function signatureBase(
   for (const item of input.components) {
     const value = componentValue(request, url, item);
     if (!value.ok) return value;
-    lines.push(`${serializeItem(item)}: ${value.value}`);
+    lines.push(`${serializeBareItem(item.value)}${serializeParams(item.params)}: ${value.value}`);
   }
   lines.push(`"@signature-params": ${input.signatureParams}`);
   return { ok: true, base: lines.join("\n") };
@@ -154,10 +153,9 @@ function componentValue(
   url: URL,
   item: Item,
 ): { ok: true; value: string } | { ok: false; reason: string } {
-  const [name, params] = item;
-  if (typeof name !== "string") return unsupported(String(name));
+  const name = item.value.type === "string" ? item.value.value : "";
   if (name.startsWith("@")) {
-    if (params.size > 0) return unsupported(`${name} with parameters`);
+    if (item.params.size > 0) return unsupported(`${name} with parameters`);
     const value = derived(request, url, name);
     return value === undefined ? unsupported(name) : { ok: true, value };
   }
@@ -171,10 +169,11 @@ function componentValue(
     return { ok: false, reason: `the component "${name}" is not a valid field name` };
   }
   if (value === null) return { ok: false, reason: `the covered header ${name} is missing` };
-  const key = params.get("key");
-  if (params.size === 0) return { ok: true, value: value.trim() };
-  if (params.size === 1 && typeof key === "string") return dictionaryMember(name, value, key);
-  return unsupported(`${name}${serializeParameters(params)}`);
+  const key = item.params.get("key");
+  if (item.params.size === 0) return { ok: true, value: value.trim() };
+  if (item.params.size === 1 && key?.type === "string")
+    return dictionaryMember(name, value, key.value);
+  return unsupported(`${name}${serializeParams(item.params)}`);
 }
 
 /** Derived components (RFC 9421 §2.2); undefined for those not supported here. */
@@ -205,21 +204,21 @@ function dictionaryMember(
   raw: string,
   key: string,
 ): { ok: true; value: string } | { ok: false; reason: string } {
-  const dict = parseStrictDictionary(raw);
+  const dict: { ok: true; value: Dictionary } | { ok: false; reason: string } =
+    parseDictionary(raw);
   if (!dict.ok)
     return { ok: false, reason: `${name} is not a structured dictionary: ${dict.reason}` };
-  const member: Member | undefined = dict.value.get(key);
+  const member = dict.value.get(key);
   if (!member) return { ok: false, reason: `${name} has no member "${key}"` };
-  const value = isInnerList(member) ? serializeInnerList(member) : serializeItem(member);
-  return { ok: true, value };
+  return { ok: true, value: serializeMember(member) };
 }
 
 function unsupported(what: string): { ok: false; reason: string } {
   return { ok: false, reason: `the component ${what} is not supported` };
 }
 
-function isInteger(item: BareItem | undefined): item is number {
-  return typeof item === "number" && Number.isInteger(item);
+function isString(item: BareItem | undefined, expected: string): boolean {
+  return item?.type === "string" && item.value === expected;
 }
 
 function invalid(reason: string): SignatureRead {

@@ -2,8 +2,8 @@ import { directoryUrl, KeyDirectoryCache } from "./key-directory";
 import type { DirectoryLimits, FetchLike } from "./key-directory";
 import { readSignature, signatureBase } from "./message-signature";
 import type { SignatureInput } from "./message-signature";
-import { isInnerList, parseStrictDictionary, parseStrictItem, Token } from "./structured-fields";
-import type { BareItem, Member } from "./structured-fields";
+import { parseDictionary, parseItem } from "./structured-fields";
+import type { Member } from "./structured-fields";
 
 /**
  * Web Bot Auth verification (draft-meunier-web-bot-auth-architecture over RFC 9421): a request
@@ -158,21 +158,21 @@ function signatureAgent(
   if (header === null)
     return { ok: false, reason: "no Signature-Agent header names the key directory" };
   const keyed = input.components.find(
-    ([name, params]) => name === "signature-agent" && params.size > 0,
+    (c) => c.value.type === "string" && c.value.value === "signature-agent" && c.params.size > 0,
   );
-  const key = keyed?.[1].get("key");
-  if (typeof key === "string") {
-    const dict = parseStrictDictionary(header);
+  const key = keyed?.params.get("key");
+  if (key?.type === "string") {
+    const dict = parseDictionary(header);
     if (!dict.ok)
       return { ok: false, reason: `Signature-Agent is not a dictionary: ${dict.reason}` };
-    return agentUri(dict.value.get(key));
+    return agentUri(dict.value.get(key.value));
   }
   if (!input.componentIds.includes("signature-agent")) {
     return { ok: false, reason: "Signature-Agent is not covered by the signature" };
   }
-  const item = parseStrictItem(header);
+  const item = parseItem(header);
   if (item.ok) return agentUri(item.value);
-  const dict = parseStrictDictionary(header);
+  const dict = parseDictionary(header);
   if (!dict.ok) return { ok: false, reason: "Signature-Agent is neither a URL nor a dictionary" };
   return agentUri(
     dict.value.get(input.label) ??
@@ -183,21 +183,20 @@ function signatureAgent(
 function agentUri(
   member: Member | undefined,
 ): { ok: true; value: string } | { ok: false; reason: string } {
-  const uri = member === undefined || isInnerList(member) ? undefined : text(member[0]);
-  if (member === undefined || uri === undefined) {
+  if (
+    member?.kind !== "item" ||
+    (member.value.type !== "string" && member.value.type !== "token")
+  ) {
     return { ok: false, reason: "Signature-Agent has no URL for this signature" };
   }
-  const type = member[1].get("type");
-  if (type !== undefined && text(type) !== "directory") {
+  const type = member.params.get("type");
+  if (
+    type !== undefined &&
+    !((type.type === "string" || type.type === "token") && type.value === "directory")
+  ) {
     return { ok: false, reason: "only Signature-Agent key directories are supported" };
   }
-  return { ok: true, value: uri };
-}
-
-/** The text of a String or a Token; undefined for any other value. */
-function text(item: BareItem): string | undefined {
-  if (typeof item === "string") return item;
-  return item instanceof Token ? item.toString() : undefined;
+  return { ok: true, value: member.value.value };
 }
 
 function invalid(reason: string): WebBotAuthResult {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { readSignature, signatureBase } from "../../src/crawlers/message-signature.ts";
 import type { SignatureInput } from "../../src/crawlers/message-signature.ts";
-import { parseStrictDictionary, serializeInnerList } from "../../src/crawlers/structured-fields.ts";
+import { parseDictionary, serializeMember } from "../../src/crawlers/structured-fields.ts";
 import type { InnerList } from "../../src/crawlers/structured-fields.ts";
 import { createWebBotAuthVerifier, jwkThumbprint } from "../../src/crawlers/index.ts";
 
@@ -22,18 +22,18 @@ async function publicKey(): Promise<CryptoKey> {
 
 /** A SignatureInput built straight from a Signature-Input member (no Web Bot Auth rules). */
 function inputOf(header: string, label: string, signature: Uint8Array): SignatureInput {
-  const parsed = parseStrictDictionary(header);
+  const parsed = parseDictionary(header);
   if (!parsed.ok) throw new Error(parsed.reason);
   const list = parsed.value.get(label) as InnerList;
   return {
     label,
-    components: list[0],
-    componentIds: list[0].map(([name]) => (typeof name === "string" ? name : "")),
+    components: list.items,
+    componentIds: list.items.map((i) => (i.value.type === "string" ? i.value.value : "")),
     created: 0,
     expires: 0,
     keyid: "",
     nonce: undefined,
-    signatureParams: serializeInnerList(list),
+    signatureParams: serializeMember(list),
     signature,
   };
 }
