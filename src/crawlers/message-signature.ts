@@ -14,10 +14,9 @@ import type { BareItem, Dictionary, InnerList, Item } from "./structured-fields"
  * tried (the Web Bot Auth reference example, this project's signer with both Signature-Agent
  * forms, a second signature beside the tagged one), but its verify path weighs 4,349 bytes gzip
  * (minified, without structured-headers) against 1,844 for this file, so the Worker would grow by
- * about 2.5 KiB; it pins structured-headers 2.0.3 exactly (a second copy beside ours), refuses a
+ * about 2.5 KiB; it pins structured-headers 2.0.3 exactly (a second copy of a parser), refuses a
  * Signature whose labels differ from Signature-Input's, and rebuilds `@request-target` only from
- * a hand-made descriptor, not from a Request. The parsing and serialising underneath is the same
- * library either way (structured-fields.ts).
+ * a hand-made descriptor, not from a Request.
  */
 
 /** The tag that marks a Web Bot Auth signature (draft-meunier-web-bot-auth-architecture). */

@@ -8,6 +8,11 @@ import { base64 } from "../encoding";
  * Parsing follows RFC 8941 §4.2 with one deliberate strictness: a key repeated in a Dictionary
  * or a parameter repeated on one item is refused instead of "the last one wins", so a
  * signature's metadata can never be read two ways. Failures are values, never exceptions.
+ *
+ * Why not the `structured-headers` library (2.1.0), measured: it covers what this needs, but it
+ * keeps the last of a repeated key silently (an adapter has to count separators to refuse it),
+ * reads `1.0` back as `1`, and the Worker grew by 1,768 bytes gzip with it (123,663 → 125,431),
+ * most of the 2 KiB the code may grow by while it is restructured.
  */
 
 /** A bare item (RFC 8941 §3.3); integers and decimals are kept apart so they re-serialise alike. */
