@@ -66,7 +66,7 @@ export function paymentRequiredV2(
 /**
  * What an unpaid request is told, in the body read by x402 1.x clients and seen by anyone else:
  * V2 clients pay with a `PAYMENT-SIGNATURE` header against the `PAYMENT-REQUIRED` header's terms
- * (X402.md §2), 1.x clients with an `X-PAYMENT` header against this body's `accepts`.
+ * (x402 specs/transports-v2/http.md), 1.x clients with an `X-PAYMENT` header against this body's `accepts`.
  */
 export const PAYMENT_NEEDED =
   "payment required: send a PAYMENT-SIGNATURE header (x402 V2, terms in the PAYMENT-REQUIRED header) or an X-PAYMENT header (x402 V1, terms in this body's accepts)";
