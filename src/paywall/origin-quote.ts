@@ -1,4 +1,4 @@
-import type { DecodedPayment } from "../payments";
+import type { DecodedPayment } from "../x402";
 import {
   PAYEE_HEADER,
   QUOTE_HEADER,

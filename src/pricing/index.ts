@@ -27,10 +27,8 @@ export type {
   RequestKey,
 } from "./matcher";
 export type { DiscoveryConfig } from "./discovery-terms";
-export { requirementsV1, requirementsV2 } from "./requirements";
 export { DEFAULT_RULE_ID, derivedRuleId, ruleIds } from "./rule-id";
-export { challengeResponse, prefersHtml, EXPOSED_HEADERS } from "./challenge";
-export { usdToAtomic, atomicToUsd, defaultUsdc } from "./assets";
+export { usdToAtomic, atomicToUsd, defaultUsdc, v1NetworkName } from "./assets";
 export { durationSeconds, MAX_SESSION_SECONDS, MAX_SESSION_USES } from "./session-terms";
 export type { SessionTerms } from "./session-terms";
 export type { CrawlerTerms, CreditTerms, Policy } from "./crawler-terms";
