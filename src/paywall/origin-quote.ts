@@ -3,12 +3,12 @@ import {
   PAYEE_HEADER,
   QUOTE_HEADER,
   QUOTE_REQUEST_HEADER,
-  atomicToUsd,
   checkAnswerQuote,
   readPayee,
   readQuote,
   withinQuoteBounds,
-} from "../pricing";
+} from "./quote-headers";
+import { atomicToUsd } from "../pricing";
 import type { Offer } from "../pricing";
 import { forwardToOrigin } from "../proxy";
 import type { OriginOptions } from "../proxy";

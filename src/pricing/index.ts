@@ -6,15 +6,6 @@ export { canonicalHost, canonicalUrl, normalisePath } from "./path";
 export type { NormalisedPath } from "./path";
 export { compileTable, offersOf } from "./matcher";
 export { dynamicAmount } from "./dynamic-price";
-export {
-  PAYEE_HEADER,
-  readPayee,
-  QUOTE_HEADER,
-  QUOTE_REQUEST_HEADER,
-  checkAnswerQuote,
-  readQuote,
-  withinQuoteBounds,
-} from "./origin-price";
 export type { OriginPrice } from "./origin-price";
 export type { DynamicPrice } from "./dynamic-price";
 export type {
