@@ -25,3 +25,5 @@ export type { SessionTerms } from "./session-terms";
 export type { CrawlerTerms, CreditTerms, Policy } from "./crawler-terms";
 export { meteredCharge } from "./metered";
 export type { Metered } from "./metered";
+export { CRAWLERS } from "./crawler-catalogue";
+export type { Crawler, CrawlerCategory } from "./crawler-catalogue";
