@@ -4,19 +4,14 @@ export { SOLANA_ADDRESS } from "../schemes/solana";
 export type { PriceTable, Rule, Price, TableParseResult } from "./schema";
 export { canonicalHost, canonicalUrl, normalisePath } from "./path";
 export type { NormalisedPath } from "./path";
-export { compileTable, offersOf } from "./matcher";
+export { compileTable } from "./compile";
+export type { EnvDefaults } from "./compile";
+export { offersOf } from "./offer";
 export { dynamicAmount } from "./dynamic-price";
 export type { OriginPrice } from "./origin-price";
 export type { DynamicPrice } from "./dynamic-price";
-export type {
-  CompiledTable,
-  EnvDefaults,
-  ListedRule,
-  Lookup,
-  Match,
-  Offer,
-  RequestKey,
-} from "./matcher";
+export type { CompiledTable, ListedRule, Lookup, Match, RequestKey } from "./match";
+export type { Offer } from "./offer";
 export type { DiscoveryConfig } from "./discovery-terms";
 export { DEFAULT_RULE_ID, derivedRuleId, ruleIds } from "./rule-id";
 export { usdToAtomic, atomicToUsd, defaultUsdc, v1NetworkName } from "./assets";
