@@ -34,7 +34,9 @@ interface PricingModule {
 
 const root = new URL("../src/", import.meta.url);
 const funnel = (await import(new URL("funnel/index.ts", root).href)) as FunnelModule;
-const pricing = (await import(new URL("pricing/challenge.ts", root).href)) as PricingModule;
+const pricing = (await import(
+  new URL("paywall/challenge-response.ts", root).href
+)) as PricingModule;
 
 const OFFER = {
   scheme: "exact",

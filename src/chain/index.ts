@@ -5,9 +5,9 @@ export {
   AUTHORIZATION_USED_TOPIC,
   DEFAULT_MAX_LOG_BLOCKS,
   TRANSFER_TOPIC,
-  proveTransfer,
-} from "./proof";
-export type { Proof, ProofOptions, TransferFacts } from "./proof";
+} from "./facts";
+export type { Proof, ProofOptions, TransferFacts } from "./facts";
+export { proveTransfer } from "./proof";
 export { chainProver, transferFacts } from "./prover";
 export type { ChainProver, FactsOf, ProverOptions } from "./prover";
 export { chainRpcUrls } from "./endpoints";

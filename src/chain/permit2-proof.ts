@@ -1,6 +1,6 @@
 import { searchLogs } from "./logs";
-import { DEFAULT_MAX_LOG_BLOCKS, TRANSFER_TOPIC } from "./proof";
-import type { Proof, ProofOptions, TransferFacts } from "./proof";
+import { DEFAULT_MAX_LOG_BLOCKS, TRANSFER_TOPIC } from "./facts";
+import type { Proof, ProofOptions, TransferFacts } from "./facts";
 import type { Rpc } from "./rpc";
 import { blockTag, quantity, readBlock, readTransactionInput } from "./shape";
 import type { ChainBlock, ChainLog } from "./shape";

@@ -1,7 +1,7 @@
 import { fields } from "../schemes";
 import type { ChainRpc } from "./endpoints";
 import { proveTransfer } from "./proof";
-import type { Proof, TransferFacts } from "./proof";
+import type { Proof, TransferFacts } from "./facts";
 import { jsonRpc } from "./rpc";
 import type { Rpc } from "./rpc";
 

@@ -1,5 +1,6 @@
-import { CRAWLERS, identifyByUserAgent } from "./catalogue";
-import type { Crawler } from "./catalogue";
+import { CRAWLERS } from "../pricing";
+import type { Crawler } from "../pricing";
+import { identifyByUserAgent } from "./user-agent";
 import type { WebBotAuthResult, WebBotAuthVerifier } from "./web-bot-auth";
 
 /**

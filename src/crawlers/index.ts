@@ -1,5 +1,6 @@
-export { CRAWLERS, identifyByUserAgent } from "./catalogue";
-export type { Crawler, CrawlerCategory } from "./catalogue";
+export { CRAWLERS } from "../pricing";
+export type { Crawler, CrawlerCategory } from "../pricing";
+export { identifyByUserAgent } from "./user-agent";
 export { createWebBotAuthVerifier, isCovered } from "./web-bot-auth";
 export type { VerifierOptions, WebBotAuthResult, WebBotAuthVerifier } from "./web-bot-auth";
 export { jwkThumbprint } from "./key-directory";

@@ -1,6 +1,6 @@
 import { atomicToUsd } from "../pricing/assets";
 import type { CrawlerTerms, Match, Offer, Policy } from "../pricing";
-import type { Crawler } from "./catalogue";
+import type { Crawler } from "../pricing";
 import type { CrawlerIdentity } from "./identify";
 
 /**

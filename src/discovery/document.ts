@@ -1,5 +1,6 @@
 import type { CompiledTable, ListedRule, Offer } from "../pricing";
-import { atomicToUsd, offersOf, requirementsV2 } from "../pricing";
+import { atomicToUsd, offersOf } from "../pricing";
+import { requirementsV2 } from "../x402";
 import { BAZAAR, bazaarExtension } from "./bazaar";
 
 /**

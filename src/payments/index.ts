@@ -1,5 +1,3 @@
-export { decodePayment, MAX_PAYMENT_HEADER_BYTES, PAYMENT_SIGNATURE, X_PAYMENT } from "./codec";
-export type { DecodedPayment } from "./codec";
 export { httpFacilitator } from "./facilitator";
 export { facilitatorEndpoints } from "./endpoints";
 export type { FacilitatorEndpoint, PaymentKind } from "./routing";

@@ -1,6 +1,7 @@
 import type { Offer } from "../pricing";
-import { offersOf, requirementsV1, requirementsV2 } from "../pricing";
-import type { DecodedPayment } from "./codec";
+import { offersOf } from "../pricing";
+import { requirementsV1, requirementsV2 } from "../x402";
+import type { DecodedPayment } from "../x402";
 import type { FacilitatorRequest } from "./facilitator";
 import { schemeFor } from "../schemes";
 import { matchV1, matchV2 } from "./offer-match";

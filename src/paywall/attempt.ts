@@ -13,7 +13,8 @@ import {
   streamSettled,
 } from "./paid-request";
 import type { PaidRequest, PayOnceDeps, PayResult } from "./paid-request";
-import { errorResponse, paidResponse, settlementHeader } from "./responses";
+import { errorResponse, paidResponse } from "./responses";
+import { settlementHeader } from "../x402";
 import { concludeProof, proveOnChain, settleOnce, stayPending } from "./settle-once";
 import type { Lock, SettleContext } from "./settle-once";
 

@@ -1,6 +1,6 @@
 import { BAZAAR, bazaarExtension } from "../discovery";
 import { PAYMENT_IDENTIFIER, paymentIdentifierDeclaration } from "../idempotency";
-import { challengeResponse, prefersHtml } from "../pricing";
+import { challengeResponse, prefersHtml } from "./challenge-response";
 import type { Offer } from "../pricing";
 import { signedOffer } from "./origin-quote";
 import type { QuotedRequest } from "./origin-quote";

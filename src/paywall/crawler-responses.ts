@@ -1,6 +1,6 @@
 import { CRAWLER_ERROR, CRAWLER_ERRORS, CRAWLER_PRICE, formatCrawlerPrice } from "../crawlers";
 import type { CrawlerErrorCode } from "../crawlers";
-import { challengeResponse, prefersHtml } from "../pricing";
+import { challengeResponse, prefersHtml } from "./challenge-response";
 import type { Offer } from "../pricing";
 
 /**

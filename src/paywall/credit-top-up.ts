@@ -7,9 +7,11 @@ import {
   isCovered,
 } from "../crawlers";
 import { creditAccount } from "../credit";
-import { decodePayment, preparePayment } from "../payments";
+import { preparePayment } from "../payments";
+import { decodePayment, settlementHeader } from "../x402";
 import type { PreparedPayment } from "../payments";
-import { atomicToUsd, challengeResponse, prefersHtml, usdToAtomic } from "../pricing";
+import { atomicToUsd, usdToAtomic } from "../pricing";
+import { challengeResponse, prefersHtml } from "./challenge-response";
 import type { CreditTerms, Offer } from "../pricing";
 import type { WebBotAuthResult } from "../crawlers";
 import type { CreditService, TopUpOutcome } from "../credit";
@@ -18,7 +20,7 @@ import { crawlerErrorResponse } from "./crawler-responses";
 import type { PaywallDeps } from "./flow";
 import { payOnce } from "./pay-once";
 import type { Settled } from "./paid-request";
-import { errorResponse, settlementHeader } from "./responses";
+import { errorResponse } from "./responses";
 
 /**
  * `/__x402/crawl-credit?amount=1.00`: a verified crawler buys prepaid crawl credit with one x402

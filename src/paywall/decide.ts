@@ -1,4 +1,5 @@
-import { decodePayment, preparePayment, withFacilitatorExtra } from "../payments";
+import { preparePayment, withFacilitatorExtra } from "../payments";
+import { decodePayment } from "../x402";
 import type { Facilitator } from "../payments";
 import { dynamicAmount } from "../pricing";
 import type { Match, Offer } from "../pricing";

@@ -1,14 +1,14 @@
-import type { DecodedPayment } from "../payments";
+import type { DecodedPayment } from "../x402";
 import {
   PAYEE_HEADER,
   QUOTE_HEADER,
   QUOTE_REQUEST_HEADER,
-  atomicToUsd,
   checkAnswerQuote,
   readPayee,
   readQuote,
   withinQuoteBounds,
-} from "../pricing";
+} from "./quote-headers";
+import { atomicToUsd } from "../pricing";
 import type { Offer } from "../pricing";
 import { forwardToOrigin } from "../proxy";
 import type { OriginOptions } from "../proxy";

@@ -6,7 +6,8 @@ import type { Facilitator, PreparedPayment } from "../payments";
 import type { Offer } from "../pricing";
 import { forwardToOrigin } from "../proxy";
 import type { OriginOptions, OriginResult } from "../proxy";
-import { errorResponse, settlementHeader } from "./responses";
+import { errorResponse } from "./responses";
+import { settlementHeader } from "../x402";
 import { stayPending } from "./settle-once";
 import type { Lock, SettleContext } from "./settle-once";
 

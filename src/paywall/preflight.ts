@@ -1,7 +1,7 @@
 import { forwardToOrigin } from "../proxy";
 import type { OriginOptions } from "../proxy";
 import { SESSION_HEADER, SIWX_HEADER } from "../sessions";
-import { PAYMENT_SIGNATURE, X_PAYMENT } from "../payments";
+import { PAYMENT_SIGNATURE, X_PAYMENT } from "../x402";
 import { errorResponse } from "./responses";
 
 /**

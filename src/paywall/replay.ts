@@ -4,7 +4,8 @@ import { MAX_REPLAYS, sameResource } from "../idempotency";
 import type { Claim, ClaimResult, PaymentLockService } from "../idempotency";
 import type { OriginResult } from "../proxy";
 import { answerKind, withoutContent } from "./answers";
-import { errorResponse, paidResponse, settlementHeader } from "./responses";
+import { errorResponse, paidResponse } from "./responses";
+import { settlementHeader } from "../x402";
 
 /**
  * A copy of a payment that already settled. Its receipt, always; its content again only to a

@@ -1,7 +1,7 @@
 import type { SettleResponse } from "@x402/core/types";
 import { keepPrivate } from "./cache-control";
-import { encodeReceipt } from "./receipt-header";
-import { EXPOSED_HEADERS } from "../pricing";
+import { EXPOSED_HEADERS } from "./challenge-response";
+import { encodeReceipt, receiptHeaderName } from "../x402";
 import { tagOutcome } from "../funnel/tags";
 import {
   SESSION_EXPIRES_HEADER,
@@ -83,7 +83,7 @@ export function paidResponse(
 ): Response {
   const headers = new Headers(origin.headers);
   const encoded = encodeReceipt(receipt);
-  headers.set(x402Version === 1 ? "X-PAYMENT-RESPONSE" : "PAYMENT-RESPONSE", encoded);
+  headers.set(receiptHeaderName(x402Version), encoded);
   keepPrivate(headers);
   headers.set("Access-Control-Expose-Headers", EXPOSED_HEADERS);
   return new Response(origin.body, {
@@ -91,11 +91,6 @@ export function paidResponse(
     statusText: origin.statusText,
     headers,
   });
-}
-
-/** Encodes a settlement outcome for the `PAYMENT-RESPONSE` header of a failed settlement. */
-export function settlementHeader(receipt: SettleResponse): Record<string, string> {
-  return { "PAYMENT-RESPONSE": encodeReceipt(receipt) };
 }
 
 /** A cookie without a time limit lasts as long as browsers allow (400 days). */

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { CRAWLERS } from "../crawlers/catalogue";
-import type { Crawler } from "../crawlers/catalogue";
+import { CRAWLERS } from "./crawler-catalogue";
+import type { Crawler } from "./crawler-catalogue";
 import { defaultUsdc, USD_PRICE, usdToAtomic } from "./assets";
 
 /**

@@ -4,35 +4,21 @@ export { SOLANA_ADDRESS } from "../schemes/solana";
 export type { PriceTable, Rule, Price, TableParseResult } from "./schema";
 export { canonicalHost, canonicalUrl, normalisePath } from "./path";
 export type { NormalisedPath } from "./path";
-export { compileTable, offersOf } from "./matcher";
+export { compileTable } from "./compile";
+export type { EnvDefaults } from "./compile";
+export { offersOf } from "./offer";
 export { dynamicAmount } from "./dynamic-price";
-export {
-  PAYEE_HEADER,
-  readPayee,
-  QUOTE_HEADER,
-  QUOTE_REQUEST_HEADER,
-  checkAnswerQuote,
-  readQuote,
-  withinQuoteBounds,
-} from "./origin-price";
 export type { OriginPrice } from "./origin-price";
 export type { DynamicPrice } from "./dynamic-price";
-export type {
-  CompiledTable,
-  EnvDefaults,
-  ListedRule,
-  Lookup,
-  Match,
-  Offer,
-  RequestKey,
-} from "./matcher";
+export type { CompiledTable, ListedRule, Lookup, Match, RequestKey } from "./match";
+export type { Offer } from "./offer";
 export type { DiscoveryConfig } from "./discovery-terms";
-export { requirementsV1, requirementsV2 } from "./requirements";
 export { DEFAULT_RULE_ID, derivedRuleId, ruleIds } from "./rule-id";
-export { challengeResponse, prefersHtml, EXPOSED_HEADERS } from "./challenge";
-export { usdToAtomic, atomicToUsd, defaultUsdc } from "./assets";
+export { usdToAtomic, atomicToUsd, defaultUsdc, v1NetworkName } from "./assets";
 export { durationSeconds, MAX_SESSION_SECONDS, MAX_SESSION_USES } from "./session-terms";
 export type { SessionTerms } from "./session-terms";
 export type { CrawlerTerms, CreditTerms, Policy } from "./crawler-terms";
 export { meteredCharge } from "./metered";
 export type { Metered } from "./metered";
+export { CRAWLERS } from "./crawler-catalogue";
+export type { Crawler, CrawlerCategory } from "./crawler-catalogue";

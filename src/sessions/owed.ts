@@ -1,4 +1,4 @@
-import type { Owed } from "./store";
+import type { Want } from "./scope";
 
 /**
  * Store writes an isolate owes a payer's session store: a settled payment's pass (`grant`), a use
@@ -9,6 +9,31 @@ import type { Owed } from "./store";
  * (and logged): the store forgets applied ids later than that (`APPLIED_KEEP_MS`), so a write is
  * never applied twice.
  */
+
+/** Entitlements bought by one payment: scope, price paid, limits. */
+export interface GrantInput {
+  payer: string;
+  tokenHash: string;
+  want: Want;
+  ttlSeconds: number | undefined;
+  uses: number | undefined;
+  /** Settlement transaction (or another unique reference): one payment grants once. */
+  payment: string;
+  /**
+   * When the paid request was answered (ms since epoch, never later than the store's clock): a
+   * grant retried later keeps the expiry its first answer announced.
+   */
+  at?: number | undefined;
+}
+
+/** A write an isolate owes the store, applied at most once by its `id` (below). */
+export type Owed =
+  /** A settled payment's pass; `id` is its payment reference. */
+  | { type: "grant"; id: string; grant: GrantInput }
+  /** One use given back (the origin failed the request it was spent on); `id` is random. */
+  | { type: "refund"; id: string; entitlement: string }
+  /** A call's uses not served (a lease's unspent ones, or all of a lost call's); `id`: the call. */
+  | { type: "return"; id: string; unspent: number };
 
 /** How long an isolate keeps a write the store has not confirmed. */
 export const OWED_KEEP_MS = 5 * 60_000;

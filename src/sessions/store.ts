@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { MAX_LEASE } from "./local";
 import { MAX_CARRIED } from "./owed";
+import type { GrantInput, Owed } from "./owed";
 import { APPLIED_KEEP_MS, SPENDS_SCHEMA, Spends } from "./spends";
 import { REVOCATIONS_SCHEMA, Revocations } from "./revocations";
 import { priceMismatch } from "./scope";
@@ -44,21 +45,7 @@ import type { HeldPrice, Want } from "./scope";
  * docs/storage.md#sessions-durable-object-sessions.
  */
 
-/** Entitlements bought by one payment: scope, price paid, limits. */
-export interface GrantInput {
-  payer: string;
-  tokenHash: string;
-  want: Want;
-  ttlSeconds: number | undefined;
-  uses: number | undefined;
-  /** Settlement transaction (or another unique reference): one payment grants once. */
-  payment: string;
-  /**
-   * When the paid request was answered (ms since epoch, never later than the store's clock): a
-   * grant retried later keeps the expiry its first answer announced.
-   */
-  at?: number | undefined;
-}
+export type { GrantInput, Owed } from "./owed";
 
 /** Who makes a `useToken` call (src/sessions/service.ts). */
 export interface Caller {
@@ -67,15 +54,6 @@ export interface Caller {
   /** Random per isolate: with the token, tells the caller's own leases from other isolates'. */
   holder: string;
 }
-
-/** A write an isolate owes the store, applied at most once by its `id` (src/sessions/owed.ts). */
-export type Owed =
-  /** A settled payment's pass; `id` is its payment reference. */
-  | { type: "grant"; id: string; grant: GrantInput }
-  /** One use given back (the origin failed the request it was spent on); `id` is random. */
-  | { type: "refund"; id: string; entitlement: string }
-  /** A call's uses not served (a lease's unspent ones, or all of a lost call's); `id`: the call. */
-  | { type: "return"; id: string; unspent: number };
 
 /** A request let in (or not) by a session. */
 export type Access =

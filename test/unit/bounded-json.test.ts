@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { HEADER_JSON_LIMITS, parseBoundedJson } from "../../src/bounded-json.ts";
 import { bazaarExtension } from "../../src/discovery/bazaar.ts";
 import { paymentIdentifierDeclaration, stableJson } from "../../src/idempotency/claim.ts";
-import { decodePayment } from "../../src/payments/index.ts";
+import { decodePayment } from "../../src/x402/index.ts";
 import { compileTable, parsePriceTable } from "../../src/pricing/index.ts";
 import { siwxChallenge } from "../../src/sessions/siwx.ts";
 import { BASE_SEPOLIA, PAY_TO, paymentV2, toBase64 } from "./fixtures.ts";

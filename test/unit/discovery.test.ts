@@ -7,7 +7,8 @@ import type { DiscoveryExtension } from "@x402/extensions/bazaar";
 import { describe, expect, it } from "vitest";
 import { bazaarExtension } from "../../src/discovery/bazaar.ts";
 import { discoveryDocument, llmsText } from "../../src/discovery/document.ts";
-import { compileTable, parsePriceTable, requirementsV2 } from "../../src/pricing/index.ts";
+import { compileTable, parsePriceTable } from "../../src/pricing/index.ts";
+import { requirementsV2 } from "../../src/x402/index.ts";
 import type { CompiledTable, Offer } from "../../src/pricing/index.ts";
 import { BASE_SEPOLIA, PAY_TO } from "./fixtures.ts";
 

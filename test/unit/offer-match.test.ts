@@ -1,7 +1,7 @@
 import type { PaymentPayload } from "@x402/core/types";
 import { describe, expect, it } from "vitest";
 import { matchV1, matchV2 } from "../../src/payments/index.ts";
-import { requirementsV1, requirementsV2 } from "../../src/pricing/index.ts";
+import { requirementsV1, requirementsV2 } from "../../src/x402/index.ts";
 import {
   exactPayload,
   OFFER,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { compileTable, parsePriceTable, readPayee } from "../../src/pricing/index.ts";
+import { readPayee } from "../../src/paywall/quote-headers.ts";
+import { compileTable, parsePriceTable } from "../../src/pricing/index.ts";
 import type { CompiledTable, Lookup } from "../../src/pricing/index.ts";
 import { BASE_SEPOLIA, PAY_TO } from "./fixtures.ts";
 

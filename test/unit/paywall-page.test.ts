@@ -1,6 +1,6 @@
 import { decodePaymentRequiredHeader } from "@x402/core/http";
 import { describe, expect, it } from "vitest";
-import { challengeResponse } from "../../src/pricing/index.ts";
+import { challengeResponse } from "../../src/paywall/challenge-response.ts";
 import type { Offer } from "../../src/pricing/index.ts";
 import { OFFER, RESOURCE_URL } from "./fixtures.ts";
 

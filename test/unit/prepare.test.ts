@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { preparePayment } from "../../src/payments/index.ts";
-import { requirementsV1, requirementsV2 } from "../../src/pricing/index.ts";
+import { requirementsV1, requirementsV2 } from "../../src/x402/index.ts";
 import {
   exactPayload,
   OFFER,

@@ -1,8 +1,8 @@
 import { encodePaymentResponseHeader } from "@x402/core/http";
 import type { SettleResponse } from "@x402/core/types";
 import { describe, expect, it } from "vitest";
-import { base64Text } from "../../src/encoding.ts";
-import { encodeReceipt } from "../../src/paywall/receipt-header.ts";
+import { base64Text } from "../../../src/encoding.ts";
+import { encodeReceipt } from "../../../src/x402/index.ts";
 
 /** The PAYMENT-RESPONSE header: the same bytes as the official encoder, without its cost. */
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { compileTable, parsePriceTable } from "../../src/pricing/index.ts";
-import type { CompiledTable, EnvDefaults, Lookup, Offer } from "../../src/pricing/index.ts";
+import { compileTable, parsePriceTable } from "../../../src/pricing/index.ts";
+import type { CompiledTable, EnvDefaults, Lookup, Offer } from "../../../src/pricing/index.ts";
 import {
   BASE_MAINNET,
   BASE_SEPOLIA,
@@ -9,7 +9,7 @@ import {
   PAYER,
   USDC_BASE_MAINNET,
   USDC_BASE_SEPOLIA,
-} from "./fixtures.ts";
+} from "../fixtures.ts";
 
 const ENV: EnvDefaults = { network: BASE_SEPOLIA, payTo: PAY_TO };
 

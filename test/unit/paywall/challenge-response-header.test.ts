@@ -1,10 +1,10 @@
 import { encodePaymentRequiredHeader } from "@x402/core/http";
 import { describe, expect, it } from "vitest";
-import { bazaarExtension } from "../../src/discovery/bazaar.ts";
-import { paymentIdentifierDeclaration } from "../../src/idempotency/claim.ts";
-import { challengeResponse } from "../../src/pricing/index.ts";
-import { paymentRequiredV2 } from "../../src/pricing/requirements.ts";
-import { OFFER, RESOURCE_URL } from "./fixtures.ts";
+import { bazaarExtension } from "../../../src/discovery/bazaar.ts";
+import { paymentIdentifierDeclaration } from "../../../src/idempotency/claim.ts";
+import { challengeResponse } from "../../../src/paywall/challenge-response.ts";
+import { paymentRequiredV2 } from "../../../src/x402/index.ts";
+import { OFFER, RESOURCE_URL } from "../fixtures.ts";
 
 describe("PAYMENT-REQUIRED encoding (fast path for ASCII JSON)", () => {
   it("should encode exactly as @x402/core does, for ASCII and for any Unicode", () => {

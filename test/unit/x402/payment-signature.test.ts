@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { decodePayment, MAX_PAYMENT_HEADER_BYTES } from "../../src/payments/index.ts";
-import type { DecodedPayment } from "../../src/payments/index.ts";
-import { paymentV1, paymentV2, toBase64 } from "./fixtures.ts";
+import { decodePayment, MAX_PAYMENT_HEADER_BYTES } from "../../../src/x402/index.ts";
+import type { DecodedPayment } from "../../../src/x402/index.ts";
+import { paymentV1, paymentV2, toBase64 } from "../fixtures.ts";
 
 function decode(headers: Record<string, string>): DecodedPayment {
   return decodePayment(new Headers(headers));

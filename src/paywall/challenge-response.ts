@@ -1,8 +1,12 @@
 import { paywallResponse } from "../browser";
-import { base64Text } from "../encoding";
-import { defaultUsdc } from "./assets";
-import type { Offer } from "./matcher";
-import { paymentRequiredV1, paymentRequiredV2 } from "./requirements";
+import { defaultUsdc } from "../pricing";
+import type { Offer } from "../pricing";
+import {
+  encodePaymentRequired,
+  PAYMENT_REQUIRED,
+  paymentRequiredV1,
+  paymentRequiredV2,
+} from "../x402";
 
 /**
  * Builds the 402 answer to an unpaid (or wrongly paid) request: the V2 `PAYMENT-REQUIRED` header
@@ -34,9 +38,7 @@ export function challengeResponse(input: ChallengeInput): Response {
   const { offer, resourceUrl, error } = input;
   const headers = new Headers(input.headers);
   const required = paymentRequiredV2(offer, resourceUrl, error, input.extensions);
-  // Base64 of the UTF-8 JSON, as `encodePaymentRequiredHeader` of `@x402/core` makes it, without
-  // its string per byte (most of the cost of a 402): ASCII JSON goes to `btoa` as it is.
-  headers.set("PAYMENT-REQUIRED", base64Text(JSON.stringify(required)));
+  headers.set(PAYMENT_REQUIRED, encodePaymentRequired(required));
   headers.set("Cache-Control", "no-store");
   headers.set("Vary", "Accept");
   headers.set("Access-Control-Expose-Headers", EXPOSED_HEADERS);

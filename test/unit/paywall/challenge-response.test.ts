@@ -2,14 +2,9 @@ import { decodePaymentRequiredHeader } from "@x402/core/http";
 import { PaymentRequiredV2Schema, PaymentRequirementsV1Schema } from "@x402/core/schemas";
 import { PaymentRequirementsSchema } from "x402/types";
 import { describe, expect, it } from "vitest";
-import {
-  challengeResponse,
-  prefersHtml,
-  requirementsV1,
-  requirementsV2,
-} from "../../src/pricing/index.ts";
-import { PAYMENT_NEEDED } from "../../src/pricing/requirements.ts";
-import { OFFER, RESOURCE_URL } from "./fixtures.ts";
+import { challengeResponse, prefersHtml } from "../../../src/paywall/challenge-response.ts";
+import { PAYMENT_NEEDED, requirementsV1, requirementsV2 } from "../../../src/x402/index.ts";
+import { OFFER, RESOURCE_URL } from "../fixtures.ts";
 
 function paymentRequired(response: Response): unknown {
   const header = response.headers.get("PAYMENT-REQUIRED");

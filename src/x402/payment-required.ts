@@ -1,15 +1,19 @@
 import type { PaymentRequired, PaymentRequirements } from "@x402/core/types";
 import type { PaymentRequiredV1, PaymentRequirementsV1 } from "@x402/core/types/v1";
+import { base64Text } from "../encoding";
+import { offersOf, v1NetworkName } from "../pricing";
+import type { Offer } from "../pricing";
 import { schemeFor } from "../schemes";
-import { v1NetworkName } from "./assets";
-import { offersOf } from "./matcher";
-import type { Offer } from "./matcher";
 
 /**
- * Turns a rule's resolved offer into the wire shapes of x402 (x402 V2 spec §5.1): the V2
- * `PaymentRequirements` a payment's `accepted` must equal, and the V1 equivalent for
- * x402 1.x clients. Pure functions of the offer and the resource URL.
+ * The terms of a 402 on the wire (x402 V2 spec §5.1, specs/transports-v2/http.md): the V2
+ * `PaymentRequirements` a payment's `accepted` must equal, the V1 equivalent for x402 1.x
+ * clients, the `PAYMENT-REQUIRED` header and the V1 JSON body. Pure functions of the offer and
+ * the resource URL.
  */
+
+/** The V2 header carrying the terms of a 402. */
+export const PAYMENT_REQUIRED = "PAYMENT-REQUIRED";
 
 /** The V2 requirements of an offer; `accepted` in a V2 payment must deep-equal this. */
 export function requirementsV2(offer: Offer): PaymentRequirements {
@@ -61,6 +65,15 @@ export function paymentRequiredV2(
   if (error) required.error = error;
   if (extensions && Object.keys(extensions).length > 0) required.extensions = extensions;
   return required;
+}
+
+/**
+ * The `PAYMENT-REQUIRED` header value: base64 of the UTF-8 JSON, as `encodePaymentRequiredHeader`
+ * of `@x402/core` makes it, without its string per byte (most of the cost of a 402): ASCII JSON
+ * goes to `btoa` as it is.
+ */
+export function encodePaymentRequired(required: PaymentRequired): string {
+  return base64Text(JSON.stringify(required));
 }
 
 /**

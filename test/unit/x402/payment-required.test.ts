@@ -1,7 +1,7 @@
 import { PaymentRequirementsV1Schema } from "@x402/core/schemas";
 import { describe, expect, it } from "vitest";
-import { requirementsV1, requirementsV2 } from "../../src/pricing/index.ts";
-import { BASE_MAINNET, OFFER, PAY_TO, RESOURCE_URL, USDC_BASE_SEPOLIA } from "./fixtures.ts";
+import { requirementsV1, requirementsV2 } from "../../../src/x402/index.ts";
+import { BASE_MAINNET, OFFER, PAY_TO, RESOURCE_URL, USDC_BASE_SEPOLIA } from "../fixtures.ts";
 
 describe("requirementsV2", () => {
   it("should carry exactly the seven fields a V2 payment must accept", () => {

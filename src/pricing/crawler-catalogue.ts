@@ -4,7 +4,10 @@
  * announces itself with, and the key directories it signs from (Web Bot Auth), when known.
  * Adding a crawler is adding an entry.
  *
- * A User-Agent only *claims* an identity; identify.ts decides whether a signature proves it.
+ * The catalogue lives with the price table because it is the table's vocabulary: a `crawlers`
+ * section names crawlers by these ids (crawler-terms.ts). Telling which crawler sent a request
+ * is src/crawlers/: a User-Agent only *claims* an identity (src/crawlers/user-agent.ts), and
+ * src/crawlers/identify.ts decides whether a signature proves it.
  */
 
 /** What a crawler fetches for (Cloudflare's and the operators' own groupings). */
@@ -69,36 +72,4 @@ function entry(
   tokens: readonly string[] = [name],
 ): Crawler {
   return { id, name, operator, category, userAgentTokens: tokens };
-}
-
-/** User-Agent headers longer than this are not searched (no crawler sends one that long). */
-const MAX_USER_AGENT_CHARS = 1024;
-
-/** Characters that continue a product token: a match must not touch one on either side. */
-const TOKEN_CHAR = /[A-Za-z0-9_-]/;
-
-/**
- * The crawler a User-Agent claims to be, or undefined. Matching is case-insensitive and needs
- * the token as a whole word, so browser User-Agents (Mozilla, AppleWebKit, Safari, Chrome, Edg)
- * never match, and neither does a token embedded in a longer one.
- */
-export function identifyByUserAgent(
-  userAgent: string | null | undefined,
-  catalogue: readonly Crawler[] = CRAWLERS,
-): Crawler | undefined {
-  if (!userAgent || userAgent.length > MAX_USER_AGENT_CHARS) return undefined;
-  const haystack = userAgent.toLowerCase();
-  return catalogue.find((crawler) =>
-    crawler.userAgentTokens.some((token) => containsWord(haystack, token.toLowerCase())),
-  );
-}
-
-function containsWord(haystack: string, token: string): boolean {
-  if (token === "") return false;
-  for (let at = haystack.indexOf(token); at !== -1; at = haystack.indexOf(token, at + 1)) {
-    const before = haystack[at - 1] ?? " ";
-    const after = haystack[at + token.length] ?? " ";
-    if (!TOKEN_CHAR.test(before) && !TOKEN_CHAR.test(after)) return true;
-  }
-  return false;
 }
