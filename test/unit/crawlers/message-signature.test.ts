@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { readSignature, signatureBase } from "../../../src/crawlers/message-signature.ts";
 import type { SignatureInput } from "../../../src/crawlers/message-signature.ts";
-import { parseStrictDictionary, serializeInnerList } from "../../../src/crawlers/structured-fields.ts";
+import {
+  parseStrictDictionary,
+  serializeInnerList,
+} from "../../../src/crawlers/structured-fields.ts";
 import type { InnerList } from "../../../src/crawlers/structured-fields.ts";
 import { createWebBotAuthVerifier, jwkThumbprint } from "../../../src/crawlers/index.ts";
 

@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { generateCrawlerKey, keyDirectory, signHeaders } from "../../../dev/crawler-signer.ts";
 import type { CrawlerKey, SignOptions } from "../../../dev/crawler-signer.ts";
-import { createWebBotAuthVerifier, identifyCrawler, isCovered } from "../../../src/crawlers/index.ts";
+import {
+  createWebBotAuthVerifier,
+  identifyCrawler,
+  isCovered,
+} from "../../../src/crawlers/index.ts";
 import type { FetchLike, VerifierOptions } from "../../../src/crawlers/index.ts";
 import { KeyDirectoryCache } from "../../../src/crawlers/key-directory.ts";
 
