@@ -1,6 +1,7 @@
 /**
  * `node scripts/check-links.ts`: fails (exit 1) when a relative link or `#anchor` in README.md,
- * docs/**\/*.md or bench/*.md does not resolve, naming each as `file:line: broken link "…": why`.
+ * docs/**\/*.md, bench/*.md or test/*.md does not resolve, naming each as
+ * `file:line: broken link "…": why`.
  * Run at the end of `npm run check`; the checking itself is scripts/doc-links.ts.
  */
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
@@ -21,7 +22,12 @@ function markdownIn(dir: string, recursive: boolean): string[] {
   return found.sort();
 }
 
-const files = ["README.md", ...markdownIn("docs", true), ...markdownIn("bench", false)];
+const files = [
+  "README.md",
+  ...markdownIn("docs", true),
+  ...markdownIn("bench", false),
+  ...markdownIn("test", false),
+];
 const broken = checkDocLinks(files, {
   exists: (path) => existsSync(join(root, path)),
   read: (path) => {
