@@ -1,4 +1,4 @@
-import { durationText } from "../../browser/text";
+import { durationText } from "../../browser";
 import type { StoredTable } from "../../kv";
 import { DEFAULT_RULE_ID, ruleIds } from "../../pricing";
 import { escape, when } from "./html";
