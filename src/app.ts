@@ -1,7 +1,6 @@
 import { Hono } from "hono/tiny";
-import { adminRoutes } from "./admin/routes";
-import { redactText } from "./admin/redact";
-import { dashboardRoutes } from "./dashboard";
+import { adminRoutes, dashboardRoutes, redactText } from "./operator";
+import type { OperatorDeps } from "./operator";
 import { ReceiptsLedger } from "./ledger";
 import { Funnel } from "./funnel";
 import { chainProver } from "./chain";
@@ -9,7 +8,7 @@ import { loadConfig } from "./config";
 import { createWebBotAuthVerifier } from "./crawlers";
 import { durableCredit } from "./credit";
 import type { Config, Env } from "./config";
-import { PriceTableStore } from "./kv";
+import { PriceHistory, PriceTableStore } from "./kv";
 import { httpFacilitator } from "./payments";
 import {
   CREDIT_PATH,
@@ -31,10 +30,12 @@ import { durableSessions } from "./sessions";
  * is shared by every env with the same KV binding and pricing variables.
  */
 
-type Setup = { ok: true; deps: PaywallDeps } | { ok: false; reason: string };
+type Setup = { ok: true; config: Config; deps: PaywallDeps } | { ok: false; reason: string };
 
 /** Per isolate: the env object of each deployment maps to its validated setup, built once. */
 const setups = new WeakMap<Env, Setup>();
+/** Per isolate: the operator side's dependencies of each deployment, built once. */
+const operators = new WeakMap<Env, OperatorDeps>();
 /** Stores by KV binding and configuration, so the table cache outlives a changed env object. */
 const stores = new Map<string, { kv: KVNamespace; store: PriceTableStore }>();
 
@@ -44,7 +45,7 @@ function setupFor(env: Env): Setup {
   const loaded = loadConfig(env);
   // The reason is redacted once: it goes to the log, which may be shipped elsewhere.
   const setup: Setup = loaded.ok
-    ? { ok: true, deps: buildDeps(env, loaded.config) }
+    ? { ok: true, config: loaded.config, deps: buildDeps(env, loaded.config) }
     : { ok: false, reason: redactText(loaded.reason, env) };
   setups.set(env, setup);
   return setup;
@@ -83,6 +84,38 @@ function buildDeps(env: Env, config: Config): PaywallDeps {
       credit: env.CRAWL_CREDIT ? durableCredit(env.CRAWL_CREDIT) : undefined,
     },
   };
+}
+
+/**
+ * What the admin API and the dashboard are given: the setup's configuration and stores, and
+ * the price table's revisions, which they reach even when the configuration is invalid.
+ */
+function operatorFor(env: Env): OperatorDeps {
+  const known = operators.get(env);
+  if (known) return known;
+  const setup = setupFor(env);
+  const deps = setup.ok ? setup.deps : undefined;
+  // A table is checked against this deployment's defaults, as the Worker checks it; with an
+  // invalid configuration, against the variables as written.
+  const tableDefaults = setup.ok
+    ? { network: setup.config.network, payTo: setup.config.payTo }
+    : { network: env.NETWORK?.trim() || undefined, payTo: env.PAY_TO?.trim() || undefined };
+  const funnel = deps?.funnel;
+  const operator: OperatorDeps = {
+    adminToken: env.ADMIN_TOKEN || undefined,
+    config: setup.ok ? { ok: true, config: setup.config } : setup,
+    env,
+    prices: new PriceHistory(env.PRICES, tableDefaults),
+    tableDefaults,
+    tables: deps?.tables,
+    ledger: deps?.ledger,
+    funnel: funnel instanceof Funnel ? funnel : undefined,
+    sessions: deps?.sessions?.service,
+    payments: deps?.payments,
+    chain: deps?.chain,
+  };
+  operators.set(env, operator);
+  return operator;
 }
 
 /** The Worker's request handler, as workerd calls it. */
@@ -182,12 +215,8 @@ export function createApp(): Hono<{ Bindings: Env }> {
     return Response.json(discoveryDocument(state.table, origin), { headers });
   }
 
-  const depsOf = (env: Env) => {
-    const setup = setupFor(env);
-    return setup.ok ? setup.deps : undefined;
-  };
-  app.route("/__x402/admin", adminRoutes(depsOf));
-  app.route("/__x402/dashboard", dashboardRoutes(depsOf));
+  app.route("/__x402/admin", adminRoutes(operatorFor));
+  app.route("/__x402/dashboard", dashboardRoutes(operatorFor));
 
   app.all(CREDIT_PATH, (c) => {
     const setup = setupFor(c.env);

@@ -160,9 +160,9 @@ export class KeyDirectoryCache {
         this.download(url, controller.signal),
         timeout,
       ]);
-      const keys = await parseDirectory(body);
-      if (typeof keys === "string") return failure(keys);
-      return { result: { ok: true, keys }, ttlMs: this.ttl(cacheControl) };
+      const parsed = await parseDirectory(body);
+      if (!parsed.ok) return failure(parsed.reason);
+      return { result: { ok: true, keys: parsed.keys }, ttlMs: this.ttl(cacheControl) };
     } catch (error) {
       if (error instanceof LoadError) return failure(error.message, error.retryable);
       // fetch itself failed: the host could not be reached.
@@ -244,15 +244,17 @@ const MAX_KEYS = 32;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 /** The Ed25519 keys of a JWKS by thumbprint, or a reason; other key types are skipped. */
-async function parseDirectory(body: string): Promise<Map<string, CryptoKey> | string> {
+async function parseDirectory(
+  body: string,
+): Promise<{ ok: true; keys: Map<string, CryptoKey> } | { ok: false; reason: string }> {
   let json: unknown;
   try {
     json = JSON.parse(body);
   } catch {
-    return "is not JSON";
+    return { ok: false, reason: "is not JSON" };
   }
   const keys = (json as { keys?: unknown } | null)?.keys;
-  if (!Array.isArray(keys)) return 'is not a JWKS (no "keys" array)';
+  if (!Array.isArray(keys)) return { ok: false, reason: 'is not a JWKS (no "keys" array)' };
   const found = new Map<string, CryptoKey>();
   for (const jwk of keys.slice(0, MAX_KEYS) as unknown[]) {
     const { kty, crv, x } = (jwk ?? {}) as { kty?: unknown; crv?: unknown; x?: unknown };
@@ -267,5 +269,5 @@ async function parseDirectory(body: string): Promise<Map<string, CryptoKey> | st
       continue; // not a usable Ed25519 point: skipped like any other foreign key
     }
   }
-  return found.size > 0 ? found : "has no Ed25519 key";
+  return found.size > 0 ? { ok: true, keys: found } : { ok: false, reason: "has no Ed25519 key" };
 }

@@ -103,9 +103,9 @@ export async function crawlerGate(input: CrawlRequest, deps: GateDeps): Promise<
     case "allow": {
       // Let in free where others pay: worth money to whoever holds a copy of the signature.
       const free = privilegeOf(decision, match, terms) === "free";
-      const stale = free ? staleSignature(decision.subject, terms, "free access") : undefined;
-      return stale
-        ? { ...respond(stale), crawler: crawlerTag(decision.subject) }
+      const fresh = free ? staleSignature(decision.subject, terms, "free access") : PASS;
+      return fresh.type === "respond"
+        ? { ...fresh, crawler: crawlerTag(decision.subject) }
         : { type: "free" };
     }
     case "charge": {
@@ -141,8 +141,8 @@ async function charge(
   // the 402 as for a payment, and such a page is never served from credit.
   const paying = headers.has("payment-signature") || headers.has("x-payment");
   if (paying && privilege === "cheaper") {
-    const refused = await oncePerSignature(headers, subject, input.terms, deps.crawlers.credit);
-    if (refused) return respond(refused);
+    const once = await oncePerSignature(headers, subject, input.terms, deps.crawlers.credit);
+    if (once.type === "respond") return once;
   }
   if (paying || offer.payeeFromOrigin) {
     const rule = input.match.rule;
@@ -164,8 +164,8 @@ async function charge(
     const why = `crawl credit pays ${credit.payTo} on ${credit.network}; this page is owed to ${offer.payTo} on ${offer.network}: pay it with x402`;
     return respond(crawlerChallenge(request, offer, resourceUrl, why));
   }
-  const stale = staleSignature(subject, input.terms, "spending crawl credit");
-  if (stale) return respond(stale);
+  const fresh = staleSignature(subject, input.terms, "spending crawl credit");
+  if (fresh.type === "respond") return fresh;
   const spend = {
     request,
     offer,
@@ -178,9 +178,14 @@ async function charge(
   return respond(await spendCredit(spend, spendDeps));
 }
 
+/** A check of a signature's use: it may go on (`pass`), or the answer is the refusal. */
+type SignatureCheck = Extract<CrawlStep, { type: "pass" | "respond" }>;
+
+const PASS: SignatureCheck = { type: "pass" };
+
 /**
  * A refusal when a signature is too old to earn a privilege worth money (`crawlers.
- * maxSignatureAge` since its `created`), else undefined. Web Bot Auth signatures often cover
+ * maxSignatureAge` since its `created`), else `pass`. Web Bot Auth signatures often cover
  * only `@authority` (draft-ietf-webbotauth-httpsig-protocol §4.2: valid for any path until they
  * expire, up to an hour here): a copy, from a log or an intermediary, would otherwise replay a
  * crawler's free access on any page for that hour. Signers sign each request, so a real
@@ -190,43 +195,45 @@ function staleSignature(
   subject: Subject,
   terms: CrawlerTerms | undefined,
   what: string,
-): Response | undefined {
-  if (subject.created === undefined || !terms) return undefined;
+): SignatureCheck {
+  if (subject.created === undefined || !terms) return PASS;
   const age = Math.floor(Date.now() / 1000) - subject.created;
-  if (age <= terms.maxSignatureAge) return undefined;
+  if (age <= terms.maxSignatureAge) return PASS;
   const why = `the signature was made ${age} s ago; ${what} needs one made in the last ${terms.maxSignatureAge} s: sign each request`;
-  return crawlerErrorResponse("InvalidSignature", why);
+  return respond(crawlerErrorResponse("InvalidSignature", why));
 }
 
 /**
  * Makes a payment at a crawler price below the public one count once per signature, else says
  * why not: a copy of the signed request must not buy pages at the crawler's price with another
  * payment. Either the signature covers the payment header (a copy cannot carry another payment;
- * nothing is stored), or its nonce is recorded as used in the key's own Durable Object.
+ * nothing is stored), or its nonce is recorded as used in the key's own Durable Object. `pass`
+ * when it counts once, else the refusal.
  */
 async function oncePerSignature(
   headers: Headers,
   subject: Subject,
   terms: CrawlerTerms | undefined,
   credit: CreditService | undefined,
-): Promise<Response | undefined> {
-  const stale = staleSignature(subject, terms, "a crawler price below the public one");
-  if (stale) return stale;
+): Promise<SignatureCheck> {
+  const fresh = staleSignature(subject, terms, "a crawler price below the public one");
+  if (fresh.type === "respond") return fresh;
   const sent = ["payment-signature", "x-payment"].filter((name) => headers.has(name));
-  if (subject.covered && sent.every((name) => subject.covered!.includes(name))) return undefined;
+  if (subject.covered && sent.every((name) => subject.covered!.includes(name))) return PASS;
   if (!subject.keyid || !subject.nonce || subject.expires === undefined || !credit) {
     const why = `a crawler price below the public one is paid once per signature: cover ${sent.join(" and ")} in the signature${credit ? " or send a nonce" : ""}`;
-    return crawlerErrorResponse("InvalidSignature", why);
+    return respond(crawlerErrorResponse("InvalidSignature", why));
   }
   const expiresAt = (subject.expires + NONCE_GRACE_SECONDS) * 1000;
   const used = await credit.useNonce(subject.keyid, subject.nonce, expiresAt);
-  if (used.type === "fresh") return undefined;
+  if (used.type === "fresh") return PASS;
   if (used.type === "replayed") {
-    return crawlerErrorResponse("InvalidSignature", "this signed request was already used");
+    return respond(
+      crawlerErrorResponse("InvalidSignature", "this signed request was already used"),
+    );
   }
-  return crawlerErrorResponse("InternalError", `${used.reason}; nothing was charged`, {
-    status: 503,
-  });
+  const why = `${used.reason}; nothing was charged`;
+  return respond(crawlerErrorResponse("InternalError", why, { status: 503 }));
 }
 
 /** Adds `crawler-price` to a 402 and `crawler-charged` to a paid answer. */

@@ -180,7 +180,7 @@ export async function stayPending(
   const { lock, pending, payment } = ctx;
   if (lock && pending) {
     // The operator's index proves only EIP-3009 authorizations from its row: a permit's nonce
-    // read as one would prove nothing (src/admin/pending-routes.ts).
+    // read as one would prove nothing (src/operator/admin/pending-routes.ts).
     const read = transferFacts(payment, payment.paymentPayload);
     const facts = read.ok && !read.facts.permit2 ? read : undefined;
     const noted = pending.note({

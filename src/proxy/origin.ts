@@ -6,13 +6,14 @@
  * its payment to the origin nor claim to be a payer.
  * Session tokens (header and cookies) and crawler signatures are removed too.
  */
-import { stripSessionCredentials } from "../sessions";
 
 /** Request headers that never reach the origin. */
 export const STRIPPED_REQUEST_HEADERS = [
   "payment-signature",
   "x-payment",
   "sign-in-with-x",
+  // A session token (src/sessions/carrier.ts) is a bearer credential for the paywall only.
+  "payment-session",
   // Only the paywall asks the origin for a price quote (src/pricing/origin-price.ts).
   "x402-quote-request",
   // A crawler's Web Bot Auth signature (RFC 9421) is checked here; forwarded, it would sit in the
@@ -21,6 +22,12 @@ export const STRIPPED_REQUEST_HEADERS = [
   "signature-input",
   "signature-agent",
 ];
+
+/**
+ * Cookies that never reach the origin, by name prefix: the session cookies, one per scope
+ * (src/sessions/carrier.ts). The client's other cookies go through untouched.
+ */
+export const STRIPPED_COOKIE_PREFIXES = ["x402-session-"];
 
 /**
  * Request headers that some origins and frameworks trust to change the host, path or method
@@ -77,7 +84,7 @@ export async function forwardToOrigin(
   const headers = new Headers(input.request.headers);
   for (const name of STRIPPED_REQUEST_HEADERS) headers.delete(name);
   for (const name of SPOOFING_REQUEST_HEADERS) headers.delete(name);
-  stripSessionCredentials(headers);
+  stripCookies(headers, STRIPPED_COOKIE_PREFIXES);
   headers.delete(options.payerHeader);
   if (input.payer) headers.set(options.payerHeader, input.payer);
   headers.set("X-Forwarded-Host", incoming.host);
@@ -99,4 +106,16 @@ export async function forwardToOrigin(
   } catch (error) {
     return { type: "unreachable", reason: `the origin could not be reached: ${String(error)}` };
   }
+}
+
+/** Removes the cookies whose name starts with one of `prefixes`, keeping the others in order. */
+function stripCookies(headers: Headers, prefixes: readonly string[]): void {
+  const cookie = headers.get("Cookie");
+  if (cookie === null || !prefixes.some((prefix) => cookie.includes(prefix))) return;
+  const kept = cookie
+    .split(";")
+    .map((part) => part.trim())
+    .filter((part) => part !== "" && !prefixes.some((prefix) => part.startsWith(prefix)));
+  if (kept.length > 0) headers.set("Cookie", kept.join("; "));
+  else headers.delete("Cookie");
 }

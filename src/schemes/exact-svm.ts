@@ -35,45 +35,54 @@ interface Transfer {
  * for its payer and replay key, several times on one request. Kept with the transaction text it
  * was read from, so a payload whose transaction has changed is read again.
  */
-const memo = new WeakMap<object, { text: unknown; transfer: Transfer | string }>();
+const memo = new WeakMap<object, { text: unknown; transfer: Read }>();
+
+/** A payload's transfer, or why it has none that can pay. */
+type Read = { ok: true; transfer: Transfer } | { ok: false; reason: string };
 
 /** Reads the payment's one token transfer, or says why there is not exactly one (memoised). */
-function transferOf(payload: Record<string, unknown>): Transfer | string {
+function transferOf(payload: Record<string, unknown>): Read {
   const text = payload["transaction"];
   const known = memo.get(payload);
   if (known && known.text === text) return known.transfer;
-  const transfer = readTransfer(text);
-  memo.set(payload, { text, transfer });
-  return transfer;
+  const read = readTransfer(text);
+  memo.set(payload, { text, transfer: read });
+  return read;
 }
 
-function readTransfer(text: unknown): Transfer | string {
+function readTransfer(text: unknown): Read {
   if (typeof text !== "string" || text.length > (MAX_TRANSACTION_BYTES * 4) / 3 + 4) {
-    return "payload.transaction must be a base64 Solana transaction";
+    return fail("payload.transaction must be a base64 Solana transaction");
   }
   const bytes = base64Decode(text);
-  if (!bytes) return "payload.transaction is not base64";
+  if (!bytes) return fail("payload.transaction is not base64");
   const tx = decodeTransaction(bytes);
-  if (typeof tx === "string") return `payload.transaction: ${tx}`;
+  if (typeof tx === "string") return fail(`payload.transaction: ${tx}`);
   const transfers = tx.instructions.filter(isTransferChecked);
-  if (transfers.length !== 1) return "payload.transaction must make exactly one token transfer";
-  const [transfer] = transfers as [Instruction];
-  const [, mint, , authority] = transfer.accounts;
-  if (!mint || !authority) return "payload.transaction's transfer uses address lookup tables";
+  if (transfers.length !== 1)
+    return fail("payload.transaction must make exactly one token transfer");
+  const [instruction] = transfers as [Instruction];
+  const [, mint, , authority] = instruction.accounts;
+  if (!mint || !authority) return fail("payload.transaction's transfer uses address lookup tables");
   const signer = tx.accountKeys.slice(0, tx.requiredSignatures).findIndex((k) => eq(k, authority));
   const signature = tx.signatures[signer];
   const feePayer = tx.accountKeys[0];
   if (signer < 0 || !signature || !feePayer) {
-    return "payload.transaction's transfer is not signed by its authority";
+    return fail("payload.transaction's transfer is not signed by its authority");
   }
-  const view = new DataView(transfer.data.buffer, transfer.data.byteOffset, 9);
-  return {
+  const view = new DataView(instruction.data.buffer, instruction.data.byteOffset, 9);
+  const transfer: Transfer = {
     mint: base58Encode(mint),
     authority: base58Encode(authority),
     replayKey: `sig:${base58Encode(signature)}`,
     amount: view.getBigUint64(1, true).toString(),
     feePayer: base58Encode(feePayer),
   };
+  return { ok: true, transfer };
+}
+
+function fail(reason: string): Read {
+  return { ok: false, reason };
 }
 
 function isTransferChecked(instruction: Instruction): boolean {
@@ -99,8 +108,9 @@ export const exactSvm: SchemeModule = {
   facilitatorExtra: ["feePayer"],
   offerExtra: () => ({}),
   check(payload, offered) {
-    const transfer = transferOf(payload);
-    if (typeof transfer === "string") return transfer;
+    const read = transferOf(payload);
+    if (!read.ok) return read.reason;
+    const { transfer } = read;
     if (transfer.mint !== offered.asset) return "payload.transaction transfers another token";
     if (transfer.amount !== offered.amount) {
       return "payload.transaction's transfer is not this resource's price";
@@ -114,11 +124,8 @@ export const exactSvm: SchemeModule = {
     return undefined;
   },
   identity(payload) {
-    const transfer = transferOf(payload);
-    if (typeof transfer === "string") return transfer;
-    return {
-      payer: transfer.authority,
-      replayKey: transfer.replayKey,
-    };
+    const read = transferOf(payload);
+    if (!read.ok) return read.reason;
+    return { payer: read.transfer.authority, replayKey: read.transfer.replayKey };
   },
 };

@@ -1,12 +1,9 @@
 import { Hono } from "hono/tiny";
 import { z } from "zod";
-import type { Env } from "../config";
-import { loadConfig } from "../config";
-import { PriceHistory, checkPriceTable } from "../kv";
-import type { PushResult, RevisionMeta, RollbackResult } from "../kv";
-import type { EnvDefaults } from "../pricing";
-import { adminError } from "./context";
-import type { AdminContext } from "./context";
+import { checkPriceTable } from "../../kv";
+import type { PushResult, RevisionMeta, RollbackResult } from "../../kv";
+import type { OperatorContext, OperatorEnv } from "../deps";
+import { adminError } from "./answers";
 import { isoOrNull } from "./dates";
 
 /**
@@ -28,17 +25,17 @@ const MAX_TABLE_BYTES = 4 * 1024 * 1024;
 const RollbackSchema = z.object({ to: z.number().int().min(0).optional() }).strict();
 
 /** The price-table routes, mounted under `/__x402/admin`. */
-export function priceRoutes(): Hono<{ Bindings: Env }> {
-  const routes = new Hono<{ Bindings: Env }>();
+export function priceRoutes(): Hono<OperatorEnv> {
+  const routes = new Hono<OperatorEnv>();
 
   routes.get("/prices", async (c) => {
-    const current = await historyOf(c).current();
+    const current = await c.var.deps.prices.current();
     if (!current) return adminError(c, 404, "not_found", "no price table is stored");
     return c.json({ ...metaView(current.meta), table: JSON.parse(current.raw) as unknown });
   });
 
   routes.get("/prices/versions", async (c) => {
-    const history = historyOf(c);
+    const history = c.var.deps.prices;
     const [current, kept] = await Promise.all([history.current(), history.list()]);
     const unkept = current && current.meta.revision === 0 ? [current.meta] : [];
     const versions = [...unkept, ...kept].map(metaView);
@@ -50,7 +47,7 @@ export function priceRoutes(): Hono<{ Bindings: Env }> {
     if (!Number.isSafeInteger(revision) || revision < 0) {
       return adminError(c, 400, "bad_request", "a revision is a whole number");
     }
-    const history = historyOf(c);
+    const history = c.var.deps.prices;
     const stored = revision === 0 ? await history.current() : await history.get(revision);
     if (!stored || stored.meta.revision !== revision) {
       return adminError(c, 404, "not_found", `revision ${revision} is not kept`);
@@ -59,24 +56,24 @@ export function priceRoutes(): Hono<{ Bindings: Env }> {
   });
 
   routes.post("/prices/validate", async (c) => {
-    const raw = await bodyOf(c);
-    if (raw instanceof Response) return raw;
-    const checked = checkPriceTable(raw, defaultsOf(c.env));
+    const body = await bodyOf(c);
+    if (!body.ok) return adminError(c, body.status, body.error, body.reason);
+    const checked = checkPriceTable(body.raw, c.var.deps.tableDefaults);
     if (!checked.ok) return invalid(c, checked.errors);
     const version = checked.table.version ?? null;
     return c.json({ ok: true, version, rules: checked.table.rules.length });
   });
 
   routes.put("/prices", async (c) => {
-    const raw = await bodyOf(c);
-    if (raw instanceof Response) return raw;
+    const body = await bodyOf(c);
+    if (!body.ok) return adminError(c, body.status, body.error, body.reason);
     const expectText = c.req.query("expect");
     const expect = expectText === undefined ? undefined : Number(expectText);
     if (expect !== undefined && (!Number.isSafeInteger(expect) || expect < 0)) {
       return adminError(c, 400, "bad_request", "expect must be the revision you last saw");
     }
     const note = c.req.query("note");
-    return answer(c, await historyOf(c).push(raw, { ...(note && { note }), expect }));
+    return answer(c, await c.var.deps.prices.push(body.raw, { ...(note && { note }), expect }));
   });
 
   routes.post("/prices/rollback", async (c) => {
@@ -92,7 +89,7 @@ export function priceRoutes(): Hono<{ Bindings: Env }> {
       const message = 'send {} (the revision before the live one) or {"to": <revision>}';
       return adminError(c, 400, "bad_request", message);
     }
-    return answer(c, await historyOf(c).rollback(parsed.data.to));
+    return answer(c, await c.var.deps.prices.rollback(parsed.data.to));
   });
 
   return routes;
@@ -103,36 +100,33 @@ function metaView(meta: RevisionMeta): Omit<RevisionMeta, "savedAt"> & { savedAt
   return { ...meta, savedAt: isoOrNull(meta.savedAt) };
 }
 
-function historyOf(c: AdminContext): PriceHistory {
-  return new PriceHistory(c.env.PRICES, defaultsOf(c.env));
-}
+/** A table body, or why it is refused (too large, or empty). */
+type TableBody =
+  { ok: true; raw: string } | { ok: false; status: 400 | 413; error: string; reason: string };
 
-/** The deployment defaults a table is resolved against, as the Worker resolves it. */
-function defaultsOf(env: Env): EnvDefaults {
-  const loaded = loadConfig(env);
-  if (loaded.ok) return { network: loaded.config.network, payTo: loaded.config.payTo };
-  return { network: env.NETWORK?.trim() || undefined, payTo: env.PAY_TO?.trim() || undefined };
-}
-
-async function bodyOf(c: AdminContext): Promise<string | Response> {
+async function bodyOf(c: OperatorContext): Promise<TableBody> {
+  const tooLarge = {
+    ok: false,
+    status: 413,
+    error: "too_large",
+    reason: `a price table may be at most ${MAX_TABLE_BYTES} bytes`,
+  } as const;
   const length = Number(c.req.header("Content-Length") ?? "0");
-  if (length > MAX_TABLE_BYTES) {
-    return adminError(c, 413, "too_large", `a price table may be at most ${MAX_TABLE_BYTES} bytes`);
-  }
+  if (length > MAX_TABLE_BYTES) return tooLarge;
   const raw = await c.req.text();
-  if (raw.length > MAX_TABLE_BYTES) {
-    return adminError(c, 413, "too_large", `a price table may be at most ${MAX_TABLE_BYTES} bytes`);
+  if (raw.length > MAX_TABLE_BYTES) return tooLarge;
+  if (raw.trim() === "") {
+    return { ok: false, status: 400, error: "bad_request", reason: "send the price table as JSON" };
   }
-  if (raw.trim() === "") return adminError(c, 400, "bad_request", "send the price table as JSON");
-  return raw;
+  return { ok: true, raw };
 }
 
-function invalid(c: AdminContext, errors: string[]): Response {
+function invalid(c: OperatorContext, errors: string[]): Response {
   const message = `the price table was not stored: ${errors.length} problem(s); the table in force is unchanged`;
   return c.json({ error: "invalid_price_table", message, errors }, 422);
 }
 
-function answer(c: AdminContext, result: PushResult | RollbackResult): Response {
+function answer(c: OperatorContext, result: PushResult | RollbackResult): Response {
   switch (result.type) {
     case "saved":
     case "unchanged":

@@ -1,13 +1,10 @@
-import type { DepsOf } from "../admin/context";
-import { routeNames } from "../admin/funnel-routes";
-import { Funnel } from "../funnel";
-import type { FunnelReport } from "../funnel";
-import { usdOf } from "../admin/money";
-import type { Env } from "../config";
-import { PriceHistory } from "../kv";
-import type { StoredTable } from "../kv";
-import type { Bucket, PendingPayment, StoredReceipt } from "../ledger";
-import type { EntitlementView } from "../sessions";
+import type { FunnelReport } from "../../funnel";
+import type { StoredTable } from "../../kv";
+import type { Bucket, PendingPayment, StoredReceipt } from "../../ledger";
+import type { EntitlementView } from "../../sessions";
+import type { OperatorDeps } from "../deps";
+import { usdOf } from "../money";
+import { routeNames } from "../route-names";
 
 /**
  * Everything the dashboard shows, gathered in one place: revenue over the last `days` (totals,
@@ -54,9 +51,8 @@ const DAY_MS = 86_400_000;
 const SESSION_PAYERS = 20;
 
 /** Gathers the dashboard's data; a part that fails is reported in `problems`, not thrown. */
-export async function dashboardData(env: Env, depsOf: DepsOf, days = 30): Promise<DashboardData> {
+export async function dashboardData(deps: OperatorDeps, days = 30): Promise<DashboardData> {
   const now = Date.now();
-  const deps = depsOf(env);
   const data: DashboardData = {
     now,
     days,
@@ -77,10 +73,9 @@ export async function dashboardData(env: Env, depsOf: DepsOf, days = 30): Promis
   const problem = (what: string) => (error: unknown) => {
     data.problems.push(`${what}: ${String(error)}`);
   };
-  const history = new PriceHistory(env.PRICES, {});
-  await history.current().then((table) => (data.table = table), problem("price table"));
-  const live = await deps?.tables.current().catch(() => undefined);
-  const ledger = deps?.ledger;
+  await deps.prices.current().then((table) => (data.table = table), problem("price table"));
+  const live = await deps.tables?.current().catch(() => undefined);
+  const ledger = deps.ledger;
   if (!ledger) {
     data.problems.push("receipts: the ledger is not configured (bind a D1 database as LEDGER)");
     return data;
@@ -104,7 +99,7 @@ export async function dashboardData(env: Env, depsOf: DepsOf, days = 30): Promis
   } catch (error) {
     problem("receipts")(error);
   }
-  if (deps.funnel instanceof Funnel) {
+  if (deps.funnel) {
     const range = { from: start, to: now + 1, stepMs: DAY_MS };
     const routeOf = routeNames(live?.ok ? live.table : undefined);
     data.funnel = await deps.funnel.report(ledger, range, routeOf).catch((error: unknown) => {
@@ -116,7 +111,7 @@ export async function dashboardData(env: Env, depsOf: DepsOf, days = 30): Promis
     problem("pending payments")(error);
     return [];
   });
-  const sessions = deps.sessions?.service;
+  const sessions = deps.sessions;
   if (sessions) {
     const payers = await ledger.sessionPayers(now - 366 * DAY_MS, SESSION_PAYERS).catch(() => []);
     const lists = await Promise.all(payers.map((payer) => sessions.list(payer).catch(() => [])));

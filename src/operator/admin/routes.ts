@@ -1,9 +1,9 @@
 import { Hono } from "hono/tiny";
-import type { Env } from "../config";
-import { adminRefusal } from "./auth";
+import { operatorAuth } from "../auth";
+import { withDeps } from "../deps";
+import type { OperatorDepsOf, OperatorEnv } from "../deps";
+import { adminError } from "./answers";
 import { configRoutes } from "./config-routes";
-import { adminError } from "./context";
-import type { DepsOf } from "./context";
 import { funnelRoutes } from "./funnel-routes";
 import { pendingRoutes } from "./pending-routes";
 import { priceRoutes } from "./prices-routes";
@@ -19,27 +19,32 @@ import { sessionRoutes } from "./sessions-routes";
  */
 
 /** The admin routes, to mount at `/__x402/admin`. */
-export function adminRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
-  const admin = new Hono<{ Bindings: Env }>();
+export function adminRoutes(depsOf: OperatorDepsOf): Hono<OperatorEnv> {
+  const admin = new Hono<OperatorEnv>();
 
+  admin.use("*", withDeps(depsOf));
+  admin.use(
+    "*",
+    operatorAuth({
+      cookie: false,
+      refuse: (c, refusal) =>
+        c.json({ error: refusal.error, message: refusal.message }, refusal.status, {
+          "Cache-Control": "no-store",
+          ...(refusal.status === 401 ? { "WWW-Authenticate": 'Bearer realm="x402-admin"' } : {}),
+        }),
+    }),
+  );
   admin.use("*", async (c, next) => {
-    const refusal = await adminRefusal(c.req.header("Authorization") ?? null, c.env.ADMIN_TOKEN);
-    if (refusal) {
-      return c.json({ error: refusal.error, message: refusal.message }, refusal.status, {
-        "Cache-Control": "no-store",
-        ...(refusal.status === 401 ? { "WWW-Authenticate": 'Bearer realm="x402-admin"' } : {}),
-      });
-    }
     c.header("Cache-Control", "no-store");
     await next();
   });
 
-  admin.route("/", sessionRoutes(depsOf));
+  admin.route("/", sessionRoutes());
   admin.route("/", priceRoutes());
-  admin.route("/", receiptRoutes(depsOf));
-  admin.route("/", pendingRoutes(depsOf));
-  admin.route("/", funnelRoutes(depsOf));
-  admin.route("/", configRoutes(depsOf));
+  admin.route("/", receiptRoutes());
+  admin.route("/", pendingRoutes());
+  admin.route("/", funnelRoutes());
+  admin.route("/", configRoutes());
 
   admin.all("*", (c) => adminError(c, 404, "not_found", "no such admin endpoint"));
   return admin;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { isShown, redactText, redactUrls, secretValues } from "../../src/admin/redact.ts";
-import type { Env } from "../../src/config.ts";
+import { isShown, redactText, redactUrls, secretValues } from "../../../src/operator/redact.ts";
+import type { Env } from "../../../src/config.ts";
 
 /** What of the configuration may be shown: decided by where a value came from, not its name. */
 

@@ -1,14 +1,14 @@
 import { Hono } from "hono/tiny";
-import { getCookie, setCookie, deleteCookie } from "hono/cookie";
+import { setCookie, deleteCookie } from "hono/cookie";
 import {
   DASHBOARD_COOKIE,
   DASHBOARD_SESSION_SECONDS,
   adminRefusal,
   dashboardCookieValue,
-  validDashboardCookie,
-} from "../admin/auth";
-import type { DepsOf } from "../admin/context";
-import type { Env } from "../config";
+  operatorAuth,
+} from "../auth";
+import { withDeps } from "../deps";
+import type { OperatorDepsOf, OperatorEnv } from "../deps";
 import { dashboardData } from "./data";
 import { escape } from "./html";
 import { dashboardPage } from "./page";
@@ -31,28 +31,33 @@ const PAGE_HEADERS = {
   "Referrer-Policy": "no-referrer",
 };
 
-/** The dashboard routes, to mount at `/__x402/dashboard`. */
-export function dashboardRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
-  const dashboard = new Hono<{ Bindings: Env }>();
+/** What the sign-in page says while `ADMIN_TOKEN` is not set. */
+const OFF = "the admin API is off: set ADMIN_TOKEN";
 
-  dashboard.get("/", async (c) => {
-    const secret = c.env.ADMIN_TOKEN;
-    if (!secret)
-      return c.body(loginPage("the admin API is off: set ADMIN_TOKEN"), 403, PAGE_HEADERS);
-    const bearer = await adminRefusal(c.req.header("Authorization") ?? null, secret);
-    const cookie = await validDashboardCookie(getCookie(c, DASHBOARD_COOKIE), secret);
-    if (bearer && !cookie) return c.body(loginPage(), 401, PAGE_HEADERS);
+/** The dashboard routes, to mount at `/__x402/dashboard`. */
+export function dashboardRoutes(depsOf: OperatorDepsOf): Hono<OperatorEnv> {
+  const dashboard = new Hono<OperatorEnv>();
+  dashboard.use("*", withDeps(depsOf));
+
+  const signedIn = operatorAuth({
+    cookie: true,
+    refuse: (c, refusal) =>
+      refusal.status === 403
+        ? c.body(loginPage(OFF), 403, PAGE_HEADERS)
+        : c.body(loginPage(), 401, PAGE_HEADERS),
+  });
+
+  dashboard.get("/", signedIn, async (c) => {
     const days = Number(c.req.query("days") ?? "30");
     if (!Number.isInteger(days) || days < 1 || days > 366) {
       return c.body(loginPage("days is a whole number from 1 to 366"), 400, PAGE_HEADERS);
     }
-    return c.body(dashboardPage(await dashboardData(c.env, depsOf, days)), 200, PAGE_HEADERS);
+    return c.body(dashboardPage(await dashboardData(c.var.deps, days)), 200, PAGE_HEADERS);
   });
 
   dashboard.post("/login", async (c) => {
-    const secret = c.env.ADMIN_TOKEN;
-    if (!secret)
-      return c.body(loginPage("the admin API is off: set ADMIN_TOKEN"), 403, PAGE_HEADERS);
+    const secret = c.var.deps.adminToken;
+    if (!secret) return c.body(loginPage(OFF), 403, PAGE_HEADERS);
     const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
     const token = typeof form["token"] === "string" ? form["token"] : "";
     if (await adminRefusal(`Bearer ${token}`, secret)) {

@@ -1,16 +1,52 @@
+import type { MiddlewareHandler } from "hono";
+import { getCookie } from "hono/cookie";
 import { hex } from "../encoding";
+import type { OperatorContext, OperatorEnv } from "./deps";
 
 /**
- * The admin API's authentication: `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant
- * time (both sides are hashed first, so even the length does not leak). When `ADMIN_TOKEN` is
- * not set the API is off.
+ * The operator's authentication, one middleware for the admin API and the dashboard:
+ * `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time (both sides are hashed first,
+ * so even the length does not leak), or on the dashboard its sign-in cookie (an HMAC of the
+ * token, not the token). When `ADMIN_TOKEN` is not set both are off.
  */
+
+/** Why a request is not allowed in. */
+export interface Refusal {
+  status: 401 | 403;
+  error: string;
+  message: string;
+}
+
+/** How a part of the operator side lets requests in and answers those it refuses. */
+export interface AuthOptions {
+  /** Whether the dashboard's sign-in cookie is accepted in place of the bearer token. */
+  cookie: boolean;
+  /** The answer to a refused request, in the part's own format (JSON, or a sign-in page). */
+  refuse(c: OperatorContext, refusal: Refusal): Response | Promise<Response>;
+}
+
+/**
+ * Lets a request through with the admin token (or, where `cookie` is set, a valid sign-in
+ * cookie), else answers with `refuse`. Runs after `withDeps` (src/operator/deps.ts).
+ */
+export function operatorAuth(options: AuthOptions): MiddlewareHandler<OperatorEnv> {
+  return async function operatorAuth(c, next) {
+    const secret = c.var.deps.adminToken;
+    const refusal = await adminRefusal(c.req.header("Authorization") ?? null, secret);
+    const signedIn =
+      refusal?.status === 401 &&
+      options.cookie &&
+      (await validDashboardCookie(getCookie(c, DASHBOARD_COOKIE), secret));
+    if (refusal && !signedIn) return options.refuse(c, refusal);
+    await next();
+  };
+}
 
 /** Why a request is not allowed, or undefined when it is. */
 export async function adminRefusal(
   authorization: string | null,
   secret: string | undefined,
-): Promise<{ status: 401 | 403; error: string; message: string } | undefined> {
+): Promise<Refusal | undefined> {
   if (!secret) {
     return {
       status: 403,

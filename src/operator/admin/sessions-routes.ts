@@ -1,10 +1,9 @@
 import { Hono } from "hono/tiny";
 import { z } from "zod";
-import type { Env } from "../config";
-import { EVM_ADDRESS } from "../pricing";
-import { adminError, sessionsOr503 } from "./context";
+import { EVM_ADDRESS } from "../../pricing";
+import type { OperatorEnv } from "../deps";
+import { adminError, needSessions } from "./answers";
 import { withIsoDates } from "./dates";
-import type { DepsOf } from "./context";
 
 /**
  * Admin calls on sessions: list a payer's passes, revoke one token or a payer's passes (all, or
@@ -22,35 +21,35 @@ const RevokeSchema = z.union([
 ]);
 
 /** The session routes, mounted under `/__x402/admin`. */
-export function sessionRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
-  const routes = new Hono<{ Bindings: Env }>();
+export function sessionRoutes(): Hono<OperatorEnv> {
+  const routes = new Hono<OperatorEnv>();
 
   routes.get("/sessions", async (c) => {
-    const sessions = sessionsOr503(c, depsOf);
-    if (sessions instanceof Response) return sessions;
+    const sessions = needSessions(c);
+    if (sessions.type === "respond") return sessions.response;
     const payer = c.req.query("payer") ?? "";
     if (!EVM_ADDRESS.test(payer)) {
       return adminError(c, 400, "bad_request", "payer must be a 0x address");
     }
-    const entitlements = (await sessions.list(payer)).map((entitlement) =>
+    const entitlements = (await sessions.part.list(payer)).map((entitlement) =>
       withIsoDates(entitlement, ["createdAt", "expiresAt"]),
     );
     return c.json({ payer: payer.toLowerCase(), entitlements });
   });
 
   routes.post("/sessions/revoke", async (c) => {
-    const sessions = sessionsOr503(c, depsOf);
-    if (sessions instanceof Response) return sessions;
+    const sessions = needSessions(c);
+    if (sessions.type === "respond") return sessions.response;
     const body = RevokeSchema.safeParse(await c.req.json().catch(() => undefined));
     if (!body.success) {
       const message = 'send JSON {"token": "..."} or {"payer": "0x...", "scope"?: "..."}';
       return adminError(c, 400, "bad_request", message);
     }
     if ("token" in body.data) {
-      const revoked = await sessions.revokeToken(body.data.token);
+      const revoked = await sessions.part.revokeToken(body.data.token);
       return c.json({ revoked: revoked ? 1 : 0 }, revoked ? 200 : 404);
     }
-    return c.json({ revoked: await sessions.revokePayer(body.data.payer, body.data.scope) });
+    return c.json({ revoked: await sessions.part.revokePayer(body.data.payer, body.data.scope) });
   });
 
   return routes;

@@ -1,10 +1,9 @@
 import { Hono } from "hono/tiny";
-import type { Env } from "../config";
-import type { ChainProver, Proof } from "../chain";
-import type { PendingPayment } from "../ledger";
-import { adminError, ledgerOr503 } from "./context";
+import type { ChainProver, Proof } from "../../chain";
+import type { PendingPayment } from "../../ledger";
+import type { OperatorEnv } from "../deps";
+import { adminError, needLedger } from "./answers";
 import { iso, isoOrNull } from "./dates";
-import type { DepsOf } from "./context";
 
 /**
  * Admin calls on pending payments (settlements whose outcome is unknown, src/ledger/pending.ts):
@@ -18,7 +17,7 @@ const MAX_LIMIT = 1000;
 
 /** A pending payment as the admin API shows it. */
 export interface PendingView extends Omit<PendingPayment, "since" | "checkedAt" | "validBefore"> {
-  /** ISO times (src/admin/dates.ts); `validBefore` is the authorization's deadline. */
+  /** ISO times (src/operator/admin/dates.ts); `validBefore` is the authorization's deadline. */
   since: string;
   checkedAt: string | null;
   validBefore: string | null;
@@ -27,12 +26,13 @@ export interface PendingView extends Omit<PendingPayment, "since" | "checkedAt" 
 }
 
 /** The pending-payment routes, mounted under `/__x402/admin`. */
-export function pendingRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
-  const routes = new Hono<{ Bindings: Env }>();
+export function pendingRoutes(): Hono<OperatorEnv> {
+  const routes = new Hono<OperatorEnv>();
 
   routes.get("/payments/pending", async (c) => {
-    const ledger = ledgerOr503(c, depsOf);
-    if (ledger instanceof Response) return ledger;
+    const needed = needLedger(c);
+    if (needed.type === "respond") return needed.response;
+    const ledger = needed.part;
     const limit = Number(c.req.query("limit") ?? 100);
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
       return adminError(c, 400, "bad_request", `limit is a whole number from 1 to ${MAX_LIMIT}`);
@@ -50,14 +50,15 @@ export function pendingRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
   });
 
   routes.post("/payments/pending/:payer/:key/check", async (c) => {
-    const ledger = ledgerOr503(c, depsOf);
-    if (ledger instanceof Response) return ledger;
-    const deps = depsOf(c.env);
+    const needed = needLedger(c);
+    if (needed.type === "respond") return needed.response;
+    const ledger = needed.part;
+    const deps = c.var.deps;
     const payer = c.req.param("payer").toLowerCase();
     const key = c.req.param("key").toLowerCase();
     const entry = await ledger.pending.get(payer, key);
     if (!entry) return adminError(c, 404, "not_found", "no such pending payment");
-    if (!deps?.payments?.resolve) {
+    if (!deps.payments?.resolve) {
       return adminError(c, 503, "payment_lock_unavailable", "the PAYMENTS binding is missing");
     }
     const proof = await proofOf(entry, deps.chain);

@@ -1,4 +1,4 @@
-import { amountLabel, transactionUrl } from "../admin/money";
+import { amountLabel, transactionUrl } from "../money";
 import { barChart, dayChart, funnelChart } from "./charts";
 import { funnelSection } from "./funnel-view";
 import { priceTableView } from "./table-view";

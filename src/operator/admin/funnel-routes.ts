@@ -1,13 +1,11 @@
 import { Hono } from "hono/tiny";
-import type { Env } from "../config";
-import { Funnel, funnelCsv } from "../funnel";
-import type { FunnelReport, Money } from "../funnel";
-import type { CompiledTable } from "../pricing";
-import { CREDIT_RULE } from "../ledger";
-import { adminError, ledgerOr503 } from "./context";
-import type { DepsOf } from "./context";
-import { usdOf } from "./money";
-import { timeRange } from "./receipts-routes";
+import { funnelCsv } from "../../funnel";
+import type { FunnelReport, Money } from "../../funnel";
+import type { OperatorEnv } from "../deps";
+import { usdOf } from "../money";
+import { routeNames } from "../route-names";
+import { adminError, needLedger } from "./answers";
+import { timeRange } from "./queries";
 
 /**
  * `GET /__x402/admin/funnel`: per rule and crawler, 402s served, payments made, payments refused
@@ -22,17 +20,18 @@ const STEPS: Record<string, number> = { minute: 60_000, hour: 3_600_000, day: 86
 const MAX_STEPS = 2000;
 
 /** The funnel routes, mounted under `/__x402/admin`. */
-export function funnelRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
-  const routes = new Hono<{ Bindings: Env }>();
+export function funnelRoutes(): Hono<OperatorEnv> {
+  const routes = new Hono<OperatorEnv>();
 
   routes.get("/funnel", async (c) => {
-    const ledger = ledgerOr503(c, depsOf);
-    if (ledger instanceof Response) return ledger;
-    const funnel = depsOf(c.env)?.funnel;
-    if (!(funnel instanceof Funnel))
-      return adminError(c, 503, "ledger_unavailable", "the funnel is not configured");
-    const range = timeRange(c);
-    if (typeof range === "string") return adminError(c, 400, "bad_request", range);
+    const needed = needLedger(c);
+    if (needed.type === "respond") return needed.response;
+    const ledger = needed.part;
+    const funnel = c.var.deps.funnel;
+    if (!funnel) return adminError(c, 503, "ledger_unavailable", "the funnel is not configured");
+    const parsed = timeRange(c);
+    if (!parsed.ok) return adminError(c, 400, "bad_request", parsed.reason);
+    const range = parsed.value;
     const stepName =
       c.req.query("step") ?? (range.to - range.from > 2 * 86_400_000 ? "day" : "hour");
     const stepMs = STEPS[stepName];
@@ -45,7 +44,7 @@ export function funnelRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
     if (format !== "json" && format !== "csv") {
       return adminError(c, 400, "bad_request", 'format is "json" or "csv"');
     }
-    const state = await depsOf(c.env)?.tables.current();
+    const state = await c.var.deps.tables?.current();
     const routeOf = routeNames(state?.ok ? state.table : undefined);
     const report = await funnel.report(ledger, { ...range, stepMs }, routeOf);
     if (format === "csv") {
@@ -63,19 +62,6 @@ export function funnelRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
   });
 
   return routes;
-}
-
-/**
- * What each rule label of the live table matches, for people: "/articles/:slug", with its host
- * when it names one, "(default)" for the table's default, "crawl credit" for top-ups.
- */
-export function routeNames(table: CompiledTable | undefined): (rule: string) => string | null {
-  const names = new Map<string, string>([[CREDIT_RULE, "crawl credit"]]);
-  for (const listed of table?.listing ?? []) {
-    const path = listed.path ?? "(default)";
-    names.set(listed.result.rule, listed.host ? `${listed.host}${path}` : path);
-  }
-  return (rule) => names.get(rule) ?? null;
 }
 
 function withUsd(report: FunnelReport & { unflushed: number }) {

@@ -1,5 +1,5 @@
-import { amountLabel } from "../admin/money";
-import type { FunnelFigures, FunnelLine, Money } from "../funnel";
+import { amountLabel } from "../money";
+import type { FunnelFigures, FunnelLine, Money } from "../../funnel";
 import type { FunnelBarStep } from "./charts";
 import type { DashboardData } from "./data";
 import { escape } from "./html";

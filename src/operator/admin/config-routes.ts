@@ -1,30 +1,29 @@
 import { Hono } from "hono/tiny";
-import type { Env } from "../config";
-import { loadConfig } from "../config";
-import { PRICE_TABLE_KEY, checkPriceTable } from "../kv";
-import type { DepsOf } from "./context";
-import { isShown, redactText, shownVariables } from "./redact";
+import { checkPriceTable } from "../../kv";
+import type { OperatorDeps, OperatorEnv } from "../deps";
+import { isShown, redactText, shownVariables } from "../redact";
 
 /**
  * Admin calls on the deployment itself: health (is each part usable now) and the effective
  * configuration. Secrets are never shown, whatever their variables are called (redact.ts): only
  * the few variables that hold no credential are shown, with URL credentials cut out; every other
  * variable is reported as set or not set, facilitator headers by name only, bindings by kind.
+ * The configuration is the one the Worker validated (src/app.ts), not parsed again here.
  */
 
 /** The health and configuration routes, mounted under `/__x402/admin`. */
-export function configRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
-  const routes = new Hono<{ Bindings: Env }>();
+export function configRoutes(): Hono<OperatorEnv> {
+  const routes = new Hono<OperatorEnv>();
 
   routes.get("/health", async (c) => {
-    const loaded = loadConfig(c.env);
-    const deps = depsOf(c.env);
-    const table = deps ? await deps.tables.current() : undefined;
-    const stored = await storedTableProblem(c.env);
-    const ledger = deps?.ledger;
+    const deps = c.var.deps;
+    const loaded = deps.config;
+    const table = deps.tables ? await deps.tables.current() : undefined;
+    const stored = await storedTableProblem(deps);
+    const ledger = deps.ledger;
     const parked = ledger ? await ledger.drain().catch((error: unknown) => String(error)) : null;
     const checks = {
-      configuration: loaded.ok ? "ok" : redactText(loaded.reason, c.env),
+      configuration: loaded.ok ? "ok" : loaded.reason,
       priceTable: !table
         ? "not loaded"
         : !table.ok
@@ -32,7 +31,7 @@ export function configRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
           : stored
             ? `serving the last good table; the stored one is rejected: ${stored}`
             : "ok",
-      sessions: deps?.sessions ? "ok" : "not configured",
+      sessions: deps.sessions ? "ok" : "not configured",
       ledger: !ledger
         ? "not configured"
         : typeof parked === "number"
@@ -47,19 +46,19 @@ export function configRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
   });
 
   routes.get("/config", (c) => {
-    const loaded = loadConfig(c.env);
-    const variables = shownVariables(c.env);
+    const { config: loaded, env } = c.var.deps;
+    const variables = shownVariables(env);
     const secrets: Record<string, "set" | "not set"> = {};
     const bindings: Record<string, string> = {};
-    for (const [name, value] of Object.entries(c.env as unknown as Record<string, unknown>)) {
+    for (const [name, value] of Object.entries(env as unknown as Record<string, unknown>)) {
       if (typeof value === "string") {
-        if (!isShown(c.env, name)) secrets[name] = value ? "set" : "not set";
+        if (!isShown(env, name)) secrets[name] = value ? "set" : "not set";
       } else if (value !== undefined && value !== null) {
         bindings[name] = kindOf(value);
       }
     }
     for (const name of ["ADMIN_TOKEN", "SESSION_SECRET"]) secrets[name] ??= "not set";
-    const redact = (text: string) => redactText(text, c.env);
+    const redact = (text: string) => redactText(text, env);
     const effective = loaded.ok
       ? {
           originUrl: redact(loaded.config.originUrl.href),
@@ -76,12 +75,12 @@ export function configRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
           facilitatorTimeoutMs: loaded.config.facilitatorTimeoutMs,
           payerHeader: loaded.config.payerHeader,
           sessions: loaded.config.sessionSecret !== undefined,
-          ledger: c.env.LEDGER !== undefined,
+          ledger: env.LEDGER !== undefined,
         }
       : null;
     return c.json({
       ok: loaded.ok,
-      reason: loaded.ok ? null : redact(loaded.reason),
+      reason: loaded.ok ? null : loaded.reason,
       effective,
       variables,
       secrets,
@@ -93,12 +92,10 @@ export function configRoutes(depsOf: DepsOf): Hono<{ Bindings: Env }> {
 }
 
 /** Why the table stored in KV would be refused now, or undefined when it is servable. */
-async function storedTableProblem(env: Env): Promise<string | undefined> {
-  const raw = await env.PRICES.get(PRICE_TABLE_KEY);
-  if (raw === null) return "no table is stored";
-  const loaded = loadConfig(env);
-  const defaults = loaded.ok ? { network: loaded.config.network, payTo: loaded.config.payTo } : {};
-  const checked = checkPriceTable(raw, defaults);
+async function storedTableProblem(deps: OperatorDeps): Promise<string | undefined> {
+  const stored = await deps.prices.current();
+  if (!stored) return "no table is stored";
+  const checked = checkPriceTable(stored.raw, deps.tableDefaults);
   return checked.ok ? undefined : checked.errors.join("; ");
 }
 

@@ -1,6 +1,6 @@
-import { durationText } from "../browser/text";
-import type { StoredTable } from "../kv";
-import { DEFAULT_RULE_ID, ruleIds } from "../pricing";
+import { durationText } from "../../browser";
+import type { StoredTable } from "../../kv";
+import { DEFAULT_RULE_ID, ruleIds } from "../../pricing";
 import { escape, when } from "./html";
 
 /**

@@ -1,2 +1,0 @@
-export { adminRoutes } from "./routes";
-export type { DepsOf } from "./context";
