@@ -6,7 +6,7 @@
  * cycle finding is scripts/import-cycles.ts.
  */
 import { readFileSync, readdirSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { join, relative } from "node:path";
 import ts from "typescript";
 import { cyclesOf, groupGraph } from "./import-cycles.ts";
 
@@ -56,8 +56,15 @@ for (const file of files) {
   graph.set(name, targets);
 }
 
-/** A file's folder under src/ (`src/pricing`), or the file itself when it sits in src/. */
-const folderOf = (file: string): string => (dirname(file) === "src" ? file : dirname(file));
+/**
+ * A file's area: its top folder under src/ (`src/pricing`; `src/operator/admin/x.ts` is in
+ * `src/operator`, whose subfolders may import their parent's shared modules), or the file itself
+ * when it sits in src/.
+ */
+const folderOf = (file: string): string => {
+  const parts = file.split("/");
+  return parts.length <= 2 ? file : parts.slice(0, 2).join("/");
+};
 
 const fileCycles = cyclesOf(graph);
 const folderCycles = cyclesOf(groupGraph(graph, folderOf));
