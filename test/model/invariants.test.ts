@@ -111,6 +111,20 @@ describe("a chunked answer that broke after its settlement", () => {
     expect(verdict([broke, retry], blind, "id-1").violations).toEqual([]);
   });
 
+  it("should be the same documented risk when the runtime answered the early break with its own 500", () => {
+    const early = { ...broke, status: 500, text: "Error: Network connection lost." };
+    const v = verdict([early], blind);
+    expect(v.violations).toEqual([]);
+    expect(v.risks.map((r) => r.invariant)).toEqual(["charged-with-content"]);
+  });
+
+  it("should be a violation when a 500 on that route is anything else", () => {
+    const other = { ...broke, status: 500, text: "Error: something the paywall threw" };
+    expect(verdict([other], blind).violations.map((r) => r.invariant)).toEqual(
+      expect.arrayContaining(["charged-with-content", "no-paywall-5xx"]),
+    );
+  });
+
   it("should be a violation when the answer announced its length", () => {
     const sized = { ...broke, behaviour: "resetsized" as const, path: "/pay/resetsized/s-1" };
     expect(verdict([sized], blind).violations.map((r) => r.invariant)).toEqual([

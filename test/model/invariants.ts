@@ -57,6 +57,21 @@ export const RETRY_BOUND =
   ).MAX_REPLAYS;
 
 /** Origin behaviours that excuse a 502/503 from the paywall (the origin itself failed). */
+/**
+ * The local runtime's own answer when the origin's chunked body broke before the Worker's
+ * answer went out (the settlement outlasted the origin's 50 ms before its reset, as under load):
+ * wrangler dev answers `500 Network connection lost` for the broken body instead of cutting a
+ * 200. The same break as a cut 200, seen earlier: not a 5xx of the paywall's making.
+ */
+function runtimeBodyBreak(o: Observation): boolean {
+  return (
+    o.behaviour === "reset" &&
+    !o.paywallShaped &&
+    o.status === 500 &&
+    o.text.includes("Network connection lost")
+  );
+}
+
 const ORIGIN_FAULTS = new Set([
   "reset",
   "resetsized",
@@ -164,7 +179,7 @@ export function judge(
       (o) =>
         o.behaviour === "reset" &&
         !o.paywallShaped &&
-        (o.status === 0 || (o.status >= 200 && o.status < 300)),
+        (o.status === 0 || (o.status >= 200 && o.status < 300) || runtimeBodyBreak(o)),
     );
 
   // Every delivered priced answer is covered by a transfer for its own operation.
@@ -297,7 +312,7 @@ export function judge(
       const key = keyOf(o);
       const excused =
         o.faulted || (key !== undefined && seq.troubled.has(key)) || ORIGIN_FAULTS.has(o.behaviour);
-      const fromOrigin = !o.paywallShaped && o.behaviour === "error";
+      const fromOrigin = !o.paywallShaped && (o.behaviour === "error" || runtimeBodyBreak(o));
       // A HEAD answer has no body to show whose error it is: its status and cause must do.
       const shaped = o.paywallShaped || o.method === "HEAD";
       check(
