@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parsePriceTable } from "../../src/pricing/index.ts";
-import { PAY_TO, USDC_BASE_SEPOLIA } from "./fixtures.ts";
+import { parsePriceTable } from "../../../src/pricing/index.ts";
+import { PAY_TO, USDC_BASE_SEPOLIA } from "../fixtures.ts";
 
 function errorsOf(json: unknown): string[] {
   const result = parsePriceTable(json);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cyclesOf, groupGraph } from "../../scripts/import-cycles.ts";
+import { cyclesOf, groupGraph } from "../../../scripts/import-cycles.ts";
 
 /** A graph from `from: to to …` lines. */
 function graph(edges: Record<string, string[]>): Map<string, Set<string>> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { compileTable, parsePriceTable } from "../../src/pricing/index.ts";
-import { derivedRuleId, ruleIds } from "../../src/pricing/rule-id.ts";
-import { BASE_SEPOLIA, PAY_TO } from "./fixtures.ts";
+import { compileTable, parsePriceTable } from "../../../src/pricing/index.ts";
+import { derivedRuleId, ruleIds } from "../../../src/pricing/rule-id.ts";
+import { BASE_SEPOLIA, PAY_TO } from "../fixtures.ts";
 
 /** Rules have stable names: receipts, the funnel and the admin API name rules by them. */
 
@@ -91,7 +91,7 @@ describe("rule ids", () => {
 
 describe("the price-table CLI's diff", () => {
   it("should name changed rules by their stable names, not by position", async () => {
-    const { diffTables } = await import("../../scripts/prices/diff.ts");
+    const { diffTables } = await import("../../../scripts/prices/diff.ts");
     const live = {
       rules: [
         { path: "/api/*", price: "$0.001" },

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { readPayee } from "../../src/paywall/quote-headers.ts";
-import { compileTable, parsePriceTable } from "../../src/pricing/index.ts";
-import type { CompiledTable, Lookup } from "../../src/pricing/index.ts";
-import { BASE_SEPOLIA, PAY_TO } from "./fixtures.ts";
+import { readPayee } from "../../../src/paywall/quote-headers.ts";
+import { compileTable, parsePriceTable } from "../../../src/pricing/index.ts";
+import type { CompiledTable, Lookup } from "../../../src/pricing/index.ts";
+import { BASE_SEPOLIA, PAY_TO } from "../fixtures.ts";
 
 /** Dynamic payees: the request picks the payee from a map in the table; no entry, no payment. */
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { dynamicAmount, parsePriceTable } from "../../src/pricing/index.ts";
-import { resolveDynamicPrice } from "../../src/pricing/dynamic-price.ts";
-import type { DynamicPrice } from "../../src/pricing/index.ts";
-import { BASE_SEPOLIA } from "./fixtures.ts";
+import { dynamicAmount, parsePriceTable } from "../../../src/pricing/index.ts";
+import { resolveDynamicPrice } from "../../../src/pricing/dynamic-price.ts";
+import type { DynamicPrice } from "../../../src/pricing/index.ts";
+import { BASE_SEPOLIA } from "../fixtures.ts";
 
 /** Dynamic prices: base + units × each, within [min, max], in exact atomic units. */
 

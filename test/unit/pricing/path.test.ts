@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { normalisePath } from "../../src/pricing/index.ts";
-import { normaliseAnyPath } from "../../src/pricing/path.ts";
+import { normalisePath } from "../../../src/pricing/index.ts";
+import { normaliseAnyPath } from "../../../src/pricing/path.ts";
 
 function accepted(raw: string): { forwardPath: string; matchPath: string } {
   const result = normalisePath(raw);

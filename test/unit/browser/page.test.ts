@@ -1,8 +1,8 @@
 import { decodePaymentRequiredHeader } from "@x402/core/http";
 import { describe, expect, it } from "vitest";
-import { challengeResponse } from "../../src/paywall/challenge-response.ts";
-import type { Offer } from "../../src/pricing/index.ts";
-import { OFFER, RESOURCE_URL } from "./fixtures.ts";
+import { challengeResponse } from "../../../src/paywall/challenge-response.ts";
+import type { Offer } from "../../../src/pricing/index.ts";
+import { OFFER, RESOURCE_URL } from "../fixtures.ts";
 
 /**
  * The browser paywall page (src/browser): what it says, that every value is escaped, that the

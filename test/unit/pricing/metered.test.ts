@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { compileTable, parsePriceTable } from "../../src/pricing/index.ts";
-import { BASE_SEPOLIA, PAY_TO } from "./fixtures.ts";
+import { compileTable, parsePriceTable } from "../../../src/pricing/index.ts";
+import { BASE_SEPOLIA, PAY_TO } from "../fixtures.ts";
 
 /** Metered rules when the table compiles. */
 

@@ -1,7 +1,7 @@
 import type { PaymentPayload } from "@x402/core/types";
 import { describe, expect, it } from "vitest";
-import { matchV1, matchV2 } from "../../src/payments/index.ts";
-import { requirementsV1, requirementsV2 } from "../../src/x402/index.ts";
+import { matchV1, matchV2 } from "../../../src/payments/index.ts";
+import { requirementsV1, requirementsV2 } from "../../../src/x402/index.ts";
 import {
   exactPayload,
   OFFER,
@@ -11,7 +11,7 @@ import {
   paymentV2,
   RESOURCE_URL,
   V1_BASE,
-} from "./fixtures.ts";
+} from "../fixtures.ts";
 
 const OFFERED = requirementsV2(OFFER);
 const OFFERED_V1 = requirementsV1(OFFER, RESOURCE_URL)!;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { atomicToUsd, defaultUsdc, usdToAtomic } from "../../src/pricing/index.ts";
-import { BASE_MAINNET, BASE_SEPOLIA, USDC_BASE_MAINNET, USDC_BASE_SEPOLIA } from "./fixtures.ts";
+import { atomicToUsd, defaultUsdc, usdToAtomic } from "../../../src/pricing/index.ts";
+import { BASE_MAINNET, BASE_SEPOLIA, USDC_BASE_MAINNET, USDC_BASE_SEPOLIA } from "../fixtures.ts";
 
 describe("usdToAtomic", () => {
   it.each([

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { compileTable, parsePriceTable } from "../../src/pricing/index.ts";
-import type { CompiledTable } from "../../src/pricing/index.ts";
-import { RuleIndex } from "../../src/pricing/rule-index.ts";
-import { ruleIds } from "../../src/pricing/rule-id.ts";
-import { BASE_SEPOLIA, PAY_TO } from "./fixtures.ts";
+import { compileTable, parsePriceTable } from "../../../src/pricing/index.ts";
+import type { CompiledTable } from "../../../src/pricing/index.ts";
+import { RuleIndex } from "../../../src/pricing/rule-index.ts";
+import { ruleIds } from "../../../src/pricing/rule-id.ts";
+import { BASE_SEPOLIA, PAY_TO } from "../fixtures.ts";
 
 const PATTERNS = [
   "/",

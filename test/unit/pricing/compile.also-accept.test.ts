@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { compileTable, offersOf, parsePriceTable } from "../../src/pricing/index.ts";
-import { BASE_SEPOLIA, PAY_TO, USDC_BASE_MAINNET } from "./fixtures.ts";
+import { compileTable, offersOf, parsePriceTable } from "../../../src/pricing/index.ts";
+import { BASE_SEPOLIA, PAY_TO, USDC_BASE_MAINNET } from "../fixtures.ts";
 
 /** `alsoAccept`: one rule, several networks, each resolved and checked when the table loads. */
 
