@@ -19,6 +19,10 @@ import type { ReplayStart } from "./replays";
  *
  * Each method runs its SQL without awaiting, so it is atomic under concurrent requests.
  *
+ * Why one file of about 450 lines: it is the payment's state machine (drawn below) and the one
+ * class whose SQL moves a row between its states; splitting the moves apart would hide which
+ * move the machine forbids. The replays' table lives apart (replays.ts).
+ *
  * A payment's life in the lock (the `state` column; "released" deletes the row):
  *
  *   (none) ──claim──▶ settling ──finish settled──▶ settled

@@ -13,6 +13,9 @@ import type { Access, Caller, EntitlementView, GrantInput, PayerSessions } from 
  * What a payer paid for is never lost to a store fault: a settled payment's pass, a use given
  * back after an origin error, a lease's unspent uses and the uses of a call whose answer was lost
  * are owed to the store until it confirms them (src/sessions/owed.ts), each applied once.
+ *
+ * Why one file of about 400 lines: every call below shares the same carrying of owed writes and
+ * the same lease bookkeeping with the isolate's memory, which only this closure holds.
  */
 
 /** Where a spent use lives, so it can be given back if the origin fails. */

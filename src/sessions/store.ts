@@ -13,6 +13,10 @@ import type { HeldPrice, Want } from "./scope";
  * already redeemed. Each method runs its SQL without awaiting anything, so it is atomic: use
  * counts stay exact however many requests arrive at once. An alarm purges what has expired.
  *
+ * Why one file of nearly 500 lines: a Durable Object's methods are its transactions, and each
+ * must see every table it moves in one synchronous block; the tables that can live apart already
+ * do (spends.ts, revocations.ts), and what stays here are the methods of one class.
+ *
  * Every write an isolate may have to repeat (the call's answer was lost, or the store could not
  * be reached) is applied at most once, by an id: a grant by its payment, a refund by its own id,
  * the return of a call's unspent uses by the call's id. Each use-counted spend is recorded with
