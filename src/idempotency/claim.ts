@@ -42,8 +42,9 @@ export async function paymentIdentity(
   const payload = record(facts.paymentPayload);
   const scheme = schemeFor(facts.scheme, facts.network);
   if (!scheme) return { ok: false, reason: `the ${facts.scheme} scheme is not accepted here` };
-  const who = scheme.identity(record(payload["payload"]));
-  if (typeof who === "string") return { ok: false, reason: who };
+  const read = scheme.identity(record(payload["payload"]));
+  if (!read.ok) return read;
+  const who = read.identity;
   const id = paymentIdOf(payload);
   if (id.type === "invalid") return { ok: false, reason: id.reason };
   if (id.type === "none" && facts.paymentIdRequired) {

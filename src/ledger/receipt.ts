@@ -104,5 +104,5 @@ function claimOf(payload: unknown, offer: Offer): PayerIdentity | undefined {
   const identity = schemeFor(offer.scheme, offer.network)?.identity(
     inner as Record<string, unknown>,
   );
-  return typeof identity === "object" ? identity : undefined;
+  return identity?.ok ? identity.identity : undefined;
 }

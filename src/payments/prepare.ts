@@ -88,5 +88,5 @@ export function preparePayment(
 /** Who the payload says pays (its scheme reads it), before the facilitator confirms it. */
 function payerOf(payload: Record<string, unknown>, offer: Offer): string | undefined {
   const identity = schemeFor(offer.scheme, offer.network)?.identity(payload);
-  return typeof identity === "object" ? identity.payer : undefined;
+  return identity?.ok ? identity.identity.payer : undefined;
 }

@@ -59,6 +59,9 @@ export interface Offer {
   metered?: Metered;
 }
 
+/** An offer resolved from a rule's terms, or why it cannot be. */
+export type ResolvedOffer = { ok: true; offer: Offer } | { ok: false; reason: string };
+
 /**
  * Resolves a price with a rule's terms (falling back to defaults) for `scheme`, or says why it
  * cannot be: the network's family and scheme must be registered (src/schemes), the payee must be
@@ -69,20 +72,31 @@ export function resolveOffer(
   terms: Terms & { brand?: Brand | undefined },
   scheme = "exact",
   payeeFromOrigin = false,
-): Offer | string {
+): ResolvedOffer {
   const network = terms.network;
-  if (!network) return "no network: set one on the rule, in defaults, or the NETWORK variable";
+  if (!network)
+    return {
+      ok: false,
+      reason: "no network: set one on the rule, in defaults, or the NETWORK variable",
+    };
   const family = familyOf(network);
-  if (!family) return `${network}: no chain family is registered for this network's namespace`;
+  if (!family)
+    return {
+      ok: false,
+      reason: `${network}: no chain family is registered for this network's namespace`,
+    };
   const module = schemeFor(scheme, network);
-  if (!module) return `the ${scheme} scheme is not available on ${network}`;
+  if (!module) return { ok: false, reason: `the ${scheme} scheme is not available on ${network}` };
   // A payee the origin names is filled in per request; until then nothing can pay "".
   const payTo = payeeFromOrigin ? "" : terms.payTo;
   if (payTo === undefined || (!payeeFromOrigin && !payTo)) {
-    return "no payTo: set one on the rule, in defaults, or the PAY_TO variable";
+    return {
+      ok: false,
+      reason: "no payTo: set one on the rule, in defaults, or the PAY_TO variable",
+    };
   }
   if (!payeeFromOrigin && !family.isAddress(payTo)) {
-    return `payTo ${payTo} is not ${family.addressHint} (${network})`;
+    return { ok: false, reason: `payTo ${payTo} is not ${family.addressHint} (${network})` };
   }
   const common = {
     scheme,
@@ -101,31 +115,42 @@ export function resolveOffer(
   const usdc = defaultUsdc(network);
   if (typeof price !== "string") {
     if (!family.isAddress(price.asset)) {
-      return `asset ${price.asset} is not ${family.addressHint} (${network})`;
+      return {
+        ok: false,
+        reason: `asset ${price.asset} is not ${family.addressHint} (${network})`,
+      };
     }
     const known = usdc && family.fold(usdc.address) === family.fold(price.asset) ? usdc : undefined;
-    const extra = module.offerExtra({
+    const stated = module.offerExtra({
       address: price.asset,
       decimals: known?.decimals ?? 0,
       ...(price.extra && { eip712: price.extra }),
     });
-    if (typeof extra === "string") return extra;
+    if (!stated.ok) return stated;
     const display = known ? atomicToUsd(price.amount, known.decimals) : "";
-    return { ...common, amount: price.amount, asset: price.asset, extra, display };
+    const offer = { ...common, amount: price.amount, asset: price.asset, extra: stated.extra };
+    return { ok: true, offer: { ...offer, display } };
   }
   if (!usdc) {
-    return `no default USDC is known on ${network} (known: ${knownNetworks().join(", ")}); give the price as {amount, asset, extra}`;
+    return {
+      ok: false,
+      reason: `no default USDC is known on ${network} (known: ${knownNetworks().join(", ")}); give the price as {amount, asset, extra}`,
+    };
   }
   const amount = usdToAtomic(price, usdc.decimals);
-  if (!amount.ok) return amount.reason;
-  const extra = module.offerExtra(usdc);
-  if (typeof extra === "string") return extra;
+  if (!amount.ok) return { ok: false, reason: amount.reason };
+  const stated = module.offerExtra(usdc);
+  if (!stated.ok) return stated;
+  const extra = stated.extra;
   return {
-    ...common,
-    amount: amount.amount,
-    asset: usdc.address,
-    extra,
-    display: atomicToUsd(amount.amount, usdc.decimals),
+    ok: true,
+    offer: {
+      ...common,
+      amount: amount.amount,
+      asset: usdc.address,
+      extra,
+      display: atomicToUsd(amount.amount, usdc.decimals),
+    },
   };
 }
 

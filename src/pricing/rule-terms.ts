@@ -52,12 +52,13 @@ export function resolveRule(
   const { session, alsoAccept, dynamicPrice, originPrice, metered, payee, ...ruleTerms } = rule;
   const terms = { ...context.base, ...stripUndefined(ruleTerms) };
   const fromOrigin = payee?.from === "origin";
-  const offer = resolveOffer(price, terms, metered ? "upto" : "exact", fromOrigin);
+  const resolved = resolveOffer(price, terms, metered ? "upto" : "exact", fromOrigin);
   const problem = (message: string) => context.errors.push(`${label}: ${message}`);
-  if (typeof offer === "string") {
-    problem(offer);
+  if (!resolved.ok) {
+    problem(resolved.reason);
     return { kind: "free", rule: name };
   }
+  const offer = resolved.offer;
   if (metered) addMetered(offer, rule, terms.maxTimeoutSeconds, problem);
   if (dynamicPrice) addDynamic(offer, rule, problem);
   if (originPrice) addOriginPrice(offer, rule, problem);
@@ -125,9 +126,10 @@ function alternativesOf(
   const seen = new Set([`${offer.network}|${offer.asset.toLowerCase()}`]);
   const alternatives: Offer[] = [];
   alsoAccept.forEach((other, i) => {
-    const resolved = resolveOffer(other.price, { ...terms, ...stripUndefined(other) });
+    const outcome = resolveOffer(other.price, { ...terms, ...stripUndefined(other) });
     const where = `${label}.alsoAccept[${i}]`;
-    if (typeof resolved === "string") return context.errors.push(`${where}: ${resolved}`);
+    if (!outcome.ok) return context.errors.push(`${where}: ${outcome.reason}`);
+    const resolved = outcome.offer;
     const key = `${resolved.network}|${resolved.asset.toLowerCase()}`;
     if (seen.has(key)) {
       return context.errors.push(`${where}: ${resolved.network} is already offered`);
@@ -154,10 +156,13 @@ export function withCrawl(
   if (price === undefined) return match;
   // A payee the origin names is the crawlers' payee too (asked for in the paid flow).
   const fromOrigin = rule.payee?.from === "origin";
-  const offer = resolveOffer(price, { ...base, ...stripUndefined(rule) }, "exact", fromOrigin);
-  if (typeof offer === "string") errors.push(`${label}: ${offer}`);
-  else if (defaultUsdc(offer.network)?.address.toLowerCase() !== offer.asset.toLowerCase()) {
+  const resolved = resolveOffer(price, { ...base, ...stripUndefined(rule) }, "exact", fromOrigin);
+  if (!resolved.ok) errors.push(`${label}: ${resolved.reason}`);
+  else if (
+    defaultUsdc(resolved.offer.network)?.address.toLowerCase() !==
+    resolved.offer.asset.toLowerCase()
+  ) {
     errors.push(`${label}: crawlers pay in USDC; give the rule a "$0.01"-style crawlerPrice`);
-  } else return { ...match, crawl: offer };
+  } else return { ...match, crawl: resolved.offer };
   return match;
 }

@@ -9,6 +9,9 @@ import type { ChainFamily, NetworkInfo } from "./types";
 /** An EVM address: 0x and 20 bytes of hex (any letter case). */
 export const EVM_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 
+/** Why an EVM token without its EIP-712 domain cannot be offered. */
+export const NO_DOMAIN = "an EVM token needs its EIP-712 domain (extra: {name, version})";
+
 function usdc(address: string, name: string): NetworkInfo["usdc"] {
   return { address, decimals: 6, eip712: { name, version: "2" } };
 }

@@ -1,4 +1,4 @@
-import { EVM_ADDRESS } from "./evm";
+import { EVM_ADDRESS, NO_DOMAIN } from "./evm";
 import { fields } from "./types";
 import type { SchemeModule } from "./types";
 
@@ -17,8 +17,8 @@ export const exactEvm: SchemeModule = {
   v1: true,
   facilitatorExtra: [],
   offerExtra(token) {
-    if (!token.eip712) return "an EVM token needs its EIP-712 domain (extra: {name, version})";
-    return { name: token.eip712.name, version: token.eip712.version };
+    if (!token.eip712) return { ok: false, reason: NO_DOMAIN };
+    return { ok: true, extra: { name: token.eip712.name, version: token.eip712.version } };
   },
   check(payload, offered) {
     const authorization = payload["authorization"];
@@ -40,16 +40,17 @@ export const exactEvm: SchemeModule = {
     const from = authorization["from"];
     const nonce = authorization["nonce"];
     if (typeof from !== "string" || !EVM_ADDRESS.test(from)) {
-      return "the payment's authorization has no valid from address";
+      return { ok: false, reason: "the payment's authorization has no valid from address" };
     }
     if (typeof nonce !== "string" || !NONCE.test(nonce)) {
-      return "the payment's authorization has no 32-byte hex nonce";
+      return { ok: false, reason: "the payment's authorization has no 32-byte hex nonce" };
     }
     const validBefore = Number(authorization["validBefore"]);
-    return {
+    const identity = {
       payer: from.toLowerCase(),
       replayKey: nonce.toLowerCase(),
       ...(Number.isFinite(validBefore) && { validUntil: validBefore }),
     };
+    return { ok: true, identity };
   },
 };

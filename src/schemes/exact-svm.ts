@@ -56,8 +56,9 @@ function readTransfer(text: unknown): Read {
   }
   const bytes = base64Decode(text);
   if (!bytes) return fail("payload.transaction is not base64");
-  const tx = decodeTransaction(bytes);
-  if (typeof tx === "string") return fail(`payload.transaction: ${tx}`);
+  const decoded = decodeTransaction(bytes);
+  if (!decoded.ok) return fail(`payload.transaction: ${decoded.reason}`);
+  const tx = decoded.transaction;
   const transfers = tx.instructions.filter(isTransferChecked);
   if (transfers.length !== 1)
     return fail("payload.transaction must make exactly one token transfer");
@@ -106,7 +107,7 @@ export const exactSvm: SchemeModule = {
   namespace: "solana",
   v1: false,
   facilitatorExtra: ["feePayer"],
-  offerExtra: () => ({}),
+  offerExtra: () => ({ ok: true, extra: {} }),
   check(payload, offered) {
     const read = transferOf(payload);
     if (!read.ok) return read.reason;
@@ -125,7 +126,8 @@ export const exactSvm: SchemeModule = {
   },
   identity(payload) {
     const read = transferOf(payload);
-    if (!read.ok) return read.reason;
-    return { payer: read.transfer.authority, replayKey: read.transfer.replayKey };
+    if (!read.ok) return read;
+    const { authority, replayKey } = read.transfer;
+    return { ok: true, identity: { payer: authority, replayKey } };
   },
 };

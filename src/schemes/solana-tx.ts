@@ -24,9 +24,14 @@ export interface SolanaTransaction {
 /** The largest transaction Solana accepts (a packet's payload). */
 export const MAX_TRANSACTION_BYTES = 1232;
 
+/** A decoded transaction, or why the bytes are not one. */
+export type DecodedTransaction =
+  { ok: true; transaction: SolanaTransaction } | { ok: false; reason: string };
+
 /** Decodes a transaction, or says why the bytes are not one. */
-export function decodeTransaction(bytes: Uint8Array): SolanaTransaction | string {
-  if (bytes.length > MAX_TRANSACTION_BYTES) return "the transaction is larger than Solana allows";
+export function decodeTransaction(bytes: Uint8Array): DecodedTransaction {
+  if (bytes.length > MAX_TRANSACTION_BYTES)
+    return { ok: false, reason: "the transaction is larger than Solana allows" };
   let at = 0;
   const fail = "the transaction is truncated or malformed";
   const byte = (): number => {
@@ -54,7 +59,8 @@ export function decodeTransaction(bytes: Uint8Array): SolanaTransaction | string
     const signatures = Array.from({ length: shortVec() }, () => take(64));
     const first = byte();
     const versioned = (first & 0x80) !== 0;
-    if (versioned && (first & 0x7f) !== 0) return "only legacy and v0 transactions are read";
+    if (versioned && (first & 0x7f) !== 0)
+      return { ok: false, reason: "only legacy and v0 transactions are read" };
     const requiredSignatures = versioned ? byte() : first;
     byte(); // read-only signed accounts
     byte(); // read-only unsigned accounts
@@ -74,13 +80,13 @@ export function decodeTransaction(bytes: Uint8Array): SolanaTransaction | string
         take(shortVec());
       }
     }
-    if (at !== bytes.length) return fail;
+    if (at !== bytes.length) return { ok: false, reason: fail };
     if (signatures.length !== requiredSignatures) {
-      return "the transaction's signatures do not match its signer count";
+      return { ok: false, reason: "the transaction's signatures do not match its signer count" };
     }
-    return { signatures, accountKeys, requiredSignatures, instructions };
+    return { ok: true, transaction: { signatures, accountKeys, requiredSignatures, instructions } };
   } catch (error) {
-    if (error instanceof RangeError) return fail;
+    if (error instanceof RangeError) return { ok: false, reason: fail };
     throw error;
   }
 }

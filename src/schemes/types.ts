@@ -64,11 +64,15 @@ export interface SchemeModule {
   /** Keys of `extra` only a facilitator can give (its fee payer, its settling address). */
   facilitatorExtra: readonly string[];
   /** The `extra` an offer of `token` states before the facilitator's keys, or why there is none. */
-  offerExtra(token: TokenInfo): Record<string, string> | string;
+  offerExtra(
+    token: TokenInfo,
+  ): { ok: true; extra: Record<string, string> } | { ok: false; reason: string };
   /** Why the scheme payload does not pay exactly `offered`; undefined when it does. */
   check(payload: Record<string, unknown>, offered: OfferedTerms): string | undefined;
   /** The payer and replay key of a scheme payload, or why it has none. */
-  identity(payload: Record<string, unknown>): PayerIdentity | string;
+  identity(
+    payload: Record<string, unknown>,
+  ): { ok: true; identity: PayerIdentity } | { ok: false; reason: string };
 }
 
 /** Whether `value` is a plain object (not null, not an array). */

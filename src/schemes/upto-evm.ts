@@ -1,4 +1,4 @@
-import { EVM_ADDRESS } from "./evm";
+import { EVM_ADDRESS, NO_DOMAIN } from "./evm";
 import { fields } from "./types";
 import type { SchemeModule } from "./types";
 
@@ -24,8 +24,8 @@ export const uptoEvm: SchemeModule = {
   v1: false,
   facilitatorExtra: ["facilitatorAddress"],
   offerExtra(token) {
-    if (!token.eip712) return "an EVM token needs its EIP-712 domain (extra: {name, version})";
-    return { ...token.eip712, assetTransferMethod: "permit2" };
+    if (!token.eip712) return { ok: false, reason: NO_DOMAIN };
+    return { ok: true, extra: { ...token.eip712, assetTransferMethod: "permit2" } };
   },
   check(payload, offered) {
     const permit = fields(payload["permit2Authorization"]);
@@ -55,16 +55,17 @@ export const uptoEvm: SchemeModule = {
     const from = permit["from"];
     const nonce = permit["nonce"];
     if (typeof from !== "string" || !EVM_ADDRESS.test(from)) {
-      return "the payment's permit has no valid from address";
+      return { ok: false, reason: "the payment's permit has no valid from address" };
     }
     if (typeof nonce !== "string" || !UINT.test(nonce)) {
-      return "the payment's permit has no decimal nonce";
+      return { ok: false, reason: "the payment's permit has no decimal nonce" };
     }
     const deadline = Number(permit["deadline"]);
-    return {
+    const identity = {
       payer: from.toLowerCase(),
       replayKey: `permit2:${BigInt(nonce).toString()}`,
       ...(Number.isFinite(deadline) && { validUntil: deadline }),
     };
+    return { ok: true, identity };
   },
 };
