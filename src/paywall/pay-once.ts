@@ -1,5 +1,5 @@
 import type { SettleResponse } from "@x402/core/types";
-import { paymentIdentity, sameResource } from "../idempotency";
+import { paymentIdentity } from "../idempotency";
 import type { ClaimResult } from "../idempotency";
 import { attempt } from "./attempt";
 import {
@@ -105,7 +105,7 @@ function claimedResource(paid: PaidRequest): string {
 
 /**
  * A copy of a settled payment: answered as src/paywall/replay.ts says, with the settlement it
- * copies when it is for what that payment bought (the same method, resource and binding), so a
+ * copies only when it is exactly what that payment bought (method, resource and binding), so a
  * seller whose record step is idempotent (a top-up's credit, once per settlement) can finish
  * what a failure left undone.
  */
@@ -116,7 +116,9 @@ async function copyOfSettled(
   settled: Extract<ClaimResult, { type: "settled" }>,
 ): Promise<PayResult> {
   const response = await settledBefore(replayOf(paid, deps, lock, settled));
-  if (!sameResource(settled.resource, lock.claim.resource)) {
+  // Exactly what that payment bought, its binding included: an older record names the URL
+  // alone, and a credit store keeps its top-ups per key, so it would credit another key again.
+  if (settled.resource !== lock.claim.resource) {
     return { type: "settled-before", response, settled: undefined };
   }
   const receipt = JSON.parse(settled.receipt) as SettleResponse;

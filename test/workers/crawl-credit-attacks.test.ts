@@ -1,9 +1,17 @@
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { CrawlerCredit } from "../../src/credit";
 import { crawl, crawlTable, freshKey, signedRequest } from "./crawler-helpers";
 import type { Signed } from "./crawler-helpers";
-import { call, facilitator, facilitatorCalls, paymentFor, putTable, unique } from "./helpers";
+import {
+  PAYER,
+  call,
+  facilitator,
+  facilitatorCalls,
+  paymentFor,
+  putTable,
+  unique,
+} from "./helpers";
 
 /**
  * Crawl credit under attack and faults: a copier of a top-up's payment header, and a credit
@@ -300,5 +308,33 @@ describe("a top-up settled while the credit store could not record it", () => {
     // The owner still gets what was paid for.
     expect((await send(owner)).status).toBe(200);
     expect(await afterOnePage(owner)).toBe("USD 0.005");
+  });
+
+  it("should not credit another key from a settled top-up recorded without its key (an older record)", async () => {
+    const owner = freshKey();
+    const copier = freshKey();
+    const path = `/__x402/crawl-credit?amount=0.01`;
+    const { header, nonce } = paymentFor(await crawl(path, { key: owner, method: "POST" }));
+    const send = async (key: number, vars: Record<string, unknown> = {}) =>
+      call(
+        await signedRequest(path, {
+          key,
+          method: "POST",
+          headers: { "payment-signature": header },
+        }),
+        { FACILITATOR_URLS: facilitator("ok"), ...vars },
+      );
+    expect((await send(owner, { CRAWL_CREDIT: creditWithBrokenTopUp() })).status).toBe(503);
+    // A record kept before claims named what they were bound to: its resource is the URL alone.
+    const stub = env.PAYMENTS!.get(env.PAYMENTS!.idFromName(`payer:${PAYER.toLowerCase()}`));
+    await runInDurableObject(stub, (_object, state) => {
+      state.storage.sql.exec(
+        "UPDATE payments SET resource = ? WHERE substr(key, -66) = ?",
+        `https://paywall.test${path}`,
+        nonce.toLowerCase(),
+      );
+    });
+    expect((await send(copier)).status).not.toBe(200);
+    expect(await afterOnePage(copier)).toBeNull();
   });
 });
