@@ -16,11 +16,12 @@ import {
   errorResponse,
   handleRequest,
   misconfiguredResponse,
+  RecentKeys,
   topUpCredit,
 } from "./paywall";
 import type { PaywallDeps, RequestContext } from "./paywall";
 import { DISCOVERY_PATH, LLMS_PATH, discoveryDocument, llmsText } from "./discovery";
-import { durablePaymentLocks } from "./idempotency";
+import { STALE_CLAIM_MS, durablePaymentLocks } from "./idempotency";
 import { durableSessions } from "./sessions";
 
 /**
@@ -34,6 +35,8 @@ type Setup = { ok: true; config: Config; deps: PaywallDeps } | { ok: false; reas
 
 /** Per isolate: the env object of each deployment maps to its validated setup, built once. */
 const setups = new WeakMap<Env, Setup>();
+/** Payments this isolate claimed lately, whatever the setup (src/paywall/pay-once.ts). */
+const claimedLately = new RecentKeys(1024, STALE_CLAIM_MS);
 /** Per isolate: the operator side's dependencies of each deployment, built once. */
 const operators = new WeakMap<Env, OperatorDeps>();
 /** Stores by KV binding and configuration, so the table cache outlives a changed env object. */
@@ -73,6 +76,7 @@ function buildDeps(env: Env, config: Config): PaywallDeps {
     origin: { base: config.originUrl, payerHeader: config.payerHeader },
     chain: chainProver(config.chainRpcUrls),
     payments: env.PAYMENTS ? durablePaymentLocks(env.PAYMENTS) : undefined,
+    claimedLately,
     quoteSecret: config.quoteSecret,
     sessions:
       env.SESSIONS && config.sessionSecret

@@ -1,3 +1,5 @@
+import type { VerifyResponse } from "@x402/core/types";
+import type { FacilitatorResult } from "../payments";
 import { meteredCharge } from "../pricing";
 import { answerKind, holdPaidAnswer, withoutContent } from "./answers";
 import { holdAnswer, isEventStream, settleAmount, settledAtEnd } from "./metered";
@@ -28,9 +30,14 @@ import type { Lock, SettleContext } from "./settle-once";
  * attempt's settlement may still have gone through). Any exception leaves it pending (503).
  */
 
+/** The facilitator's verify of the payment, started beside its claim (pay-once.ts). */
+export type Verifying = Promise<FacilitatorResult<VerifyResponse>>;
+
 /** Where the claim of the payment stands: claimed now, or pending from an earlier attempt. */
 export interface AttemptMode {
   mode: "fresh" | "pending";
+  /** A fresh claim's verify, when it was started beside the claim; else it starts now. */
+  verifying?: Verifying | undefined;
   /** A pending payment's transaction, when one is known. */
   transaction?: string | undefined;
   /** What a pending metered payment's settlement asked for, when known. */
@@ -113,7 +120,7 @@ async function attemptOnce(
     }
   }
   if (mode === "fresh") {
-    const verified = await deps.facilitator.verify(prepared.request);
+    const verified = await (at.verifying ?? deps.facilitator.verify(prepared.request));
     if (verified.type === "unavailable") {
       await release();
       return respond(errorResponse("facilitator_unavailable", verified.reason, verified.status));

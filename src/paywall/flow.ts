@@ -1,3 +1,4 @@
+import type { RecentKeys } from "./recent-keys";
 import type { ChainProver } from "../chain";
 import type { TableState } from "../kv";
 import type { Facilitator } from "../payments";
@@ -44,6 +45,8 @@ export interface PaywallDeps {
   sessions?: SessionDeps | undefined;
   /** The at-most-once lock on payments (`PAYMENTS`); absent without the binding. */
   payments?: PaymentLockService | undefined;
+  /** Payments this isolate claimed lately (src/paywall/pay-once.ts). */
+  claimedLately?: RecentKeys | undefined;
   /** Web Bot Auth verification and prepaid crawl credit (pay-per-crawl). */
   crawlers?: CrawlerDeps | undefined;
   /** The receipts ledger (`LEDGER`, D1); absent without the binding. */

@@ -4,3 +4,4 @@ export { MISCONFIGURED_MESSAGE, errorResponse, misconfiguredResponse } from "./r
 export type { ErrorCode } from "./responses";
 export { CREDIT_PATH, topUpCredit } from "./credit-top-up";
 export type { CrawlerDeps } from "./crawler-gate";
+export { RecentKeys } from "./recent-keys";

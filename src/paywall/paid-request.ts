@@ -1,3 +1,4 @@
+import type { RecentKeys } from "./recent-keys";
 import type { SettleResponse } from "@x402/core/types";
 import type { ChainProver } from "../chain";
 import type { PaymentLockService } from "../idempotency";
@@ -33,6 +34,11 @@ export interface PayOnceDeps {
   chain?: ChainProver | undefined;
   /** The ledger, whose index of pending payments the operator reads. */
   ledger?: ReceiptsLedger | undefined;
+  /**
+   * Payments this isolate claimed lately: a copy of one is claimed before it is verified;
+   * others are verified beside their claim (pay-once.ts). Absent: every one is.
+   */
+  claimedLately?: RecentKeys | undefined;
 }
 
 /** One paid request, ready for the facilitator. */

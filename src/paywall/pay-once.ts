@@ -2,6 +2,7 @@ import type { SettleResponse } from "@x402/core/types";
 import { paymentIdentity } from "../idempotency";
 import type { ClaimResult } from "../idempotency";
 import { attempt } from "./attempt";
+import type { Verifying } from "./attempt";
 import {
   content,
   keptPending,
@@ -63,11 +64,16 @@ export async function payOnce(paid: PaidRequest, deps: PayOnceDeps): Promise<Pay
     }
     claim = { ...claim, digest };
   }
+  // The verify moves no money: it runs beside the claim, and its answer counts only for the
+  // request that acquires the payment. A copy this isolate has seen is claimed first, so
+  // retries and copies do not each cost the facilitator a verify.
+  const seen = deps.claimedLately?.seen(claim.key) === true;
+  const verifying = seen ? undefined : verifyBeside(paid, deps);
   const claimed = await deps.payments.claim(payer, claim);
   const lock = { service: deps.payments, payer, claim };
   switch (claimed.type) {
     case "acquired":
-      return attempt(paid, deps, lock, { mode: "fresh" });
+      return attempt(paid, deps, lock, { mode: "fresh", verifying });
     case "pending": {
       const { transaction, charged, served } = claimed;
       return attempt(paid, deps, lock, { mode: "pending", transaction, charged, served });
@@ -95,6 +101,13 @@ export async function payOnce(paid: PaidRequest, deps: PayOnceDeps): Promise<Pay
         ),
       );
   }
+}
+
+/** Starts the facilitator's verify; its rejection surfaces only where it is awaited. */
+function verifyBeside(paid: PaidRequest, deps: PayOnceDeps): Verifying {
+  const verifying = deps.facilitator.verify(paid.prepared.request);
+  verifying.catch(() => undefined);
+  return verifying;
 }
 
 /** What the lock compares: method, resource URL and the party bound to (store.ts `Claim`). */
