@@ -1,6 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { CrawlerCredit } from "../../src/credit";
+import type { CrawlerCredit, DebitInput } from "../../src/credit";
 import { crawl, crawlTable, freshKey, signedRequest } from "./crawler-helpers";
 import type { Signed } from "./crawler-helpers";
 import {
@@ -46,80 +46,55 @@ async function afterOnePage(key: number): Promise<string | null> {
   return page.headers.get("crawler-credit-remaining");
 }
 
-/** `CRAWL_CREDIT` whose objects work, except that every debit's answer is lost after it is made. */
-function creditLosingDebitAnswers(): DurableObjectNamespace<CrawlerCredit> {
-  const real = env.CRAWL_CREDIT!;
+type CreditMethod = "topUp" | "debit" | "balance" | "useNonce" | "refund";
+type CreditCall = (...args: unknown[]) => Promise<unknown>;
+
+/**
+ * `CRAWL_CREDIT` whose objects work, except the methods in `faults`: each is called with the
+ * real object's method (`real`) and the call's arguments, and answers in its place.
+ */
+function creditWith(
+  faults: Partial<Record<CreditMethod, (real: CreditCall, ...args: unknown[]) => Promise<unknown>>>,
+): DurableObjectNamespace<CrawlerCredit> {
+  const namespace = env.CRAWL_CREDIT!;
+  const methods: CreditMethod[] = ["topUp", "debit", "balance", "useNonce", "refund"];
   return {
-    idFromName: (name: string) => real.idFromName(name),
-    idFromString: (id: string) => real.idFromString(id),
+    idFromName: (name: string) => namespace.idFromName(name),
+    idFromString: (id: string) => namespace.idFromString(id),
     get: (id: DurableObjectId) => {
-      const stub = real.get(id) as unknown as Record<string, (...args: unknown[]) => unknown>;
-      const through =
-        (method: string) =>
-        (...args: unknown[]) =>
-          stub[method]!(...args);
-      return {
-        topUp: through("topUp"),
-        balance: through("balance"),
-        useNonce: through("useNonce"),
-        refund: through("refund"),
-        debit: async (...args: unknown[]) => {
-          await stub.debit!(...args);
-          throw new Error("injected: the debit's answer was lost");
-        },
-      };
+      const stub = namespace.get(id) as unknown as Record<CreditMethod, CreditCall>;
+      const wrapped = methods.map((method) => {
+        const real: CreditCall = (...args) => stub[method](...args);
+        const fault = faults[method];
+        return [method, fault ? (...args: unknown[]) => fault(real, ...args) : real];
+      });
+      return Object.fromEntries(wrapped) as Record<CreditMethod, CreditCall>;
     },
   } as unknown as DurableObjectNamespace<CrawlerCredit>;
+}
+
+const storeDown = async (): Promise<never> => {
+  throw new Error("injected: the credit store could not be reached");
+};
+
+/** `CRAWL_CREDIT` whose objects work, except that every debit's answer is lost after it is made. */
+function creditLosingDebitAnswers(): DurableObjectNamespace<CrawlerCredit> {
+  return creditWith({
+    debit: async (real, ...args) => {
+      await real(...args);
+      throw new Error("injected: the debit's answer was lost");
+    },
+  });
 }
 
 /** `CRAWL_CREDIT` whose objects work, except that crediting a top-up fails. */
 function creditWithBrokenTopUp(): DurableObjectNamespace<CrawlerCredit> {
-  const real = env.CRAWL_CREDIT!;
-  return {
-    idFromName: (name: string) => real.idFromName(name),
-    idFromString: (id: string) => real.idFromString(id),
-    get: (id: DurableObjectId) => {
-      const stub = real.get(id) as unknown as Record<string, (...args: unknown[]) => unknown>;
-      const through =
-        (method: string) =>
-        (...args: unknown[]) =>
-          stub[method]!(...args);
-      return {
-        debit: through("debit"),
-        balance: through("balance"),
-        useNonce: through("useNonce"),
-        refund: through("refund"),
-        topUp: async () => {
-          throw new Error("injected: the credit store could not be reached");
-        },
-      };
-    },
-  } as unknown as DurableObjectNamespace<CrawlerCredit>;
+  return creditWith({ topUp: storeDown });
 }
 
 /** `CRAWL_CREDIT` whose objects work, except that giving a debit back fails. */
 function creditWithBrokenRefund(): DurableObjectNamespace<CrawlerCredit> {
-  const real = env.CRAWL_CREDIT!;
-  return {
-    idFromName: (name: string) => real.idFromName(name),
-    idFromString: (id: string) => real.idFromString(id),
-    get: (id: DurableObjectId) => {
-      const stub = real.get(id) as unknown as Record<string, (...args: unknown[]) => unknown>;
-      const through =
-        (method: string) =>
-        (...args: unknown[]) =>
-          stub[method]!(...args);
-      return {
-        topUp: through("topUp"),
-        debit: through("debit"),
-        balance: through("balance"),
-        useNonce: through("useNonce"),
-        refund: async () => {
-          throw new Error("injected: the credit store could not be reached");
-        },
-      };
-    },
-  } as unknown as DurableObjectNamespace<CrawlerCredit>;
+  return creditWith({ refund: storeDown });
 }
 
 describe("a copier of a top-up's payment header", () => {
@@ -248,6 +223,36 @@ describe("a credit store whose answer to a debit is lost", () => {
     expect(said).not.toContain("nothing was charged");
     expect(said).toContain("will be given back");
     // Both pages bought are still there to be read.
+    expect(await afterOnePage(key)).toBe("USD 0.005");
+    expect(await afterOnePage(key)).toBe("USD 0.00");
+    expect(await afterOnePage(key)).toBeNull();
+  });
+
+  it("should never make a debit that arrives at the store after it was given back (its call failed on the way, then landed late)", async () => {
+    const key = freshKey();
+    expect((await topUp("0.01", { key })).status).toBe(200); // 2 pages at USD 0.005
+    const late: unknown[][] = [];
+    const failed = await call(
+      await signedRequest(`/blog/${unique()}`, {
+        key,
+        headers: { "crawler-max-price": "USD 0.005" },
+      }),
+      {
+        CRAWL_CREDIT: creditWith({
+          debit: async (_real, ...args) => {
+            late.push(args);
+            throw new Error("injected: the debit's call failed before the store saw it");
+          },
+        }),
+      },
+    );
+    expect(failed.status).toBe(503);
+    // The isolate gave the debit back (after the answer); now the call lands at the store.
+    expect(late).toHaveLength(1);
+    const [input, refunds] = late[0] as [DebitInput, string[]];
+    const stub = env.CRAWL_CREDIT!.get(env.CRAWL_CREDIT!.idFromName(input.keyid));
+    const landed = await stub.debit(input, refunds);
+    expect(landed).toEqual({ ok: false, reason: "given-back" });
     expect(await afterOnePage(key)).toBe("USD 0.005");
     expect(await afterOnePage(key)).toBe("USD 0.00");
     expect(await afterOnePage(key)).toBeNull();
