@@ -186,6 +186,7 @@ async function attemptOnce(
       request: prepared.request,
       max: prepared.offer.amount,
       payer,
+      owed: mode === "pending" ? at.charged : undefined,
       giveUp: async () => giveUp(),
     });
   }

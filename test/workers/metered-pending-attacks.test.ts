@@ -46,6 +46,8 @@ afterEach(() => {
 interface World {
   /** The usage the origin reports to each request, in turn. */
   usages: number[];
+  /** Once this few usages are left to report, the origin answers with an event stream. */
+  streamFrom?: number | undefined;
   /** The amounts settle was asked for, in order. */
   settles: string[];
   /** A settlement submitted but not mined yet (its answer lost). */
@@ -89,6 +91,13 @@ function fake(world: World, mode: string): void {
     }
     if (url.startsWith(ORIGIN)) {
       const usage = world.usages.shift() ?? 1;
+      if (world.streamFrom !== undefined && world.usages.length < world.streamFrom) {
+        const events =
+          `data: {"text":"metered answer"}\n\n` +
+          `data: {"usage":{"total_tokens":${usage}}}\n\n` +
+          "data: [DONE]\n\n";
+        return new Response(events, { headers: { "Content-Type": "text/event-stream" } });
+      }
       return Response.json(
         { text: "metered answer", usage: { total_tokens: usage } },
         { headers: { "x-usage": String(usage) } },
@@ -228,5 +237,35 @@ describe.each([
     expect(await copy.json()).toMatchObject({ text: "metered answer" });
     // Every settle of the one permit asked for the same amount.
     expect(new Set(world.settles)).toEqual(new Set([charged]));
+  });
+});
+
+describe("a pending metered payment whose JSON answer was withheld, copied by a request the origin streams to", () => {
+  it("should settle the stream's end for what the lost settlement asked for and record it paid (regression: it settled the stream's usage, found no transfer of it and refused a paid payment after the stream went out)", async () => {
+    const first = 1 + Math.floor(Math.random() * 400);
+    const second = first + 1 + Math.floor(Math.random() * 50);
+    const mode = `metered-pending-${unique()}`;
+    const path = `/sse/${unique()}`;
+    const { header, nonce, payer } = await uptoPayment(path, mode);
+    const world: World = { usages: [first, second], streamFrom: 1, settles: [], payer, nonce };
+    fake(world, mode);
+
+    const lost = await send(path, header, mode);
+    expect(lost.status).toBe(502);
+    const charged = String(first * 100);
+
+    const copy = await send(path, header, mode);
+    expect(copy.status).toBe(200);
+    const text = await copy.text();
+    expect(text).toContain("metered answer");
+    expect(world.mined?.amount).toBe(charged);
+    // The stream closes with the receipt of the one transfer, not a settlement error.
+    expect(text).toContain("event: x402-payment-response");
+    expect(text).toContain(world.mined!.hash);
+    expect(new Set(world.settles)).toEqual(new Set([charged]));
+    // A further copy is told it settled (the stream went out), never refused.
+    const again = await send(path, header, mode);
+    expect(again.status).toBe(409);
+    expect(await again.text()).toContain("payment_already_settled");
   });
 });
