@@ -1,5 +1,5 @@
 import { env, runInDurableObject } from "cloudflare:test";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { CrawlerCredit, DebitInput } from "../../src/credit";
 import { crawl, crawlTable, freshKey, signedRequest } from "./crawler-helpers";
 import type { Signed } from "./crawler-helpers";
@@ -20,6 +20,10 @@ import {
 
 beforeEach(async () => {
   await putTable(crawlTable());
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
 });
 
 /** Buys `usd` of credit for key `key`; returns the top-up's answer. */
@@ -342,4 +346,70 @@ describe("a top-up settled while the credit store could not record it", () => {
     expect((await send(copier)).status).not.toBe(200);
     expect(await afterOnePage(copier)).toBeNull();
   });
+});
+
+describe("a top-up whose settlement is named twice", () => {
+  // Known hole: a top-up is credited once per `reference`, its transaction or, for a receipt
+  // without one, its authorization; a payment credited under one and concluded later under the
+  // other (an abandoned claim proven from the chain) is credited twice. The fix is to credit by
+  // both names (the store treating either as seen, and recording both).
+  it.fails(
+    "should credit a top-up once when its receipt named no transaction and its abandoned claim is later proven from the chain (hole: the credit is keyed by the settlement's reference, authorization:<key> first, then network:<tx>)",
+    async () => {
+      // A facilitator answers success with an empty transaction (it did transfer), and the
+      // lock's "settled" write is lost; the claim goes stale. The owner's next copy concludes it
+      // from the chain, whose transfer names the transaction: another reference, credited again.
+      const key = freshKey();
+      const path = `/__x402/crawl-credit?amount=0.01`;
+      const { header, nonce } = paymentFor(await crawl(path, { key, method: "POST" }));
+      const mode = `no-tx-${unique()}`;
+      const real = globalThis.fetch;
+      vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+        const url = input instanceof Request ? input.url : String(input);
+        const answer = await real(input, init);
+        if (!url.endsWith(`/${mode}/settle`)) return answer;
+        const body = (await answer.json()) as Record<string, unknown>;
+        return Response.json({ ...body, transaction: "" });
+      });
+      const locks = env.PAYMENTS!;
+      const losingSettled = {
+        idFromName: (name: string) => locks.idFromName(name),
+        get: (id: DurableObjectId) => {
+          const stub = locks.get(id);
+          return {
+            claim: (c: never) => stub.claim(c),
+            finish: (k: string, outcome: { type: string }) =>
+              outcome.type === "settled"
+                ? Promise.reject(new Error("injected: the settled record was lost"))
+                : stub.finish(k, outcome as never),
+          };
+        },
+      };
+      const send = async (vars: Record<string, unknown>) =>
+        call(
+          await signedRequest(path, {
+            key,
+            method: "POST",
+            headers: { "payment-signature": header },
+          }),
+          vars,
+        );
+      const first = await send({ FACILITATOR_URLS: facilitator(mode), PAYMENTS: losingSettled });
+      expect(first.status).toBe(200);
+      expect(await first.json()).toMatchObject({ added: "USD 0.01" });
+      // The claim is left "settling" past the stale limit.
+      const stub = locks.get(locks.idFromName(`payer:${PAYER.toLowerCase()}`));
+      await runInDurableObject(stub, (_object, state) => {
+        state.storage.sql.exec(
+          "UPDATE payments SET updated_at = updated_at - 130000 WHERE substr(key, -66) = ?",
+          nonce.toLowerCase(),
+        );
+      });
+      await send({ FACILITATOR_URLS: facilitator("ok") });
+      // One payment of USD 0.01: two pages at USD 0.005, no more.
+      expect(await afterOnePage(key)).toBe("USD 0.005");
+      expect(await afterOnePage(key)).toBe("USD 0.00");
+      expect(await afterOnePage(key)).toBeNull();
+    },
+  );
 });
