@@ -193,6 +193,7 @@ async function attemptOnce(
       request: prepared.request,
       max: prepared.offer.amount,
       payer,
+      owed: mode === "pending" ? at.charged : undefined,
       giveUp: async () => giveUp(),
     });
   }
@@ -205,6 +206,13 @@ async function attemptOnce(
     }
     toSettle = settleAmount(prepared.request, charge.amount);
     charged = charge.amount;
+  }
+  if (mode === "pending" && at.charged !== undefined && charged !== undefined) {
+    // The earlier settlement asked for `at.charged` and may have moved it (the permit moves
+    // once): the copy settles, and the chain is searched for, exactly that amount, whatever
+    // usage the origin reports now; another amount would read a paid permit as diverted.
+    charged = at.charged;
+    toSettle = settleAmount(prepared.request, charged);
   }
   if (!streams) {
     // A body that breaks before it is read is not charged (a short one is read first).

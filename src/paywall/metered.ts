@@ -81,6 +81,11 @@ export interface StreamPayment {
   /** The maximum signed for (the offer's amount). */
   max: string;
   payer: string | undefined;
+  /**
+   * What an earlier settlement of this (pending) payment asked for: the permit moves once, so
+   * the stream's end settles exactly that, whatever usage it reports.
+   */
+  owed?: string | undefined;
   /** Lets the payment go, nothing charged (released, or kept pending). */
   giveUp(): Promise<unknown>;
 }
@@ -92,13 +97,15 @@ export interface StreamPayment {
  * settlement happens after the paid step has answered.
  */
 export function settledAtEnd(origin: Response, payment: StreamPayment): PayResult {
-  const { ctx, mode, metered, max, payer } = payment;
-  const settle = (amount: string) =>
-    settleOnce(ctx, mode, settleAmount(payment.request, amount), {
+  const { ctx, mode, metered, max, payer, owed } = payment;
+  const settle = (used: string) => {
+    const amount = owed ?? used;
+    return settleOnce(ctx, mode, settleAmount(payment.request, amount), {
       charged: amount,
       payer,
       served: true,
     });
+  };
   return {
     type: "stream",
     open: (record: (settled: Settled) => Promise<void>) =>

@@ -1,6 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
-import { beforeEach, describe, expect, it } from "vitest";
-import type { CrawlerCredit } from "../../src/credit";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { CrawlerCredit, DebitInput } from "../../src/credit";
 import { crawl, crawlTable, freshKey, signedRequest } from "./crawler-helpers";
 import type { Signed } from "./crawler-helpers";
 import {
@@ -20,6 +20,10 @@ import {
 
 beforeEach(async () => {
   await putTable(crawlTable());
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
 });
 
 /** Buys `usd` of credit for key `key`; returns the top-up's answer. */
@@ -46,80 +50,55 @@ async function afterOnePage(key: number): Promise<string | null> {
   return page.headers.get("crawler-credit-remaining");
 }
 
-/** `CRAWL_CREDIT` whose objects work, except that every debit's answer is lost after it is made. */
-function creditLosingDebitAnswers(): DurableObjectNamespace<CrawlerCredit> {
-  const real = env.CRAWL_CREDIT!;
+type CreditMethod = "topUp" | "debit" | "balance" | "useNonce" | "refund";
+type CreditCall = (...args: unknown[]) => Promise<unknown>;
+
+/**
+ * `CRAWL_CREDIT` whose objects work, except the methods in `faults`: each is called with the
+ * real object's method (`real`) and the call's arguments, and answers in its place.
+ */
+function creditWith(
+  faults: Partial<Record<CreditMethod, (real: CreditCall, ...args: unknown[]) => Promise<unknown>>>,
+): DurableObjectNamespace<CrawlerCredit> {
+  const namespace = env.CRAWL_CREDIT!;
+  const methods: CreditMethod[] = ["topUp", "debit", "balance", "useNonce", "refund"];
   return {
-    idFromName: (name: string) => real.idFromName(name),
-    idFromString: (id: string) => real.idFromString(id),
+    idFromName: (name: string) => namespace.idFromName(name),
+    idFromString: (id: string) => namespace.idFromString(id),
     get: (id: DurableObjectId) => {
-      const stub = real.get(id) as unknown as Record<string, (...args: unknown[]) => unknown>;
-      const through =
-        (method: string) =>
-        (...args: unknown[]) =>
-          stub[method]!(...args);
-      return {
-        topUp: through("topUp"),
-        balance: through("balance"),
-        useNonce: through("useNonce"),
-        refund: through("refund"),
-        debit: async (...args: unknown[]) => {
-          await stub.debit!(...args);
-          throw new Error("injected: the debit's answer was lost");
-        },
-      };
+      const stub = namespace.get(id) as unknown as Record<CreditMethod, CreditCall>;
+      const wrapped = methods.map((method) => {
+        const real: CreditCall = (...args) => stub[method](...args);
+        const fault = faults[method];
+        return [method, fault ? (...args: unknown[]) => fault(real, ...args) : real];
+      });
+      return Object.fromEntries(wrapped) as Record<CreditMethod, CreditCall>;
     },
   } as unknown as DurableObjectNamespace<CrawlerCredit>;
+}
+
+const storeDown = async (): Promise<never> => {
+  throw new Error("injected: the credit store could not be reached");
+};
+
+/** `CRAWL_CREDIT` whose objects work, except that every debit's answer is lost after it is made. */
+function creditLosingDebitAnswers(): DurableObjectNamespace<CrawlerCredit> {
+  return creditWith({
+    debit: async (real, ...args) => {
+      await real(...args);
+      throw new Error("injected: the debit's answer was lost");
+    },
+  });
 }
 
 /** `CRAWL_CREDIT` whose objects work, except that crediting a top-up fails. */
 function creditWithBrokenTopUp(): DurableObjectNamespace<CrawlerCredit> {
-  const real = env.CRAWL_CREDIT!;
-  return {
-    idFromName: (name: string) => real.idFromName(name),
-    idFromString: (id: string) => real.idFromString(id),
-    get: (id: DurableObjectId) => {
-      const stub = real.get(id) as unknown as Record<string, (...args: unknown[]) => unknown>;
-      const through =
-        (method: string) =>
-        (...args: unknown[]) =>
-          stub[method]!(...args);
-      return {
-        debit: through("debit"),
-        balance: through("balance"),
-        useNonce: through("useNonce"),
-        refund: through("refund"),
-        topUp: async () => {
-          throw new Error("injected: the credit store could not be reached");
-        },
-      };
-    },
-  } as unknown as DurableObjectNamespace<CrawlerCredit>;
+  return creditWith({ topUp: storeDown });
 }
 
 /** `CRAWL_CREDIT` whose objects work, except that giving a debit back fails. */
 function creditWithBrokenRefund(): DurableObjectNamespace<CrawlerCredit> {
-  const real = env.CRAWL_CREDIT!;
-  return {
-    idFromName: (name: string) => real.idFromName(name),
-    idFromString: (id: string) => real.idFromString(id),
-    get: (id: DurableObjectId) => {
-      const stub = real.get(id) as unknown as Record<string, (...args: unknown[]) => unknown>;
-      const through =
-        (method: string) =>
-        (...args: unknown[]) =>
-          stub[method]!(...args);
-      return {
-        topUp: through("topUp"),
-        debit: through("debit"),
-        balance: through("balance"),
-        useNonce: through("useNonce"),
-        refund: async () => {
-          throw new Error("injected: the credit store could not be reached");
-        },
-      };
-    },
-  } as unknown as DurableObjectNamespace<CrawlerCredit>;
+  return creditWith({ refund: storeDown });
 }
 
 describe("a copier of a top-up's payment header", () => {
@@ -252,6 +231,36 @@ describe("a credit store whose answer to a debit is lost", () => {
     expect(await afterOnePage(key)).toBe("USD 0.00");
     expect(await afterOnePage(key)).toBeNull();
   });
+
+  it("should never make a debit that arrives at the store after it was given back (its call failed on the way, then landed late)", async () => {
+    const key = freshKey();
+    expect((await topUp("0.01", { key })).status).toBe(200); // 2 pages at USD 0.005
+    const late: unknown[][] = [];
+    const failed = await call(
+      await signedRequest(`/blog/${unique()}`, {
+        key,
+        headers: { "crawler-max-price": "USD 0.005" },
+      }),
+      {
+        CRAWL_CREDIT: creditWith({
+          debit: async (_real, ...args) => {
+            late.push(args);
+            throw new Error("injected: the debit's call failed before the store saw it");
+          },
+        }),
+      },
+    );
+    expect(failed.status).toBe(503);
+    // The isolate gave the debit back (after the answer); now the call lands at the store.
+    expect(late).toHaveLength(1);
+    const [input, refunds] = late[0] as [DebitInput, string[]];
+    const stub = env.CRAWL_CREDIT!.get(env.CRAWL_CREDIT!.idFromName(input.keyid));
+    const landed = await stub.debit(input, refunds);
+    expect(landed).toEqual({ ok: false, reason: "given-back" });
+    expect(await afterOnePage(key)).toBe("USD 0.005");
+    expect(await afterOnePage(key)).toBe("USD 0.00");
+    expect(await afterOnePage(key)).toBeNull();
+  });
 });
 
 describe("a top-up settled while the credit store could not record it", () => {
@@ -337,4 +346,70 @@ describe("a top-up settled while the credit store could not record it", () => {
     expect((await send(copier)).status).not.toBe(200);
     expect(await afterOnePage(copier)).toBeNull();
   });
+});
+
+describe("a top-up whose settlement is named twice", () => {
+  // Known hole: a top-up is credited once per `reference`, its transaction or, for a receipt
+  // without one, its authorization; a payment credited under one and concluded later under the
+  // other (an abandoned claim proven from the chain) is credited twice. The fix is to credit by
+  // both names (the store treating either as seen, and recording both).
+  it.fails(
+    "should credit a top-up once when its receipt named no transaction and its abandoned claim is later proven from the chain (hole: the credit is keyed by the settlement's reference, authorization:<key> first, then network:<tx>)",
+    async () => {
+      // A facilitator answers success with an empty transaction (it did transfer), and the
+      // lock's "settled" write is lost; the claim goes stale. The owner's next copy concludes it
+      // from the chain, whose transfer names the transaction: another reference, credited again.
+      const key = freshKey();
+      const path = `/__x402/crawl-credit?amount=0.01`;
+      const { header, nonce } = paymentFor(await crawl(path, { key, method: "POST" }));
+      const mode = `no-tx-${unique()}`;
+      const real = globalThis.fetch;
+      vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+        const url = input instanceof Request ? input.url : String(input);
+        const answer = await real(input, init);
+        if (!url.endsWith(`/${mode}/settle`)) return answer;
+        const body = (await answer.json()) as Record<string, unknown>;
+        return Response.json({ ...body, transaction: "" });
+      });
+      const locks = env.PAYMENTS!;
+      const losingSettled = {
+        idFromName: (name: string) => locks.idFromName(name),
+        get: (id: DurableObjectId) => {
+          const stub = locks.get(id);
+          return {
+            claim: (c: never) => stub.claim(c),
+            finish: (k: string, outcome: { type: string }) =>
+              outcome.type === "settled"
+                ? Promise.reject(new Error("injected: the settled record was lost"))
+                : stub.finish(k, outcome as never),
+          };
+        },
+      };
+      const send = async (vars: Record<string, unknown>) =>
+        call(
+          await signedRequest(path, {
+            key,
+            method: "POST",
+            headers: { "payment-signature": header },
+          }),
+          vars,
+        );
+      const first = await send({ FACILITATOR_URLS: facilitator(mode), PAYMENTS: losingSettled });
+      expect(first.status).toBe(200);
+      expect(await first.json()).toMatchObject({ added: "USD 0.01" });
+      // The claim is left "settling" past the stale limit.
+      const stub = locks.get(locks.idFromName(`payer:${PAYER.toLowerCase()}`));
+      await runInDurableObject(stub, (_object, state) => {
+        state.storage.sql.exec(
+          "UPDATE payments SET updated_at = updated_at - 130000 WHERE substr(key, -66) = ?",
+          nonce.toLowerCase(),
+        );
+      });
+      await send({ FACILITATOR_URLS: facilitator("ok") });
+      // One payment of USD 0.01: two pages at USD 0.005, no more.
+      expect(await afterOnePage(key)).toBe("USD 0.005");
+      expect(await afterOnePage(key)).toBe("USD 0.00");
+      expect(await afterOnePage(key)).toBeNull();
+    },
+  );
 });
