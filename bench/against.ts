@@ -16,6 +16,9 @@ import { parseWranglerBindings, type WranglerBindings } from "./wrangler-config.
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
+/** Why a commit cannot be compared; `npm run bench` prints the message alone and exits 2. */
+export class AgainstRefused extends Error {}
+
 /** The built target and what it was built from. */
 export interface AgainstBuild {
   ref: string;
@@ -51,23 +54,24 @@ export function bindingDifferences(ours: WranglerBindings, theirs: WranglerBindi
 /** Checks `ref`, builds its paywall under `buildDir/paywall-against`, and removes its checkout. */
 export async function buildAgainst(ref: string, buildDir: string): Promise<AgainstBuild> {
   const resolved = git(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]);
-  if (!resolved.ok || !resolved.out) throw new Error(`bench: --against ${ref}: no such commit`);
+  if (!resolved.ok || !resolved.out)
+    throw new AgainstRefused(`bench: --against ${ref}: no such commit`);
   const commit = resolved.out;
   const short = git(["rev-parse", "--short", commit]).out || commit.slice(0, 7);
   const lockfile = git(["diff", "--quiet", commit, "HEAD", "--", "package-lock.json"]);
   if (!lockfile.ok) {
-    throw new Error(
+    throw new AgainstRefused(
       `bench: --against ${ref} (${short}): its package-lock.json differs from HEAD's, so it would ` +
         "be built with this checkout's node_modules, not its own packages. Pick a commit whose " +
         "lockfile is HEAD's (git log -- package-lock.json shows where it changed).",
     );
   }
   const toml = git(["show", `${commit}:wrangler.toml`]);
-  if (!toml.ok) throw new Error(`bench: --against ${ref} (${short}) has no wrangler.toml`);
+  if (!toml.ok) throw new AgainstRefused(`bench: --against ${ref} (${short}) has no wrangler.toml`);
   const bindings = parseWranglerBindings(toml.out);
   const differences = bindingDifferences(PROJECT_BINDINGS, bindings);
   if (differences.length > 0) {
-    throw new Error(
+    throw new AgainstRefused(
       `bench: --against ${ref} (${short}): its wrangler.toml binds other storage than HEAD's ` +
         `(${differences.join("; ")}); the two cannot be served alike.`,
     );

@@ -13,7 +13,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem, type } from "node:os";
 import { fileURLToPath } from "node:url";
-import { buildAgainst, type AgainstBuild } from "./against.ts";
+import { AgainstRefused, buildAgainst, type AgainstBuild } from "./against.ts";
 import { bundle, type Bundle } from "./build.ts";
 import {
   addCounts,
@@ -151,9 +151,6 @@ async function main(): Promise<void> {
   const buildDir = `${ROOT}bench/out/build`;
   const bundles = new Map<TargetId, Bundle>();
   const defs = new Map<TargetId, TargetDef>(TARGET_IDS.map((id) => [id, TARGETS[id]]));
-  for (const id of TARGET_IDS) {
-    if (!TARGETS[id].build.generated) bundles.set(id, await bundle(TARGETS[id].build, buildDir));
-  }
   let against: AgainstBuild | undefined;
   if (AGAINST_REF) {
     against = await buildAgainst(AGAINST_REF, buildDir);
@@ -162,6 +159,10 @@ async function main(): Promise<void> {
     LABELS[AGAINST] = against.def.label;
     LABELS[`${AGAINST}-siwx`] = `${against.def.label}, SIWx sign-in (official client)`;
     LABELS[`${AGAINST}-session`] = `${against.def.label}, session route (grants a token)`;
+  }
+  // After the other commit's build, whose checks refuse early.
+  for (const id of TARGET_IDS) {
+    if (!TARGETS[id].build.generated) bundles.set(id, await bundle(TARGETS[id].build, buildDir));
   }
   log(
     `bundled ${bundles.size} targets${against ? ` (against ${against.ref} = ${against.commit})` : ""}`,
@@ -877,4 +878,10 @@ function versions(): Record<string, string> {
   };
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  if (!(error instanceof AgainstRefused)) throw error;
+  console.error(error.message);
+  process.exitCode = 2;
+}
