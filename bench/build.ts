@@ -17,6 +17,11 @@ export interface BuildSpec {
   id: string;
   /** Entry file relative to the project root; undefined = the paywall (wrangler.toml). */
   entry?: string;
+  /**
+   * For the paywall: the checkout whose wrangler.toml and src/ are bundled (default: this one).
+   * It must sit under the project root, so packages resolve from the project's node_modules.
+   */
+  root?: string;
   /** Written at run time instead of bundled (see `constantTwin` in bench/targets.ts). */
   generated?: boolean;
   compatibilityFlags?: string[];
@@ -37,23 +42,29 @@ export interface Bundle {
   composition: Array<{ module: string; bytes: number }>;
 }
 
-/** The paywall's compatibility date and flags, read from wrangler.toml (all targets share the date). */
-export function projectCompatibility(): { date: string; flags: string[] } {
-  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
+/**
+ * The paywall's compatibility date and flags, read from the wrangler.toml in `root` (all targets
+ * share this checkout's date).
+ */
+export function projectCompatibility(root = ROOT): { date: string; flags: string[] } {
+  const toml = readFileSync(join(root, "wrangler.toml"), "utf8");
   const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)?.[1];
   if (!date) throw new Error("bench: wrangler.toml has no compatibility_date");
   const flags = /^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(toml)?.[1] ?? "";
   return { date, flags: [...flags.matchAll(/"([^"]+)"/g)].map((m) => m[1] ?? "") };
 }
 
-/** Runs `wrangler deploy --dry-run --outdir outDir` with `args`; rejects with its output on failure. */
-async function wranglerBundle(outDir: string, args: string[]): Promise<void> {
+/**
+ * Runs `wrangler deploy --dry-run --outdir outDir` with `args` in `cwd`; rejects with its output
+ * on failure.
+ */
+async function wranglerBundle(outDir: string, args: string[], cwd = ROOT): Promise<void> {
   rmSync(outDir, { recursive: true, force: true });
   const metafile = join(outDir, "..", "meta.json");
   const command = ["deploy", "--dry-run", "--outdir", outDir, "--metafile", metafile, ...args];
   const run = startProcessGroup(WRANGLER, command, {
     env: { ...wranglerEnv(), WRANGLER_LOG: "warn" },
-    cwd: ROOT,
+    cwd,
   });
   const how = await run.exited;
   if (!how.startsWith("exit code 0")) {
@@ -63,13 +74,13 @@ async function wranglerBundle(outDir: string, args: string[]): Promise<void> {
 
 /** Bundles `spec` under `buildDir/<id>` and measures it. */
 export async function bundle(spec: BuildSpec, buildDir: string): Promise<Bundle> {
-  const compat = projectCompatibility();
+  const compat = projectCompatibility(spec.root);
   const dir = resolve(buildDir, spec.id);
   const outDir = join(dir, "dist");
   mkdirSync(dir, { recursive: true });
   let flags = compat.flags;
   if (spec.entry === undefined) {
-    await wranglerBundle(outDir, []);
+    await wranglerBundle(outDir, [], spec.root);
   } else {
     flags = spec.compatibilityFlags ?? [];
     const config = join(dir, "wrangler.json");

@@ -1,13 +1,28 @@
 /**
- * Renders a bench run as Markdown (bench/RESULTS.md): the targets from issue 7 met or missed,
- * then every table the run measured.
+ * Renders a bench run as Markdown (bench/RESULTS.md): the targets met or missed, then every
+ * table the run measured. Every ratio shows its median over rounds and its spread (lowest and
+ * highest round), e.g. `0.91 (0.85–0.97)`.
  */
-import { median, quantile, type BenchResults, type LoadRow } from "./results.ts";
+import {
+  median,
+  quantile,
+  SCENARIO,
+  type BenchResults,
+  type LoadRow,
+  type OverRounds,
+} from "./results.ts";
 
 /** A figure, or "–" when there is none (NaN is stored as null in results.json). */
 const f = (value: number | null | undefined, digits = 2): string =>
   value === undefined || value === null || Number.isNaN(value) ? "–" : value.toFixed(digits);
+/** A per-round figure: its median and, in brackets, its lowest and highest round. */
+const r = (value: OverRounds | undefined, digits = 2): string =>
+  value === undefined || Number.isNaN(value.median)
+    ? "–"
+    : `${f(value.median, digits)} (${f(value.min, digits)}–${f(value.max, digits)})`;
+const mid = (value: OverRounds | undefined): number => value?.median ?? Number.NaN;
 const kib = (bytes: number): string => (bytes / 1024).toFixed(1);
+const AGAINST = "paywall-against";
 const table = (head: string[], rows: string[][]): string =>
   [head, head.map(() => "---"), ...rows].map((r) => `| ${r.join(" | ")} |`).join("\n");
 
@@ -22,59 +37,71 @@ function loadRow(results: BenchResults, scenario: string, target: string): LoadR
   return results.load.find((r) => r.scenario === scenario && r.target === target);
 }
 
-/** Checks each target of the issue against the results. */
+/** Checks each target against the results; with `--against`, the other build's figure beside. */
 export function checkTargets(results: BenchResults): TargetCheck[] {
   const checks: TargetCheck[] = [];
-  const ratio = (scenario: string, key: "baseline" | "ceiling"): number =>
-    loadRow(results, scenario, "paywall")?.ratios[key] ?? Number.NaN;
+  const at = results.against ? `at ${results.against.ref}` : "";
+  /** "; at <ref> 0.80 (…)×" when the run has the other build's figure. */
+  const also = (value: OverRounds | undefined, unit = "×"): string =>
+    results.against && value ? `; ${at} ${r(value)}${unit}` : "";
+  const ratio = (scenario: string, key: "baseline" | "ceiling", target = "paywall") =>
+    loadRow(results, scenario, target)?.ratios[key];
   const cpu = (scenario: string, key: "baseline" | "ceiling"): string =>
-    `; from CPU time ${f(loadRow(results, scenario, "paywall")?.cpuRatios[key])}×`;
+    `; from CPU time ${r(loadRow(results, scenario, "paywall")?.cpuRatios[key])}×`;
   const free = ratio("free route", "baseline");
   checks.push({
     goal: "free route ≥ 0.95× baseline req/s",
-    measured: `${f(free)}×${cpu("free route", "baseline")}`,
-    met: free >= 0.95,
+    measured: `${r(free)}×${cpu("free route", "baseline")}${also(ratio("free route", "baseline", AGAINST))}`,
+    met: mid(free) >= 0.95,
   });
-  const challenge = ratio("402 challenge", "ceiling");
-  const peerChallenge = loadRow(results, "402 challenge", "peer")?.ratios.ceiling;
+  const challenge = ratio(SCENARIO.challenge, "ceiling");
+  const peerChallenge = ratio(SCENARIO.challenge, "ceiling", "peer");
+  const ours = loadRow(results, SCENARIO.challenge, "paywall");
   checks.push({
     goal: "402 challenge ≥ 0.9× constant-402 ceiling",
     measured:
-      `${f(challenge)}× (peer ${f(peerChallenge)}×)${cpu("402 challenge", "ceiling")}; ` +
-      `${f(loadRow(results, "402 challenge", "paywall")?.ratios.sameBytes)}× a constant 402 of the paywall's own bytes ` +
-      `(from CPU time ${f(loadRow(results, "402 challenge", "paywall")?.cpuRatios.sameBytes)}×)`,
-    met: challenge >= 0.9,
+      `${r(challenge)}× (peer ${r(peerChallenge)}×)${cpu(SCENARIO.challenge, "ceiling")}; ` +
+      `${r(ours?.ratios.sameBytes)}× a constant 402 of the paywall's own bytes ` +
+      `(from CPU time ${r(ours?.cpuRatios.sameBytes)}×)` +
+      also(ratio(SCENARIO.challenge, "ceiling", AGAINST)),
+    met: mid(challenge) >= 0.9,
   });
-  const repeat = ratio("repeat access (token / SIWx proof)", "baseline");
-  const peerRepeat = loadRow(results, "repeat access (token / SIWx proof)", "peer-siwx")?.ratios
-    .baseline;
+  const repeat = ratio(SCENARIO.tokenRepeat, "baseline");
+  const peerRepeat = ratio(SCENARIO.tokenRepeat, "baseline", "peer-siwx");
   checks.push({
     goal: "repeat access with a token ≥ 0.85× baseline req/s under load",
-    measured: `${f(repeat)}× (peer with SIWx ${f(peerRepeat)}×)${cpu("repeat access (token / SIWx proof)", "baseline")}`,
-    met: repeat >= 0.85,
+    measured:
+      `${r(repeat)}× (peer with SIWx ${r(peerRepeat)}×)${cpu(SCENARIO.tokenRepeat, "baseline")}` +
+      also(ratio(SCENARIO.tokenRepeat, "baseline", AGAINST)),
+    met: mid(repeat) >= 0.85,
   });
-  const one = results.sequential.find(
-    (r) => r.scenario === "repeat access, one at a time" && r.target === "paywall",
-  );
-  const oneRatio = one?.ratioToBaseline ?? Number.NaN;
+  const seq = (target: string) =>
+    results.sequential.find((row) => row.scenario === SCENARIO.oneAtATime && row.target === target);
+  const one = seq("paywall");
   checks.push({
     goal: "repeat access one at a time ≤ 1.2× baseline latency",
-    measured: `${f(oneRatio)}× (p50 ${f(quantile(one?.latenciesMs ?? [], 0.5))} ms)`,
-    met: oneRatio <= 1.2,
+    measured:
+      `${r(one?.ratioToBaseline)}× (p50 ${f(quantile(one?.latenciesMs ?? [], 0.5))} ms)` +
+      also(seq(AGAINST)?.ratioToBaseline),
+    met: mid(one?.ratioToBaseline) <= 1.2,
   });
-  const paid = results.paid.find((r) => r.target === "paywall");
-  const peerPaid = results.paid.find((r) => r.target === "peer");
+  const paid = (target: string) => results.paid.find((row) => row.target === target);
+  const againstPaid = paid(AGAINST)?.overhead;
   checks.push({
     goal: "paid request: own overhead < 1.5 ms at p50",
-    measured: `${f(paid?.overheadP50)} ms (peer ${f(peerPaid?.overheadP50)} ms)`,
-    met: (paid?.overheadP50 ?? Number.NaN) < 1.5,
+    measured:
+      `${r(paid("paywall")?.overhead)} ms (peer ${r(paid("peer")?.overhead)} ms)` +
+      (results.against ? `; own overhead ${at}: ${r(againstPaid)} ms` : ""),
+    met: mid(paid("paywall")?.overhead) < 1.5,
   });
-  const ours = results.bundles.find((b) => b.target === "paywall");
-  const peerSiwx = results.bundles.find((b) => b.target === "peer-siwx");
+  const bundle = (target: string) => results.bundles.find((b) => b.target === target);
+  const againstBundle = bundle(AGAINST);
   checks.push({
     goal: "bundle < 100 KiB gzip",
-    measured: `${ours ? kib(ours.gzipBytes) : "–"} KiB (peer with SIWx ${peerSiwx ? kib(peerSiwx.gzipBytes) : "–"} KiB)`,
-    met: (ours?.gzipBytes ?? Infinity) < 100 * 1024,
+    measured:
+      `${kib(bundle("paywall")?.gzipBytes ?? NaN)} KiB (peer with SIWx ${kib(bundle("peer-siwx")?.gzipBytes ?? NaN)} KiB)` +
+      (againstBundle ? `; ${at} ${kib(againstBundle.gzipBytes)} KiB` : ""),
+    met: (bundle("paywall")?.gzipBytes ?? Infinity) < 100 * 1024,
   });
   const small = results.matching[0];
   const big = results.matching[results.matching.length - 1];
@@ -94,24 +121,31 @@ function byBinding(calls: Record<string, number>): string {
 }
 
 function rpsCell(row: LoadRow): string {
-  const rps = row.rounds.map((r) => r.rps);
+  const rps = row.rounds.map((x) => x.rps);
   return `${Math.round(median(rps))} (${Math.round(Math.min(...rps))}–${Math.round(Math.max(...rps))})`;
 }
 
 /** The headline table (load and one-at-a-time), as bench/README.md shows it. */
 export function headlineTable(results: BenchResults): string {
+  const against = results.against;
   const rows = results.load.map((row) => [
     row.scenario,
     row.label,
     rpsCell(row),
-    f(median(row.rounds.map((r) => r.p50Ms)), 0),
-    f(median(row.rounds.map((r) => r.p99Ms)), 0),
-    f(row.ratios.baseline),
-    f(row.ratios.ceiling),
-    f(row.ratios.peer),
-    f(median(row.rounds.map((r) => r.cpuUsPerRequest ?? Number.NaN)), 0),
-    [row.cpuRatios.baseline, row.cpuRatios.ceiling, row.cpuRatios.peer]
-      .map((v) => f(v))
+    f(median(row.rounds.map((x) => x.p50Ms)), 0),
+    f(median(row.rounds.map((x) => x.p99Ms)), 0),
+    r(row.ratios.baseline),
+    r(row.ratios.ceiling),
+    r(row.ratios.peer),
+    ...(against ? [r(row.ratios.against)] : []),
+    f(median(row.rounds.map((x) => x.cpuUsPerRequest ?? Number.NaN)), 0),
+    [
+      row.cpuRatios.baseline,
+      row.cpuRatios.ceiling,
+      row.cpuRatios.peer,
+      ...(against ? [row.cpuRatios.against] : []),
+    ]
+      .map((v) => r(v))
       .join(" / "),
   ]);
   return table(
@@ -124,10 +158,24 @@ export function headlineTable(results: BenchResults): string {
       "× baseline",
       "× ceiling",
       "× peer",
+      ...(against ? [`× against ${against.ref}`] : []),
       "CPU µs/req",
-      "from CPU: × baseline / ceiling / peer",
+      `from CPU: × baseline / ceiling / peer${against ? " / against" : ""}`,
     ],
     rows,
+  );
+}
+
+/** How many paid requests each round took, and why. */
+function paidTaken(results: BenchResults): string {
+  const taken = results.paidPerRound.join(", ");
+  const first = results.settings["paid"];
+  const cap = results.settings["paidCap"];
+  if (first === cap) return `Paid requests per target and round: ${taken}.`;
+  return (
+    `Paid requests per target and round: ${taken} (${first} at first, then ` +
+    `${results.settings["paidStep"]} more at a time until the paywall's own overhead moved by at ` +
+    `most 0.5 ms between two checks, at most ${cap}).`
   );
 }
 
@@ -162,23 +210,42 @@ export function renderMarkdown(results: BenchResults): string {
     "",
   );
   out.push("## Under load", "", headlineTable(results), "");
-  const bad = results.load.filter((r) => r.okShare < 0.999);
-  for (const r of bad) {
+  const bad = results.load.filter((row) => row.okShare < 0.999);
+  for (const row of bad) {
     out.push(
-      `Warning: ${r.label} / ${r.scenario}: only ${f(r.okShare * 100, 1)}% had the expected status.`,
+      `Warning: ${row.label} / ${row.scenario}: only ${f(row.okShare * 100, 1)}% had the expected status.`,
+    );
+  }
+  const against = results.against;
+  if (against) {
+    out.push(
+      `"× against ${against.ref}": this paywall's figure divided by the same figure of the ` +
+        `paywall built from ${against.ref} (commit ${against.commit}, its own wrangler.toml and ` +
+        "bindings), measured in the same rounds, interleaved right after this one; per round, then " +
+        "the median. Above 1 under load, and below 1 for latencies, this checkout is faster.",
+      "",
     );
   }
   out.push("## One request at a time", "");
   out.push(
     table(
-      ["scenario", "target", "requests", "p50 ms", "p99 ms", "× baseline p50"],
-      results.sequential.map((r) => [
-        r.scenario,
-        r.label,
-        String(r.latenciesMs.length),
-        f(quantile(r.latenciesMs, 0.5)),
-        f(quantile(r.latenciesMs, 0.99)),
-        f(r.ratioToBaseline),
+      [
+        "scenario",
+        "target",
+        "requests",
+        "p50 ms",
+        "p99 ms",
+        "× baseline p50",
+        ...(against ? [`× against ${against.ref} p50`] : []),
+      ],
+      results.sequential.map((row) => [
+        row.scenario,
+        row.label,
+        String(row.latenciesMs.length),
+        f(quantile(row.latenciesMs, 0.5)),
+        f(quantile(row.latenciesMs, 0.99)),
+        r(row.ratioToBaseline),
+        ...(against ? [r(row.ratioToAgainst)] : []),
       ]),
     ),
     "",
@@ -198,24 +265,46 @@ export function renderMarkdown(results: BenchResults): string {
         "origin p50 ms",
         "own p50 ms",
         "own − baseline's own ms",
+        ...(against ? [`own × against ${against.ref}`] : []),
       ],
-      results.paid.map((r) => [
-        r.label,
-        r.path,
-        String(r.requests),
-        f(r.cycleP50),
-        f(r.totalP50),
-        f(r.facilitatorP50),
-        f(r.originP50),
-        f(r.ownP50),
-        f(r.overheadP50),
+      results.paid.map((row) => [
+        row.label,
+        row.path,
+        String(row.requests),
+        f(row.cycleP50),
+        f(row.totalP50),
+        f(row.facilitatorP50),
+        f(row.originP50),
+        f(row.ownP50),
+        r(row.overhead),
+        ...(against ? [r(row.ownToAgainst)] : []),
       ]),
     ),
+    "",
+    paidTaken(results),
     "",
     "Whole cycle: the client's first request (402), signing, and the paid retry. Paid request: the " +
       "retry alone, from sending to the last body byte. Own: the paid request minus the time spent " +
       "past the facilitator pass-through and at the origin, paired per request. The baseline row is a " +
       "plain proxied GET of the same article.",
+    "",
+  );
+  out.push("## The 402's size", "");
+  out.push(
+    table(
+      ["scenario", "target", "route", "PAYMENT-REQUIRED header bytes", "body bytes"],
+      results.challengeSizes.map((s) => [
+        s.scenario,
+        s.target,
+        s.path,
+        String(s.headerBytes),
+        String(s.bodyBytes),
+      ]),
+    ),
+    "",
+    "As sent to a client that asks for no compression (autocannon's load); the header is the " +
+      "base64 JSON of the V2 challenge, the body what the target sends beside it (the paywall: " +
+      "the V1 challenge).",
     "",
   );
   out.push("## Calls per request (counted)", "");

@@ -5,6 +5,15 @@ import type { CallCounts } from "./counts.ts";
 import type { LoadResult } from "./load.ts";
 import type { MatchingResult } from "./matching.ts";
 
+/** Scenario names shared by the run, its report and its figures lines. */
+export const SCENARIO = {
+  challenge: "402 challenge",
+  sessionChallenge: "402 challenge, session route",
+  tokenRepeat: "repeat access (token / SIWx proof)",
+  oneAtATime: "repeat access, one at a time",
+  crawl: "signed crawler request debited from credit, one at a time",
+} as const;
+
 /** A load scenario's figures for one target, one entry per round. */
 export interface LoadRow {
   scenario: string;
@@ -13,7 +22,7 @@ export interface LoadRow {
   rounds: LoadResult[];
   /** Share of answers with the expected status, over all rounds. */
   okShare: number;
-  /** Median over rounds of this target's req/s divided by the other's in the same round. */
+  /** This target's req/s divided by the other's in the same round, over rounds. */
   ratios: Ratios;
   /**
    * The same comparison from CPU time: the other's CPU per request divided by this one's (above 1:
@@ -23,12 +32,23 @@ export interface LoadRow {
   cpuRatios: Ratios;
 }
 
-/** Ratios to the other targets of a scenario; `sameBytes`: the paywall's bytes sent as a constant. */
+/** A figure taken once per round: the median over rounds and the spread (lowest, highest round). */
+export interface OverRounds {
+  median: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * Ratios to the other targets of a scenario; `sameBytes`: the paywall's bytes sent as a constant;
+ * `against`: the paywall built from another commit (`--against <ref>`), on the paywall's row.
+ */
 export interface Ratios {
-  baseline?: number;
-  ceiling?: number;
-  peer?: number;
-  sameBytes?: number;
+  baseline?: OverRounds;
+  ceiling?: OverRounds;
+  peer?: OverRounds;
+  sameBytes?: OverRounds;
+  against?: OverRounds;
 }
 
 /** A one-at-a-time scenario's figures for one target (latencies in ms, all rounds). */
@@ -37,8 +57,10 @@ export interface SequentialRow {
   target: string;
   label: string;
   latenciesMs: number[];
-  /** Median over rounds of this row's p50 divided by the baseline row's p50 in the same round. */
-  ratioToBaseline?: number;
+  /** This row's p50 divided by the baseline row's p50 in the same round, over rounds. */
+  ratioToBaseline?: OverRounds;
+  /** The same against the matching row of the paywall built from the `--against` commit. */
+  ratioToAgainst?: OverRounds;
 }
 
 /** A paid-request row: per-request splits (ms, p50 over all requests). */
@@ -52,8 +74,19 @@ export interface PaidRow {
   facilitatorP50: number;
   originP50: number;
   ownP50: number;
-  /** This row's own p50 minus the baseline's own p50, median over rounds. */
-  overheadP50?: number;
+  /** This row's own p50 minus the baseline's own p50 in the same round, over rounds. */
+  overhead?: OverRounds;
+  /** This row's own p50 divided by the `--against` build's own p50 in the same round, over rounds. */
+  ownToAgainst?: OverRounds;
+}
+
+/** The size of a 402 as sent (no compression): its PAYMENT-REQUIRED header and its body, bytes. */
+export interface ChallengeSize {
+  scenario: string;
+  target: string;
+  path: string;
+  headerBytes: number;
+  bodyBytes: number;
 }
 
 /** Counted calls per request. */
@@ -78,6 +111,10 @@ export interface BenchResults {
   };
   versions: Record<string, string>;
   settings: Record<string, number>;
+  /** The commit compared with (`--against <ref>`), when given. */
+  against?: { ref: string; commit: string };
+  /** Paid requests per target taken in each round (full mode adds some until the figure is stable). */
+  paidPerRound: number[];
   bundles: Array<{
     target: string;
     rawBytes: number;
@@ -88,6 +125,7 @@ export interface BenchResults {
   load: LoadRow[];
   sequential: SequentialRow[];
   paid: PaidRow[];
+  challengeSizes: ChallengeSize[];
   counts: CountRow[];
   matching: MatchingResult[];
   notes: string[];
@@ -107,4 +145,11 @@ export function median(values: number[]): number {
   const mid = Math.floor(sorted.length / 2);
   const upper = sorted[mid] ?? Number.NaN;
   return sorted.length % 2 === 1 ? upper : ((sorted[mid - 1] ?? Number.NaN) + upper) / 2;
+}
+
+/** The median and spread of per-round figures, NaN rounds left out (all NaN when none is left). */
+export function overRounds(values: number[]): OverRounds {
+  const known = values.filter((v) => !Number.isNaN(v));
+  if (known.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN };
+  return { median: median(known), min: Math.min(...known), max: Math.max(...known) };
 }

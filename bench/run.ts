@@ -1,16 +1,19 @@
 /**
- * `npm run bench [-- --quick]`: bundles the targets, starts the shared stack (anvil + USDC, the
+ * `npm run bench [-- --quick] [-- --against <ref>]`: bundles the targets (with `--against`, also
+ * the paywall as commit `ref` builds it, bench/against.ts), starts the shared stack (anvil + USDC, the
  * official facilitator behind a timing pass-through, the bench origin), serves every target with
  * Miniflare, then measures in interleaved rounds (A B C D A B C D …): load scenarios with
  * autocannon, one-at-a-time scenarios and paid requests with the official clients. A counting
  * pass, the bundle sizes and the route-matching microbenchmark follow. Writes bench/RESULTS.md and
  * bench/results.json (a quick run: bench/out/RESULTS-quick.md and results-quick.json) and prints
- * the tables. Everything it starts, it stops.
+ * the tables, then one `[figures]` line per target figure (bench/figures.ts). Everything it
+ * starts, it stops.
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem, type } from "node:os";
 import { fileURLToPath } from "node:url";
+import { AgainstRefused, buildAgainst, type AgainstBuild } from "./against.ts";
 import { bundle, type Bundle } from "./build.ts";
 import {
   addCounts,
@@ -21,16 +24,20 @@ import {
   type CountSources,
 } from "./counts.ts";
 import { groupCpuMs } from "./cpu.ts";
+import { figureLines } from "./figures.ts";
 import { LoadGenerator, type LoadResult } from "./load.ts";
 import type { MatchingResult } from "./matching.ts";
 import { paidRequest, sequentialMs, splitGet, type PaidTiming } from "./measure.ts";
 import { renderMarkdown } from "./report.ts";
 import {
-  median,
+  overRounds,
   quantile,
+  SCENARIO,
   type BenchResults,
+  type ChallengeSize,
   type CountRow,
   type LoadRow,
+  type OverRounds,
   type PaidRow,
   type SequentialRow,
 } from "./results.ts";
@@ -44,16 +51,36 @@ import {
   constantTwin,
   serveTarget,
   type RunningTarget,
+  type TargetDef,
   type TargetId,
 } from "./targets.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const quick = process.argv.includes("--quick");
+/** `--against <ref>` (or `--against=<ref>`): also measure the paywall as commit `ref` builds it. */
+const AGAINST_REF = ((): string | undefined => {
+  const args = process.argv.slice(2);
+  const at = args.indexOf("--against");
+  if (at >= 0) {
+    const ref = args[at + 1];
+    if (!ref || ref.startsWith("--")) throw new Error("bench: --against needs a git ref");
+    return ref;
+  }
+  return args.find((a) => a.startsWith("--against="))?.slice("--against=".length) || undefined;
+})();
+const AGAINST: TargetId = "paywall-against";
 const LOAD_START = loadavg()[0] ?? Number.NaN;
 process.setMaxListeners(50); // one exit listener per child process group
 const SETTINGS = quick
   ? { rounds: 3, durationS: 1, warmupS: 0.5, connections: 10, sequential: 20, paid: 3, count: 5 }
   : { rounds: 5, durationS: 4, warmupS: 2, connections: 10, sequential: 150, paid: 12, count: 20 };
+/**
+ * Full mode: paid requests per target and round go on in steps of `PAID_STEP` until the paywall's
+ * own overhead moved by at most `PAID_STABLE_MS` between the last two checks, or `PAID_CAP` is hit.
+ */
+const PAID_STEP = 4;
+const PAID_STABLE_MS = 0.5;
+const PAID_CAP = quick ? SETTINGS.paid : SETTINGS.paid * 3;
 const MATCH_SAMPLES = quick ? 2_000 : 20_000;
 
 const FREE = "/api/free/hello";
@@ -63,7 +90,7 @@ const TTL_SESSION_ROUTE = "/feeds/hello";
 const ARTICLE = "/articles/hello-x402";
 /** Free for people, $0.001 for signed crawlers, debited from their prepaid credit. */
 const CRAWL_ROUTE = "/crawl/hello";
-const CRAWL = "signed crawler request debited from credit, one at a time";
+const CRAWL = SCENARIO.crawl;
 /** Credit is spent on a request that states the most it will pay (pay-per-crawl), signed. */
 const CRAWL_INIT: RequestInit = { headers: { "crawler-max-price": "USD 0.01" } };
 
@@ -77,36 +104,44 @@ interface LoadScenario {
   peer?: TargetId;
 }
 
-const LOAD_SCENARIOS: LoadScenario[] = [
-  { id: "free route", path: FREE, expect: 200, targets: ["baseline", "peer", "paywall"] },
-  {
-    id: "402 challenge",
-    path: ARTICLE,
-    expect: 402,
-    targets: ["ceiling", "paywall-bytes", "peer", "paywall"],
-    peer: "peer",
-  },
-  {
-    id: "402 challenge, session route",
-    path: SESSION_ROUTE,
-    expect: 402,
-    targets: ["ceiling", "peer-siwx", "paywall"],
-    peer: "peer-siwx",
-  },
-  {
-    id: "repeat access (token / SIWx proof)",
-    path: SESSION_ROUTE,
-    expect: 200,
-    targets: ["baseline", "peer-siwx", "paywall"],
-    peer: "peer-siwx",
-  },
-  {
-    id: "repeat access, time-limited session (no use count)",
-    path: TTL_SESSION_ROUTE,
-    expect: 200,
-    targets: ["baseline", "paywall"],
-  },
-];
+const LOAD_SCENARIOS: LoadScenario[] = (
+  [
+    { id: "free route", path: FREE, expect: 200, targets: ["baseline", "peer", "paywall"] },
+    {
+      id: SCENARIO.challenge,
+      path: ARTICLE,
+      expect: 402,
+      targets: ["ceiling", "paywall-bytes", "peer", "paywall"],
+      peer: "peer",
+    },
+    {
+      id: SCENARIO.sessionChallenge,
+      path: SESSION_ROUTE,
+      expect: 402,
+      targets: ["ceiling", "peer-siwx", "paywall"],
+      peer: "peer-siwx",
+    },
+    {
+      id: SCENARIO.tokenRepeat,
+      path: SESSION_ROUTE,
+      expect: 200,
+      targets: ["baseline", "peer-siwx", "paywall"],
+      peer: "peer-siwx",
+    },
+    {
+      id: "repeat access, time-limited session (no use count)",
+      path: TTL_SESSION_ROUTE,
+      expect: 200,
+      targets: ["baseline", "paywall"],
+    },
+  ] satisfies LoadScenario[]
+).map((scenario: LoadScenario) => ({ ...scenario, targets: withAgainst(scenario.targets) }));
+
+/** `ids` with the `--against` build right after the paywall, when there is one. */
+function withAgainst(ids: readonly TargetId[]): TargetId[] {
+  if (!AGAINST_REF) return [...ids];
+  return ids.flatMap((id) => (id === "paywall" ? [id, AGAINST] : [id]));
+}
 
 const log = (message: string): void => console.log(`bench: ${message}`);
 
@@ -115,10 +150,24 @@ async function main(): Promise<void> {
   log(`${quick ? "quick" : "full"} mode, ${SETTINGS.rounds} rounds`);
   const buildDir = `${ROOT}bench/out/build`;
   const bundles = new Map<TargetId, Bundle>();
+  const defs = new Map<TargetId, TargetDef>(TARGET_IDS.map((id) => [id, TARGETS[id]]));
+  let against: AgainstBuild | undefined;
+  if (AGAINST_REF) {
+    against = await buildAgainst(AGAINST_REF, buildDir);
+    bundles.set(AGAINST, against.bundle);
+    defs.set(AGAINST, against.def);
+    LABELS[AGAINST] = against.def.label;
+    LABELS[`${AGAINST}-siwx`] = `${against.def.label}, SIWx sign-in (official client)`;
+    LABELS[`${AGAINST}-session`] = `${against.def.label}, session route (grants a token)`;
+  }
+  // After the other commit's build, whose checks refuse early.
   for (const id of TARGET_IDS) {
     if (!TARGETS[id].build.generated) bundles.set(id, await bundle(TARGETS[id].build, buildDir));
   }
-  log(`bundled ${bundles.size} targets`);
+  log(
+    `bundled ${bundles.size} targets${against ? ` (against ${against.ref} = ${against.commit})` : ""}`,
+  );
+  const serveOrder = withAgainst(TARGET_IDS);
 
   const running: RunningTarget[] = [];
   let stack: BenchStack | undefined;
@@ -136,7 +185,7 @@ async function main(): Promise<void> {
     stack = await startBenchStack();
     const upstreams = { originUrl: stack.origin.url, facilitatorUrl: stack.facilitator.url };
     const targets = new Map<TargetId, RunningTarget>();
-    for (const id of TARGET_IDS) {
+    for (const id of serveOrder) {
       if (id === "paywall-bytes") {
         const paywall = need(targets, "paywall");
         const twin = constantTwin(
@@ -146,12 +195,20 @@ async function main(): Promise<void> {
         );
         bundles.set(id, twin);
       }
-      const target = await serveTarget(TARGETS[id], need(bundles, id), upstreams, SESSION_ROUTE);
+      const target = await serveTarget(need(defs, id), need(bundles, id), upstreams, SESSION_ROUTE);
       running.push(target);
       targets.set(id, target);
     }
     log("targets serving; measuring");
-    results = await measure(stack, targets, bundles, load);
+    results = await measure(stack, targets, bundles, load, serveOrder);
+    if (against) {
+      results.against = { ref: against.ref, commit: against.commit };
+      results.notes.push(
+        `${against.def.label} (commit ${against.commit}) is measured wherever this paywall is, ` +
+          "with its own session tokens and crawl credit; the calls counted per request, the " +
+          "constant 402 of the paywall's bytes and the bundle composition are this checkout's only.",
+      );
+    }
     const counting = await serveTarget(
       TARGETS.paywall,
       need(bundles, "paywall"),
@@ -189,6 +246,7 @@ async function main(): Promise<void> {
   });
   console.log(`\n${markdown}`);
   log(`wrote ${md} and ${json}`);
+  console.log(`\n${figureLines(results).join("\n")}`);
 }
 
 /**
@@ -241,47 +299,81 @@ function need<K, V>(map: Map<K, V>, key: K): V {
   return value;
 }
 
-/** Credentials for repeat access, bought once: our session token, the peer's recorded payment. */
+/** Credentials for repeat access: each paywall's session tokens, the peer's SIWx proof. */
 interface Credentials {
-  sessionToken: string;
+  /** Use-counted tokens for SESSION_ROUTE by paywall (bought again every round). */
+  sessionTokens: Map<TargetId, string>;
+  /** Time-limited tokens for TTL_SESSION_ROUTE by paywall. */
+  ttlTokens: Map<TargetId, string>;
   /** The peer's SIWx proof for SESSION_ROUTE (valid for minutes: refreshed every round). */
   peerProof: string;
 }
+
+const push = <T>(map: Map<string, T[]>, key: string, value: T): void => {
+  map.set(key, [...(map.get(key) ?? []), value]);
+};
 
 async function measure(
   stack: BenchStack,
   targets: Map<TargetId, RunningTarget>,
   bundles: Map<TargetId, Bundle>,
   load: LoadGenerator,
+  order: TargetId[],
 ): Promise<BenchResults> {
   const url = (id: TargetId, path: string): string => `${need(targets, id).url}${path}`;
+  /** The paywall and, with `--against`, the other commit's build: each sells its own tokens. */
+  const paywalls = withAgainst(["paywall"]);
   const buySession = async (target: string): Promise<string> => {
     const paid = await paidRequest(target, stack.facilitator, stack.origin);
     const token = paid.response.headers.get("PAYMENT-SESSION");
     if (!token) throw new Error(`bench: paying ${target} issued no session token`);
     return token;
   };
-  const sessionToken = await buySession(url("paywall", SESSION_ROUTE));
-  const ttlToken = await buySession(url("paywall", TTL_SESSION_ROUTE));
-  await paidRequest(url("peer-siwx", SESSION_ROUTE), stack.facilitator, stack.origin);
   const credentials: Credentials = {
-    sessionToken,
-    peerProof: await siwxProof(url("peer-siwx", SESSION_ROUTE)),
+    sessionTokens: new Map(),
+    ttlTokens: new Map(),
+    peerProof: "",
   };
-  // A Web Bot Auth crawler (Ed25519 key, directory on loopback) with prepaid credit: each request
-  // below is freshly signed and debited $0.001 from its credit.
+  for (const id of paywalls) {
+    credentials.sessionTokens.set(id, await buySession(url(id, SESSION_ROUTE)));
+    credentials.ttlTokens.set(id, await buySession(url(id, TTL_SESSION_ROUTE)));
+  }
+  await paidRequest(url("peer-siwx", SESSION_ROUTE), stack.facilitator, stack.origin);
+  credentials.peerProof = await siwxProof(url("peer-siwx", SESSION_ROUTE));
   const loadRuns = new Map<string, LoadResult[]>();
   const seqRuns = new Map<string, number[][]>();
   const paidRuns = new Map<string, PaidTiming[][]>();
-  const crawler = await creditedCrawler(url("paywall", ""), SETTINGS.rounds * SETTINGS.sequential);
+  const paidPerRound: number[] = [];
+  const notes = [
+    "The crawler rows sign every request (Ed25519, RFC 9421) in the client, so their latency includes that signing; the baseline's is a plain GET of the same page.",
+  ];
+  // A Web Bot Auth crawler (Ed25519 key, directory on loopback) with prepaid credit at each
+  // paywall: each request below is freshly signed and debited $0.001 from its credit.
+  const crawlers = new Map<TargetId, DevCrawler>();
   try {
-    const headersFor = (scenario: LoadScenario, id: TargetId): Record<string, string> => {
-      if (scenario.path === TTL_SESSION_ROUTE && id === "paywall") {
-        return { "payment-session": ttlToken };
+    for (const id of paywalls) {
+      try {
+        const pages = SETTINGS.rounds * SETTINGS.sequential;
+        crawlers.set(id, await creditedCrawler(url(id, ""), pages));
+      } catch (error) {
+        if (id === "paywall") throw error;
+        notes.push(`No crawler row for ${labelOf(id)}: ${(error as Error).message}`);
       }
-      if (scenario.expect !== 200 || scenario.path !== SESSION_ROUTE) return {};
-      if (id === "paywall") return { "payment-session": credentials.sessionToken };
-      if (id === "peer-siwx") return { "sign-in-with-x": credentials.peerProof };
+    }
+    const headersFor = (scenario: LoadScenario, id: TargetId): Record<string, string> => {
+      if (scenario.expect !== 200) return {};
+      if (paywalls.includes(id)) {
+        if (scenario.path === TTL_SESSION_ROUTE) {
+          return { "payment-session": need(credentials.ttlTokens, id) };
+        }
+        if (scenario.path === SESSION_ROUTE) {
+          return { "payment-session": need(credentials.sessionTokens, id) };
+        }
+        return {};
+      }
+      if (id === "peer-siwx" && scenario.path === SESSION_ROUTE) {
+        return { "sign-in-with-x": credentials.peerProof };
+      }
       return {};
     };
     const runLoad = async (
@@ -311,26 +403,26 @@ async function measure(
         }
       }
     }
+    const challengeSizes = await measureChallenges(url);
     for (const scenario of LOAD_SCENARIOS) {
       for (const id of scenario.targets) await runLoad(scenario, id, SETTINGS.warmupS);
     }
     log("warmed up");
 
-    const push = <T>(map: Map<string, T[]>, key: string, value: T): void => {
-      map.set(key, [...(map.get(key) ?? []), value]);
-    };
     const n = SETTINGS.sequential;
     for (let round = 1; round <= SETTINGS.rounds; round++) {
       credentials.peerProof = await siwxProof(url("peer-siwx", SESSION_ROUTE));
       // Each SIWx sign-in below issues a token on the payer's entitlement, which keeps its 20
       // newest tokens: buy the token the load uses again every round.
-      credentials.sessionToken = await buySession(url("paywall", SESSION_ROUTE));
+      for (const id of paywalls) {
+        credentials.sessionTokens.set(id, await buySession(url(id, SESSION_ROUTE)));
+      }
       for (const scenario of LOAD_SCENARIOS) {
         for (const id of scenario.targets) {
           push(loadRuns, `${scenario.id}|${id}`, await runLoad(scenario, id, SETTINGS.durationS));
         }
       }
-      const repeat = "repeat access, one at a time";
+      const repeat = SCENARIO.oneAtATime;
       const plain =
         (target: string, headers: Record<string, string> = {}) =>
         () =>
@@ -340,91 +432,160 @@ async function measure(
         `${repeat}|baseline`,
         await sequentialMs(n, plain(url("baseline", SESSION_ROUTE)), 200),
       );
-      push(
-        seqRuns,
-        `${repeat}|paywall`,
-        await sequentialMs(
-          n,
-          plain(url("paywall", SESSION_ROUTE), { "payment-session": credentials.sessionToken }),
-          200,
-        ),
-      );
+      for (const id of paywalls) {
+        const token = need(credentials.sessionTokens, id);
+        push(
+          seqRuns,
+          `${repeat}|${id}`,
+          await sequentialMs(n, plain(url(id, SESSION_ROUTE), { "payment-session": token }), 200),
+        );
+      }
       push(
         seqRuns,
         `${CRAWL}|baseline`,
         await sequentialMs(n, plain(url("baseline", CRAWL_ROUTE)), 200),
       );
-      push(
-        seqRuns,
-        `${CRAWL}|paywall`,
-        await sequentialMs(n, () => crawler.fetch(url("paywall", CRAWL_ROUTE), CRAWL_INIT), 200),
-      );
+      for (const [id, crawler] of crawlers) {
+        push(
+          seqRuns,
+          `${CRAWL}|${id}`,
+          await sequentialMs(n, () => crawler.fetch(url(id, CRAWL_ROUTE), CRAWL_INIT), 200),
+        );
+      }
       const signInRuns = Math.max(5, Math.round(n / 5));
-      push(
-        seqRuns,
-        `${repeat}|paywall-siwx`,
-        await sequentialMs(signInRuns, signIn(url("paywall", SESSION_ROUTE)), 200),
-      );
+      for (const id of paywalls) {
+        push(
+          seqRuns,
+          `${repeat}|${id}-siwx`,
+          await sequentialMs(signInRuns, signIn(url(id, SESSION_ROUTE)), 200),
+        );
+      }
       push(
         seqRuns,
         `${repeat}|peer-siwx`,
         await sequentialMs(signInRuns, signIn(url("peer-siwx", SESSION_ROUTE)), 200),
       );
 
-      const baselineOwn: PaidTiming[] = [];
-      for (let i = 0; i < SETTINGS.paid; i++) {
-        const split = await splitGet(url("baseline", ARTICLE), stack.facilitator, stack.origin);
-        baselineOwn.push({ ...split, cycleMs: split.totalMs });
-      }
-      push(paidRuns, "baseline", baselineOwn);
-      for (const id of ["peer", "paywall"] as const) {
-        const timings: PaidTiming[] = [];
+      paidPerRound.push(await paidRound(stack, url, paidRuns));
+      for (const id of paywalls) {
+        const sessionPaid: PaidTiming[] = [];
         for (let i = 0; i < SETTINGS.paid; i++) {
-          timings.push(await paidRequest(url(id, ARTICLE), stack.facilitator, stack.origin));
+          sessionPaid.push(
+            await paidRequest(url(id, SESSION_ROUTE), stack.facilitator, stack.origin),
+          );
         }
-        push(paidRuns, id, timings);
+        push(paidRuns, `${id}-session`, sessionPaid);
       }
-      const sessionPaid: PaidTiming[] = [];
-      for (let i = 0; i < SETTINGS.paid; i++) {
-        sessionPaid.push(
-          await paidRequest(url("paywall", SESSION_ROUTE), stack.facilitator, stack.origin),
-        );
-      }
-      push(paidRuns, "paywall-session", sessionPaid);
       log(`round ${round}/${SETTINGS.rounds} done`);
     }
+    return {
+      date: new Date().toISOString(),
+      mode: quick ? "quick" : "full",
+      machine: machine(),
+      versions: versions(),
+      settings: { ...SETTINGS, paidCap: PAID_CAP, paidStep: PAID_STEP },
+      paidPerRound,
+      bundles: order
+        .filter((id) => id === "paywall-against" || !TARGETS[id].build.generated)
+        .map((id) => {
+          const b = need(bundles, id);
+          return {
+            target: id,
+            rawBytes: b.rawBytes,
+            gzipBytes: b.gzipBytes,
+            composition: b.composition,
+          };
+        }),
+      startup: order.map((id) => {
+        const t = need(targets, id);
+        return { target: id, readyMs: t.readyMs, firstAnswerMs: t.firstAnswerMs };
+      }),
+      load: loadRows(loadRuns),
+      sequential: sequentialRows(seqRuns),
+      paid: paidRows(paidRuns),
+      challengeSizes,
+      counts: [],
+      matching: [],
+      notes,
+    };
   } finally {
-    await crawler.stop();
+    for (const crawler of crawlers.values()) await crawler.stop();
   }
+}
 
-  return {
-    date: new Date().toISOString(),
-    mode: quick ? "quick" : "full",
-    machine: machine(),
-    versions: versions(),
-    settings: { ...SETTINGS },
-    bundles: TARGET_IDS.filter((id) => !TARGETS[id].build.generated).map((id) => {
-      const b = need(bundles, id);
-      return {
-        target: id,
-        rawBytes: b.rawBytes,
-        gzipBytes: b.gzipBytes,
-        composition: b.composition,
-      };
-    }),
-    startup: TARGET_IDS.map((id) => {
-      const t = need(targets, id);
-      return { target: id, readyMs: t.readyMs, firstAnswerMs: t.firstAnswerMs };
-    }),
-    load: loadRows(loadRuns),
-    sequential: sequentialRows(seqRuns),
-    paid: paidRows(paidRuns),
-    counts: [],
-    matching: [],
-    notes: [
-      "The crawler rows sign every request (Ed25519, RFC 9421) in the client, so their latency includes that signing; the baseline's is a plain GET of the same page.",
-    ],
+/**
+ * One round of paid requests on ARTICLE: the baseline's plain GET, then the peer and each paywall
+ * paid, in blocks. In full mode more blocks follow until the paywall's own overhead (its own p50
+ * minus the baseline's in this round) moved by at most PAID_STABLE_MS between the last two
+ * checks, up to PAID_CAP. Returns how many requests each target took.
+ */
+async function paidRound(
+  stack: BenchStack,
+  url: (id: TargetId, path: string) => string,
+  paidRuns: Map<string, PaidTiming[][]>,
+): Promise<number> {
+  const ids = withAgainst(["peer", "paywall"]);
+  const runs = new Map<string, PaidTiming[]>(
+    ["baseline", ...ids].map((id): [string, PaidTiming[]] => [id, []]),
+  );
+  const block = async (k: number): Promise<void> => {
+    const baseline = need(runs, "baseline");
+    for (let i = 0; i < k; i++) {
+      const split = await splitGet(url("baseline", ARTICLE), stack.facilitator, stack.origin);
+      baseline.push({ ...split, cycleMs: split.totalMs });
+    }
+    for (const id of ids) {
+      const timings = need(runs, id);
+      for (let i = 0; i < k; i++) {
+        timings.push(await paidRequest(url(id, ARTICLE), stack.facilitator, stack.origin));
+      }
+    }
   };
+  const ownP50 = (id: string): number =>
+    quantile(
+      need(runs, id).map((t) => t.ownMs),
+      0.5,
+    );
+  const overhead = (): number => ownP50("paywall") - ownP50("baseline");
+  let taken = SETTINGS.paid;
+  await block(taken);
+  let last = overhead();
+  while (taken < PAID_CAP) {
+    const k = Math.min(PAID_STEP, PAID_CAP - taken);
+    await block(k);
+    taken += k;
+    const now = overhead();
+    if (Math.abs(now - last) <= PAID_STABLE_MS) break;
+    last = now;
+  }
+  for (const [id, timings] of runs) push(paidRuns, id, timings);
+  return taken;
+}
+
+/**
+ * The byte length of each 402 scenario's PAYMENT-REQUIRED header and body as sent to a client
+ * that asks for no compression, per target.
+ */
+async function measureChallenges(
+  url: (id: TargetId, path: string) => string,
+): Promise<ChallengeSize[]> {
+  const sizes: ChallengeSize[] = [];
+  for (const scenario of LOAD_SCENARIOS.filter((s) => s.expect === 402)) {
+    for (const id of scenario.targets) {
+      const response = await fetch(url(id, scenario.path), {
+        headers: { "accept-encoding": "identity" },
+      });
+      const body = await response.arrayBuffer();
+      sizes.push({
+        scenario: scenario.id,
+        target: id,
+        path: scenario.path,
+        headerBytes: Buffer.byteLength(response.headers.get("payment-required") ?? ""),
+        bodyBytes: body.byteLength,
+      });
+    }
+  }
+  return sizes;
 }
 
 const LABELS: Record<string, string> = {
@@ -439,6 +600,13 @@ const LABELS: Record<string, string> = {
 };
 const labelOf = (key: string): string => LABELS[key] ?? key;
 
+/** The row of the `--against` build matching a paywall row's key, if the key is the paywall's. */
+function againstTwin(key: string): string | undefined {
+  return ["paywall", "paywall-siwx", "paywall-session"].includes(key)
+    ? key.replace("paywall", AGAINST)
+    : undefined;
+}
+
 function loadRows(runs: Map<string, LoadResult[]>): LoadRow[] {
   const rows: LoadRow[] = [];
   for (const scenario of LOAD_SCENARIOS) {
@@ -446,10 +614,10 @@ function loadRows(runs: Map<string, LoadResult[]>): LoadRow[] {
       id && scenario.targets.includes(id) ? runs.get(`${scenario.id}|${id}`) : undefined;
     for (const id of scenario.targets) {
       const rounds = of(id) ?? [];
-      const ratio = (other: TargetId | undefined, cpu = false): number | undefined => {
+      const ratio = (other: TargetId | undefined, cpu = false): OverRounds | undefined => {
         const against = of(other);
         if (!against || other === id) return undefined;
-        return median(
+        return overRounds(
           rounds.map((r, i) => {
             const o = against[i];
             if (!o) return Number.NaN;
@@ -467,8 +635,10 @@ function loadRows(runs: Map<string, LoadResult[]>): LoadRow[] {
         if (baseline !== undefined) out.baseline = baseline;
         if (ceiling !== undefined) out.ceiling = ceiling;
         if (peer !== undefined) out.peer = peer;
-        const sameBytes = ratio("paywall-bytes", cpu);
+        const sameBytes = id === AGAINST ? undefined : ratio("paywall-bytes", cpu);
         if (sameBytes !== undefined) out.sameBytes = sameBytes;
+        const against = id === "paywall" ? ratio(AGAINST, cpu) : undefined;
+        if (against !== undefined) out.against = against;
         return out;
       };
       rows.push({
@@ -489,18 +659,19 @@ function sequentialRows(runs: Map<string, number[][]>): SequentialRow[] {
   const rows: SequentialRow[] = [];
   for (const [key, rounds] of runs) {
     const [scenario = "", target = ""] = key.split("|");
-    const baseline = runs.get(`${scenario}|baseline`);
+    const per = (other: number[][]): OverRounds =>
+      overRounds(rounds.map((r, i) => quantile(r, 0.5) / quantile(other[i] ?? [], 0.5)));
     const row: SequentialRow = {
       scenario,
       target,
       label: labelOf(target),
       latenciesMs: rounds.flat(),
     };
-    if (baseline && target !== "baseline") {
-      row.ratioToBaseline = median(
-        rounds.map((r, i) => quantile(r, 0.5) / quantile(baseline[i] ?? [], 0.5)),
-      );
-    }
+    const baseline = runs.get(`${scenario}|baseline`);
+    if (baseline && target !== "baseline") row.ratioToBaseline = per(baseline);
+    const twin = againstTwin(target);
+    const against = twin ? runs.get(`${scenario}|${twin}`) : undefined;
+    if (against) row.ratioToAgainst = per(against);
     rows.push(row);
   }
   return rows;
@@ -518,7 +689,7 @@ function paidRows(runs: Map<string, PaidTiming[][]>): PaidRow[] {
     const row: PaidRow = {
       target: key,
       label: labelOf(key),
-      path: key === "paywall-session" ? SESSION_ROUTE : ARTICLE,
+      path: key.endsWith("-session") ? SESSION_ROUTE : ARTICLE,
       requests: all.length,
       cycleP50: p50(all, "cycleMs"),
       totalP50: p50(all, "totalMs"),
@@ -527,8 +698,15 @@ function paidRows(runs: Map<string, PaidTiming[][]>): PaidRow[] {
       ownP50: p50(all, "ownMs"),
     };
     if (key !== "baseline") {
-      row.overheadP50 = median(
+      row.overhead = overRounds(
         rounds.map((r, i) => p50(r, "ownMs") - p50(baseline[i] ?? [], "ownMs")),
+      );
+    }
+    const twin = againstTwin(key);
+    const against = twin ? runs.get(twin) : undefined;
+    if (against) {
+      row.ownToAgainst = overRounds(
+        rounds.map((r, i) => p50(r, "ownMs") / p50(against[i] ?? [], "ownMs")),
       );
     }
     return row;
@@ -700,4 +878,10 @@ function versions(): Record<string, string> {
   };
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  if (!(error instanceof AgainstRefused)) throw error;
+  console.error(error.message);
+  process.exitCode = 2;
+}

@@ -10,7 +10,7 @@ import { PAY_TO } from "../dev/chain.ts";
 import { startProcessGroup, waitUntil, type ProcessGroup } from "../dev/processes.ts";
 import type { BuildSpec, Bundle } from "./build.ts";
 import type { ServeReady, ServeSpec } from "./serve.ts";
-import { readWranglerBindings } from "./wrangler-config.ts";
+import { readWranglerBindings, type WranglerBindings } from "./wrangler-config.ts";
 
 /** The targets, in the order every round visits them. */
 export const TARGET_IDS = [
@@ -21,7 +21,10 @@ export const TARGET_IDS = [
   "paywall",
   "paywall-bytes",
 ] as const;
-export type TargetId = (typeof TARGET_IDS)[number];
+/** The targets every run has. */
+export type BaseTargetId = (typeof TARGET_IDS)[number];
+/** Every target, with the paywall built from another commit (`--against <ref>`). */
+export type TargetId = BaseTargetId | "paywall-against";
 
 /** Where a target finds the origin and the facilitator. */
 export interface Upstreams {
@@ -35,8 +38,11 @@ export interface TargetDef {
   label: string;
   build: BuildSpec;
   vars(upstreams: Upstreams, bundle: Bundle): Record<string, string>;
-  /** True when it reads the price table from KV (bench/prices.json is seeded). */
-  prices?: boolean;
+  /**
+   * A paywall: the storage its wrangler.toml declares; it reads the price table from KV
+   * (bench/prices.json is seeded).
+   */
+  storage?: WranglerBindings;
 }
 
 const NETWORK = "eip155:84532";
@@ -45,10 +51,12 @@ const BENCH_SESSION_SECRET = "bench-session-secret-0123456789abcdef";
 /** The bench's price table: dev/prices.json's routes, with a session sold on /api/*. */
 const PRICES = readFileSync(new URL("./prices.json", import.meta.url), "utf8");
 /** The paywall's variables and bindings from wrangler.toml. */
-const PROJECT = readWranglerBindings(fileURLToPath(new URL("../wrangler.toml", import.meta.url)));
+export const PROJECT_BINDINGS = readWranglerBindings(
+  fileURLToPath(new URL("../wrangler.toml", import.meta.url)),
+);
 
-/** The five targets; see bench/README.md. */
-export const TARGETS: Record<TargetId, TargetDef> = {
+/** The targets every run has; see bench/README.md. */
+export const TARGETS: Record<BaseTargetId, TargetDef> = {
   baseline: {
     id: "baseline",
     label: "baseline (plain Hono proxy)",
@@ -83,13 +91,36 @@ export const TARGETS: Record<TargetId, TargetDef> = {
     build: { id: "paywall-bytes", generated: true },
     vars: () => ({}),
   },
-  paywall: {
-    id: "paywall",
-    label: "this paywall",
-    build: { id: "paywall" },
-    prices: true,
+  paywall: paywallTarget("paywall", "this paywall", { id: "paywall" }, PROJECT_BINDINGS),
+};
+
+/**
+ * The paywall built from the checkout `root` of commit `ref`, served with the variables and
+ * storage its own wrangler.toml declares (`bindings`).
+ */
+export function againstTarget(ref: string, root: string, bindings: WranglerBindings): TargetDef {
+  return paywallTarget(
+    "paywall-against",
+    `this paywall at ${ref}`,
+    { id: "paywall-against", root },
+    bindings,
+  );
+}
+
+/** A paywall target: `bindings`' variables, then the bench's upstreams and fixed settings. */
+function paywallTarget(
+  id: TargetId,
+  label: string,
+  build: BuildSpec,
+  bindings: WranglerBindings,
+): TargetDef {
+  return {
+    id,
+    label,
+    build,
+    storage: bindings,
     vars: (u) => ({
-      ...PROJECT.vars,
+      ...bindings.vars,
       ORIGIN_URL: u.originUrl,
       FACILITATOR_URLS: u.facilitatorUrl,
       PAY_TO: PAY_TO.address,
@@ -99,8 +130,8 @@ export const TARGETS: Record<TargetId, TargetDef> = {
       // The bench crawler's key directory is served over plain HTTP on loopback.
       WEB_BOT_AUTH_HTTP_LOOPBACK: "true",
     }),
-  },
-};
+  };
+}
 
 function peerVars(u: Upstreams): Record<string, string> {
   return {
@@ -112,14 +143,17 @@ function peerVars(u: Upstreams): Record<string, string> {
 }
 
 /**
- * The paywall's storage as wrangler.toml declares it (all in memory, fresh per run): every KV
+ * A paywall's storage as its wrangler.toml declares it (all in memory, fresh per run): every KV
  * namespace and D1 database, and each Durable Object binding whose class the bundle exports.
  */
-function projectStorage(bundle: Bundle): Pick<ServeSpec, "kv" | "d1" | "durableObjects"> {
+function projectStorage(
+  bindings: WranglerBindings,
+  bundle: Bundle,
+): Pick<ServeSpec, "kv" | "d1" | "durableObjects"> {
   const durableObjects = Object.fromEntries(
-    Object.entries(PROJECT.durableObjects).filter(([, cls]) => bundle.exports.includes(cls)),
+    Object.entries(bindings.durableObjects).filter(([, cls]) => bundle.exports.includes(cls)),
   );
-  return { kv: PROJECT.kv, d1: PROJECT.d1, durableObjects };
+  return { kv: bindings.kv, d1: bindings.d1, durableObjects };
 }
 
 /** A target being served. */
@@ -150,7 +184,7 @@ export async function serveTarget(
     compatibilityFlags: bundle.compatibilityFlags,
     vars: def.vars(upstreams, bundle),
     probePath,
-    ...(def.prices ? { prices: PRICES, ...projectStorage(bundle) } : {}),
+    ...(def.storage ? { prices: PRICES, ...projectStorage(def.storage, bundle) } : {}),
   };
   const serve = fileURLToPath(new URL("./serve.ts", import.meta.url));
   const group: ProcessGroup = startProcessGroup(process.execPath, [serve, JSON.stringify(spec)]);

@@ -18,6 +18,11 @@ export interface WranglerBindings {
 
 /** Parses `path` (the project's wrangler.toml). */
 export function readWranglerBindings(path: string): WranglerBindings {
+  return parseWranglerBindings(readFileSync(path, "utf8"));
+}
+
+/** Parses the text of a wrangler.toml. */
+export function parseWranglerBindings(toml: string): WranglerBindings {
   const out: WranglerBindings = { vars: {}, kv: [], d1: [], durableObjects: {} };
   let section = "";
   let entry: Record<string, string> = {};
@@ -29,7 +34,7 @@ export function readWranglerBindings(path: string): WranglerBindings {
     }
     entry = {};
   };
-  for (const raw of readFileSync(path, "utf8").split("\n")) {
+  for (const raw of toml.split("\n")) {
     const line = raw.trim();
     if (line.startsWith("[")) {
       flush();
