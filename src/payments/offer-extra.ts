@@ -29,8 +29,22 @@ export async function withFacilitatorExtra(
     if (one.ok) kept.push(one.offer);
     else console.warn("an alsoAccept offer was left out of a 402:", one.reason);
   }
-  return { ok: true, offer: offer.alternatives ? { ...completed, alternatives: kept } : completed };
+  if (!offer.alternatives) return { ok: true, offer: completed };
+  const parts = [completed, ...kept];
+  const known = combined.get(offer);
+  if (known && sameOffers(known.parts, parts)) return { ok: true, offer: known.offer };
+  const whole = { ...completed, alternatives: kept };
+  combined.set(offer, { parts, offer: whole });
+  return { ok: true, offer: whole };
 }
+
+/**
+ * The last completion of each compiled offer, kept while the facilitator lists the same values:
+ * the same completed object every time, so its 402 texts are built once (src/x402
+ * required-template.ts), not per request.
+ */
+const completions = new WeakMap<Offer, { listed: string; offer: Offer }>();
+const combined = new WeakMap<Offer, { parts: readonly Offer[]; offer: Offer }>();
 
 async function complete(offer: Offer, facilitator: Facilitator): Promise<CompletedOffer> {
   const keys = offer.fromFacilitator;
@@ -41,7 +55,17 @@ async function complete(offer: Offer, facilitator: Facilitator): Promise<Complet
     const reason = `no configured facilitator lists ${keys.join(" and ")} for ${offer.scheme} payments on ${offer.network}`;
     return { ok: false, reason };
   }
+  const values = keys.map((key) => String(listed[key]));
+  const stamp = JSON.stringify(values);
+  const known = completions.get(offer);
+  if (known?.listed === stamp) return { ok: true, offer: known.offer };
   const extra: Record<string, string> = { ...offer.extra };
-  for (const key of keys) extra[key] = String(listed[key]);
-  return { ok: true, offer: { ...offer, extra } };
+  keys.forEach((key, i) => (extra[key] = values[i]!));
+  const completed = { ...offer, extra };
+  completions.set(offer, { listed: stamp, offer: completed });
+  return { ok: true, offer: completed };
+}
+
+function sameOffers(a: readonly Offer[], b: readonly Offer[]): boolean {
+  return a.length === b.length && a.every((one, i) => one === b[i]);
 }

@@ -1,12 +1,9 @@
 import { paywallResponse } from "../browser";
+import { base64Text } from "../encoding";
 import { defaultUsdc } from "../pricing";
 import type { Offer } from "../pricing";
-import {
-  encodePaymentRequired,
-  PAYMENT_REQUIRED,
-  paymentRequiredV1,
-  paymentRequiredV2,
-} from "../x402";
+import { PAYMENT_REQUIRED, requiredTemplate } from "../x402";
+import type { PaymentRequired } from "@x402/core/types";
 
 /**
  * Builds the 402 answer to an unpaid (or wrongly paid) request: the V2 `PAYMENT-REQUIRED` header
@@ -29,26 +26,34 @@ export interface ChallengeInput {
   html: boolean;
   /** Extra headers, such as a `PAYMENT-RESPONSE` describing a failed settlement. */
   headers?: Record<string, string> | undefined;
-  /** V2 extensions to declare, such as `sign-in-with-x` on session routes. */
-  extensions?: Record<string, unknown> | undefined;
+  /**
+   * V2 extensions to declare, as the members of the `extensions` JSON object (`extensionMembers`
+   * of src/x402), such as `sign-in-with-x` on session routes; most are built once per offer.
+   */
+  extensions?: string | undefined;
 }
 
-/** Builds the 402 response for one request. */
+/**
+ * Builds the 402 response for one request: the offer's prebuilt texts (src/x402
+ * required-template.ts) with this request's URL, refusal and extensions spliced in.
+ */
 export function challengeResponse(input: ChallengeInput): Response {
   const { offer, resourceUrl, error } = input;
+  const template = requiredTemplate(offer);
+  const extensions = input.extensions ?? "";
   const headers = new Headers(input.headers);
-  const required = paymentRequiredV2(offer, resourceUrl, error, input.extensions);
-  headers.set(PAYMENT_REQUIRED, encodePaymentRequired(required));
   headers.set("Cache-Control", "no-store");
   headers.set("Vary", "Accept");
   headers.set("Access-Control-Expose-Headers", EXPOSED_HEADERS);
   if (input.html) {
+    const json = template.json(resourceUrl, error, extensions);
+    headers.set(PAYMENT_REQUIRED, base64Text(json));
     const usdc = defaultUsdc(offer.network);
     const isUsdc = usdc !== undefined && usdc.address.toLowerCase() === offer.asset.toLowerCase();
     const decimals = isUsdc ? usdc.decimals : undefined;
     return paywallResponse(
       {
-        required,
+        required: JSON.parse(json) as PaymentRequired,
         price: offer.display,
         decimals,
         session: offer.session,
@@ -58,11 +63,9 @@ export function challengeResponse(input: ChallengeInput): Response {
       headers,
     );
   }
+  headers.set(PAYMENT_REQUIRED, template.header(resourceUrl, error, extensions));
   headers.set("Content-Type", "application/json");
-  return new Response(JSON.stringify(paymentRequiredV1(offer, resourceUrl, error)), {
-    status: 402,
-    headers,
-  });
+  return new Response(template.bodyV1(resourceUrl, error), { status: 402, headers });
 }
 
 /**

@@ -1,10 +1,9 @@
-import { BAZAAR, bazaarExtension } from "../discovery";
-import { PAYMENT_IDENTIFIER, paymentIdentifierDeclaration } from "../idempotency";
+import { routeExtensions } from "./challenge-extensions";
 import { challengeResponse, prefersHtml } from "./challenge-response";
 import type { Offer } from "../pricing";
 import { signedOffer } from "./origin-quote";
 import type { QuotedRequest } from "./origin-quote";
-import { sessionExtensions } from "./session-gate";
+import { sessionExtension } from "./session-gate";
 import type { SessionDeps, SessionRequest } from "./session-gate";
 
 /**
@@ -12,7 +11,9 @@ import type { SessionDeps, SessionRequest } from "./session-gate";
  * (`payment-identifier`, `bazaar` discovery, and on a session route a fresh sign-in-with-x
  * challenge), terms the origin states signed for this request (origin-quote.ts), as HTML for a
  * browser. Built from plain facts the decide step gathered, so any step's refusal is answered
- * the same way.
+ * the same way. What does not depend on the request (the offer's texts, the route's extensions)
+ * is built once per compiled offer; per request only the URL, the refusal, a sign-in challenge
+ * and a quoted or dynamic price are added.
  */
 
 /** What a route's 402 is built from. */
@@ -43,18 +44,10 @@ export async function challenge(
   const { request, resourceUrl, quote, session } = terms;
   const base = reason.terms ?? terms.offer;
   const offer = quote ? await signedOffer(base, quote.request, quote.secret) : base;
-  const extensions: Record<string, unknown> = {
-    [PAYMENT_IDENTIFIER]: paymentIdentifierDeclaration(offer.paymentIdRequired === true),
-    ...bazaarFor(offer, request.method),
-    ...(session ? await sessionExtensions(session.request, session.deps) : {}),
-  };
+  const routeWide = routeExtensions(offer, request.method);
+  const signIn = session ? await sessionExtension(session.request, session.deps) : "";
+  const extensions = routeWide && signIn ? `${routeWide},${signIn}` : routeWide || signIn;
   const html = prefersHtml(request.headers.get("Accept"));
   const { error, headers } = reason;
   return challengeResponse({ offer, resourceUrl, error, html, headers, extensions });
-}
-
-/** The `bazaar` discovery extension for this request's method, when there is one. */
-function bazaarFor(offer: Offer, method: string): Record<string, unknown> {
-  const extension = bazaarExtension(offer, method);
-  return extension ? { [BAZAAR]: extension } : {};
 }

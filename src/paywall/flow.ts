@@ -103,10 +103,13 @@ export async function handleRequest(
 
   const resourceUrl = `${url.origin}${path.forwardPath}${url.search}`;
   const forwardPath = path.forwardPath;
-  const crawl = deps.crawlers
+  // Only a rule with a crawl price under the table's crawler terms can act on a crawler: on any
+  // other, no request is identified (no User-Agent search, no signature check, no key lookup).
+  const crawlers = state.table.crawlers && match.crawl ? deps.crawlers : undefined;
+  const crawl = crawlers
     ? await crawlerGate(
         { request, match, terms: state.table.crawlers, forwardPath, resourceUrl },
-        { crawlers: deps.crawlers, origin: deps.origin, defer: context.waitUntil },
+        { crawlers, origin: deps.origin, defer: context.waitUntil },
       )
     : { type: "pass" as const };
   // The operator's funnel: one count per answer on a priced route, written after the answer.

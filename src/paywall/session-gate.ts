@@ -1,5 +1,6 @@
 import type { Offer } from "../pricing";
 import { SIWX_HEADER, checkSiwx, readToken, siwxChallenge } from "../sessions";
+import { requestExtension } from "./challenge-extensions";
 import { errorResponse } from "./responses";
 import type { SessionResult, SessionService, SiwxContext, Want } from "../sessions";
 
@@ -43,14 +44,20 @@ export async function tryCredentials(
   return result;
 }
 
-/** The `extensions` of a session route's 402: a fresh sign-in-with-x challenge. */
-export async function sessionExtensions(
+/**
+ * The `extensions` member of a session route's 402 (challenge-extensions.ts): a fresh
+ * sign-in-with-x challenge; "" when the route's network has none.
+ */
+export async function sessionExtension(
   request: SessionRequest,
   deps: SessionDeps,
-): Promise<Record<string, unknown>> {
+): Promise<string> {
   const extension = await siwxChallenge(siwxContext(request, deps));
-  return extension ? { "sign-in-with-x": extension } : {};
+  return extension ? requestExtension(SIWX_EXTENSION, { ...extension }) : "";
 }
+
+/** The `extensions` key of sign-in-with-x (`SIGN_IN_WITH_X` of `@x402/extensions`). */
+const SIWX_EXTENSION = "sign-in-with-x";
 
 function siwxContext(request: SessionRequest, deps: SessionDeps): SiwxContext {
   const what = request.offer.description || request.url.pathname;

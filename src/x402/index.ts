@@ -15,6 +15,8 @@ export {
   requirementsV2,
 } from "./payment-required";
 export type { BodyRequirementsV1, BodyV1 } from "./payment-required";
+export { extensionMembers, requiredTemplate } from "./required-template";
+export type { RequiredTemplate } from "./required-template";
 export {
   encodeReceipt,
   PAYMENT_RESPONSE,

@@ -57,9 +57,14 @@ export function paymentRequiredV2(
   error?: string,
   extensions?: Record<string, unknown>,
 ): PaymentRequired {
+  // `description` and `mimeType` are optional in V2's ResourceInfo (spec §5.1.2): an empty one
+  // says nothing, so it is left out (V1 requires both, and keeps them).
+  const resource: PaymentRequired["resource"] = { url: resourceUrl };
+  if (offer.description) resource.description = offer.description;
+  if (offer.mimeType) resource.mimeType = offer.mimeType;
   const required: PaymentRequired = {
     x402Version: 2,
-    resource: { url: resourceUrl, description: offer.description, mimeType: offer.mimeType },
+    resource,
     accepts: offersOf(offer).map(requirementsV2),
   };
   if (error) required.error = error;

@@ -2,6 +2,7 @@ import { decodePaymentRequiredHeader } from "@x402/core/http";
 import { describe, expect, it } from "vitest";
 import { challengeResponse } from "../../../src/paywall/challenge-response.ts";
 import type { Offer } from "../../../src/pricing/index.ts";
+import { extensionMembers } from "../../../src/x402/index.ts";
 import { OFFER, RESOURCE_URL } from "../fixtures.ts";
 
 /**
@@ -13,7 +14,8 @@ import { OFFER, RESOURCE_URL } from "../fixtures.ts";
 const EXTENSIONS = { "payment-identifier": { info: { required: false } } };
 
 function page(offer: Offer = OFFER, error?: string, resourceUrl = RESOURCE_URL): Response {
-  return challengeResponse({ offer, resourceUrl, error, html: true, extensions: EXTENSIONS });
+  const extensions = extensionMembers(EXTENSIONS);
+  return challengeResponse({ offer, resourceUrl, error, html: true, extensions });
 }
 
 /** The JSON block the script reads, parsed. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { bazaarExtension } from "../../../src/discovery/bazaar.ts";
 import { paymentIdentifierDeclaration } from "../../../src/idempotency/claim.ts";
 import { challengeResponse } from "../../../src/paywall/challenge-response.ts";
-import { paymentRequiredV2 } from "../../../src/x402/index.ts";
+import { extensionMembers, paymentRequiredV2 } from "../../../src/x402/index.ts";
 import { OFFER, RESOURCE_URL } from "../fixtures.ts";
 
 describe("PAYMENT-REQUIRED encoding (fast path for ASCII JSON)", () => {
@@ -18,7 +18,7 @@ describe("PAYMENT-REQUIRED encoding (fast path for ASCII JSON)", () => {
         offer,
         resourceUrl: RESOURCE_URL,
         html: false,
-        extensions,
+        extensions: extensions && extensionMembers(extensions),
       });
       expect(response.headers.get("PAYMENT-REQUIRED")).toBe(
         encodePaymentRequiredHeader(paymentRequiredV2(offer, RESOURCE_URL, undefined, extensions)),
@@ -39,7 +39,7 @@ describe("PAYMENT-REQUIRED encoding (fast path for ASCII JSON)", () => {
           resourceUrl: RESOURCE_URL,
           error,
           html: false,
-          extensions,
+          extensions: extensionMembers(extensions),
         });
         expect(response.headers.get("PAYMENT-REQUIRED")).toBe(
           encodePaymentRequiredHeader(paymentRequiredV2(OFFER, RESOURCE_URL, error, extensions)),
