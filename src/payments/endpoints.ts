@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "../zod";
 import type { FacilitatorEndpoint } from "./routing";
 
 /**
@@ -11,21 +11,22 @@ import type { FacilitatorEndpoint } from "./routing";
 
 const network = z
   .string()
-  .regex(/^[-a-z0-9]{3,8}:([-_a-zA-Z0-9]{1,32}|\*)$/, 'must be a CAIP-2 id or "<namespace>:*"');
+  .check(
+    z.regex(/^[-a-z0-9]{3,8}:([-_a-zA-Z0-9]{1,32}|\*)$/, 'must be a CAIP-2 id or "<namespace>:*"'),
+  );
 
-const EndpointSchema = z
-  .object({
-    url: z
-      .string()
-      .url()
-      .refine((u) => /^https?:\/\//.test(u), "must be an http(s) URL"),
-    name: z.string().min(1).max(64).optional(),
-    networks: z.array(network).min(1).max(64).optional(),
-    headers: z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/), z.string()).optional(),
-  })
-  .strict();
+const EndpointSchema = z.strictObject({
+  url: z
+    .string()
+    .check(z.refine((u) => /^https?:\/\//.test(u) && isHttpUrl(u), "must be an http(s) URL")),
+  name: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+  networks: z.optional(z.array(network).check(z.minLength(1), z.maxLength(64))),
+  headers: z.optional(
+    z.record(z.string().check(z.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/)), z.string()),
+  ),
+});
 
-const EndpointsSchema = z.array(EndpointSchema).min(1).max(10);
+const EndpointsSchema = z.array(EndpointSchema).check(z.minLength(1), z.maxLength(10));
 
 /** The configured facilitators, or the problems found (each naming the variable and field). */
 export function facilitatorEndpoints(
@@ -59,7 +60,7 @@ function fromJson(
   if (!parsed.success) {
     const problems = parsed.error.issues.map(
       (issue) =>
-        `FACILITATORS${issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${p}`)).join("")}: ${issue.message}`,
+        `FACILITATORS${issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("")}: ${issue.message}`,
     );
     return { ok: false, problems };
   }

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "../zod";
 
 /**
  * The operator's brand on the paywall page people see (the price table's top-level `brand`):
@@ -21,20 +21,23 @@ function isLogo(value: string): boolean {
 }
 
 /** The `brand` section of a price table. */
-export const BrandSchema = z
-  .object({
-    /** The site's name, shown at the top of the page. */
-    name: z.string().min(1).max(100).optional(),
-    /** The accent colour of the page (buttons, the name), "#1652f0" or "#15f". */
-    colour: z.string().regex(HEX_COLOUR, 'must be a hex colour such as "#1652f0"').optional(),
-    /** The logo: an https URL or a path on this site such as "/logo.svg". */
-    logo: z
+export const BrandSchema = z.strictObject({
+  /** The site's name, shown at the top of the page. */
+  name: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
+  /** The accent colour of the page (buttons, the name), "#1652f0" or "#15f". */
+  colour: z.optional(
+    z.string().check(z.regex(HEX_COLOUR, 'must be a hex colour such as "#1652f0"')),
+  ),
+  /** The logo: an https URL or a path on this site such as "/logo.svg". */
+  logo: z.optional(
+    z
       .string()
-      .max(2000)
-      .refine(isLogo, 'must be an https URL or a path on this site such as "/logo.svg"')
-      .optional(),
-  })
-  .strict();
+      .check(
+        z.maxLength(2000),
+        z.refine(isLogo, 'must be an https URL or a path on this site such as "/logo.svg"'),
+      ),
+  ),
+});
 
 /** A validated brand. */
 export type Brand = z.infer<typeof BrandSchema>;

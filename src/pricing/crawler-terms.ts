@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "../zod";
 import { CRAWLERS } from "./crawler-catalogue";
 import type { Crawler } from "./crawler-catalogue";
 import { defaultUsdc, USD_PRICE, usdToAtomic } from "./assets";
@@ -15,20 +15,21 @@ import { defaultUsdc, USD_PRICE, usdToAtomic } from "./assets";
 /** Crawl prices are US dollars paid in USDC, as the `crawler-*-price` headers speak them. */
 export const CrawlPriceSchema = z
   .string()
-  .regex(USD_PRICE, 'must look like "$0.01" (crawl prices are in US dollars)');
+  .check(z.regex(USD_PRICE, 'must look like "$0.01" (crawl prices are in US dollars)'));
 
 const crawlerId = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,63}$/, "must be a lower-case crawler id such as gptbot");
+  .check(z.regex(/^[a-z0-9][a-z0-9-]{0,63}$/, "must be a lower-case crawler id such as gptbot"));
 
 /** Five minutes: signers sign each request, so a real crawler's signature is seconds old. */
 export const DEFAULT_MAX_SIGNATURE_AGE = 300;
 
-const allow = z.object({ action: z.literal("allow") }).strict();
-const block = z.object({ action: z.literal("block") }).strict();
-const charge = z
-  .object({ action: z.literal("charge"), price: CrawlPriceSchema.optional() })
-  .strict();
+const allow = z.strictObject({ action: z.literal("allow") });
+const block = z.strictObject({ action: z.literal("block") });
+const charge = z.strictObject({
+  action: z.literal("charge"),
+  price: z.optional(CrawlPriceSchema),
+});
 
 /** What one class of client may do on a crawler-priced rule. */
 export const PolicySchema = z.discriminatedUnion("action", [allow, block, charge]);
@@ -36,30 +37,36 @@ export const PolicySchema = z.discriminatedUnion("action", [allow, block, charge
 /** Key directory origins: `https://…`, or `http://127.0.0.1:port` (loopback, development). */
 const directoryOrigin = z
   .string()
-  .regex(/^https?:\/\/[^/?#@\s]+\/?$/, "must be an origin such as https://crawler.example");
+  .check(
+    z.regex(/^https?:\/\/[^/?#@\s]+\/?$/, "must be an origin such as https://crawler.example"),
+  );
 
-export const CrawlersSchema = z
-  .object({
-    /** Policy per crawler id (a catalogue id or one named in `directories`). */
-    policies: z.record(crawlerId, PolicySchema).default({}),
-    /** Extra key directories proving a crawler; a new id adds a crawler known only by key. */
-    directories: z.record(crawlerId, z.array(directoryOrigin).min(1).max(16)).default({}),
-    /** Valid Web Bot Auth signature, no policy of its own (or a directory bound to nobody). */
-    signed: PolicySchema.default({ action: "charge" }),
-    /** A User-Agent claiming a known crawler, without a valid signature. */
-    unverified: PolicySchema.default({ action: "charge" }),
-    /** Neither a claim nor a signature, on crawler-only rules (people: `allow`). */
-    unknown: PolicySchema.default({ action: "allow" }),
-    /**
-     * The oldest signature (seconds since its `created`) that still earns a privilege worth money:
-     * free access where others pay, a price below theirs, a page from credit. A copy of a signed
-     * request replays at most this long (crawler-gate.ts). Identity alone is not limited by it.
-     */
-    maxSignatureAge: z.number().int().min(1).max(3600).default(DEFAULT_MAX_SIGNATURE_AGE),
-    /** Prepaid crawl credit bought at /__x402/crawl-credit; absent: no credit is sold. */
-    credit: z.object({ min: CrawlPriceSchema, max: CrawlPriceSchema }).strict().optional(),
-  })
-  .strict();
+export const CrawlersSchema = z.strictObject({
+  /** Policy per crawler id (a catalogue id or one named in `directories`). */
+  policies: z._default(z.record(crawlerId, PolicySchema), {}),
+  /** Extra key directories proving a crawler; a new id adds a crawler known only by key. */
+  directories: z._default(
+    z.record(crawlerId, z.array(directoryOrigin).check(z.minLength(1), z.maxLength(16))),
+    {},
+  ),
+  /** Valid Web Bot Auth signature, no policy of its own (or a directory bound to nobody). */
+  signed: z._default(PolicySchema, { action: "charge" }),
+  /** A User-Agent claiming a known crawler, without a valid signature. */
+  unverified: z._default(PolicySchema, { action: "charge" }),
+  /** Neither a claim nor a signature, on crawler-only rules (people: `allow`). */
+  unknown: z._default(PolicySchema, { action: "allow" }),
+  /**
+   * The oldest signature (seconds since its `created`) that still earns a privilege worth money:
+   * free access where others pay, a price below theirs, a page from credit. A copy of a signed
+   * request replays at most this long (crawler-gate.ts). Identity alone is not limited by it.
+   */
+  maxSignatureAge: z._default(
+    z.int().check(z.minimum(1), z.maximum(3600)),
+    DEFAULT_MAX_SIGNATURE_AGE,
+  ),
+  /** Prepaid crawl credit bought at /__x402/crawl-credit; absent: no credit is sold. */
+  credit: z.optional(z.strictObject({ min: CrawlPriceSchema, max: CrawlPriceSchema })),
+});
 
 /** The `crawlers` section as written in the table. */
 export type CrawlersConfig = z.infer<typeof CrawlersSchema>;

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "../zod";
 
 /**
  * A rule's `discovery` block: how to call the resource and what it returns, so agents can find and
@@ -11,22 +11,20 @@ import { z } from "zod";
 const json = z.record(z.string(), z.unknown());
 
 export const DiscoverySchema = z
-  .object({
+  .strictObject({
     /** Example query parameters (GET, HEAD, DELETE) or body (POST, PUT, PATCH). */
-    input: json.optional(),
+    input: z.optional(json),
     /** JSON Schema of `input`: `{ properties, required }`. */
-    inputSchema: json.optional(),
+    inputSchema: z.optional(json),
     /** Example path parameters, for patterns with `:name` segments. */
-    pathParams: json.optional(),
+    pathParams: z.optional(json),
     /** How the body is sent on POST, PUT and PATCH. */
-    bodyType: z.enum(["json", "form-data", "text"]).optional(),
-    output: z
-      .object({ example: z.unknown().optional(), schema: json.optional() })
-      .strict()
-      .optional(),
+    bodyType: z.optional(z.enum(["json", "form-data", "text"])),
+    output: z.optional(
+      z.strictObject({ example: z.optional(z.unknown()), schema: z.optional(json) }),
+    ),
   })
-  .strict()
-  .refine((d) => JSON.stringify(d).length <= 16_384, "must be at most 16 KiB of JSON");
+  .check(z.refine((d) => JSON.stringify(d).length <= 16_384, "must be at most 16 KiB of JSON"));
 
 /** A rule's discovery block as written in the table. */
 export type DiscoveryConfig = z.infer<typeof DiscoverySchema>;

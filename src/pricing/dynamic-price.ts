@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "../zod";
 import { atomicToUsd, USD_PRICE, usdcFor, usdToAtomic } from "./assets";
 
 /**
@@ -10,22 +10,22 @@ import { atomicToUsd, USD_PRICE, usdcFor, usdToAtomic } from "./assets";
  * free request.
  */
 
-const usd = z.string().regex(USD_PRICE, 'must look like "$0.01"');
+const usd = z.string().check(z.regex(USD_PRICE, 'must look like "$0.01"'));
 
-export const DynamicPriceSchema = z
-  .object({
-    from: z
-      .string()
-      .regex(
+export const DynamicPriceSchema = z.strictObject({
+  from: z
+    .string()
+    .check(
+      z.regex(
         /^(query:[A-Za-z0-9_.-]{1,64}|header:[A-Za-z0-9-]{1,64}|body-kib)$/,
         'must be "query:<name>", "header:<name>" or "body-kib"',
       ),
-    each: usd,
-    base: usd.optional(),
-    min: usd.optional(),
-    max: usd,
-  })
-  .strict();
+    ),
+  each: usd,
+  base: z.optional(usd),
+  min: z.optional(usd),
+  max: usd,
+});
 
 /** A rule's `dynamicPrice` as written in the table. */
 export type DynamicPriceConfig = z.infer<typeof DynamicPriceSchema>;

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "../zod";
 import { atomicToUsd, defaultUsdc, usdToAtomic } from "./assets";
 
 /**
@@ -12,27 +12,25 @@ import { atomicToUsd, defaultUsdc, usdToAtomic } from "./assets";
  * reports no usage by its end is charged the maximum (a header rule withholds it instead).
  */
 
-const usd = z.string().regex(/^\$\d+(\.\d+)?$/, 'must look like "$0.0001"');
+const usd = z.string().check(z.regex(/^\$\d+(\.\d+)?$/, 'must look like "$0.0001"'));
 const HEADER = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
 const FIELD_PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,7}$/;
 
-export const MeteredSchema = z
-  .object({
-    /** What one unit of use costs, in US dollars of the rule's USDC. */
-    unitPrice: usd,
-    /** Where the origin reports the units it used. */
-    usage: z.union([
-      z.object({ header: z.string().regex(HEADER, "must be an HTTP header name") }).strict(),
-      z
-        .object({
-          sse: z
-            .string()
-            .regex(FIELD_PATH, 'must be a dotted JSON field, e.g. "usage.total_tokens"'),
-        })
-        .strict(),
-    ]),
-  })
-  .strict();
+export const MeteredSchema = z.strictObject({
+  /** What one unit of use costs, in US dollars of the rule's USDC. */
+  unitPrice: usd,
+  /** Where the origin reports the units it used. */
+  usage: z.union([
+    z.strictObject({
+      header: z.string().check(z.regex(HEADER, "must be an HTTP header name")),
+    }),
+    z.strictObject({
+      sse: z
+        .string()
+        .check(z.regex(FIELD_PATH, 'must be a dotted JSON field, e.g. "usage.total_tokens"')),
+    }),
+  ]),
+});
 
 /** A rule's `metered` as written in the table. */
 export type MeteredConfig = z.infer<typeof MeteredSchema>;

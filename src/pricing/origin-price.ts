@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "../zod";
 import { USD_PRICE, usdcFor, usdToAtomic } from "./assets";
 
 /**
@@ -12,9 +12,9 @@ import { USD_PRICE, usdcFor, usdToAtomic } from "./assets";
  * bounds, missing or malformed is a 502, never a free request.
  */
 
-const usd = z.string().regex(USD_PRICE, 'must look like "$0.01"');
+const usd = z.string().check(z.regex(USD_PRICE, 'must look like "$0.01"'));
 
-export const OriginPriceSchema = z.object({ min: usd, max: usd }).strict();
+export const OriginPriceSchema = z.strictObject({ min: usd, max: usd });
 
 /** A rule's `originPrice` as written in the table. */
 export type OriginPriceConfig = z.infer<typeof OriginPriceSchema>;

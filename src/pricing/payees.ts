@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "../zod";
 
 /**
  * Dynamic payees: a rule whose money goes to a payee chosen by the request, from a map in the
@@ -10,31 +10,33 @@ import { z } from "zod";
  */
 
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x address (40 hex digits)");
+const address = z
+  .string()
+  .check(z.regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x address (40 hex digits)"));
 
 /** The table's `payees` section: named maps of key → address. */
 export const PayeeMapsSchema = z
   .record(
-    z.string().regex(NAME, "map names are letters, digits, _ . -"),
-    z.record(z.string().min(1).max(253), address),
+    z.string().check(z.regex(NAME, "map names are letters, digits, _ . -")),
+    z.record(z.string().check(z.minLength(1), z.maxLength(253)), address),
   )
-  .refine(
-    (maps) => Object.values(maps).reduce((n, map) => n + Object.keys(map).length, 0) <= 10_000,
-    "at most 10,000 payees in all",
+  .check(
+    z.refine(
+      (maps) => Object.values(maps).reduce((n, map) => n + Object.keys(map).length, 0) <= 10_000,
+      "at most 10,000 payees in all",
+    ),
   );
 
 /** A rule's `payee`: which map and what in the request picks the entry, or the origin's word. */
 export const PayeeSchema = z.union([
-  z
-    .object({
-      map: z.string().regex(NAME, "must name a map in the table's payees"),
-      from: z
-        .string()
-        .regex(/^(host|param:[A-Za-z_][A-Za-z0-9_]*)$/, 'must be "host" or "param:<name>"'),
-    })
-    .strict(),
+  z.strictObject({
+    map: z.string().check(z.regex(NAME, "must name a map in the table's payees")),
+    from: z
+      .string()
+      .check(z.regex(/^(host|param:[A-Za-z_][A-Za-z0-9_]*)$/, 'must be "host" or "param:<name>"')),
+  }),
   /** The origin names the payee in its `x402-pay-to` header (src/pricing/origin-price.ts). */
-  z.object({ from: z.literal("origin") }).strict(),
+  z.strictObject({ from: z.literal("origin") }),
 ]);
 
 /** A rule's payee choice as written in the table. */

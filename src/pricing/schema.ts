@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "../zod";
 import { EVM_ADDRESS } from "../schemes/evm";
 import { SOLANA_ADDRESS } from "../schemes/solana";
 import { USD_PRICE } from "./assets";
@@ -27,56 +27,63 @@ const HTTP_METHOD = /^[A-Z]+$/;
  */
 const address = z
   .string()
-  .refine(
-    (value) => EVM_ADDRESS.test(value) || SOLANA_ADDRESS.test(value),
-    "must be a 0x-prefixed 20-byte hex address (EVM) or a Base58 public key (Solana)",
+  .check(
+    z.refine(
+      (value) => EVM_ADDRESS.test(value) || SOLANA_ADDRESS.test(value),
+      "must be a 0x-prefixed 20-byte hex address (EVM) or a Base58 public key (Solana)",
+    ),
   );
-const network = z.string().regex(CAIP2_NETWORK, "must be a CAIP-2 network id such as eip155:8453");
+const network = z
+  .string()
+  .check(z.regex(CAIP2_NETWORK, "must be a CAIP-2 network id such as eip155:8453"));
 
 /** "$0.001" style price in US dollars, converted with the asset's decimals. */
 const usdPrice = z
   .string()
-  .regex(USD_PRICE, 'must look like "$0.01" (a dollar sign and a decimal amount)');
+  .check(z.regex(USD_PRICE, 'must look like "$0.01" (a dollar sign and a decimal amount)'));
 
 /** A price in the asset's atomic units, with the asset named explicitly. */
-const atomicPrice = z
-  .object({
-    amount: z.string().regex(/^[1-9]\d{0,77}$/, "must be a positive whole number of atomic units"),
-    asset: address,
-    /** The token's EIP-712 domain, needed by EVM signers (EIP-3009, Permit2). */
-    extra: z
-      .object({ name: z.string().min(1), version: z.string().min(1) })
-      .strict()
-      .optional(),
-  })
-  .strict();
+const atomicPrice = z.strictObject({
+  amount: z
+    .string()
+    .check(z.regex(/^[1-9]\d{0,77}$/, "must be a positive whole number of atomic units")),
+  asset: address,
+  /** The token's EIP-712 domain, needed by EVM signers (EIP-3009, Permit2). */
+  extra: z.optional(
+    z.strictObject({
+      name: z.string().check(z.minLength(1)),
+      version: z.string().check(z.minLength(1)),
+    }),
+  ),
+});
 
 export const PriceSchema = z.union([usdPrice, atomicPrice]);
 
-const pathPattern = z
-  .string()
-  .startsWith("/", "must start with /")
-  .max(512)
-  .refine((p) => !/\*./.test(p), "a * may only stand at the end of the pattern");
+const pathPattern = z.string().check(
+  z.startsWith("/", "must start with /"),
+  z.maxLength(512),
+  z.refine((p) => !/\*./.test(p), "a * may only stand at the end of the pattern"),
+);
 
 /** Payment terms shared by priced rules and the table's defaults. */
 const terms = {
-  network: network.optional(),
-  payTo: address.optional(),
-  description: z.string().max(1000).optional(),
+  network: z.optional(network),
+  payTo: z.optional(address),
+  description: z.optional(z.string().check(z.maxLength(1000))),
   /** What the paywall page calls the content (else its name from the URL; src/browser). */
-  title: z
-    .string()
-    .min(1)
-    .max(200)
-    .refine((t) => ![...t].some((c) => c < " " || c === "\u007f"), "must be one line of text")
-    .optional(),
-  mimeType: z.string().max(200).optional(),
-  maxTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
+  title: z.optional(
+    z.string().check(
+      z.minLength(1),
+      z.maxLength(200),
+      z.refine((t) => ![...t].some((c) => c < " " || c === "\u007f"), "must be one line of text"),
+    ),
+  ),
+  mimeType: z.optional(z.string().check(z.maxLength(200))),
+  maxTimeoutSeconds: z.optional(z.int().check(z.minimum(1), z.maximum(3600))),
   /** Whether payments must carry a `payment-identifier` (idempotent retries); default optional. */
-  paymentIdentifier: z.enum(["optional", "required"]).optional(),
+  paymentIdentifier: z.optional(z.enum(["optional", "required"])),
   /** How to call the resource and what it returns (bazaar discovery; discovery-terms.ts). */
-  discovery: DiscoverySchema.optional(),
+  discovery: z.optional(DiscoverySchema),
 };
 
 /** Keys that only mean something on a priced rule. */
@@ -96,132 +103,127 @@ const PRICED_ONLY = [
  */
 const AlsoAcceptSchema = z
   .array(
-    z
-      .object({
-        network,
-        price: PriceSchema,
-        payTo: address.optional(),
-        maxTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
-      })
-      .strict(),
+    z.strictObject({
+      network,
+      price: PriceSchema,
+      payTo: z.optional(address),
+      maxTimeoutSeconds: z.optional(z.int().check(z.minimum(1), z.maximum(3600))),
+    }),
   )
-  .min(1)
-  .max(8);
+  .check(z.minLength(1), z.maxLength(8));
 
 /**
  * Terms are for priced rules only; a free rule that carries them is probably a mistake, unless it
  * has a `crawlerPrice` (a crawler-only rule: its terms are what charged crawlers pay).
  */
-function freeOrPriced(
-  value: {
-    free?: true;
-    price?: unknown;
-    dynamicPrice?: unknown;
-    originPrice?: unknown;
-    crawlerPrice?: unknown;
-  },
-  ctx: z.RefinementCtx,
-): void {
-  const prices = [value.price, value.dynamicPrice, value.originPrice].filter(
-    (p) => p !== undefined,
-  );
+const freeOrPriced = z.check<{ free?: true | undefined }>((payload) => {
+  const value = payload.value;
+  const problem = (message: string, path: string[] = []): void => {
+    payload.issues.push({ code: "custom", message, path, input: value });
+  };
+  const prices = ["price", "dynamicPrice", "originPrice"].filter((key) => z.given(payload, key));
   const hasPrice = prices.length > 0;
   if (prices.length > 1) {
-    ctx.addIssue({
-      code: "custom",
-      message: 'give one of "price", "dynamicPrice" and "originPrice", not several',
-    });
+    problem('give one of "price", "dynamicPrice" and "originPrice", not several');
   } else if (value.free === true && hasPrice) {
-    ctx.addIssue({ code: "custom", message: "a rule is either free or has a price, not both" });
+    problem("a rule is either free or has a price, not both");
   } else if (value.free !== true && !hasPrice) {
-    ctx.addIssue({ code: "custom", message: 'needs a "price" or "free": true' });
+    problem('needs a "price" or "free": true');
   } else if (value.free === true) {
-    const crawlerOnly = value.crawlerPrice !== undefined;
+    const crawlerOnly = z.given(payload, "crawlerPrice");
     for (const key of PRICED_ONLY) {
-      if (key in value && !(crawlerOnly && key !== "session")) {
-        ctx.addIssue({ code: "custom", path: [key], message: "has no meaning on a free rule" });
+      if (z.given(payload, key) && !(crawlerOnly && key !== "session")) {
+        problem("has no meaning on a free rule", [key]);
       }
     }
   }
-}
+});
 
 export const RuleSchema = z
-  .object({
+  .strictObject({
     /** The rule's stable name in receipts, the funnel and the admin API (rule-id.ts). */
-    id: z
-      .string()
-      .max(RULE_ID_MAX)
-      .regex(RULE_ID, "must be a slug such as weather-api (a-z, 0-9, words joined by -)")
-      .optional(),
+    id: z.optional(
+      z
+        .string()
+        .check(
+          z.maxLength(RULE_ID_MAX),
+          z.regex(RULE_ID, "must be a slug such as weather-api (a-z, 0-9, words joined by -)"),
+        ),
+    ),
     /** Exact host name or "*.example.com"; omitted means any host. */
-    host: z
-      .string()
-      .regex(/^(\*\.)?[a-z0-9.-]+$/, "must be a lower-case host name, optionally starting with *.")
-      .optional(),
+    host: z.optional(
+      z
+        .string()
+        .check(
+          z.regex(
+            /^(\*\.)?[a-z0-9.-]+$/,
+            "must be a lower-case host name, optionally starting with *.",
+          ),
+        ),
+    ),
     /** Upper-case HTTP methods; omitted means every method. GET also covers HEAD. */
-    methods: z
-      .array(z.string().regex(HTTP_METHOD, "must be an upper-case HTTP method"))
-      .min(1)
-      .optional(),
+    methods: z.optional(
+      z
+        .array(z.string().check(z.regex(HTTP_METHOD, "must be an upper-case HTTP method")))
+        .check(z.minLength(1)),
+    ),
     path: pathPattern,
-    free: z.literal(true).optional(),
-    price: PriceSchema.optional(),
+    free: z.optional(z.literal(true)),
+    price: z.optional(PriceSchema),
     /** Pay once, come back: see src/pricing/session-terms.ts. */
-    session: SessionSchema.optional(),
+    session: z.optional(SessionSchema),
     /** Other networks (and prices) this rule may be paid on. */
-    alsoAccept: AlsoAcceptSchema.optional(),
+    alsoAccept: z.optional(AlsoAcceptSchema),
     /** Pay a payee chosen by the request from a map in `payees` (payees.ts). */
-    payee: PayeeSchema.optional(),
+    payee: z.optional(PayeeSchema),
     /** A price that follows the request, instead of `price` (dynamic-price.ts). */
-    dynamicPrice: DynamicPriceSchema.optional(),
+    dynamicPrice: z.optional(DynamicPriceSchema),
     /** The origin quotes the price in band, within these bounds (origin-price.ts). */
-    originPrice: OriginPriceSchema.optional(),
+    originPrice: z.optional(OriginPriceSchema),
     /** Metered use: `price` is the most a request may cost (metered.ts, scheme `upto`). */
-    metered: MeteredSchema.optional(),
+    metered: z.optional(MeteredSchema),
     /** What charged crawlers pay here; on a free rule, people stay free (crawler-terms.ts). */
-    crawlerPrice: CrawlPriceSchema.optional(),
+    crawlerPrice: z.optional(CrawlPriceSchema),
     ...terms,
   })
-  .strict()
-  .superRefine(freeOrPriced);
+  .check(freeOrPriced);
 
 const DefaultRuleSchema = z
-  .object({
-    free: z.literal(true).optional(),
-    price: PriceSchema.optional(),
-    session: SessionSchema.optional(),
-    alsoAccept: AlsoAcceptSchema.optional(),
-    crawlerPrice: CrawlPriceSchema.optional(),
+  .strictObject({
+    free: z.optional(z.literal(true)),
+    price: z.optional(PriceSchema),
+    session: z.optional(SessionSchema),
+    alsoAccept: z.optional(AlsoAcceptSchema),
+    crawlerPrice: z.optional(CrawlPriceSchema),
     ...terms,
   })
-  .strict()
-  .superRefine(freeOrPriced);
+  .check(freeOrPriced);
 
-export const PriceTableSchema = z
-  .object({
-    /** Free-form label of this table's version, echoed in logs and health output. */
-    version: z.union([z.string().max(100), z.number()]).optional(),
-    /** When false (the default) paths match whatever their letter case. */
-    caseSensitive: z.boolean().default(false),
-    defaults: z.object(terms).strict().default({}),
-    rules: z.array(RuleSchema).max(10_000),
-    /** What applies to requests no rule matches. */
-    default: DefaultRuleSchema.default({ free: true }),
-    /** Pay-per-crawl: crawler policies and prepaid credit (crawler-terms.ts). */
-    crawlers: CrawlersSchema.optional(),
-    /** Named maps of payees for rules with a `payee` (payees.ts). */
-    payees: PayeeMapsSchema.optional(),
-    /** The operator's name, colour and logo on the paywall page (brand.ts). */
-    brand: BrandSchema.optional(),
-  })
-  .strict();
+const TermsSchema = z.strictObject(terms);
+
+export const PriceTableSchema = z.strictObject({
+  /** Free-form label of this table's version, echoed in logs and health output. */
+  version: z.optional(z.union([z.string().check(z.maxLength(100)), z.number()])),
+  /** When false (the default) paths match whatever their letter case. */
+  caseSensitive: z._default(z.boolean(), false),
+  defaults: z._default(TermsSchema, {}),
+  rules: z.array(RuleSchema).check(z.maxLength(10_000)),
+  /** What applies to requests no rule matches. */
+  default: z._default(DefaultRuleSchema, { free: true }),
+  /** Pay-per-crawl: crawler policies and prepaid credit (crawler-terms.ts). */
+  crawlers: z.optional(CrawlersSchema),
+  /** Named maps of payees for rules with a `payee` (payees.ts). */
+  payees: z.optional(PayeeMapsSchema),
+  /** The operator's name, colour and logo on the paywall page (brand.ts). */
+  brand: z.optional(BrandSchema),
+});
 
 /** A validated price table as stored in KV. */
 export type PriceTable = z.infer<typeof PriceTableSchema>;
 export type Rule = z.infer<typeof RuleSchema>;
 export type Price = z.infer<typeof PriceSchema>;
 /** The payment terms a rule or the table's defaults may set. */
-export type Terms = z.infer<z.ZodObject<typeof terms>>;
+export type Terms = z.infer<typeof TermsSchema>;
 
 /** Tagged result of validating untrusted table JSON. */
 export type TableParseResult = { ok: true; table: PriceTable } | { ok: false; errors: string[] };
@@ -245,22 +247,27 @@ export function parsePriceTable(json: unknown): TableParseResult {
 
 /**
  * Zod reports a failed union as one vague issue; report instead the issues of the branch whose
- * type matched (a string price that is malformed, or an object price with a bad field).
+ * type matched (a string price that is malformed, or an object price with a bad field), at
+ * their full path (a branch's issues are relative to the union).
  */
-function flattenUnion(issue: z.ZodIssue): z.ZodIssue[] {
-  if (issue.code !== "invalid_union") return [issue];
-  const matched = issue.unionErrors.find(
-    (e) => !e.issues.some((i) => i.code === "invalid_type" && i.path.length === issue.path.length),
+function flattenUnion(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== "invalid_union" || issue.errors.length === 0) return [issue];
+  const matched = issue.errors.find(
+    (issues) => !issues.some((i) => i.code === "invalid_type" && i.path.length === 0),
   );
   if (!matched) {
     return [{ ...issue, message: 'must be a "$0.01" string or an {amount, asset, extra} object' }];
   }
-  return matched.issues.flatMap(flattenUnion);
+  return matched.flatMap((inner) =>
+    flattenUnion({ ...inner, path: [...issue.path, ...inner.path] }),
+  );
 }
 
-function formatPath(path: ReadonlyArray<string | number>): string {
+function formatPath(path: ReadonlyArray<PropertyKey>): string {
   if (path.length === 0) return "(table)";
   return path
-    .map((part, i) => (typeof part === "number" ? `[${part}]` : i === 0 ? part : `.${part}`))
+    .map((part, i) =>
+      typeof part === "number" ? `[${part}]` : i === 0 ? String(part) : `.${String(part)}`,
+    )
     .join("");
 }

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "../zod";
 
 /**
  * A rule's session terms (`session` in the price table): after one payment the payer may come
@@ -22,10 +22,12 @@ export function durationSeconds(value: string | number): number | undefined {
   return Number(match[1]) * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS];
 }
 
-const duration = z.union([z.number(), z.string()]).refine((value) => {
-  const seconds = durationSeconds(value);
-  return seconds !== undefined && seconds >= 1 && seconds <= MAX_SESSION_SECONDS;
-}, 'must be a duration such as "90s", "30m", "1h" or "7d" (or whole seconds), at most 365d');
+const duration = z.union([z.number(), z.string()]).check(
+  z.refine((value) => {
+    const seconds = durationSeconds(value);
+    return seconds !== undefined && seconds >= 1 && seconds <= MAX_SESSION_SECONDS;
+  }, 'must be a duration such as "90s", "30m", "1h" or "7d" (or whole seconds), at most 365d'),
+);
 
 /**
  * `route` (the default): every path the rule matches; `resource`: only the path paid for (one
@@ -33,21 +35,26 @@ const duration = z.union([z.number(), z.string()]).refine((value) => {
  */
 const scope = z
   .string()
-  .regex(
-    /^(route|resource|group:[A-Za-z0-9_.-]{1,64})$/,
-    'must be "route", "resource" or "group:<name>" (name: letters, digits, _ . -)',
+  .check(
+    z.regex(
+      /^(route|resource|group:[A-Za-z0-9_.-]{1,64})$/,
+      'must be "route", "resource" or "group:<name>" (name: letters, digits, _ . -)',
+    ),
   );
 
 export const SessionSchema = z
-  .object({
-    ttl: duration.optional(),
-    uses: z.number().int().min(1).max(MAX_SESSION_USES).optional(),
-    scope: scope.default("route"),
+  .strictObject({
+    ttl: z.optional(duration),
+    uses: z.optional(z.int().check(z.minimum(1), z.maximum(MAX_SESSION_USES))),
+    scope: z._default(scope, "route"),
   })
-  .strict()
-  .refine((s) => s.ttl !== undefined || s.uses !== undefined, {
-    message: 'needs "ttl", "uses" or both',
-  });
+  .check(
+    z.check((payload) => {
+      if (z.given(payload, "ttl") || z.given(payload, "uses")) return;
+      const message = 'needs "ttl", "uses" or both';
+      payload.issues.push({ code: "custom", message, input: payload.value });
+    }),
+  );
 
 /** Session terms as written in the table. */
 export type SessionConfig = z.infer<typeof SessionSchema>;

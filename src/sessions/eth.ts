@@ -1,13 +1,19 @@
-import { secp256k1 } from "@noble/curves/secp256k1";
+import { recoverPublicKey } from "@noble/secp256k1";
 import { keccak_256 } from "@noble/hashes/sha3";
 import { hex } from "../encoding";
 import { EVM_ADDRESS } from "../schemes/evm";
 
 /**
- * The little Ethereum account cryptography sign-in needs, on audited primitives (noble's
- * secp256k1 and Keccak-256): EIP-55 address spelling, and recovering who signed a text with
- * `personal_sign` (EIP-191). Smart-contract wallets (ERC-1271, ERC-6492) would need a chain to
- * ask and are not accepted.
+ * The little Ethereum account cryptography sign-in needs, on noble's primitives: EIP-55 address
+ * spelling, and recovering who signed a text with `personal_sign` (EIP-191). Smart-contract
+ * wallets (ERC-1271, ERC-6492) would need a chain to ask and are not accepted.
+ *
+ * Keccak-256 is `@noble/hashes` (audited). Recovery is `@noble/secp256k1`, the single-file
+ * secp256k1 of the same family (a rewrite of the audited v1, cross-tested against the audited
+ * `@noble/curves`): about 5 KB gzip where `@noble/curves` costs 11 KB plus SHA-256 and HMAC it
+ * only needs for signing, which a Worker never does. WebCrypto has no secp256k1. Recovery only
+ * reads public values, so constant time is not at stake; test/unit/sessions/eth.test.ts checks
+ * it against viem (on `@noble/curves`) for random keys and messages.
  */
 
 const SIGNATURE = /^0x[0-9a-fA-F]{130}$/;
@@ -43,11 +49,16 @@ export function recoverPersonalSigner(message: string, signature: string): strin
   const v = bytes[64] ?? 0;
   const recovery = v >= 27 ? v - 27 : v;
   if (recovery !== 0 && recovery !== 1) return undefined;
+  // The library's "recovered" format puts the recovery id first, then r and s.
+  const recovered = new Uint8Array(65);
+  recovered[0] = recovery;
+  recovered.set(bytes.subarray(0, 64), 1);
   try {
-    const point = secp256k1.Signature.fromCompact(bytes.subarray(0, 64))
-      .addRecoveryBit(recovery)
-      .recoverPublicKey(personalMessageHash(message));
-    const key = point.toRawBytes(false).subarray(1);
+    const point = recoverPublicKey(recovered, personalMessageHash(message), {
+      prehash: false,
+      isCompressed: false,
+    });
+    const key = point.subarray(1);
     return checksumAddress(`0x${hex(keccak_256(key).subarray(12))}`);
   } catch {
     return undefined;

@@ -1,5 +1,5 @@
 import type { SIWxExtension } from "@x402/extensions/sign-in-with-x";
-import { z } from "zod";
+import * as z from "../zod";
 import { parseBoundedJson } from "../bounded-json";
 import { EVM_ADDRESS } from "../schemes/evm";
 import { verifyPersonalSignature } from "./eth";
@@ -43,30 +43,27 @@ export type SiwxCheck =
   | { ok: true; address: string; nonce: string; nonceExpiresAt: number }
   | { ok: false; reason: string };
 
-const line = z
-  .string()
-  .max(2048)
-  .regex(/^[^\n\r]*$/, "must be one line");
+const line = z.string().check(z.maxLength(2048), z.regex(/^[^\n\r]*$/, "must be one line"));
 /**
  * The proof's JSON (as `@x402/extensions` sends it): the challenge's fields, the signer's address
  * and signature.
  */
 const ProofSchema = z.object({
   domain: line,
-  address: z.string().regex(EVM_ADDRESS, "must be an EVM address"),
-  statement: line.optional(),
+  address: z.string().check(z.regex(EVM_ADDRESS, "must be an EVM address")),
+  statement: z.optional(line),
   uri: line,
   version: z.literal("1"),
-  chainId: z.string().regex(/^eip155:\d{1,12}$/, "must be an eip155 chain id"),
+  chainId: z.string().check(z.regex(/^eip155:\d{1,12}$/, "must be an eip155 chain id")),
   type: z.literal("eip191"),
   nonce: line,
   issuedAt: line,
-  expirationTime: line.optional(),
-  notBefore: line.optional(),
-  requestId: line.optional(),
-  resources: z.array(line).max(16).optional(),
-  signatureScheme: z.string().optional(),
-  signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, "must be a 65-byte hex signature"),
+  expirationTime: z.optional(line),
+  notBefore: z.optional(line),
+  requestId: z.optional(line),
+  resources: z.optional(z.array(line).check(z.maxLength(16))),
+  signatureScheme: z.optional(z.string()),
+  signature: z.string().check(z.regex(/^0x[0-9a-fA-F]{130}$/, "must be a 65-byte hex signature")),
 });
 
 /** The `sign-in-with-x` extension for a 402, or undefined when the network is not EVM. */

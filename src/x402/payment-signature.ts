@@ -1,16 +1,17 @@
 import { safeBase64Decode } from "@x402/core/utils";
-import { PaymentPayloadV1Schema, PaymentPayloadV2Schema } from "@x402/core/schemas";
 import type { PaymentPayload } from "@x402/core/types";
-import type { ZodError } from "zod";
 import type { PaymentPayloadV1 } from "@x402/core/types/v1";
 import { parseBoundedJson } from "../bounded-json";
+import type * as z from "../zod";
+import { PaymentPayloadV1Schema, PaymentPayloadV2Schema } from "./payload-schema";
 
 /**
  * Reads the payment a request carries: V2 `PAYMENT-SIGNATURE` or V1 `X-PAYMENT`, each base64 JSON
  * (x402 specs/transports-v2/http.md, transports-v1/http.md). Malformed input is an expected
  * outcome, returned with a reason a client developer can act on, never thrown. The JSON is read
  * with bounded depth and size (src/bounded-json.ts), so nothing downstream ever walks a value
- * nested thousands deep.
+ * nested thousands deep. The shape is checked against the SDK's payload schemas, restated in Zod
+ * Mini (./payload-schema.ts says why).
  */
 
 /** Header names of the two protocol generations. */
@@ -76,9 +77,9 @@ function parseBase64Json(
   return parseBoundedJson(decoded);
 }
 
-function describe(error: ZodError): string {
+function describe(error: z.core.$ZodError): string {
   const issue = error.issues[0];
   if (!issue) return "has the wrong shape";
-  const at = issue.path.length > 0 ? ` at ${issue.path.join(".")}` : "";
+  const at = issue.path.length > 0 ? ` at ${issue.path.map(String).join(".")}` : "";
   return `has the wrong shape${at}: ${issue.message}`;
 }

@@ -1,5 +1,5 @@
 import { Hono } from "hono/tiny";
-import { z } from "zod";
+import * as z from "../../zod";
 import { checkPriceTable } from "../../kv";
 import type { PushResult, RevisionMeta, RollbackResult } from "../../kv";
 import type { OperatorContext, OperatorEnv } from "../deps";
@@ -22,7 +22,7 @@ import { isoOrNull } from "./dates";
 /** Largest table body accepted (KV would take 25 MiB; no sane table is near this). */
 const MAX_TABLE_BYTES = 4 * 1024 * 1024;
 
-const RollbackSchema = z.object({ to: z.number().int().min(0).optional() }).strict();
+const RollbackSchema = z.strictObject({ to: z.optional(z.int().check(z.minimum(0))) });
 
 /** The price-table routes, mounted under `/__x402/admin`. */
 export function priceRoutes(): Hono<OperatorEnv> {

@@ -1,5 +1,5 @@
 import { Hono } from "hono/tiny";
-import { z } from "zod";
+import * as z from "../../zod";
 import { EVM_ADDRESS } from "../../pricing";
 import type { OperatorEnv } from "../deps";
 import { adminError, needSessions } from "./answers";
@@ -11,13 +11,11 @@ import { withIsoDates } from "./dates";
  */
 
 const RevokeSchema = z.union([
-  z.object({ token: z.string().min(1).max(512) }).strict(),
-  z
-    .object({
-      payer: z.string().regex(EVM_ADDRESS, "must be a 0x address"),
-      scope: z.string().min(1).max(600).optional(),
-    })
-    .strict(),
+  z.strictObject({ token: z.string().check(z.minLength(1), z.maxLength(512)) }),
+  z.strictObject({
+    payer: z.string().check(z.regex(EVM_ADDRESS, "must be a 0x address")),
+    scope: z.optional(z.string().check(z.minLength(1), z.maxLength(600))),
+  }),
 ]);
 
 /** The session routes, mounted under `/__x402/admin`. */

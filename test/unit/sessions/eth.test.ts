@@ -1,5 +1,6 @@
 import { getAddress, recoverMessageAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   checksumAddress,
@@ -53,5 +54,38 @@ describe("recoverPersonalSigner", () => {
     // v as 0/1 (some wallets) recovers the same signer as 27/28.
     const low = signature.slice(0, -2) + (v === "1b" ? "00" : "01");
     expect(recoverPersonalSigner("sign in", low)).toBe(account.address);
+  });
+
+  it("should agree with viem on arbitrary signature bytes, high s and r past the curve order included", async () => {
+    const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+    const word = (n: bigint) => n.toString(16).padStart(64, "0");
+    const scalar = fc.oneof(
+      fc.bigInt({ min: 0n, max: 2n ** 256n - 1n }),
+      fc.bigInt({ min: N - 3n, max: N + 3n }),
+      fc.constantFrom(0n, 1n, N / 2n, N / 2n + 1n),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        scalar,
+        scalar,
+        fc.constantFrom(0, 1, 27, 28),
+        fc.string(),
+        async (r, s, v, message) => {
+          const signature = `0x${word(r)}${word(s)}${v.toString(16).padStart(2, "0")}` as const;
+          const expected = await recoverMessageAddress({ message, signature }).catch(
+            () => undefined,
+          );
+          expect(recoverPersonalSigner(message, signature)).toBe(expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // A real signature with s flipped to the high half (and v with it) still names the signer.
+    const account = privateKeyToAccount(generatePrivateKey());
+    const low = await account.signMessage({ message: "sign in" });
+    const s = BigInt(`0x${low.slice(66, 130)}`);
+    const v = low.slice(-2) === "1b" ? "1c" : "1b";
+    const high = `${low.slice(0, 66)}${word(N - s)}${v}`;
+    expect(recoverPersonalSigner("sign in", high)).toBe(account.address);
   });
 });
