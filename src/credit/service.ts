@@ -30,10 +30,16 @@ export type TopUpOutcome =
 /** What the paywall needs from credit storage; tests can swap in a fake. */
 export interface CreditService {
   /**
-   * Credits `amount` bought by `payment` ("network:transaction") to `keyid`'s balance in
-   * `account` (the payment's network, asset and payee: account.ts), once.
+   * Credits `amount` bought by one settled payment to `keyid`'s balance in `account` (the
+   * payment's network, asset and payee: account.ts), once, whichever of its `names` it comes by
+   * (its authorization and, when known, its transaction: src/paywall/top-up-names.ts).
    */
-  topUp(keyid: string, account: string, payment: string, amount: string): Promise<TopUpOutcome>;
+  topUp(
+    keyid: string,
+    account: string,
+    names: readonly string[],
+    amount: string,
+  ): Promise<TopUpOutcome>;
   /**
    * Spends credit for one signed request. When the store's answer is lost (it may have made the
    * debit), the debit is given back by its id like a refund: retried after the answer with
@@ -131,10 +137,10 @@ export function durableCredit(
     }
   };
   return {
-    async topUp(keyid, account, payment, amount) {
+    async topUp(keyid, account, names, amount) {
       try {
         const result = await carrying<TopUpResult>(keyid, async (refunds) =>
-          stub(keyid).topUp(keyid, account, payment, amount, refunds),
+          stub(keyid).topUp(keyid, account, [...names], amount, refunds),
         );
         if (!result.ok) return unavailable("the credit store belongs to another key");
         const { added, balance, duplicate } = result;

@@ -10,9 +10,10 @@ import { DurableObject } from "cloudflare:workers";
  *
  * Every method runs its SQL without awaiting anything, so each is atomic: however many requests
  * arrive at once, a balance is never spent twice and never goes below zero. A top-up is recorded
- * once per settlement; a debit once per signature nonce (a replayed signed request spends
- * nothing); a debit is refunded at most once. The same nonce list makes a signature single-use
- * for the other privileges that cost the seller money (a crawler price below the public one).
+ * once per settlement, whichever of its names (authorization, transaction) it comes by; a debit
+ * once per signature nonce (a replayed signed request spends nothing); a debit is refunded at
+ * most once. The same nonce list makes a signature single-use for the other privileges that
+ * cost the seller money (a crawler price below the public one).
  *
  * Every method also takes the debits an isolate still owes back to this key (`refunds`: the
  * store could not take them when the origin failed those pages, src/credit/owed.ts) and gives
@@ -83,6 +84,7 @@ export class CrawlerCredit extends DurableObject<object> {
       CREATE TABLE IF NOT EXISTS balances (account TEXT PRIMARY KEY, balance TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS topups (
         payment TEXT PRIMARY KEY, amount TEXT NOT NULL, created_at INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS topups_name ON topups(lower(payment));
       CREATE TABLE IF NOT EXISTS debits (
         id TEXT PRIMARY KEY, amount TEXT NOT NULL, resource TEXT NOT NULL,
         created_at INTEGER NOT NULL, refunded INTEGER NOT NULL DEFAULT 0);
@@ -95,30 +97,56 @@ export class CrawlerCredit extends DurableObject<object> {
     }
   }
 
-  /** Credits a settled payment (`payment` = "network:transaction") to `account`, once. */
+  /**
+   * Credits a settled payment to `account` once, whatever name it comes by: `names` are the
+   * settlement's names (its authorization, `network:authorization:<asset|nonce>`, and its
+   * transaction, `network:0x…`, when known: src/paywall/top-up-names.ts), compared without
+   * case (credit is sold on EVM networks only, whose hashes and addresses are hex). Any name
+   * already recorded makes it a duplicate, and the names it was not recorded by are added, so a
+   * copy known by either is never credited again. An older caller sends one name as a string.
+   */
   topUp(
     keyid: string,
     account: string,
-    payment: string,
+    names: string | readonly string[],
     amount: string,
     refunds: string[] = [],
   ): TopUpResult {
+    const given = typeof names === "string" ? [names] : names;
+    const all = [...new Set(given.map((name) => String(name).toLowerCase()))];
+    if (all.length === 0 || all.some((name) => name === "")) {
+      throw new Error("a top-up needs the names of its settlement");
+    }
     this.giveBackOwed(refunds);
     if (!this.owns(keyid)) return { ok: false, reason: "wrong-key" };
     this.adopt(account);
-    const seen = this.sql.exec("SELECT amount FROM topups WHERE payment = ?", payment).toArray();
-    if (seen.length > 0) {
+    const unseen = all.filter((name) => !this.credited(name));
+    const now = Date.now();
+    if (unseen.length < all.length) {
+      // Credited before under another of its names: recorded by these too, nothing added.
+      for (const name of unseen) this.recordName(name, "0", now);
       return { ok: true, added: "0", balance: this.balanceOf(account), duplicate: true };
     }
     const balance = (BigInt(this.balanceOf(account)) + BigInt(amount)).toString();
-    this.sql.exec(
-      "INSERT INTO topups (payment, amount, created_at) VALUES (?, ?, ?)",
-      payment,
-      amount,
-      Date.now(),
-    );
+    // The first name carries the amount, the others "0": the rows add up to what was credited.
+    all.forEach((name, at) => this.recordName(name, at === 0 ? amount : "0", now));
     this.setBalance(account, balance);
     return { ok: true, added: amount, balance, duplicate: false };
+  }
+
+  /** Whether a top-up was credited under `name` (lower case; older rows may be spelt in any). */
+  private credited(name: string): boolean {
+    const rows = this.sql.exec("SELECT 1 FROM topups WHERE lower(payment) = ?", name).toArray();
+    return rows.length > 0;
+  }
+
+  private recordName(name: string, amount: string, now: number): void {
+    this.sql.exec(
+      "INSERT OR IGNORE INTO topups (payment, amount, created_at) VALUES (?, ?, ?)",
+      name,
+      amount,
+      now,
+    );
   }
 
   /** Spends `amount` of `account` for one signed request, unless the nonce was used or credit is short. */

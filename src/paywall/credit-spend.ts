@@ -1,4 +1,4 @@
-import { answerKind, withoutContent } from "./answers";
+import { answerKind, holdPaidAnswer, withoutContent } from "./answers";
 import { CRAWLER_CHARGED, formatCrawlerPrice } from "../crawlers";
 import type { Subject } from "../crawlers";
 import type { CreditService } from "../credit";
@@ -14,9 +14,16 @@ import { tagOutcome } from "../funnel";
  * Serving a page from prepaid crawl credit: a verified crawler that agreed to the price
  * (`crawler-max-price` at or above it, or `crawler-exact-price` equal to it) is debited in its
  * key's Durable Object before the origin is asked, from the balance bought on the page's own
- * terms (its network, asset and payee: the gate sends nothing else here), and the debit is given back when the origin
- * fails or answers 400 or above. Each signed request spends at most once (its nonce is
- * recorded); credit that is short is a 402 again, a store that cannot be reached a 503.
+ * terms (its network, asset and payee: the gate sends nothing else here). The debit comes first
+ * so that it reserves the amount: concurrent requests never spend more than the balance. It
+ * stands only by the rules a paid request is settled by (src/paywall/attempt.ts): the origin's
+ * answer delivers the content (src/paywall/answers.ts: a 2xx), a short body (`HOLD_LIMIT`) is
+ * read whole first, and the client is still there; otherwise it is given back (the origin
+ * unreachable, a 3xx, 4xx or 5xx, a body that breaks, a client gone), so a page is never served
+ * without its debit and never debited without being served. A client gone before the debit is
+ * not debited at all. A longer or chunked answer streams out after the debit, like a paid one
+ * after its settlement: a break in it is charged. Each signed request spends at most once (its
+ * nonce is recorded); credit that is short is a 402 again, a store that cannot be reached a 503.
  *
  * A debit given back is never lost: when the store cannot take the refund it is owed and
  * retried after the answer (`defer`), then carried with the key's next credit call
@@ -50,7 +57,7 @@ export interface SpendDeps {
   defer?: ((work: Promise<unknown>) => void) | undefined;
 }
 
-/** Debits, forwards, and refunds on failure; never throws. */
+/** Debits, forwards, and gives the debit back unless the page is delivered; never throws. */
 export async function spendCredit(input: SpendInput, deps: SpendDeps): Promise<Response> {
   const { request, offer, subject } = input;
   if (!subject.keyid || !subject.nonce || subject.expires === undefined) {
@@ -60,6 +67,10 @@ export async function spendCredit(input: SpendInput, deps: SpendDeps): Promise<R
   if (request.method === "HEAD") {
     // A HEAD delivers no content: never debited, answered with the page's price.
     return crawlerChallenge(request, offer, input.resourceUrl, "a HEAD request is never paid for");
+  }
+  if (request.signal.aborted) {
+    const why = "the client went away before the page was asked for; nothing was charged";
+    return errorResponse("client_gone", why);
   }
   const keyid = subject.keyid;
   const debit = await deps.credit.debit(
@@ -105,11 +116,28 @@ export async function spendCredit(input: SpendInput, deps: SpendDeps): Promise<R
       `the origin answered ${origin.status}; ${uncharged(refunded)}`,
     );
   }
+  // The client went away while the origin was answering: nobody would get the page.
+  const gone = async (body: Response) => {
+    await body.body?.cancel().catch(() => undefined);
+    const refunded = await refund();
+    return errorResponse(
+      "client_gone",
+      `the client went away before the page; ${uncharged(refunded)}`,
+    );
+  };
+  if (request.signal.aborted) return gone(origin);
+  // A short body is read whole before the debit stands: one that breaks is not charged.
+  const held = await holdPaidAnswer(origin);
+  if (held.type === "broken") {
+    const refunded = await refund();
+    return errorResponse("origin_unreachable", `${held.reason}; ${uncharged(refunded)}`);
+  }
+  if (request.signal.aborted) return gone(held.response);
   const added: Record<string, string> = {
     [CRAWLER_CHARGED]: formatCrawlerPrice(offer.amount),
     [CREDIT_REMAINING]: formatCrawlerPrice(debit.balance),
   };
-  const served = withHeaders(origin, added);
+  const served = withHeaders(held.response, added);
   keepPrivate(served.headers);
   const spent = { network: offer.network, asset: offer.asset, amount: offer.amount };
   return tagOutcome(served, { type: "credit", spent });

@@ -21,6 +21,7 @@ import type { PaywallDeps } from "./flow";
 import { payOnce } from "./pay-once";
 import type { Settled } from "./paid-request";
 import { errorResponse } from "./responses";
+import { topUpNames } from "./top-up-names";
 
 /**
  * `/__x402/crawl-credit?amount=1.00`: a verified crawler buys prepaid crawl credit with one x402
@@ -28,7 +29,7 @@ import { errorResponse } from "./responses";
  * to the key that signed the request, and the signature must cover the payment header (a
  * signed request's header cannot be swapped). The payment goes through the same at-most-once
  * step as any other (pay-once.ts): verify, check the credit store is reachable, settle, credit
- * (once per settlement).
+ * (once per settlement, whichever of its names it comes by: top-up-names.ts).
  *
  * The signature binds the header to the request, not the payment to the key: anyone who saw the
  * header can sign a request of their own around it. What binds the payment to a key is its claim
@@ -179,7 +180,8 @@ interface Sale {
 
 /**
  * The record step of a settled top-up: the ledger records the payment whatever the credit store
- * does next, then the key is credited (once per settlement: `reference`).
+ * does next, then the key is credited (once per settlement, by any of its names:
+ * top-up-names.ts).
  */
 async function credited(
   sale: Sale,
@@ -199,17 +201,18 @@ async function credited(
     payer,
     crawler: sale.crawler,
   });
-  let topped = await credit.topUp(keyid, account, reference, sale.amount);
+  const names = await topUpNames(prepared, settled);
+  let topped = await credit.topUp(keyid, account, names, sale.amount);
   if (topped.type === "unavailable")
-    topped = await credit.topUp(keyid, account, reference, sale.amount);
+    topped = await credit.topUp(keyid, account, names, sale.amount);
   if (topped.type === "unavailable") return notCredited(keyid, reference);
   return creditedResponse(keyid, topped, receipt);
 }
 
 /**
  * A copy of a settled top-up from the key it was bound to: the credit is added now when it was
- * not (once per settlement: `reference`); a copy of one credited before gets `copy`, its answer
- * as any copy of a settled payment.
+ * not (once per settlement, by any of its names: top-up-names.ts); a copy of one credited
+ * before gets `copy`, its answer as any copy of a settled payment.
  */
 async function creditedAgain(
   sale: Sale,
@@ -218,7 +221,8 @@ async function creditedAgain(
   credit: CreditService,
 ): Promise<Response> {
   const { keyid, account } = sale;
-  const topped = await credit.topUp(keyid, account, settled.reference, sale.amount);
+  const names = await topUpNames(sale.prepared, settled);
+  const topped = await credit.topUp(keyid, account, names, sale.amount);
   if (topped.type === "unavailable") {
     await copy.body?.cancel();
     return notCredited(keyid, settled.reference);

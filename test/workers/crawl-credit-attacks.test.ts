@@ -348,68 +348,161 @@ describe("a top-up settled while the credit store could not record it", () => {
   });
 });
 
-describe("a top-up whose settlement is named twice", () => {
-  // Known hole: a top-up is credited once per `reference`, its transaction or, for a receipt
-  // without one, its authorization; a payment credited under one and concluded later under the
-  // other (an abandoned claim proven from the chain) is credited twice. The fix is to credit by
-  // both names (the store treating either as seen, and recording both).
-  it.fails(
-    "should credit a top-up once when its receipt named no transaction and its abandoned claim is later proven from the chain (hole: the credit is keyed by the settlement's reference, authorization:<key> first, then network:<tx>)",
-    async () => {
-      // A facilitator answers success with an empty transaction (it did transfer), and the
-      // lock's "settled" write is lost; the claim goes stale. The owner's next copy concludes it
-      // from the chain, whose transfer names the transaction: another reference, credited again.
-      const key = freshKey();
-      const path = `/__x402/crawl-credit?amount=0.01`;
-      const { header, nonce } = paymentFor(await crawl(path, { key, method: "POST" }));
-      const mode = `no-tx-${unique()}`;
-      const real = globalThis.fetch;
-      vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-        const url = input instanceof Request ? input.url : String(input);
-        const answer = await real(input, init);
-        if (!url.endsWith(`/${mode}/settle`)) return answer;
-        const body = (await answer.json()) as Record<string, unknown>;
-        return Response.json({ ...body, transaction: "" });
-      });
-      const locks = env.PAYMENTS!;
-      const losingSettled = {
-        idFromName: (name: string) => locks.idFromName(name),
-        get: (id: DurableObjectId) => {
-          const stub = locks.get(id);
-          return {
-            claim: (c: never) => stub.claim(c),
-            finish: (k: string, outcome: { type: string }) =>
-              outcome.type === "settled"
-                ? Promise.reject(new Error("injected: the settled record was lost"))
-                : stub.finish(k, outcome as never),
-          };
-        },
+/**
+ * A top-up whose facilitator answers success with its receipt's transaction rewritten by
+ * `rewrite` (it did transfer), and whose lock loses the "settled" write: the claim goes stale,
+ * and the owner's next copy concludes it from the chain, whose transfer names the transaction
+ * (in lower case). Returns the first answer and the copy's.
+ */
+async function topUpConcludedFromTheChain(
+  key: number,
+  rewrite: (transaction: string) => string,
+  between: (first: { keyid: string; transaction: string }) => Promise<void> = async () => {},
+): Promise<{ first: Response; copy: Response }> {
+  const path = `/__x402/crawl-credit?amount=0.01`;
+  const { header, nonce } = paymentFor(await crawl(path, { key, method: "POST" }));
+  const mode = `rewritten-tx-${unique()}`;
+  const real = globalThis.fetch;
+  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    const answer = await real(input, init);
+    if (!url.endsWith(`/${mode}/settle`)) return answer;
+    const body = (await answer.json()) as Record<string, unknown>;
+    return Response.json({ ...body, transaction: rewrite(String(body["transaction"])) });
+  });
+  const locks = env.PAYMENTS!;
+  const losingSettled = {
+    idFromName: (name: string) => locks.idFromName(name),
+    get: (id: DurableObjectId) => {
+      const stub = locks.get(id);
+      return {
+        claim: (c: never) => stub.claim(c),
+        finish: (k: string, outcome: { type: string }) =>
+          outcome.type === "settled"
+            ? Promise.reject(new Error("injected: the settled record was lost"))
+            : stub.finish(k, outcome as never),
       };
-      const send = async (vars: Record<string, unknown>) =>
-        call(
-          await signedRequest(path, {
-            key,
-            method: "POST",
-            headers: { "payment-signature": header },
-          }),
-          vars,
-        );
-      const first = await send({ FACILITATOR_URLS: facilitator(mode), PAYMENTS: losingSettled });
-      expect(first.status).toBe(200);
-      expect(await first.json()).toMatchObject({ added: "USD 0.01" });
-      // The claim is left "settling" past the stale limit.
-      const stub = locks.get(locks.idFromName(`payer:${PAYER.toLowerCase()}`));
-      await runInDurableObject(stub, (_object, state) => {
+    },
+  };
+  const send = async (vars: Record<string, unknown>) =>
+    call(
+      await signedRequest(path, {
+        key,
+        method: "POST",
+        headers: { "payment-signature": header },
+      }),
+      vars,
+    );
+  const first = await send({ FACILITATOR_URLS: facilitator(mode), PAYMENTS: losingSettled });
+  expect(first.status).toBe(200);
+  const body = (await first.clone().json()) as { keyid: string; transaction: string };
+  await between(body);
+  // The claim is left "settling" past the stale limit.
+  const stub = locks.get(locks.idFromName(`payer:${PAYER.toLowerCase()}`));
+  await runInDurableObject(stub, (_object, state) => {
+    state.storage.sql.exec(
+      "UPDATE payments SET updated_at = updated_at - 130000 WHERE substr(key, -66) = ?",
+      nonce.toLowerCase(),
+    );
+  });
+  const copy = await send({ FACILITATOR_URLS: facilitator("ok") });
+  return { first, copy };
+}
+
+describe("a top-up whose settlement is named twice", () => {
+  // A top-up is credited under its authorization (every path knows it) and its transaction
+  // when one is known; the credit store takes either name, in any case, as already credited.
+  it("should credit a top-up once when its receipt named no transaction and its abandoned claim is later proven from the chain (regression: the credit was keyed by the settlement's reference, authorization:<key> first, then network:<tx>)", async () => {
+    const key = freshKey();
+    const { first } = await topUpConcludedFromTheChain(key, () => "");
+    expect(await first.json()).toMatchObject({ added: "USD 0.01" });
+    // One payment of USD 0.01: two pages at USD 0.005, no more.
+    expect(await afterOnePage(key)).toBe("USD 0.005");
+    expect(await afterOnePage(key)).toBe("USD 0.00");
+    expect(await afterOnePage(key)).toBeNull();
+  });
+
+  it("should credit a top-up once when the facilitator names its transaction in upper case and the chain in lower case (regression: names compared case-sensitively)", async () => {
+    const key = freshKey();
+    const upper = (tx: string) => `0x${tx.slice(2).toUpperCase()}`;
+    const { first } = await topUpConcludedFromTheChain(key, upper);
+    const body = (await first.json()) as { added: string; transaction: string };
+    expect(body.added).toBe("USD 0.01");
+    expect(body.transaction).toMatch(/^0x[0-9A-F]{64}$/);
+    expect(await afterOnePage(key)).toBe("USD 0.005");
+    expect(await afterOnePage(key)).toBe("USD 0.00");
+    expect(await afterOnePage(key)).toBeNull();
+  });
+
+  it("should not credit again a top-up recorded under its transaction alone (an older record, spelt in upper case) when a copy is concluded from the chain", async () => {
+    const key = freshKey();
+    const upper = (tx: string) => `0x${tx.slice(2).toUpperCase()}`;
+    await topUpConcludedFromTheChain(key, upper, async ({ keyid, transaction }) => {
+      // The record a top-up left before it was also named by its authorization.
+      const store = env.CRAWL_CREDIT!.get(env.CRAWL_CREDIT!.idFromName(keyid));
+      await runInDurableObject(store, (_object, state) => {
+        state.storage.sql.exec("DELETE FROM topups");
         state.storage.sql.exec(
-          "UPDATE payments SET updated_at = updated_at - 130000 WHERE substr(key, -66) = ?",
-          nonce.toLowerCase(),
+          "INSERT INTO topups (payment, amount, created_at) VALUES (?, '10000', ?)",
+          `eip155:84532:${transaction}`,
+          Date.now(),
         );
       });
-      await send({ FACILITATOR_URLS: facilitator("ok") });
-      // One payment of USD 0.01: two pages at USD 0.005, no more.
-      expect(await afterOnePage(key)).toBe("USD 0.005");
-      expect(await afterOnePage(key)).toBe("USD 0.00");
-      expect(await afterOnePage(key)).toBeNull();
-    },
-  );
+    });
+    expect(await afterOnePage(key)).toBe("USD 0.005");
+    expect(await afterOnePage(key)).toBe("USD 0.00");
+    expect(await afterOnePage(key)).toBeNull();
+  });
+});
+
+describe("top-ups whose receipts name no transaction, without the payment lock", () => {
+  it("should credit each of them (regression: all were named authorization:unknown, so only the first was credited)", async () => {
+    const key = freshKey();
+    const mode = `no-tx-${unique()}`;
+    const real = globalThis.fetch;
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      const answer = await real(input, init);
+      if (!url.endsWith(`/${mode}/settle`)) return answer;
+      const body = (await answer.json()) as Record<string, unknown>;
+      return Response.json({ ...body, transaction: "" });
+    });
+    const path = `/__x402/crawl-credit?amount=0.01`;
+    const balances = [];
+    for (let i = 0; i < 2; i++) {
+      const { header } = paymentFor(await crawl(path, { key, method: "POST" }));
+      const request = await signedRequest(path, {
+        key,
+        method: "POST",
+        headers: { "payment-signature": header },
+      });
+      const bought = await call(request, {
+        FACILITATOR_URLS: facilitator(mode),
+        PAYMENTS: undefined,
+      });
+      balances.push(((await bought.json()) as { balance?: string }).balance);
+    }
+    expect(balances).toEqual(["USD 0.01", "USD 0.02"]);
+  });
+});
+
+describe("the credit store's names of a top-up", () => {
+  it("should take any name of a top-up, in any case, as credited, and record the names it was not known by", async () => {
+    const keyid = `names-${unique()}`;
+    const store = env.CRAWL_CREDIT!.get(env.CRAWL_CREDIT!.idFromName(keyid));
+    const account = "eip155:84532|0xasset|0xpayee";
+    const first = await store.topUp(keyid, account, ["eip155:84532:authorization:0xa|0xN1"], "100");
+    expect(first).toMatchObject({ ok: true, added: "100", balance: "100", duplicate: false });
+    const both = ["eip155:84532:authorization:0xa|0xn1", "eip155:84532:0xTX1"];
+    const second = await store.topUp(keyid, account, both, "100");
+    expect(second).toMatchObject({ ok: true, added: "0", balance: "100", duplicate: true });
+    // Known now by its transaction as well.
+    const third = await store.topUp(keyid, account, ["eip155:84532:0xtx1"], "100");
+    expect(third).toMatchObject({ ok: true, added: "0", balance: "100", duplicate: true });
+    // An older caller sends one name as a string.
+    const older = await store.topUp(keyid, account, "EIP155:84532:0XTX1", "100");
+    expect(older).toMatchObject({ ok: true, added: "0", balance: "100", duplicate: true });
+    const other = await store.topUp(keyid, account, ["eip155:84532:0xtx2"], "50");
+    expect(other).toMatchObject({ ok: true, added: "50", balance: "150", duplicate: false });
+  });
 });

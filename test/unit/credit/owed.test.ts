@@ -40,7 +40,7 @@ async function world() {
   }) as unknown as DurableObjectNamespace<CrawlerCredit>;
   const owed = new OwedRefunds();
   const credit = durableCredit(namespace, { owed });
-  const bought = await credit.topUp(KEY, ACCOUNT, "eip155:84532:0xtopup", "10000");
+  const bought = await credit.topUp(KEY, ACCOUNT, ["eip155:84532:0xtopup"], "10000");
   expect(bought.type).toBe("credited");
   const debit = async () => {
     nonce += 1;
