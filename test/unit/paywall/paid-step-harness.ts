@@ -67,6 +67,7 @@ export function fakeLock(claimed: ClaimResult | { type: "unavailable" } = { type
     },
     finish: async (_payer, _key, outcome) => {
       finished.push(outcome);
+      return "declined";
     },
     startReplay: async () => ({ type: "exhausted" }),
     endReplay: async () => undefined,
