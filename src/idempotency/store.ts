@@ -21,7 +21,7 @@ import type { ReplayStart } from "./replays";
  *
  * Each method runs its SQL without awaiting, so it is atomic under concurrent requests.
  *
- * Why one file of about 500 lines: it is the payment's state machine (drawn below) and the one
+ * Why one file of about 550 lines: it is the payment's state machine (drawn below) and the one
  * class whose SQL moves a row between its states; splitting the moves apart would hide which
  * move the machine forbids. The replays' table lives apart (replays.ts), and so does the outbox
  * (outbox.ts): the ledger receipts of settled payments, which this object writes to D1.
@@ -226,6 +226,8 @@ export class PaymentLocks extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   /** The outbox's write to D1 under way, shared by every caller that waits for it. */
   private sending: Promise<void> | undefined;
+  /** The alarm as this instance last set it (null: none; undefined: not known), to skip resets. */
+  private alarmAt: number | null | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -480,6 +482,8 @@ export class PaymentLocks extends DurableObject<Env> {
    * take.
    */
   override async alarm(): Promise<void> {
+    // The alarm that fired is gone: the next `rearm` sets one whatever it was.
+    this.alarmAt = undefined;
     const now = Date.now();
     this.sql.exec("DELETE FROM payments WHERE purge_at <= ?", now);
     purgeReplays(this.sql);
@@ -515,7 +519,8 @@ export class PaymentLocks extends DurableObject<Env> {
   /**
    * Sets the alarm to the next purge or receipt retry, whichever is first (none: no alarm).
    * Computed from the tables and set in one synchronous step, so a later call's setting always
-   * wins and is never undone by an earlier one's stale read of the alarm.
+   * wins and is never undone by an earlier one's stale read of the alarm; a time already set
+   * is not written again (most claims leave it as it was).
    */
   private rearm(): void {
     const purge = this.sql
@@ -523,11 +528,10 @@ export class PaymentLocks extends DurableObject<Env> {
       .one().at;
     const retry = this.env.LEDGER ? nextRetry(this.sql) : null;
     const times = [purge, retry].filter((at): at is number => at !== null);
-    if (times.length === 0) {
-      void this.ctx.storage.deleteAlarm();
-      return;
-    }
-    void this.ctx.storage.setAlarm(Math.max(Math.min(...times), Date.now() + 1000));
+    const at = times.length === 0 ? null : Math.max(Math.min(...times), Date.now() + 1000);
+    if (at === this.alarmAt) return;
+    this.alarmAt = at;
+    void (at === null ? this.ctx.storage.deleteAlarm() : this.ctx.storage.setAlarm(at));
   }
 
   private row(query: string, ...args: SqlStorageValue[]): PaymentRow | undefined {
