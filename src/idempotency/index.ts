@@ -1,5 +1,5 @@
 export { PaymentLocks, STALE_CLAIM_MS, KEEP_SETTLED_MS, sameResource } from "./store";
-export type { Claim, ClaimResult, Outcome, Verdict } from "./store";
+export type { Claim, ClaimResult, Handoff, Outcome, Verdict } from "./store";
 export { durablePaymentLocks } from "./service";
 export type { PaymentLockService } from "./service";
 export { MAX_REPLAYS } from "./replays";

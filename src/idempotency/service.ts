@@ -1,5 +1,5 @@
 import type { ReplayStart } from "./replays";
-import type { Claim, ClaimResult, Outcome, PaymentLocks, Verdict } from "./store";
+import type { Claim, ClaimResult, Handoff, Outcome, PaymentLocks, Verdict } from "./store";
 
 /**
  * The paywall's view of the payment locks: each payer's Durable Object behind an interface
@@ -10,8 +10,12 @@ import type { Claim, ClaimResult, Outcome, PaymentLocks, Verdict } from "./store
 /** Payment lock operations the paid path uses: two calls per paid request. */
 export interface PaymentLockService {
   claim(payer: string, claim: Claim): Promise<ClaimResult | { type: "unavailable" }>;
-  /** Reports the outcome; a failure is logged (the claim then goes stale and pending). */
-  finish(payer: string, key: string, outcome: Outcome): Promise<void>;
+  /**
+   * Reports the outcome, and what became of the ledger receipt a "settled" one carries
+   * (store.ts `Handoff`); a failure is logged and answered `unavailable` (the claim then goes
+   * stale and pending, and the receipt is the caller's to record).
+   */
+  finish(payer: string, key: string, outcome: Outcome): Promise<Handoff | "unavailable">;
   /**
    * The operator's chain check of a pending payment (store.ts `resolve`): the state after,
    * `null` when the payment is no longer known, `unavailable` when the lock cannot be reached.
@@ -50,9 +54,10 @@ export function durablePaymentLocks(
     },
     finish: async (payer, key, outcome) => {
       try {
-        await stub(payer).finish(key, outcome);
+        return await stub(payer).finish(key, outcome);
       } catch (error) {
         console.error("could not record a payment's outcome", key, outcome.type, error);
+        return "unavailable";
       }
     },
     resolve: async (payer, key, verdict) => {

@@ -1,4 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../config";
+import { createOutbox, isQueued, nextRetry, queueReceipt, sendBatch } from "./outbox";
 import {
   createReplays,
   endReplay,
@@ -19,9 +21,10 @@ import type { ReplayStart } from "./replays";
  *
  * Each method runs its SQL without awaiting, so it is atomic under concurrent requests.
  *
- * Why one file of about 450 lines: it is the payment's state machine (drawn below) and the one
+ * Why one file of about 550 lines: it is the payment's state machine (drawn below) and the one
  * class whose SQL moves a row between its states; splitting the moves apart would hide which
- * move the machine forbids. The replays' table lives apart (replays.ts).
+ * move the machine forbids. The replays' table lives apart (replays.ts), and so does the outbox
+ * (outbox.ts): the ledger receipts of settled payments, which this object writes to D1.
  *
  * A payment's life in the lock (the `state` column; "released" deletes the row):
  *
@@ -59,8 +62,13 @@ import type { ReplayStart } from "./replays";
  * (the last check's outcome); `checked_at` when the chain was last read for it (ms);
  * `abandoned_at` when its claim was found abandoned (ms; see above).
  *
- * Storage schema, with an example row and each row's lifetime:
- * docs/storage.md#payments-durable-object-payments.
+ * A "settled" outcome may carry the payment's ledger receipt (`ledger`): it is queued in the
+ * `outbox` table in the same SQL as the move, and only when this call settled the payment (or it
+ * was settled already with the same receipt: a retry of the call); the object then writes it to
+ * D1 itself (outbox.ts), so the Worker makes no D1 call for a paid request.
+ *
+ * Storage schema of `payments`, `replays` and `outbox`, with an example row and each row's
+ * lifetime: docs/storage.md#payments-durable-object-payments.
  */
 
 /** What a request asks for when it brings a payment. */
@@ -139,8 +147,11 @@ export type ClaimResult =
 
 /** A finished attempt, as the request that held the claim reports it. */
 export type Outcome =
-  /** Settled; a claim that was pending needs a receipt with a transaction (the proof). */
-  | { type: "settled"; receipt: string }
+  /**
+   * Settled; a claim that was pending needs a receipt with a transaction (the proof). `ledger`:
+   * the payment's ledger receipt (src/ledger `Receipt`) as JSON, for this object to write to D1.
+   */
+  | { type: "settled"; receipt: string; ledger?: string | undefined }
   /** Unknown still; `note` says why, `transaction` one the chain proved (content not served). */
   | {
       type: "pending";
@@ -159,6 +170,14 @@ export type Outcome =
   /** The chain showed it will never pay (cancelled, diverted): copies are refused with `reason`. */
   | { type: "refused"; reason: string };
 
+/**
+ * What became of the ledger receipt a "settled" outcome carried: written to D1 (`recorded`),
+ * kept in the outbox for a retry because D1 failed or was slow (`queued`), or not taken
+ * (`declined`: none was given, this call did not settle the payment, or there is no `LEDGER`);
+ * a declined receipt is the caller's to record.
+ */
+export type Handoff = "recorded" | "queued" | "declined";
+
 /** The operator's chain check of a pending payment (admin API). */
 export type Verdict =
   | { type: "paid"; transaction: string }
@@ -170,6 +189,8 @@ export type Verdict =
 export const STALE_CLAIM_MS = 120_000;
 /** How long a settled payment is remembered beyond its authorization's validity. */
 export const KEEP_SETTLED_MS = 24 * 3600_000;
+/** The most outbox batches one call or alarm writes (the rest wait for the next alarm). */
+const MAX_BATCHES = 20;
 
 interface PaymentRow extends Record<string, SqlStorageValue> {
   key: string;
@@ -201,10 +222,14 @@ const ADDED_COLUMNS: ReadonlyArray<[string, string]> = [
   ["served", "INTEGER"],
 ];
 
-export class PaymentLocks extends DurableObject<object> {
+export class PaymentLocks extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  /** The outbox's write to D1 under way, shared by every caller that waits for it. */
+  private sending: Promise<void> | undefined;
+  /** The alarm as this instance last set it (null: none; undefined: not known), to skip resets. */
+  private alarmAt: number | null | undefined;
 
-  constructor(ctx: DurableObjectState, env: object) {
+  constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(`
@@ -223,6 +248,7 @@ export class PaymentLocks extends DurableObject<object> {
       if (!present.has(name)) this.sql.exec(`ALTER TABLE payments ADD COLUMN ${name} ${type}`);
     }
     createReplays(this.sql);
+    createOutbox(this.sql);
   }
 
   /** Claims a payment for one request, or says who has it and how it ended. */
@@ -289,7 +315,7 @@ export class PaymentLocks extends DurableObject<object> {
       abandoned ? now : null,
     );
     if (claim.digest !== undefined) recordRequest(this.sql, claim.key, claim.digest);
-    this.schedule(purgeAt);
+    this.rearm();
     if (!row) return { type: "acquired" };
     const transaction = row.tx ?? undefined;
     return abandoned
@@ -303,8 +329,18 @@ export class PaymentLocks extends DurableObject<object> {
         };
   }
 
-  /** Records how the attempt that held the claim ended; a move the state machine forbids is a no-op. */
-  finish(key: string, outcome: Outcome): void {
+  /**
+   * Records how the attempt that held the claim ended; a move the state machine forbids is a
+   * no-op. Resolves once a ledger receipt it took is in D1 or queued for a retry.
+   */
+  async finish(key: string, outcome: Outcome): Promise<Handoff> {
+    if (!this.move(key, outcome)) return "declined";
+    await this.sendOutbox();
+    return isQueued(this.sql, key) ? "queued" : "recorded";
+  }
+
+  /** The move of `finish`, in one synchronous run of SQL; true when it queued a ledger receipt. */
+  private move(key: string, outcome: Outcome): boolean {
     const now = Date.now();
     const keepUntil = now + KEEP_SETTLED_MS;
     switch (outcome.type) {
@@ -319,7 +355,7 @@ export class PaymentLocks extends DurableObject<object> {
         );
         // The request's digest goes with its payment (a pending one keeps it: see `claim`).
         if (!this.row("SELECT * FROM payments WHERE key = ?", key)) forgetRequest(this.sql, key);
-        return;
+        return false;
       case "pending":
         this.sql.exec(
           `UPDATE payments SET state = 'pending', updated_at = ?, purge_at = MAX(purge_at, ?),
@@ -348,23 +384,39 @@ export class PaymentLocks extends DurableObject<object> {
           key,
         );
         break;
-      case "settled":
+      case "settled": {
         // Once pending, only a receipt naming its transaction (the proof) settles it.
-        this.sql.exec(
-          `UPDATE payments SET state = 'settled', receipt = ?, updated_at = ?, settled_at = ?,
-             purge_at = MAX(purge_at, ?), note = NULL
-           WHERE key = ? AND state IN ('settling', 'pending') AND (pending_since IS NULL OR
-             COALESCE(json_extract(?, '$.transaction'), '') != '')`,
-          outcome.receipt,
-          now,
-          now,
-          keepUntil,
-          key,
-          outcome.receipt,
-        );
-        break;
+        const moved = this.sql
+          .exec(
+            `UPDATE payments SET state = 'settled', receipt = ?, updated_at = ?, settled_at = ?,
+               purge_at = MAX(purge_at, ?), note = NULL
+             WHERE key = ? AND state IN ('settling', 'pending') AND (pending_since IS NULL OR
+               COALESCE(json_extract(?, '$.transaction'), '') != '')
+             RETURNING key`,
+            outcome.receipt,
+            now,
+            now,
+            keepUntil,
+            key,
+            outcome.receipt,
+          )
+          .toArray().length;
+        if (outcome.ledger === undefined || !this.env.LEDGER) {
+          this.rearm();
+          return false;
+        }
+        // A retry of this call (the same receipt) finds it settled: its receipt is queued again,
+        // once (one outbox row per payment; D1 keeps one row per transaction and nonce).
+        const again =
+          moved === 0 &&
+          this.row("SELECT * FROM payments WHERE key = ?", key)?.receipt === outcome.receipt;
+        const queued = (moved > 0 || again) && queueReceipt(this.sql, key, outcome.ledger, now);
+        this.rearm();
+        return queued;
+      }
     }
-    this.schedule(keepUntil);
+    this.rearm();
+    return false;
   }
 
   /**
@@ -425,26 +477,65 @@ export class PaymentLocks extends DurableObject<object> {
 
   /**
    * Forgets payments whose authorizations can no longer be used (a settled or refused one after
-   * a day, a pending one a day after its last attempt), and re-arms for the next.
+   * a day, a pending one a day after its last attempt), writes the outbox's receipts to D1, and
+   * re-arms for whichever comes first: the next purge or the next retry of a receipt D1 did not
+   * take.
    */
   override async alarm(): Promise<void> {
+    // The alarm that fired is gone: the next `rearm` sets one whatever it was.
+    this.alarmAt = undefined;
     const now = Date.now();
     this.sql.exec("DELETE FROM payments WHERE purge_at <= ?", now);
     purgeReplays(this.sql);
-    const next = this.sql
+    await this.sendOutbox();
+    this.rearm();
+  }
+
+  /**
+   * Writes the outbox's receipts to D1, a batch at a time, until it is empty or a write fails
+   * (the failed ones wait for their retry). One write at a time.
+   */
+  private sendOutbox(): Promise<void> {
+    const db = this.env.LEDGER as D1Database | undefined;
+    if (!db) return Promise.resolve();
+    // A caller that comes while a write is under way waits for it: it goes on until the outbox
+    // is empty, so what that caller queued is in its next batch.
+    if (this.sending) return this.sending;
+    const sending = (async () => {
+      try {
+        let sent: "empty" | "sent" | "failed" = "sent";
+        for (let batch = 0; batch < MAX_BATCHES && sent === "sent"; batch += 1) {
+          sent = await sendBatch(this.sql, db);
+        }
+      } finally {
+        this.sending = undefined;
+        this.rearm();
+      }
+    })();
+    this.sending = sending;
+    return sending;
+  }
+
+  /**
+   * Sets the alarm to the next purge or receipt retry, whichever is first (none: no alarm).
+   * Computed from the tables and set in one synchronous step, so a later call's setting always
+   * wins and is never undone by an earlier one's stale read of the alarm; a time already set
+   * is not written again (most claims leave it as it was).
+   */
+  private rearm(): void {
+    const purge = this.sql
       .exec<{ at: number | null }>("SELECT MIN(purge_at) AS at FROM payments")
       .one().at;
-    if (next !== null) await this.ctx.storage.setAlarm(Math.max(next, now + 1000));
+    const retry = this.env.LEDGER ? nextRetry(this.sql) : null;
+    const times = [purge, retry].filter((at): at is number => at !== null);
+    const at = times.length === 0 ? null : Math.max(Math.min(...times), Date.now() + 1000);
+    if (at === this.alarmAt) return;
+    this.alarmAt = at;
+    void (at === null ? this.ctx.storage.deleteAlarm() : this.ctx.storage.setAlarm(at));
   }
 
   private row(query: string, ...args: SqlStorageValue[]): PaymentRow | undefined {
     return this.sql.exec<PaymentRow>(query, ...args).toArray()[0];
-  }
-
-  private schedule(at: number): void {
-    void this.ctx.storage.getAlarm().then((current) => {
-      if (current === null || current > at) return this.ctx.storage.setAlarm(at);
-    });
   }
 }
 

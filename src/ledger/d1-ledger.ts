@@ -86,11 +86,24 @@ export class D1Ledger {
 
   /** Records a receipt exactly once; never throws. */
   async record(receipt: Receipt): Promise<RecordResult> {
+    const written = await this.recordAll([receipt]);
+    if (written.type === "failed") return written;
+    return written.added > 0 ? { type: "recorded" } : { type: "duplicate" };
+  }
+
+  /**
+   * Records receipts exactly once each, in one batch (one round trip, one transaction: all or
+   * none); `added` counts the new rows (the rest were recorded before). Never throws.
+   */
+  async recordAll(
+    receipts: readonly Receipt[],
+  ): Promise<{ type: "written"; added: number } | { type: "failed"; reason: string }> {
+    if (receipts.length === 0) return { type: "written", added: 0 };
     try {
-      const insert = this.db.prepare(INSERT).bind(...valuesOf(receipt));
-      const results = await this.batch([insert]);
-      const changes = results[results.length - 1]?.meta.changes ?? 0;
-      return changes > 0 ? { type: "recorded" } : { type: "duplicate" };
+      const inserts = receipts.map((r) => this.db.prepare(INSERT).bind(...valuesOf(r)));
+      const results = await this.batch(inserts);
+      const added = results.reduce((sum, result) => sum + (result.meta.changes ?? 0), 0);
+      return { type: "written", added };
     } catch (error) {
       return { type: "failed", reason: `the ledger (D1) write failed: ${String(error)}` };
     }

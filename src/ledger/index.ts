@@ -1,5 +1,11 @@
-export { ReceiptsLedger, recordPayment, LEDGER_WRITE_TIMEOUT_MS } from "./ledger";
-export type { RecordOutcome } from "./ledger";
+export {
+  ReceiptsLedger,
+  recordPayment,
+  recordReceipt,
+  writeReceipts,
+  LEDGER_WRITE_TIMEOUT_MS,
+} from "./ledger";
+export type { RecordOutcome, ReceiptToRecord } from "./ledger";
 export { CREDIT_RULE } from "./d1-ledger";
 export type {
   Bucket,
@@ -9,7 +15,7 @@ export type {
   RevenueSummary,
   StoredReceipt,
 } from "./d1-ledger";
-export { receiptOf } from "./receipt";
+export { parseReceipt, receiptOf } from "./receipt";
 export type { Receipt, SettledPayment } from "./receipt";
 export { receiptsCsv } from "./csv";
 export { PendingPayments } from "./pending";

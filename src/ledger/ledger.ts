@@ -2,17 +2,21 @@ import { RECEIPT_PENDING_PREFIX } from "../kv/keys";
 import { D1Ledger } from "./d1-ledger";
 import type { PaidRow, PaidStep, ReceiptQuery, RevenueSummary, StoredReceipt } from "./d1-ledger";
 import { PendingPayments } from "./pending";
-import { paymentKey, receiptOf } from "./receipt";
+import { parseReceipt, paymentKey, receiptOf } from "./receipt";
 import type { Receipt, SettledPayment } from "./receipt";
 
 /**
- * The receipts ledger as the paywall and the admin API use it. The paid path records each
- * settlement with one D1 write, made just after the paid answer goes out (in `waitUntil`); the
- * ledger's reads in the same isolate first wait for such writes still in flight. If D1 fails or takes
- * longer than `timeoutMs`, the receipt is parked in KV (a second, independent store) and moved
- * into D1 by the next admin read; the unique constraints make that move exactly-once even if the
- * slow D1 write did land. Only if both stores fail is the receipt written to the log in full, as
- * `ledger: receipt lost` with its JSON, so nothing is silently dropped.
+ * The receipts ledger as the paywall and the admin API use it. A payment settled under its
+ * payer's lock hands its receipt to the lock with the outcome (src/idempotency/outbox.ts): the
+ * payer's object writes it to D1, or keeps it in its outbox and retries, so the Worker makes no
+ * D1 call for it. Other receipts (no `PAYMENTS` binding, a crawl-credit top-up, a lock that could
+ * not take it) take the direct path: one D1 write, made just after the paid answer goes out (in
+ * `waitUntil`). The ledger's reads in the same isolate first wait for receipt writes still in
+ * flight, either path. If a direct write fails or takes longer than `timeoutMs`, the receipt is
+ * parked in KV (a second, independent store) and moved into D1 by the next admin read; the
+ * unique constraints make that move exactly-once even if the slow D1 write did land. Only if
+ * both stores fail is the receipt written to the log in full, as `ledger: receipt lost` with its
+ * JSON, so nothing is silently dropped.
  */
 
 /** What recording a settlement did. */
@@ -115,36 +119,63 @@ export class ReceiptsLedger {
 }
 
 /**
- * The paid path's one call: records the receipt of a settled payment when a ledger is
- * configured. The content is already paid for, so whatever happens here the answer is served.
- * Never rejects; the ledger's reads in this isolate wait for it.
+ * Records the receipt of a settled payment when a ledger is configured, written to D1 here (the
+ * direct path: no payment lock, a crawl-credit top-up). The content is already paid for, so
+ * whatever happens here the answer is served. Never rejects; the ledger's reads in this isolate
+ * wait for it.
  */
 export async function recordPayment(
   ledger: ReceiptsLedger | undefined,
   paid: SettledPayment,
 ): Promise<void> {
-  if (!ledger) return;
-  const writing = ledger.record(receiptOf(paid));
+  await recordReceipt(ledger, { receipt: receiptOf(paid) });
+}
+
+/**
+ * A settled payment's receipt as the record step holds it. `handedOver`, when the receipt went
+ * to the payer's lock with the payment's outcome (src/idempotency/store.ts), resolves to whether
+ * the lock took it: then the payer's object writes it to D1 (at once, or from its outbox when D1
+ * fails) and nothing is written here; otherwise (the lock could not be reached, or did not
+ * settle the payment with this call) it is written here, as on the direct path.
+ */
+export interface ReceiptToRecord {
+  receipt: Receipt;
+  handedOver?: Promise<boolean> | undefined;
+}
+
+/**
+ * Records `receipt` unless the payer's lock took it (see `ReceiptToRecord`). Never rejects; the
+ * ledger's reads in this isolate wait for it, the lock's D1 write included.
+ */
+export async function recordReceipt(
+  ledger: ReceiptsLedger | undefined,
+  { receipt, handedOver }: ReceiptToRecord,
+): Promise<void> {
+  const writing = (async () => {
+    if (handedOver && (await handedOver)) return;
+    if (!ledger) return;
+    const outcome = await ledger.record(receipt);
+    if (outcome.type === "parked") console.error("ledger: receipt parked in KV", outcome.reason);
+  })();
   inFlight.add(writing);
   try {
-    const outcome = await writing;
-    if (outcome.type === "parked") console.error("ledger: receipt parked in KV", outcome.reason);
+    await writing;
   } finally {
     inFlight.delete(writing);
   }
 }
 
-/** A parked receipt, or undefined when the key is gone or its value is not one. */
-function parseReceipt(raw: string | null): Receipt | undefined {
-  if (raw === null) return undefined;
-  try {
-    const value = JSON.parse(raw) as Partial<Receipt> | null;
-    return typeof value?.payer === "string" && typeof value.amount === "string"
-      ? (value as Receipt)
-      : undefined;
-  } catch {
-    return undefined;
-  }
+/**
+ * Writes `receipts` to the D1 ledger in one batch, exactly once each (the payer objects' outbox
+ * uses it: src/idempotency/outbox.ts); `failed` when D1 fails or takes over `timeoutMs` (the
+ * write may still land: the unique constraints make a retry harmless). Never throws.
+ */
+export function writeReceipts(
+  db: D1Database,
+  receipts: readonly Receipt[],
+  timeoutMs = LEDGER_WRITE_TIMEOUT_MS,
+): Promise<{ type: "written"; added: number } | { type: "failed"; reason: string }> {
+  return withTimeout(new D1Ledger(db).recordAll(receipts), timeoutMs);
 }
 
 async function withTimeout<T extends { type: string }>(

@@ -97,6 +97,19 @@ export function paymentKey(receipt: Receipt): string {
   return `${receipt.network}:${ref}`;
 }
 
+/** A receipt read back from its JSON, or undefined when `raw` is none or not one. */
+export function parseReceipt(raw: string | null): Receipt | undefined {
+  if (raw === null) return undefined;
+  try {
+    const value = JSON.parse(raw) as Partial<Receipt> | null;
+    return typeof value?.payer === "string" && typeof value.amount === "string"
+      ? (value as Receipt)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Who the payload says pays, and its replay key (an EIP-3009 nonce, …; src/schemes). */
 function claimOf(payload: unknown, offer: Offer): PayerIdentity | undefined {
   const inner = (payload as { payload?: unknown } | null)?.payload;

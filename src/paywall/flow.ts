@@ -1,3 +1,4 @@
+import type { SettleResponse } from "@x402/core/types";
 import type { RecentKeys } from "./recent-keys";
 import type { ChainProver } from "../chain";
 import type { TableState } from "../kv";
@@ -16,7 +17,7 @@ import { challenge } from "./challenge";
 import { decide } from "./decide";
 import type { Decision } from "./decide";
 import { payOnce } from "./pay-once";
-import { recordSettlement, withGrant } from "./record-settlement";
+import { ledgerReceipt, recordSettlement, withGrant } from "./record-settlement";
 import { errorResponse } from "./responses";
 import { serveSession } from "./serve-session";
 import type { SessionDeps } from "./session-gate";
@@ -165,7 +166,11 @@ async function priced(
       break;
   }
   const { paid, terms, facts } = decision;
-  const result = await payOnce(paid, deps);
+  // With a ledger, the receipt goes to the payer's lock with the outcome (settle-once.ts).
+  const receiptFor = deps.ledger
+    ? (receipt: SettleResponse, payer: string | undefined) => ledgerReceipt(facts, receipt, payer)
+    : undefined;
+  const result = await payOnce({ ...paid, receiptFor }, deps);
   switch (result.type) {
     case "respond":
       return result.response;

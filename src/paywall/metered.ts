@@ -3,6 +3,7 @@ import { meteredCharge } from "../pricing";
 import type { Metered } from "../pricing";
 import { keepPrivate } from "./cache-control";
 import { holdBody } from "./answers";
+import { settledOf } from "./paid-request";
 import type { PayResult, Settled } from "./paid-request";
 import { settleOnce } from "./settle-once";
 import type { SettleContext, Settlement } from "./settle-once";
@@ -114,7 +115,7 @@ export function settledAtEnd(origin: Response, payment: StreamPayment): PayResul
           // The whole stream went out: its usage is charged, the maximum if it reported none.
           const charge = meteredCharge(metered, reported, max);
           const outcome = await settle(charge.ok ? charge.amount : max);
-          if (outcome.type === "settled") await record(settledBy(outcome, payer));
+          if (outcome.type === "settled") await record(settledOf(outcome, payer));
           return outcome;
         },
         cut: async ({ by, reported, delivered }) => {
@@ -133,7 +134,7 @@ export function settledAtEnd(origin: Response, payment: StreamPayment): PayResul
               console.error("a cut metered stream was not settled:", outcome.reason);
               return;
             }
-            await record(settledBy(outcome, payer));
+            await record(settledOf(outcome, payer));
           });
           // The client is gone: the settlement goes on after the request when it can.
           if (ctx.defer) ctx.defer(work);
@@ -141,15 +142,6 @@ export function settledAtEnd(origin: Response, payment: StreamPayment): PayResul
         },
       }),
   };
-}
-
-/** A settlement as the record step takes it (paid-request.ts `settledOf`). */
-function settledBy(
-  outcome: Extract<Settlement, { type: "settled" }>,
-  payer: string | undefined,
-): Settled {
-  const { receipt, reference } = outcome;
-  return { receipt, payer: receipt.payer ?? payer, reference };
 }
 
 /** An SSE event carrying JSON. */

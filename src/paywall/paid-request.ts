@@ -2,7 +2,7 @@ import type { RecentKeys } from "./recent-keys";
 import type { SettleResponse } from "@x402/core/types";
 import type { ChainProver } from "../chain";
 import type { PaymentLockService } from "../idempotency";
-import type { ReceiptsLedger } from "../ledger";
+import type { Receipt, ReceiptsLedger, ReceiptToRecord } from "../ledger";
 import type { Facilitator, PreparedPayment } from "../payments";
 import type { Offer } from "../pricing";
 import { forwardToOrigin } from "../proxy";
@@ -59,6 +59,11 @@ export interface PaidRequest {
    * payment sent by another party never takes over its claim.
    */
   boundTo?: string | undefined;
+  /**
+   * The ledger receipt of its settlement, when a ledger is configured and the flow records it
+   * (record-settlement.ts): handed to the payer's lock with the outcome (settle-once.ts).
+   */
+  receiptFor?: ((receipt: SettleResponse, payer: string | undefined) => Receipt) | undefined;
 }
 
 /**
@@ -69,6 +74,8 @@ export interface Settled {
   receipt: SettleResponse;
   payer: string | undefined;
   reference: string;
+  /** Its ledger receipt, when it went to the payer's lock (settle-once.ts `recordSettled`). */
+  ledger?: ReceiptToRecord | undefined;
 }
 
 /** What the paid step came to. */
@@ -116,14 +123,15 @@ export function refused(
 
 /** A settlement as the record step takes it. */
 export function settledOf(
-  outcome: { receipt: SettleResponse; reference: string },
+  outcome: { receipt: SettleResponse; reference: string; ledger?: ReceiptToRecord | undefined },
   payer: string | undefined,
 ): Settled {
-  return {
+  const settled: Settled = {
     receipt: outcome.receipt,
     payer: outcome.receipt.payer ?? payer,
     reference: outcome.reference,
   };
+  return outcome.ledger ? { ...settled, ledger: outcome.ledger } : settled;
 }
 
 /** A `503 payment_pending` (or the facilitator's 502) telling the client when to try again. */
@@ -167,6 +175,7 @@ export function settleContext(
       paymentPayload: prepared.request.paymentPayload,
     },
     defer: deps.defer,
+    receiptFor: paid.receiptFor,
   };
 }
 

@@ -1,5 +1,6 @@
-import { recordPayment } from "../ledger";
-import type { ReceiptsLedger } from "../ledger";
+import type { SettleResponse } from "@x402/core/types";
+import { receiptOf, recordReceipt } from "../ledger";
+import type { Receipt, ReceiptsLedger } from "../ledger";
 import type { PreparedPayment } from "../payments";
 import type { Offer } from "../pricing";
 import type { SessionResult } from "../sessions";
@@ -9,7 +10,8 @@ import { sessionResponse } from "./responses";
 import type { SessionDeps } from "./session-gate";
 
 /**
- * The record step of a settled payment: its receipt in the ledger and, on a route that sells
+ * The record step of a settled payment: its receipt in the ledger (handed to the payer's lock
+ * with the outcome when there is one, else written to D1 here) and, on a route that sells
  * passes, the session it bought. Runs once per settlement, after the paid step answered
  * (pay-once.ts) or, for a metered stream, when the stream settles at its end (metered.ts).
  * The money moved: nothing here can take the content back; a failure is logged.
@@ -47,26 +49,14 @@ export async function recordSettlement(
 ): Promise<SessionResult | undefined> {
   const { prepared, pass } = facts;
   const { receipt, payer, reference } = settled;
-  // The receipt is written after the answer goes out when the runtime lets work go on
-  // (admin reads in this isolate wait for it; see src/ledger/ledger.ts).
-  const recorded = recordPayment(deps.ledger, {
-    url: facts.url,
-    forwardPath: facts.forwardPath,
-    crawler: facts.crawler,
-    // The offer actually paid: its network, payee, asset and (dynamic, quoted) amount.
-    match: {
-      rule: facts.rule,
-      offer:
-        prepared.offer.metered && receipt.amount !== undefined
-          ? { ...prepared.offer, amount: receipt.amount }
-          : prepared.offer,
-    },
-    paymentPayload: prepared.request.paymentPayload,
-    x402Version: prepared.x402Version,
-    settlement: receipt,
-    payer,
-    session: pass?.scope,
-  });
+  // The receipt went to the payer's lock with the outcome when there is one: the payer's object
+  // writes it to D1, and it is written here only if the lock did not take it. Either way it is
+  // written after the answer goes out when the runtime lets work go on (admin reads in this
+  // isolate wait for it; see src/ledger/ledger.ts).
+  const recorded = recordReceipt(
+    deps.ledger,
+    settled.ledger ?? { receipt: ledgerReceipt(facts, receipt, payer) },
+  );
   if (deps.defer) deps.defer(recorded);
   else await recorded;
   if (!pass || !deps.sessions || !payer) return undefined;
@@ -87,6 +77,35 @@ export async function recordSettlement(
     },
     deps.defer,
   );
+}
+
+/**
+ * The ledger receipt of a settlement of the paid request `facts` describes: the offer actually
+ * paid (its network, payee, asset and, for a metered payment, the amount settled).
+ */
+export function ledgerReceipt(
+  facts: PaidFacts,
+  receipt: SettleResponse,
+  payer: string | undefined,
+): Receipt {
+  const { prepared } = facts;
+  return receiptOf({
+    url: facts.url,
+    forwardPath: facts.forwardPath,
+    crawler: facts.crawler,
+    match: {
+      rule: facts.rule,
+      offer:
+        prepared.offer.metered && receipt.amount !== undefined
+          ? { ...prepared.offer, amount: receipt.amount }
+          : prepared.offer,
+    },
+    paymentPayload: prepared.request.paymentPayload,
+    x402Version: prepared.x402Version,
+    settlement: receipt,
+    payer,
+    session: facts.pass?.scope,
+  });
 }
 
 /**

@@ -1,8 +1,8 @@
 import type { SettleResponse } from "@x402/core/types";
 import { transferFacts } from "../chain";
 import type { ChainProver, Proof } from "../chain";
-import type { Claim, PaymentLockService } from "../idempotency";
-import type { PendingPayments } from "../ledger";
+import type { Claim, Handoff, PaymentLockService } from "../idempotency";
+import type { PendingPayments, Receipt, ReceiptToRecord } from "../ledger";
 import type { Facilitator, FacilitatorRequest } from "../payments";
 
 /**
@@ -48,11 +48,17 @@ export interface SettleContext {
   };
   /** Runs work after the answer (`waitUntil`); without it, the work is awaited first. */
   defer?: ((work: Promise<unknown>) => void) | undefined;
+  /**
+   * The ledger receipt of a settlement (with a ledger configured): handed to the lock with the
+   * "settled" outcome, so the payer's object writes it to D1 and the Worker does not.
+   */
+  receiptFor?: ((receipt: SettleResponse, payer: string | undefined) => Receipt) | undefined;
 }
 
 /** What came of asking the facilitator to settle, or of reading the chain. */
 export type Settlement =
-  | { type: "settled"; receipt: SettleResponse; reference: string }
+  /** `ledger`: the receipt for the ledger, when it went to the lock (see `recordSettled`). */
+  | { type: "settled"; receipt: SettleResponse; reference: string; ledger?: ReceiptToRecord }
   /** A fresh settlement the facilitator refused: nothing moved, the payer may pay again. */
   | { type: "failed"; receipt: SettleResponse; reason: string }
   /** A pending payment the chain shows will never pay (cancelled, diverted, expired unused). */
@@ -100,7 +106,7 @@ export async function settleOnce(
     // The facilitator's word on what moved is the receipt's; the mismatch is logged above.
     receipt = { ...receipt, amount: receipt.amount ?? charged };
   }
-  return recordSettled(ctx, receipt, mode === "pending");
+  return recordSettled(ctx, receipt, mode === "pending", known.payer);
 }
 
 /**
@@ -155,7 +161,7 @@ export async function concludeProof(
   charged?: string,
 ): Promise<Extract<Settlement, { type: "settled" | "unpaid" }>> {
   if (proof.type === "paid") {
-    return recordSettled(ctx, provenReceipt(ctx, proof.transaction, payer, charged), true);
+    return recordSettled(ctx, provenReceipt(ctx, proof.transaction, payer, charged), true, payer);
   }
   await finish(
     ctx,
@@ -204,17 +210,30 @@ export async function stayPending(
   return { type: "pending", reason, status };
 }
 
+/**
+ * Records "settled" in the lock, with the payment's ledger receipt when there is a lock and a
+ * ledger: the payer's object writes it to D1 (src/idempotency/outbox.ts), and the record step
+ * writes it itself only if the lock did not take it (`ledger.handedOver` resolves false).
+ */
 async function recordSettled(
   ctx: SettleContext,
   receipt: SettleResponse,
   wasPending: boolean,
+  payer: string | undefined,
 ): Promise<Extract<Settlement, { type: "settled" }>> {
+  const ledger = ctx.lock && ctx.receiptFor?.(receipt, receipt.payer ?? payer);
+  const outcome = { type: "settled" as const, receipt: JSON.stringify(receipt) };
   // Recording "settled" need not delay the answer: the chain refuses a second settlement.
-  const finished = finish(ctx, { type: "settled", receipt: JSON.stringify(receipt) });
+  const finished = ledger
+    ? finishWith(ctx, { ...outcome, ledger: JSON.stringify(ledger) })
+    : finishWith(ctx, outcome);
   if (ctx.defer) ctx.defer(finished);
   else await finished;
   if (wasPending) await clearPending(ctx);
-  return { type: "settled", receipt, reference: referenceOf(receipt, ctx.lock?.claim.key) };
+  const reference = referenceOf(receipt, ctx.lock?.claim.key);
+  if (!ledger) return { type: "settled", receipt, reference };
+  const handedOver = finished.then((handoff) => handoff === "recorded" || handoff === "queued");
+  return { type: "settled", receipt, reference, ledger: { receipt: ledger, handedOver } };
 }
 
 /** Names a settlement uniquely: its transaction, or the authorization when the receipt has none. */
@@ -228,8 +247,16 @@ async function finish(
   ctx: SettleContext,
   outcome: Parameters<PaymentLockService["finish"]>[2],
 ): Promise<void> {
+  await finishWith(ctx, outcome);
+}
+
+/** Reports `outcome` to the lock; what became of a ledger receipt it carries (none: no lock). */
+async function finishWith(
+  ctx: SettleContext,
+  outcome: Parameters<PaymentLockService["finish"]>[2],
+): Promise<Handoff | "unavailable" | undefined> {
   const { lock } = ctx;
-  await lock?.service.finish(lock.payer, lock.claim.key, outcome);
+  return lock?.service.finish(lock.payer, lock.claim.key, outcome);
 }
 
 async function clearPending(ctx: SettleContext): Promise<void> {

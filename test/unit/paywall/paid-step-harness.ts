@@ -2,6 +2,7 @@ import type { SettleResponse, VerifyResponse } from "@x402/core/types";
 import type {
   Claim,
   ClaimResult,
+  Handoff,
   Outcome,
   PaymentLockService,
 } from "../../../src/idempotency/index.ts";
@@ -56,8 +57,14 @@ export function fakeFacilitator(
   return { facilitator, calls };
 }
 
-/** A payment lock that answers every claim with `claimed`, recording claims and outcomes. */
-export function fakeLock(claimed: ClaimResult | { type: "unavailable" } = { type: "acquired" }) {
+/**
+ * A payment lock that answers every claim with `claimed` and every outcome with `handoff` (what
+ * became of a ledger receipt), recording claims and outcomes.
+ */
+export function fakeLock(
+  claimed: ClaimResult | { type: "unavailable" } = { type: "acquired" },
+  handoff: Handoff | "unavailable" = "declined",
+) {
   const claims: Claim[] = [];
   const finished: Outcome[] = [];
   const lock: PaymentLockService = {
@@ -67,6 +74,7 @@ export function fakeLock(claimed: ClaimResult | { type: "unavailable" } = { type
     },
     finish: async (_payer, _key, outcome) => {
       finished.push(outcome);
+      return handoff;
     },
     startReplay: async () => ({ type: "exhausted" }),
     endReplay: async () => undefined,

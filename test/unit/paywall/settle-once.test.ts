@@ -1,3 +1,4 @@
+import type { SettleResponse } from "@x402/core/types";
 import { describe, expect, it, vi } from "vitest";
 
 vi.mock("cloudflare:workers", () => ({ DurableObject: class {} }));
@@ -5,6 +6,8 @@ vi.mock("cloudflare:workers", () => ({ DurableObject: class {} }));
 import { settleContext } from "../../../src/paywall/paid-request.ts";
 import { settleOnce } from "../../../src/paywall/settle-once.ts";
 import type { Lock } from "../../../src/paywall/settle-once.ts";
+import type { Handoff } from "../../../src/idempotency/index.ts";
+import type { Receipt } from "../../../src/ledger/index.ts";
 import { PAYER } from "../fixtures.ts";
 import {
   NO_ORIGIN,
@@ -18,10 +21,16 @@ import {
 
 /** The settlement step alone: one facilitator call, its outcome recorded in the payment's lock. */
 
-function setUp(answers: Parameters<typeof fakeFacilitator>[0] = {}) {
+function setUp(
+  answers: Parameters<typeof fakeFacilitator>[0] = {},
+  ledger?: { handoff: Handoff | "unavailable" },
+) {
   const { facilitator, calls } = fakeFacilitator(answers);
-  const { lock: service, finished } = fakeLock();
-  const paid = paidRequest(fakeContent().serve);
+  const { lock: service, finished } = fakeLock(undefined, ledger?.handoff);
+  const paid = {
+    ...paidRequest(fakeContent().serve),
+    receiptFor: ledger ? ledgerReceiptOf : undefined,
+  };
   const lock: Lock = {
     service,
     payer: PAYER,
@@ -29,6 +38,26 @@ function setUp(answers: Parameters<typeof fakeFacilitator>[0] = {}) {
   };
   const ctx = settleContext(paid, { facilitator, origin: NO_ORIGIN }, lock);
   return { ctx, calls, finished, request: paid.prepared.request };
+}
+
+/** A ledger receipt of a settlement, as the flow builds it (record-settlement.ts). */
+function ledgerReceiptOf(settled: SettleResponse, payer: string | undefined): Receipt {
+  return {
+    time: 1,
+    host: "shop.test",
+    path: "/articles/paid",
+    rule: "articles",
+    payer: payer ?? "",
+    payTo: "0xpayee",
+    amount: settled.amount ?? "10000",
+    asset: "0xusdc",
+    network: settled.network,
+    transaction: settled.transaction,
+    nonce: "0xnonce",
+    crawler: null,
+    session: null,
+    x402Version: 2,
+  };
 }
 
 describe("settleOnce", () => {
@@ -42,6 +71,27 @@ describe("settleOnce", () => {
     });
     expect(calls.settle).toHaveLength(1);
     expect(finished).toEqual([{ type: "settled", receipt: JSON.stringify(receipt()) }]);
+  });
+
+  it("should hand the ledger receipt to the lock with the settled outcome, which took it", async () => {
+    const { ctx, finished, request } = setUp({}, { handoff: "queued" });
+    const outcome = await settleOnce(ctx, "fresh", request, { payer: PAYER });
+    const ledger = ledgerReceiptOf(receipt(), receipt().payer ?? PAYER);
+    expect(finished).toEqual([
+      { type: "settled", receipt: JSON.stringify(receipt()), ledger: JSON.stringify(ledger) },
+    ]);
+    if (outcome.type !== "settled") throw new Error(outcome.type);
+    expect(outcome.ledger?.receipt).toEqual(ledger);
+    expect(await outcome.ledger?.handedOver).toBe(true);
+  });
+
+  it("should leave the receipt to the record step when the lock cannot take it", async () => {
+    for (const handoff of ["declined", "unavailable"] as const) {
+      const { ctx, request } = setUp({}, { handoff });
+      const outcome = await settleOnce(ctx, "fresh", request, { payer: PAYER });
+      if (outcome.type !== "settled") throw new Error(outcome.type);
+      expect(await outcome.ledger?.handedOver).toBe(false);
+    }
   });
 
   it("should release a fresh payment the facilitator refused to settle (nothing moved)", async () => {
