@@ -1,10 +1,4 @@
-export {
-  ReceiptsLedger,
-  recordPayment,
-  recordReceipt,
-  writeReceipts,
-  LEDGER_WRITE_TIMEOUT_MS,
-} from "./ledger";
+export { ReceiptsLedger, recordReceipt, writeReceipts, LEDGER_WRITE_TIMEOUT_MS } from "./ledger";
 export type { RecordOutcome, ReceiptToRecord } from "./ledger";
 export { CREDIT_RULE } from "./d1-ledger";
 export type {

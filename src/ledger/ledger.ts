@@ -2,8 +2,8 @@ import { RECEIPT_PENDING_PREFIX } from "../kv/keys";
 import { D1Ledger } from "./d1-ledger";
 import type { PaidRow, PaidStep, ReceiptQuery, RevenueSummary, StoredReceipt } from "./d1-ledger";
 import { PendingPayments } from "./pending";
-import { parseReceipt, paymentKey, receiptOf } from "./receipt";
-import type { Receipt, SettledPayment } from "./receipt";
+import { parseReceipt, paymentKey } from "./receipt";
+import type { Receipt } from "./receipt";
 
 /**
  * The receipts ledger as the paywall and the admin API use it. A payment settled under its
@@ -116,19 +116,6 @@ export class ReceiptsLedger {
     await receiptsWritten();
     return this.d1.sessionPayers(since, limit);
   }
-}
-
-/**
- * Records the receipt of a settled payment when a ledger is configured, written to D1 here (the
- * direct path: no payment lock, a crawl-credit top-up). The content is already paid for, so
- * whatever happens here the answer is served. Never rejects; the ledger's reads in this isolate
- * wait for it.
- */
-export async function recordPayment(
-  ledger: ReceiptsLedger | undefined,
-  paid: SettledPayment,
-): Promise<void> {
-  await recordReceipt(ledger, { receipt: receiptOf(paid) });
 }
 
 /**

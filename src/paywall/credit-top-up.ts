@@ -15,7 +15,8 @@ import { challengeResponse, prefersHtml } from "./challenge-response";
 import type { CreditTerms, Offer } from "../pricing";
 import type { WebBotAuthResult } from "../crawlers";
 import type { CreditService, TopUpOutcome } from "../credit";
-import { CREDIT_RULE, recordPayment } from "../ledger";
+import { CREDIT_RULE, receiptOf, recordReceipt } from "../ledger";
+import type { Receipt } from "../ledger";
 import { crawlerErrorResponse } from "./crawler-responses";
 import type { PaywallDeps } from "./flow";
 import { payOnce } from "./pay-once";
@@ -79,7 +80,11 @@ export async function topUpCredit(
       "signed crawler",
     key: signature.keyid,
   };
-  const answer = await sell(request, deps, { terms, credit, signature, crawler });
+  const answer = await sell(
+    request,
+    { ...deps, defer: waitUntil },
+    { terms, credit, signature, crawler },
+  );
   const key = { rule: CREDIT_RULE, crawler: crawler.name, crawlerKey: crawler.key };
   deps.funnel?.record(key, request, answer, waitUntil);
   return answer;
@@ -88,7 +93,7 @@ export async function topUpCredit(
 /** The sale itself, to a crawler whose signature verified. */
 async function sell(
   request: Request,
-  deps: PaywallDeps,
+  deps: SellerDeps,
   seller: {
     terms: CreditTerms;
     credit: CreditService;
@@ -129,6 +134,11 @@ async function sell(
       offer,
       prepared,
       boundTo: `key:${keyid}`,
+      // With a ledger, the receipt goes to the payer's lock with the outcome (settle-once.ts).
+      receiptFor: deps.ledger
+        ? (receipt: SettleResponse, payer: string | undefined) =>
+            topUpReceipt(url, offer, prepared, crawler, receipt, payer)
+        : undefined,
       // What the payment buys is credit: reach the store before taking the money, so a store
       // outage costs nothing.
       serve: async () => {
@@ -167,6 +177,30 @@ async function sell(
   }
 }
 
+/** What the sale works with: the paywall's dependencies and the request's `waitUntil`. */
+type SellerDeps = PaywallDeps & { defer?: ((work: Promise<unknown>) => void) | undefined };
+
+/** The ledger receipt of a top-up's settlement. */
+function topUpReceipt(
+  url: URL,
+  offer: Offer,
+  prepared: Extract<PreparedPayment, { type: "ready" }>,
+  crawler: { name: string; key: string },
+  settlement: SettleResponse,
+  payer: string | undefined,
+): Receipt {
+  return receiptOf({
+    url,
+    forwardPath: url.pathname,
+    match: { rule: CREDIT_RULE, offer },
+    paymentPayload: prepared.request.paymentPayload,
+    x402Version: prepared.x402Version,
+    settlement,
+    payer,
+    crawler,
+  });
+}
+
 /** A paid top-up, as its record step needs it. */
 interface Sale {
   url: URL;
@@ -186,21 +220,21 @@ interface Sale {
 async function credited(
   sale: Sale,
   settled: Settled,
-  deps: PaywallDeps,
+  deps: SellerDeps,
   credit: CreditService,
 ): Promise<Response> {
   const { url, offer, prepared, keyid, account } = sale;
   const { receipt, payer, reference } = settled;
-  await recordPayment(deps.ledger, {
-    url,
-    forwardPath: url.pathname,
-    match: { rule: CREDIT_RULE, offer },
-    paymentPayload: prepared.request.paymentPayload,
-    x402Version: prepared.x402Version,
-    settlement: receipt,
-    payer,
-    crawler: sale.crawler,
-  });
+  // The payer's object writes the receipt when its lock took it; else it is written here. Either
+  // way after the answer when the runtime lets work go on (src/ledger/ledger.ts).
+  const recorded = recordReceipt(
+    deps.ledger,
+    settled.ledger ?? {
+      receipt: topUpReceipt(url, offer, prepared, sale.crawler, receipt, payer),
+    },
+  );
+  if (deps.defer) deps.defer(recorded);
+  else await recorded;
   const names = await topUpNames(prepared, settled);
   let topped = await credit.topUp(keyid, account, names, sale.amount);
   if (topped.type === "unavailable")

@@ -1,12 +1,20 @@
-import { env, runInDurableObject } from "cloudflare:test";
+import {
+  createExecutionContext,
+  env,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { CrawlerCredit } from "../../src/credit";
+import worker from "../../src/worker";
+import { receiptsOf } from "./admin-helpers";
 import { crawlerKeys } from "./crawler-helpers";
 import { BASE, crawl, crawlTable, freshKey, signedRequest } from "./crawler-helpers";
 import type { Signed } from "./crawler-helpers";
 import {
   PAY_TO,
   call,
+  countingLedger,
   decodeHeader,
   facilitator,
   facilitatorCalls,
@@ -49,6 +57,32 @@ describe("buying credit", () => {
     expect(body.added).toBe("USD 0.05");
     expect(body.keyid).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(response.headers.get("PAYMENT-RESPONSE")).toBeTruthy();
+  });
+
+  it("should record a top-up's receipt once, written by the payer's object: no D1 call from the Worker", async () => {
+    const key = freshKey();
+    const path = `/__x402/crawl-credit?amount=0.05`;
+    const challenge = await crawl(path, { key, method: "POST" });
+    const { header, nonce } = paymentFor(challenge);
+    const request = await signedRequest(path, {
+      key,
+      method: "POST",
+      headers: { "payment-signature": header },
+    });
+    const counted = countingLedger();
+    const ctx = createExecutionContext();
+    const env2 = { ...env, LEDGER: counted.db, FACILITATOR_URLS: facilitator("ok") };
+    const response = await worker.fetch(request, env2, ctx);
+    expect(response.status).toBe(200);
+    expect(counted.statements).toEqual([]);
+    await waitOnExecutionContext(ctx);
+    // After the answer, only the funnel's batched counts (src/funnel), never a receipt.
+    expect(counted.statements.filter((s) => !/funnel/.test(s))).toEqual([]);
+    const payer = (decodeHeader(response.headers.get("PAYMENT-RESPONSE")) as { payer: string })
+      .payer;
+    const receipts = (await receiptsOf(payer.toLowerCase())).filter((r) => r.nonce === nonce);
+    expect(receipts).toHaveLength(1);
+    expect(receipts[0]).toMatchObject({ rule: "crawlers.credit", amount: "50000" });
   });
 
   it("regression: should credit a top-up whose settlement answer was lost, once, on the next copy", async () => {

@@ -118,3 +118,21 @@ export function paymentFor(
   change(payload);
   return { header: btoa(JSON.stringify(payload)), nonce };
 }
+
+/** A D1 binding that notes the SQL of every statement prepared (or executed) through it. */
+export function countingLedger(): { db: D1Database; statements: string[] } {
+  const real = env.LEDGER;
+  if (!real) throw new Error("LEDGER is not bound");
+  const statements: string[] = [];
+  const db = new Proxy(real, {
+    get(target, name) {
+      const value = Reflect.get(target, name) as unknown;
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        statements.push(`${String(name)}: ${typeof args[0] === "string" ? args[0] : ""}`);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { db, statements };
+}

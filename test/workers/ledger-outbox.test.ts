@@ -12,7 +12,16 @@ import { SCHEMA } from "../../src/ledger/schema";
 import type { Receipt } from "../../src/ledger";
 import worker from "../../src/worker";
 import { receiptsOf } from "./admin-helpers";
-import { PAY_TO, USDC, call, facilitator, paymentFor, putTable, unique } from "./helpers";
+import {
+  PAY_TO,
+  USDC,
+  call,
+  countingLedger,
+  facilitator,
+  paymentFor,
+  putTable,
+  unique,
+} from "./helpers";
 
 /**
  * A settled payment's receipt travels with its lock's "settled" outcome: the payer's Durable
@@ -64,23 +73,6 @@ async function outboxOf(
       )
       .toArray(),
   );
-}
-
-/** A D1 binding that notes the SQL of every statement prepared (or executed) through it. */
-function countingLedger(): { db: D1Database; statements: string[] } {
-  const real = ledgerDb();
-  const statements: string[] = [];
-  const db = new Proxy(real, {
-    get(target, name) {
-      const value = Reflect.get(target, name) as unknown;
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        statements.push(`${String(name)}: ${typeof args[0] === "string" ? args[0] : ""}`);
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { db, statements };
 }
 
 /** Receipts parked in KV (the direct path's fallback) for these payments' nonces. */
