@@ -1,4 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+
+vi.mock("cloudflare:workers", () => ({ DurableObject: class {} }));
+
 import { keepPrivate } from "../../../src/paywall/cache-control.ts";
 import { meteredStreamResponse } from "../../../src/paywall/metered.ts";
 
