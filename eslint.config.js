@@ -13,6 +13,19 @@ export default tseslint.config(
     },
   },
   {
+    // What browsers run as it is (static/, served by the Worker): a classic script, no bundler.
+    files: ["static/**/*.js"],
+    languageOptions: {
+      sourceType: "script",
+      globals: Object.fromEntries(
+        [
+          ...["window", "document", "location", "crypto", "fetch", "URL", "Event"],
+          ...["TextEncoder", "TextDecoder", "atob", "btoa"],
+        ].map((name) => [name, "readonly"]),
+      ),
+    },
+  },
+  {
     files: ["**/*.ts"],
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],

@@ -23,6 +23,7 @@ import type { PaywallDeps, RequestContext } from "./paywall";
 import { DISCOVERY_PATH, LLMS_PATH, discoveryDocument, llmsText } from "./discovery";
 import { STALE_CLAIM_MS, durablePaymentLocks } from "./idempotency";
 import { durableSessions } from "./sessions";
+import { assetAt, serveAsset } from "./assets";
 
 /**
  * Builds the Hono app: the paywall's own endpoints under `/__x402/`, and every other request
@@ -218,6 +219,17 @@ export function createApp(): Hono<{ Bindings: Env }> {
     }
     return Response.json(discoveryDocument(state.table, origin), { headers });
   }
+
+  // The page script and stylesheet (src/assets): only their current hashed paths, from `ASSETS`;
+  // any other name here is the reserved path's 404, never the origin's.
+  app.get("/__x402/assets/*", (c) => {
+    const asset = assetAt(c.req.path);
+    if (!asset)
+      return errorResponse("reserved_path", `${c.req.path} is not a file of this paywall`);
+    if (!c.env.ASSETS)
+      return misconfiguredResponse("no ASSETS binding: see wrangler.toml [assets]");
+    return serveAsset(c.req.raw, asset, c.env.ASSETS);
+  });
 
   app.route("/__x402/admin", adminRoutes(operatorFor));
   app.route("/__x402/dashboard", dashboardRoutes(operatorFor));

@@ -1,15 +1,21 @@
 import type { PaymentRequired } from "@x402/core/types";
 import type { Brand } from "../pricing/brand";
-import { PAYWALL_SCRIPT } from "./script";
+import { STATIC_ASSETS } from "../assets";
 import { accessText, addressHtml, embedJson, escapeHtml, networkName, pageName } from "./text";
 import type { SessionReach } from "./text";
 
 /**
  * The 402 page a person's browser gets (x402 specs/transports-v2/http.md leaves the body to the
  * server: HTML for browsers, the same offer in the `PAYMENT-REQUIRED` header for programs). It says
- * what the content is and what it costs, and its one inline script pays with the person's wallet.
- * No dependency, no other origin: the whole page is a few KB and works offline.
+ * what the content is and what it costs, and its one script pays with the person's wallet. The
+ * script and the stylesheet (static/paywall.js and paywall.css) are served by the Worker under
+ * `/__x402/assets/` (src/assets). No dependency, no other origin: the page is a few KB, its
+ * script and style are cached for good, and it works offline.
  */
+
+/** The page's script (pinned by its SRI hash) and stylesheet, at content-hashed paths. */
+const SCRIPT = STATIC_ASSETS["paywall.js"];
+const STYLE = STATIC_ASSETS["paywall.css"];
 
 /** What the page shows and embeds. */
 export interface PaywallPageInput {
@@ -29,10 +35,11 @@ export interface PaywallPageInput {
 
 /**
  * The HTML 402 for one request, with `headers` (the challenge's own) plus a Content Security
- * Policy: scripts only with this response's nonce, network access only to this origin, no
- * framing. The policy stays with the document after the script writes paid HTML into it, so it
- * allows that content's same-origin styles, images and media (its scripts do not run until the
- * page is loaded again).
+ * Policy: scripts only with this response's nonce (the page's one script, from this origin and
+ * checked against its SRI hash), network access only to this origin, no framing. The policy
+ * stays with the document after the script writes paid HTML into it, so it allows that
+ * content's same-origin styles, images and media (its scripts do not run until the page is
+ * loaded again).
  */
 export function paywallResponse(input: PaywallPageInput, headers: Headers): Response {
   const nonce = newNonce();
@@ -84,13 +91,8 @@ function paywallPage(input: PaywallPageInput, nonce: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escapeHtml(title)}: payment required${brand?.name ? ` · ${escapeHtml(brand.name)}` : ""}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#222}
-.site{display:flex;align-items:center;gap:.6rem;margin-bottom:2rem;font-weight:600;color:${accent}}.site img{max-height:2.5rem;max-width:10rem}
-.kicker{margin:0;color:#666;font-size:.9rem;text-transform:uppercase;letter-spacing:.05em}h1{margin:.2rem 0 .5rem;overflow-wrap:break-word}
-.price{font-size:2rem;font-weight:600;margin:.5rem 0}.error{color:#a00}code{background:#f3f3f3;padding:0 .2rem}
-.address{overflow-wrap:normal;word-break:normal}.address span{white-space:nowrap}
-button{font:inherit;padding:.6rem 1.2rem;margin:.25rem .5rem .25rem 0;border:0;border-radius:.4rem;background:${accent};color:${ink};cursor:pointer}
-button:disabled{opacity:.5;cursor:wait}.note{color:#666;font-size:.9rem}pre{background:#f6f6f6;padding:1rem;overflow:auto}</style>
+<link rel="stylesheet" href="${STYLE.path}">
+<style>:root{--accent:${accent};--ink:${ink}}</style>
 </head><body>${site}<main>
 <p class="kicker">Payment required</p>
 <h1 id="x402-title">${escapeHtml(title)}</h1>
@@ -102,7 +104,7 @@ ${about && about !== title ? `<p id="x402-about">${escapeHtml(about)}</p>` : ""}
 <p class="note">Programs pay with an x402 client (such as <code>@x402/fetch</code>), which reads this offer from the <code>PAYMENT-REQUIRED</code> header.</p>
 </main>
 <script type="application/json" id="x402-required" data-price="${escapeHtml(price)}" data-chain="${escapeHtml(network)}"${decimals}>${embedJson(required)}</script>
-<script nonce="${nonce}">${PAYWALL_SCRIPT}</script>
+<script src="${SCRIPT.path}" integrity="${SCRIPT.integrity}" nonce="${nonce}"></script>
 </body></html>`;
 }
 

@@ -217,6 +217,39 @@ describe("browser paywall layout", () => {
   });
 });
 
+describe("browser paywall files", () => {
+  it("should load its script and stylesheet from /__x402/assets/ under its CSP, and no file in place of an origin path", async () => {
+    const { page } = await open();
+    const files: Array<{ url: string; status: number; cache: string | undefined }> = [];
+    page.on("response", (response) => {
+      if (response.request().resourceType() === "document") return;
+      const cache = response.headers()["cache-control"];
+      files.push({ url: response.url(), status: response.status(), cache });
+    });
+    const refused: string[] = [];
+    page.on("console", (message) => {
+      if (/Content Security Policy|integrity/i.test(message.text())) refused.push(message.text());
+    });
+    expect((await page.goto(url(ARTICLE)))?.status()).toBe(402);
+    await page.getByRole("button", { name: /^Pay \$0\.01/ }).waitFor();
+    expect(files.map((f) => new URL(f.url).pathname).sort()).toEqual([
+      expect.stringMatching(/^\/__x402\/assets\/paywall\.[0-9a-f]{16}\.css$/),
+      expect.stringMatching(/^\/__x402\/assets\/paywall\.[0-9a-f]{16}\.js$/),
+    ]);
+    for (const file of files) {
+      expect(file.url.startsWith(stack.get().workerUrl)).toBe(true);
+      expect(file.status).toBe(200);
+      expect(file.cache).toBe("public, max-age=31536000, immutable");
+    }
+    expect(refused).toEqual([]);
+    // The assets router sends every request to the Worker first (run_worker_first): a file of
+    // static/ by its own name is the origin's path, here the demo origin's 404.
+    const direct = await fetch(url("/paywall.js"));
+    expect(direct.status).toBe(404);
+    expect(await direct.text()).not.toContain("eth_signTypedData_v4");
+  });
+});
+
 describe("browser paywall failures", () => {
   /** Opens the article, clicks the only pay button and waits for an error message. */
   async function failing(wallet: Partial<WalletOptions> | undefined, name: string) {

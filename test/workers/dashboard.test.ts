@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { privateKeyToAccount, generatePrivateKey } from "viem/accounts";
 import { beforeEach, describe, expect, it } from "vitest";
+import { STATIC_ASSETS } from "../../src/assets";
 import { ReceiptsLedger } from "../../src/ledger";
 import type { Receipt } from "../../src/ledger";
 import { ADMIN_TOKEN, admin } from "./admin-helpers";
@@ -87,7 +88,8 @@ describe("dashboard page", () => {
     }
     const response = await admin("/__x402/dashboard");
     expect(response.status).toBe(200);
-    expect(response.headers.get("Content-Security-Policy")).toContain("default-src 'none'");
+    const csp = response.headers.get("Content-Security-Policy") ?? "";
+    expect(csp).toContain("default-src 'none'");
     const html = await response.text();
     expect(html).toMatch(/data-route="\/api\/dash-[0-9a-f]+" data-usd="\$0\.003" data-count="2"/);
     expect(html).toContain('data-crawler="&lt;b&gt;Bot&lt;/b&gt;"');
@@ -95,8 +97,16 @@ describe("dashboard page", () => {
     expect(html).toContain(`href="https://sepolia.basescan.org/tx/${tx}"`);
     expect(html).toContain('data-testid="price-revision">revision 0 · version test-1');
     expect(html).toContain("<code>/articles/:slug</code>");
-    // Nothing the page loads comes from elsewhere: no src=, no stylesheet link, no script.
-    expect(html).not.toMatch(/\ssrc=|<link|<script|@import|url\(/i);
+    // Nothing the page loads comes from elsewhere: no src=, no script, and one stylesheet, the
+    // Worker's own file at its exact URL, the only one its policy allows.
+    const { path: stylePath } = STATIC_ASSETS["dashboard.css"];
+    const link = `<link rel="stylesheet" href="${stylePath}">`;
+    expect(html.split(link)).toHaveLength(2);
+    expect(html.replace(link, "")).not.toMatch(/\ssrc=|<link|<script|@import|url\(/i);
+    expect(csp).toContain(`style-src https://admin.test${stylePath} 'unsafe-inline';`);
+    const style = await call(new Request(`https://admin.test${stylePath}`));
+    expect(style.headers.get("Content-Type")).toBe("text/css; charset=utf-8");
+    expect(await style.text()).not.toMatch(/@import|url\(/i);
   });
 
   it("should refuse a bad days parameter with a 400", async () => {

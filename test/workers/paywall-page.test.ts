@@ -43,7 +43,7 @@ describe("paywall page in the Worker", () => {
     const html = await response.text();
     expect(embedded(html)).toStrictEqual(header);
     expect(Object.keys(header["extensions"] as object)).toContain("payment-identifier");
-    const nonce = /<script nonce="([^"]+)">/.exec(html)?.[1];
+    const nonce = /<script src="[^"]+" integrity="[^"]+" nonce="([^"]+)">/.exec(html)?.[1];
     const csp = response.headers.get("Content-Security-Policy") ?? "";
     expect(csp).toContain(`script-src 'nonce-${nonce}'`);
     expect(csp).not.toMatch(/https?:/);

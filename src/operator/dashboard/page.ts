@@ -1,3 +1,4 @@
+import { STATIC_ASSETS } from "../../assets";
 import { amountLabel, transactionUrl } from "../money";
 import { barChart, dayChart, funnelChart } from "./charts";
 import { funnelSection } from "./funnel-view";
@@ -6,33 +7,21 @@ import type { DashboardData } from "./data";
 import { dollars, escape, shortHex, when } from "./html";
 
 /**
- * The dashboard page: one self-contained HTML document (inline CSS and SVG, no script, no
- * external resource), so it renders with no network and its Content-Security-Policy can forbid
- * every fetch. Figures carry `data-testid` attributes so tests and scripts can read them.
+ * The dashboard page: one HTML document (inline SVG, no script) and its stylesheet
+ * (static/dashboard.css, served by the Worker under `/__x402/assets/`, src/assets), so it needs
+ * no other origin and its Content-Security-Policy forbids every fetch but that one file.
+ * Figures carry `data-testid` attributes so tests and scripts can read them.
  */
 
-const STYLE = `
-body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
-header{background:#1d2330;color:#fff;padding:14px 24px;display:flex;justify-content:space-between;align-items:center}
-header form{margin:0}header button{background:none;border:1px solid #889;color:#fff;border-radius:4px;padding:3px 10px}
-main{max-width:1100px;margin:0 auto;padding:16px 24px}
-section{background:#fff;border-radius:8px;padding:14px 18px;margin:14px 0;box-shadow:0 1px 2px #0001}
-h1{font-size:18px;margin:0}h2{font-size:15px;margin:0 0 10px}
-.figures{display:flex;gap:36px}.figure b{display:block;font-size:26px}
-table{border-collapse:collapse;width:100%;font-size:12.5px}th,td{text-align:left;padding:4px 6px;border-bottom:1px solid #eee}
-code{font-size:12px}.empty{color:#777}.problems{color:#a33}
-td,th{overflow-wrap:anywhere}
-.bars{display:grid;gap:4px}.bar-row{display:grid;grid-template-columns:minmax(0,15rem) minmax(0,1fr) 8.5rem;gap:10px;align-items:center;font-size:12.5px}
-.bar-label{min-width:0;overflow-wrap:anywhere;line-height:1.25}.bar-label small{display:block;color:#778;font-size:11px}
-.bar-track{min-width:0}.bar{height:14px;background:#2f9e6e;border-radius:2px}.bar-value{white-space:nowrap;text-align:right}
-.credit{margin-top:8px}.reasons{color:#a33;font-size:11.5px}.raw pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:11.5px;background:#f6f7f9;padding:8px}
-.terms div{margin:1px 0}.terms b{font-weight:600;color:#445}`;
+/** The page's stylesheet: a static file at a content-hashed path. */
+export const DASHBOARD_STYLE = STATIC_ASSETS["dashboard.css"];
 
 /** Renders the dashboard's HTML. */
 export function dashboardPage(data: DashboardData): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
-<title>x402 paywall dashboard</title><style>${STYLE}</style></head><body>
+<title>x402 paywall dashboard</title>
+<link rel="stylesheet" href="${DASHBOARD_STYLE.path}"></head><body>
 <header><h1>x402 paywall</h1><span>${escape(when(data.now))}</span>
 <form method="post" action="/__x402/dashboard/logout"><button>Sign out</button></form></header>
 <main>

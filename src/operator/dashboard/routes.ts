@@ -11,7 +11,7 @@ import { withDeps } from "../deps";
 import type { OperatorDepsOf, OperatorEnv } from "../deps";
 import { dashboardData } from "./data";
 import { escape } from "./html";
-import { dashboardPage } from "./page";
+import { DASHBOARD_STYLE, dashboardPage } from "./page";
 
 /**
  * The operator's dashboard at `/__x402/dashboard`, behind the admin token: sent as
@@ -20,7 +20,7 @@ import { dashboardPage } from "./page";
  * read-only; acting on what it shows goes through the admin API.
  */
 
-/** Forbids every fetch the page could make: it needs none. */
+/** Forbids every fetch the sign-in page could make: it needs none. */
 const CSP =
   "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 const PAGE_HEADERS = {
@@ -30,6 +30,19 @@ const PAGE_HEADERS = {
   "X-Content-Type-Options": "nosniff",
   "Referrer-Policy": "no-referrer",
 };
+
+/**
+ * The dashboard's headers: the sign-in page's policy, plus its stylesheet at exactly its URL (a
+ * host-source whose path does not end in "/" matches that path only, CSP3 §6.7.2.9). A host
+ * that is an IP address or not a plain name cannot be a host-source: there, `'self'`.
+ */
+function dashboardHeaders(requestUrl: string): Record<string, string> {
+  const { protocol, host } = new URL(requestUrl);
+  const named = /^(?=[^:]*[a-z])[a-z0-9.-]+(:\d+)?$/i.test(host);
+  const source = named ? `${protocol}//${host}${DASHBOARD_STYLE.path}` : "'self'";
+  const csp = CSP.replace("style-src", `style-src ${source}`);
+  return { ...PAGE_HEADERS, "Content-Security-Policy": csp };
+}
 
 /** What the sign-in page says while `ADMIN_TOKEN` is not set. */
 const OFF = "the admin API is off: set ADMIN_TOKEN";
@@ -52,7 +65,8 @@ export function dashboardRoutes(depsOf: OperatorDepsOf): Hono<OperatorEnv> {
     if (!Number.isInteger(days) || days < 1 || days > 366) {
       return c.body(loginPage("days is a whole number from 1 to 366"), 400, PAGE_HEADERS);
     }
-    return c.body(dashboardPage(await dashboardData(c.var.deps, days)), 200, PAGE_HEADERS);
+    const page = dashboardPage(await dashboardData(c.var.deps, days));
+    return c.body(page, 200, dashboardHeaders(c.req.url));
   });
 
   dashboard.post("/login", async (c) => {

@@ -1,5 +1,8 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { decodePaymentRequiredHeader } from "@x402/core/http";
 import { describe, expect, it } from "vitest";
+import { STATIC_ASSETS } from "../../../src/assets/index.ts";
 import { challengeResponse } from "../../../src/paywall/challenge-response.ts";
 import type { Offer } from "../../../src/pricing/index.ts";
 import { extensionMembers } from "../../../src/x402/index.ts";
@@ -7,9 +10,14 @@ import { OFFER, RESOURCE_URL } from "../fixtures.ts";
 
 /**
  * The browser paywall page (src/browser): what it says, that every value is escaped, that the
- * offer it embeds is the header's, and its Content Security Policy. The script itself runs in
- * Chromium in test/e2e/browser-paywall.test.ts.
+ * offer it embeds is the header's, its Content Security Policy, and the static files it loads
+ * (static/paywall.js and paywall.css, served by the Worker: test/workers/static-assets.test.ts).
+ * The script itself runs in Chromium in test/e2e/browser-paywall.test.ts.
  */
+
+/** A file of static/, as `wrangler deploy` uploads it. */
+const staticFile = (name: string) =>
+  readFileSync(new URL(`../../../static/${name}`, import.meta.url), "utf8");
 
 const EXTENSIONS = { "payment-identifier": { info: { required: false } } };
 
@@ -27,10 +35,11 @@ function embedded(html: string): unknown {
   return JSON.parse(block[1]);
 }
 
-function scriptOf(html: string): { nonce: string; source: string } {
-  const match = /<script nonce="([^"]+)">([\s\S]*?)<\/script>/.exec(html);
-  if (!match?.[1] || match[2] === undefined) throw new Error("no inline script");
-  return { nonce: match[1], source: match[2] };
+/** The page's one script element: a static file, with this response's nonce. */
+function scriptOf(html: string): { nonce: string; src: string; integrity: string } {
+  const match = /<script src="([^"]+)" integrity="([^"]+)" nonce="([^"]+)"><\/script>/.exec(html);
+  if (!match?.[1] || !match[2] || !match[3]) throw new Error("no page script");
+  return { src: match[1], integrity: match[2], nonce: match[3] };
 }
 
 describe("paywall page", () => {
@@ -64,12 +73,12 @@ describe("paywall page", () => {
     const html = await response.text();
     expect(html).toContain("<span>Demo &#60;Times&#62;</span>");
     expect(html).toContain('<img src="https://cdn.example/logo.svg"');
-    expect(html).toContain("background:#ffcc00;color:#000");
+    expect(html).toContain("<style>:root{--accent:#ffcc00;--ink:#000}</style>");
     expect(response.headers.get("Content-Security-Policy")).toContain(
       "img-src 'self' data: blob: https://cdn.example;",
     );
     const dark = await page({ ...OFFER, brand: { colour: "#123" } }).text();
-    expect(dark).toContain("background:#123;color:#fff");
+    expect(dark).toContain("--accent:#123;--ink:#fff");
     expect(dark).not.toContain('id="x402-site"');
   });
 
@@ -137,12 +146,12 @@ describe("paywall page", () => {
     expect(html).not.toContain("data-decimals");
   });
 
-  it("should stay a few KB (about 11 KB, under 5 KB gzipped)", async () => {
+  it("should stay small (about 2 KB, 1 KB gzipped; its script and stylesheet are cached files)", async () => {
     const html = new TextEncoder().encode(await page().text());
     const gzipped = new Blob([html]).stream().pipeThrough(new CompressionStream("gzip"));
     const gzippedBytes = (await new Response(gzipped).arrayBuffer()).byteLength;
-    expect(html.length).toBeLessThan(12_000);
-    expect(gzippedBytes).toBeLessThan(5_000);
+    expect(html.length).toBeLessThan(3_000);
+    expect(gzippedBytes).toBeLessThan(1_500);
   });
 });
 
@@ -176,9 +185,28 @@ describe("paywall page security headers", () => {
   });
 
   it("should ship a script that parses and never ends its own element", async () => {
-    const { source } = scriptOf(await page().text());
+    const { src } = scriptOf(await page().text());
+    expect(src).toBe(STATIC_ASSETS["paywall.js"].path);
+    const source = staticFile("paywall.js");
     expect(() => new Function(source)).not.toThrow();
     expect(source).not.toMatch(/<\/script|<!--/i);
     expect(source).toContain("eth_signTypedData_v4");
+  });
+
+  it("should load its script from this origin's own path, pinned to the file's bytes", async () => {
+    const { src, integrity } = scriptOf(await page().text());
+    expect(src).toMatch(/^\/__x402\/assets\/paywall\.[0-9a-f]{16}\.js$/);
+    const digest = createHash("sha384").update(staticFile("paywall.js")).digest("base64");
+    expect(integrity).toBe(`sha384-${digest}`);
+  });
+
+  it("should style its buttons and site name with the brand's colours from its stylesheet", async () => {
+    const html = await page().text();
+    const style = STATIC_ASSETS["paywall.css"].path;
+    expect(html).toContain(`<link rel="stylesheet" href="${style}">`);
+    expect(style).toMatch(/^\/__x402\/assets\/paywall\.[0-9a-f]{16}\.css$/);
+    const css = staticFile("paywall.css").replace(/\s+/g, "");
+    expect(css).toContain("background:var(--accent);color:var(--ink)");
+    expect(css).toContain("color:var(--accent)");
   });
 });
