@@ -99,7 +99,7 @@ export class CrawlerCredit extends DurableObject<object> {
 
   /**
    * Credits a settled payment to `account` once, whatever name it comes by: `names` are the
-   * settlement's names (its authorization, `network:authorization:<asset|nonce>`, and its
+   * settlement's names (its authorization, `network:authorization:<payer|asset|nonce>`, and its
    * transaction, `network:0x…`, when known: src/paywall/top-up-names.ts), compared without
    * case (credit is sold on EVM networks only, whose hashes and addresses are hex). Any name
    * already recorded makes it a duplicate, and the names it was not recorded by are added, so a

@@ -10,11 +10,14 @@ import type { Settled } from "./paid-request";
  * receipt names none, its authorization; a payment credited under one and concluded later
  * under the other (a receipt without a transaction whose "settled" record was lost, then
  * proven from the chain) would be credited twice. So a top-up is always named by its
- * authorization first, `network:authorization:<asset|nonce>` (the payment's claim key in the
- * lock, src/idempotency/claim.ts, read from the payment itself, so every path knows it, with
- * or without the lock), then by its reference when that differs (the transaction). The store
- * compares names without case: a facilitator may spell a transaction hash in upper case where
- * the chain spells it in lower.
+ * authorization first, `network:authorization:<payer>|<asset>|<nonce>` (the payer and the
+ * payment's claim key in the lock, src/idempotency/claim.ts, read from the payment itself, so
+ * every path knows it, with or without the lock), then by its transaction when the reference
+ * names one. The payer is part of the name: an authorization's nonce is unique per payer and
+ * token only, and one key may buy credit from several wallets (two of them choosing the same
+ * nonce are two payments). The reference's own authorization form names no payer, so it is not
+ * a name here. The store compares names without case: a facilitator may spell a transaction
+ * hash in upper case where the chain spells it in lower.
  */
 export async function topUpNames(
   prepared: Extract<PreparedPayment, { type: "ready" }>,
@@ -32,11 +35,9 @@ export async function topUpNames(
   // Not readable here: the payment could not have been claimed either, so no path named it by
   // its authorization (referenceOf's "authorization:unknown" is no name of it).
   if (!identity.ok) return [settled.reference];
-  const authorization = `${offer.network}:authorization:${identity.claim.key}`;
+  const authorization = `${offer.network}:authorization:${identity.payer}|${identity.claim.key}`;
   const names = [authorization];
-  const unknown = settled.reference.endsWith(":authorization:unknown");
-  if (!unknown && settled.reference.toLowerCase() !== authorization.toLowerCase()) {
-    names.push(settled.reference);
-  }
+  // A reference without a transaction is the authorization without its payer: no name of it.
+  if (!settled.reference.includes(":authorization:")) names.push(settled.reference);
   return names;
 }

@@ -506,3 +506,52 @@ describe("the credit store's names of a top-up", () => {
     expect(other).toMatchObject({ ok: true, added: "50", balance: "150", duplicate: false });
   });
 });
+
+describe("top-ups of one key from two wallets that chose the same nonce", () => {
+  it("should credit both: an authorization nonce is unique per payer, not per key (regression: the second payer's settled top-up was answered as a duplicate and credited nothing)", async () => {
+    const key = freshKey();
+    const mode = `two-wallets-${unique()}`;
+    const nonce = `0x${"ab".repeat(32)}`;
+    const wallets = [PAYER, "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"];
+    const real = globalThis.fetch;
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (!url.endsWith(`/${mode}/settle`)) return real(input, init);
+      // Each wallet's authorization moves its own money in its own transaction (EIP-3009
+      // nonces are per authorizer: the same nonce of two wallets is two payments).
+      const body = JSON.parse(String(init?.body)) as {
+        paymentPayload: { payload: { authorization: { from: string } } };
+        paymentRequirements: { network: string };
+      };
+      const from = body.paymentPayload.payload.authorization.from;
+      return Response.json({
+        success: true,
+        payer: from,
+        transaction: `0x${from.slice(2).toLowerCase().padEnd(64, "0")}`,
+        network: body.paymentRequirements.network,
+      });
+    });
+    const path = `/__x402/crawl-credit?amount=0.01`;
+    const answers = [];
+    for (const from of wallets) {
+      const { header } = paymentFor(await crawl(path, { key, method: "POST" }), (payload) => {
+        const authorization = (payload["payload"] as { authorization: Record<string, string> })
+          .authorization;
+        authorization["from"] = from;
+        authorization["nonce"] = nonce;
+      });
+      const request = await signedRequest(path, {
+        key,
+        method: "POST",
+        headers: { "payment-signature": header },
+      });
+      const bought = await call(request, { FACILITATOR_URLS: facilitator(mode) });
+      answers.push({ status: bought.status, body: await bought.json() });
+    }
+    expect(answers[0]).toMatchObject({ status: 200, body: { added: "USD 0.01" } });
+    expect(answers[1]).toMatchObject({
+      status: 200,
+      body: { added: "USD 0.01", balance: "USD 0.02" },
+    });
+  });
+});
