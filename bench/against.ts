@@ -3,11 +3,12 @@
  * checkout's. The commit is checked out in a detached git worktree under bench/out/against/ (so
  * esbuild resolves packages from this project's node_modules by walking up), bundled with its own
  * wrangler.toml, and the worktree is removed again, also when the build fails or the run is
- * interrupted. Refused when its package-lock.json differs from HEAD's (the build would use
- * packages other than its own) or its wrangler.toml binds other storage.
+ * interrupted. Refused when a package its lockfile installs for production is installed here at
+ * another version (the build would use packages other than its own) or its wrangler.toml binds
+ * other storage.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundle, type Bundle } from "./build.ts";
@@ -30,6 +31,31 @@ export interface AgainstBuild {
 function git(args: string[]): { ok: boolean; out: string; err: string } {
   const run = spawnSync("git", args, { cwd: ROOT, encoding: "utf8" });
   return { ok: run.status === 0, out: run.stdout.trim(), err: run.stderr.trim() };
+}
+
+/**
+ * The packages a commit's lockfile installs for production (top level, not dev-only) that this
+ * checkout's node_modules has at another version, or not at all: "name: theirs ≠ ours". A package
+ * only this checkout installs is no obstacle, since the other commit never imports it.
+ */
+export function packageMismatches(lockfileJson: string): string[] {
+  const lock = JSON.parse(lockfileJson) as {
+    packages?: Record<string, { version?: string; dev?: boolean }>;
+  };
+  const out: string[] = [];
+  for (const [path, entry] of Object.entries(lock.packages ?? {})) {
+    if (!path.startsWith("node_modules/") || entry.dev === true || entry.version === undefined) {
+      continue;
+    }
+    const name = path.slice("node_modules/".length);
+    if (name.includes("/node_modules/")) continue; // nested: resolved beside its parent
+    const manifest = join(ROOT, path, "package.json");
+    const ours = existsSync(manifest)
+      ? (JSON.parse(readFileSync(manifest, "utf8")) as { version?: string }).version
+      : undefined;
+    if (ours !== entry.version) out.push(`${name}: ${entry.version} ≠ ${ours ?? "absent"}`);
+  }
+  return out;
 }
 
 /** Binding names that differ between two wrangler.toml files, one line each; empty when none. */
@@ -58,12 +84,17 @@ export async function buildAgainst(ref: string, buildDir: string): Promise<Again
     throw new AgainstRefused(`bench: --against ${ref}: no such commit`);
   const commit = resolved.out;
   const short = git(["rev-parse", "--short", commit]).out || commit.slice(0, 7);
-  const lockfile = git(["diff", "--quiet", commit, "HEAD", "--", "package-lock.json"]);
+  const lockfile = git(["show", `${commit}:package-lock.json`]);
   if (!lockfile.ok) {
+    throw new AgainstRefused(`bench: --against ${ref} (${short}) has no package-lock.json`);
+  }
+  const mismatched = packageMismatches(lockfile.out);
+  if (mismatched.length > 0) {
     throw new AgainstRefused(
-      `bench: --against ${ref} (${short}): its package-lock.json differs from HEAD's, so it would ` +
-        "be built with this checkout's node_modules, not its own packages. Pick a commit whose " +
-        "lockfile is HEAD's (git log -- package-lock.json shows where it changed).",
+      `bench: --against ${ref} (${short}): it would be built with this checkout's node_modules, ` +
+        `where packages it installs differ (${mismatched.slice(0, 5).join("; ")}` +
+        `${mismatched.length > 5 ? `; ${mismatched.length - 5} more` : ""}). Pick a commit whose ` +
+        "packages are installed here (git log -- package-lock.json shows where they changed).",
     );
   }
   const toml = git(["show", `${commit}:wrangler.toml`]);
