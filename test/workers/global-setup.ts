@@ -14,6 +14,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("decoyUrl", decoy.url);
   // A port that was free a moment ago and that nothing here listens on.
   project.provide("deadUrl", `http://127.0.0.1:${await freePort()}`);
+  // Replays a randomised test's sequence (verify-beside-attacks.test.ts); empty: a fresh one.
+  project.provide("verifyBesideSeed", process.env["VERIFY_BESIDE_SEED"] ?? "");
   return async () => {
     await facilitator.stop();
     await origin.stop();

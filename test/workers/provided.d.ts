@@ -11,5 +11,7 @@ declare module "vitest" {
     decoyUrl: string;
     /** A loopback URL where nothing listens. */
     deadUrl: string;
+    /** `VERIFY_BESIDE_SEED`, to replay verify-beside-attacks.test.ts; empty when unset. */
+    verifyBesideSeed: string;
   }
 }

@@ -1,6 +1,6 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, inject, it } from "vitest";
 import type { PaymentLocks } from "../../src/idempotency";
 import { receiptsOf } from "./admin-helpers";
 import {
@@ -71,7 +71,8 @@ async function outboxSize(payer: string): Promise<number> {
 
 describe("copies of a payment racing through facilitators that answer differently", () => {
   it("should serve only a request whose own verify and settle passed, at most once per payment, and record one ledger row per paid payment (randomised)", async () => {
-    let seed = Math.floor(Math.random() * 2 ** 31);
+    // VERIFY_BESIDE_SEED replays a sequence (the seed is printed with any failure).
+    let seed = Number(inject("verifyBesideSeed")) || Math.floor(Math.random() * 2 ** 31);
     const first = seed;
     const random = () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -111,7 +112,11 @@ describe("copies of a payment racing through facilitators that answer differentl
       // One payment, one content, and only to a request whose facilitator said valid and settled.
       expect(served.length, why).toBeLessThanOrEqual(1);
       for (const answer of served) expect<Mode>(answer.mode, why).toBe("ok");
-      expect(await originSaw(path), why).toBeLessThanOrEqual(1);
+      // The origin is reached only by a copy that held the claim with a valid verify: a copy
+      // whose settlement was then refused had its answer withheld and let the payment go, so a
+      // later copy may reach the origin again (served once, charged once, as asserted here).
+      const validated = answers.filter((a) => a.mode === "ok" || a.mode === "settle-fail");
+      expect(await originSaw(path), why).toBeLessThanOrEqual(validated.length);
       // Never settled twice: the chain takes the nonce once, so a second settle is refused.
       const settles = (await facilitatorCalls(nonce)).filter((c) => c.op === "settle");
       const okSettles = settles.filter((c) => (c as { mode?: string }).mode === "ok");
