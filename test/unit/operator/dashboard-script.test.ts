@@ -231,6 +231,19 @@ describe("dashboard script", () => {
     expect(main).not.toContain("did not run");
   });
 
+  it("should chart the 11 largest routes and sum the rest as (other)", () => {
+    const routes = Array.from({ length: 14 }, (_, i) =>
+      bucket(`/r/${i}`, String((i + 1) * 1000), 1),
+    );
+    const many = data();
+    many.revenue = { ...many.revenue!, byRoute: routes };
+    const { main } = render(many);
+    expect(main.match(/class="bar-row" data-route=/g)).toHaveLength(12);
+    expect(main).toContain('data-route="/r/13" data-usd="$0.014"');
+    expect(main).not.toContain('data-route="/r/2"');
+    expect(main).toContain('data-route="(other)" data-usd="$0.006" data-count="3"');
+  });
+
   it("should put every value in as text: crawler names, paths and payers never become markup", () => {
     const { main } = render(data());
     expect(main).toContain('data-crawler="&lt;b&gt;Bot&lt;/b&gt;"');
