@@ -4,9 +4,15 @@
 /** Each file of static/ by name: its content-hashed path, location, type (and SRI hash). */
 export const STATIC_ASSETS = {
   "dashboard.css": {
-    path: "/__x402/assets/dashboard.1b0f74ab0c360fec.css",
+    path: "/__x402/assets/dashboard.2bb7f51cd071c7a7.css",
     file: "/dashboard.css",
     type: "text/css; charset=utf-8",
+  },
+  "dashboard.js": {
+    path: "/__x402/assets/dashboard.8ffef542dd98da2f.js",
+    file: "/dashboard.js",
+    type: "text/javascript; charset=utf-8",
+    integrity: "sha384-udRKWv3nS8cDNLpitnOmDxy4wpSIla3xltA38w/ljLJTak6BO8Vk1Ra2rCECHktm",
   },
   "paywall.css": {
     path: "/__x402/assets/paywall.176127f388c8d0e5.css",

@@ -1,7 +1,7 @@
 /**
  * The paywall page for people in browsers: markup, escaping and CSP; its wallet script is
- * static/paywall.js.
+ * static/paywall.js. The escaping, data block and nonce serve the operator's dashboard too.
  */
-export { paywallResponse } from "./page";
+export { newNonce, paywallResponse } from "./page";
 export type { PaywallPageInput } from "./page";
-export { durationText } from "./text";
+export { durationText, embedJson, escapeHtml } from "./text";

@@ -68,7 +68,7 @@ function contentSecurityPolicy(nonce: string, logo: string | undefined): string 
 }
 
 /** 128 random bits, base64: unguessable per response (CSP3 §2.3.1 nonce-source). */
-function newNonce(): string {
+export function newNonce(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return btoa(String.fromCharCode(...bytes));
 }

@@ -14,10 +14,14 @@ export function escapeHtml(text: string): string {
 /**
  * JSON that is safe inside `<script type="application/json">`: `<`, `>` and `&` become `\u`
  * escapes, so no `</script>` or `<!--` can end or bend the block (HTML §4.12.1.3), and U+2028/9
- * are escaped for older JavaScript parsers. `JSON.parse` reads it back unchanged.
+ * are escaped for older JavaScript parsers. `JSON.parse` reads it back unchanged. `replacer` is
+ * `JSON.stringify`'s.
  */
-export function embedJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => {
+export function embedJson(
+  value: unknown,
+  replacer?: (key: string, value: unknown) => unknown,
+): string {
+  return JSON.stringify(value, replacer).replace(/[<>&\u2028\u2029]/g, (c) => {
     return `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
   });
 }

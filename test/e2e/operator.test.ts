@@ -227,6 +227,12 @@ describe("dashboard in Chromium", () => {
       });
       const signIn = await page.goto(url("/__x402/dashboard"));
       expect(signIn?.status()).toBe(401);
+      // The page's own script draws the dashboard: no error, nothing the policy refuses.
+      const errors: string[] = [];
+      page.on("pageerror", (error) => errors.push(error.message));
+      page.on("console", (message) => {
+        if (message.type() === "error") errors.push(message.text());
+      });
       await page.fill('input[name="token"]', DEV_SECRETS.ADMIN_TOKEN);
       await Promise.all([page.waitForURL(url("/__x402/dashboard")), page.click("button")]);
 
@@ -248,6 +254,17 @@ describe("dashboard in Chromium", () => {
       expect(box?.width).toBeGreaterThan(300);
       expect(await text("funnel-paid")).toBe(String(paidCount));
       expect(await page.locator('[data-testid="rule"][data-rule="default"]').count()).toBe(1);
+      const route = page.locator('#chart-route [data-route="/api/one"]');
+      expect(await route.getAttribute("data-usd")).toBe("$0.001");
+      expect(await route.locator(".bar-value").innerText()).toBe("$0.001 · 1");
+      const receipt = page.locator('[data-testid="receipt"]').first();
+      expect(await receipt.locator("a").getAttribute("href")).toMatch(
+        /^https:\/\/sepolia\.basescan\.org\/tx\/0x[0-9a-f]{64}$/,
+      );
+      expect(await page.locator('[data-testid="funnel-line"]').count()).toBeGreaterThan(0);
+      expect(await page.locator("#chart-funnel rect[data-series]").count()).toBeGreaterThan(0);
+      expect(await page.locator('[data-testid="no-script"]').count()).toBe(0);
+      expect(errors).toEqual([]);
       expect(external).toEqual([]);
 
       mkdirSync(OUTPUT, { recursive: true });

@@ -44,3 +44,27 @@ export async function receiptsOf(payer: string): Promise<Listed["receipts"]> {
   expect(response.status).toBe(200);
   return (await jsonOf<Listed>(response)).receipts;
 }
+
+/** A bucket of the ledger's revenue summary, with its dollars. */
+interface Bucket {
+  key: string;
+  detail?: string;
+  amount: string;
+  count: number;
+  usd: string | null;
+}
+
+/** The figures the dashboard embeds for its script (src/operator/dashboard/page.ts), in part. */
+export interface DashboardFigures {
+  revenue: { byRoute: Bucket[]; byCrawler: Bucket[]; credit: Bucket[] };
+  recent: Array<{ transaction: string; crawler: string | null; usd: string | null }>;
+  pending: Array<{ key: string }>;
+  table: { raw: string; meta: { revision: number; version: string }; ruleIds: string[] };
+}
+
+/** The dashboard page's data block, parsed. */
+export function dashboardFigures(html: string): DashboardFigures {
+  const block = /<script type="application\/json" id="dashboard-data">([^<]*)<\/script>/.exec(html);
+  if (!block) throw new Error("no data block");
+  return JSON.parse(block[1]!) as DashboardFigures;
+}

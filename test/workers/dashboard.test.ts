@@ -4,16 +4,23 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { STATIC_ASSETS } from "../../src/assets";
 import { ReceiptsLedger } from "../../src/ledger";
 import type { Receipt } from "../../src/ledger";
-import { ADMIN_TOKEN, admin } from "./admin-helpers";
+import { ADMIN_TOKEN, admin, dashboardFigures } from "./admin-helpers";
+import type { DashboardFigures } from "./admin-helpers";
 import { PAY_TO, TABLE, USDC, call, putTable, unique } from "./helpers";
 
 /**
  * The dashboard inside workerd: refused without the admin token, signed in by bearer header or by
- * the sign-in form's cookie, self-contained (no external resource, a CSP that forbids fetches),
- * and showing the ledger's figures. The Chromium rendering is tested end to end (test/e2e).
+ * the sign-in form's cookie, self-contained (its own stylesheet and script only, a CSP that
+ * forbids everything else), and sending the ledger's figures for its script to draw. What the
+ * script draws from them is tested in test/unit/operator/dashboard-script.test.ts, and in
+ * Chromium end to end (test/e2e).
  */
 
 const DASHBOARD = "https://admin.test/__x402/dashboard";
+
+async function dashboardData(): Promise<DashboardFigures> {
+  return dashboardFigures(await (await admin("/__x402/dashboard")).text());
+}
 
 function form(token: string): Request {
   return new Request(`${DASHBOARD}/login`, {
@@ -39,6 +46,13 @@ describe("dashboard access", () => {
     expect(await wrong.text()).toContain("that is not the admin token");
     const off = await call(new Request(DASHBOARD), { ADMIN_TOKEN: "" });
     expect(off.status).toBe(403);
+    // The sign-in page loads the dashboard's stylesheet and nothing else, no inline style either.
+    const { path: stylePath } = STATIC_ASSETS["dashboard.css"];
+    expect(anonymous.headers.get("Content-Security-Policy")).toBe(
+      `default-src 'none'; style-src https://admin.test${stylePath}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
+    );
+    const byAddress = await call(new Request("http://127.0.0.1:8787/__x402/dashboard"));
+    expect(byAddress.headers.get("Content-Security-Policy")).toContain("style-src 'self';");
   });
 
   it("should sign in with the form and open the page with its cookie, not the token", async () => {
@@ -63,7 +77,7 @@ describe("dashboard access", () => {
 });
 
 describe("dashboard page", () => {
-  it("should show revenue, receipts and the price table with no external resource", async () => {
+  it("should send revenue, receipts and the price table, with its own stylesheet and script only", async () => {
     const ledger = new ReceiptsLedger(env.LEDGER!, env.PRICES);
     const payer = privateKeyToAccount(generatePrivateKey()).address.toLowerCase();
     const path = `/api/dash-${unique()}`;
@@ -91,22 +105,43 @@ describe("dashboard page", () => {
     const csp = response.headers.get("Content-Security-Policy") ?? "";
     expect(csp).toContain("default-src 'none'");
     const html = await response.text();
-    expect(html).toMatch(/data-route="\/api\/dash-[0-9a-f]+" data-usd="\$0\.003" data-count="2"/);
-    expect(html).toContain('data-crawler="&lt;b&gt;Bot&lt;/b&gt;"');
+    const data = dashboardFigures(html);
+    const route = data.revenue.byRoute.find((b) => b.key === path);
+    expect(route).toMatchObject({ amount: "3000", count: 2, usd: "$0.003" });
+    expect(data.revenue.byCrawler.map((b) => b.key)).toContain("<b>Bot</b>");
+    expect(data.recent.map((r) => r.transaction)).toContain(tx);
+    expect(data.table.meta).toMatchObject({ revision: 0, version: "test-1" });
+    expect(JSON.parse(data.table.raw)).toMatchObject({ version: "test-1" });
+    // No value can end the data block or become markup: "<" is sent as \u003c.
     expect(html).not.toContain("<b>Bot</b>");
-    expect(html).toContain(`href="https://sepolia.basescan.org/tx/${tx}"`);
-    expect(html).toContain('data-testid="price-revision">revision 0 · version test-1');
-    expect(html).toContain("<code>/articles/:slug</code>");
-    // Nothing the page loads comes from elsewhere: no src=, no script, and one stylesheet, the
-    // Worker's own file at its exact URL, the only one its policy allows.
+    expect(html).toContain("\\u003cb\\u003eBot\\u003c/b\\u003e");
+    // Nothing the page loads comes from elsewhere: one stylesheet, the Worker's own file at its
+    // exact URL, and one script, the Worker's own, with this response's nonce and its SRI hash;
+    // the policy allows those two and nothing inline but the data block (never run).
     const { path: stylePath } = STATIC_ASSETS["dashboard.css"];
+    const script = STATIC_ASSETS["dashboard.js"];
     const link = `<link rel="stylesheet" href="${stylePath}">`;
     expect(html.split(link)).toHaveLength(2);
-    expect(html.replace(link, "")).not.toMatch(/\ssrc=|<link|<script|@import|url\(/i);
-    expect(csp).toContain(`style-src https://admin.test${stylePath} 'unsafe-inline';`);
+    const nonce = /script-src 'nonce-([A-Za-z0-9+/=]{24})'/.exec(csp)?.[1];
+    expect(nonce).toBeTruthy();
+    const tag = `<script src="${script.path}" integrity="${script.integrity}" nonce="${nonce}"></script>`;
+    expect(html.split(tag)).toHaveLength(2);
+    const rest = html.replace(link, "").replace(tag, "");
+    expect(rest.replace(/<script type="application\/json" id="dashboard-data">/, "")).not.toMatch(
+      /\ssrc=|<link|<script|@import|url\(|\sstyle=/i,
+    );
+    expect(csp).toContain(`style-src https://admin.test${stylePath};`);
+    expect(csp).not.toContain("unsafe-inline");
+    // Without the script, the page says so and where the same figures are.
+    expect(html).toMatch(/data-testid="no-script">[^<]*\/__x402\/admin\/revenue/);
+    const again = await admin("/__x402/dashboard");
+    expect(again.headers.get("Content-Security-Policy")).not.toContain(`'nonce-${nonce}'`);
     const style = await call(new Request(`https://admin.test${stylePath}`));
     expect(style.headers.get("Content-Type")).toBe("text/css; charset=utf-8");
     expect(await style.text()).not.toMatch(/@import|url\(/i);
+    const served = await call(new Request(`https://admin.test${script.path}`));
+    expect(served.headers.get("Content-Type")).toBe("text/javascript; charset=utf-8");
+    expect(await served.text()).toContain('getElementById("dashboard-data")');
   });
 
   it("should refuse a bad days parameter with a 400", async () => {
@@ -143,9 +178,13 @@ describe("dashboard defects", () => {
       crawler: "crawler.example",
       crawlerKey: "Dc06KhOHkq3kvQ5pj0nL2uZC2m2Zb0RX5JkOZRzQk0M",
     });
-    const html = await (await admin("/__x402/dashboard")).text();
-    expect(html).not.toContain('data-route="/__x402/crawl-credit"');
-    expect(html).toMatch(/data-testid="credit-sold" data-usd="\$5(\.\d+)?" data-count="[1-9]/);
+    const { revenue } = await dashboardData();
+    expect(revenue.byRoute.map((b) => b.key)).not.toContain("/__x402/crawl-credit");
+    const credit = revenue.credit.filter((b) => b.usd !== null);
+    expect(credit.reduce((sum, b) => sum + BigInt(b.amount), 0n)).toBeGreaterThanOrEqual(
+      5_000_000n,
+    );
+    expect(credit.reduce((n, b) => n + b.count, 0)).toBeGreaterThan(0);
   });
 
   it("should show a crawler by name with its key as the detail, the same for top-ups and pages", async () => {
@@ -158,14 +197,14 @@ describe("dashboard defects", () => {
       crawler: "bot.example",
       crawlerKey: key,
     });
-    const html = await (await admin("/__x402/dashboard")).text();
-    expect(html).toContain(`data-crawler="bot.example" data-key="${key}"`);
-    expect(html).toContain(`key ${key.slice(0, 8)}…`);
-    expect(html).not.toContain(`data-crawler="${key}"`);
-    expect(html).not.toContain(`key:${key}`);
+    const { revenue } = await dashboardData();
+    const bot = revenue.byCrawler.filter((b) => b.key === "bot.example");
+    expect(bot).toEqual([expect.objectContaining({ detail: key })]);
+    expect(revenue.byCrawler.map((b) => b.key)).not.toContain(key);
+    expect(revenue.byCrawler.map((b) => b.key)).not.toContain(`key:${key}`);
   });
 
-  it("should show the price table as written: the default rule, crawler policies, metered and payee terms", async () => {
+  it("should send the price table as written with its rules' stable names", async () => {
     await putTable({
       ...TABLE,
       version: "as-written",
@@ -181,19 +220,12 @@ describe("dashboard defects", () => {
       default: { free: true, crawlerPrice: "$0.001" },
       crawlers: { policies: { gptbot: { action: "charge", price: "$0.002" } } },
     });
-    const html = await (await admin("/__x402/dashboard")).text();
-    expect(html).toContain('data-rule="default"');
-    // Rules are named by their stable ids (explicit, else derived), not their positions.
-    expect(html).toContain('data-rule="/metered/*"');
-    expect(html).toContain('data-rule="/tenants/*"');
-    expect(html).not.toMatch(/data-rule="\d+"/);
-    expect(html).toMatch(/<b>crawlerPrice<\/b> \$0\.001/);
-    expect(html).toContain("$0.0001 per unit, usage from header x-usage-units");
-    expect(html).toContain("named by the origin per request");
-    expect(html).toMatch(
-      /data-testid="crawler-policy"><td>gptbot<\/td><td>charge<\/td>\s*<td>\$0\.002/,
-    );
-    expect(html).toContain("a pass for 1h, 3 uses");
-    expect(html).not.toContain('{"ttl":"1h","uses":3}');
+    const { table } = await dashboardData();
+    expect(JSON.parse(table.raw)).toMatchObject({ version: "as-written" });
+    // Rules are named by their stable ids (explicit, else derived), not their positions; how
+    // their terms read is the script's (test/unit/operator/dashboard-script.test.ts).
+    expect(table.ruleIds).toHaveLength(TABLE.rules.length + 2);
+    expect(table.ruleIds.slice(-2)).toEqual(["/metered/*", "/tenants/*"]);
+    expect(table.ruleIds.filter((id) => /^\d+$/.test(id))).toEqual([]);
   });
 });

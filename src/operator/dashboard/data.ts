@@ -1,40 +1,26 @@
 import type { FunnelReport } from "../../funnel";
 import type { StoredTable } from "../../kv";
-import type { Bucket, PendingPayment, StoredReceipt } from "../../ledger";
+import type { PendingPayment, RevenueSummary, StoredReceipt } from "../../ledger";
 import type { EntitlementView } from "../../sessions";
 import type { OperatorDeps } from "../deps";
-import { usdOf } from "../money";
 import { routeNames } from "../route-names";
 
 /**
- * Everything the dashboard shows, gathered in one place: revenue over the last `days` (totals,
- * per day, per route, per crawler), the latest receipts, the live sessions and the price table in
- * force. Dollar figures are exact sums of USDC atomic units; other tokens are listed, not charted.
+ * Everything the dashboard shows, gathered in one place: the ledger's revenue summary over the
+ * last `days` (totals, per day, per route, per crawler, crawl credit: what
+ * `GET /__x402/admin/revenue` reads), the funnel over the same days, the latest receipts, pending
+ * payments, the live sessions and the price table in force. The page's script
+ * (static/dashboard.js) sums and charts the USDC figures; other tokens are listed, not charted.
  */
-
-/** One bar of a chart: a label and a value in USDC atomic units (6 decimals). */
-export interface Bar {
-  label: string;
-  /** What tells two bars of one label apart (a crawler's key), shown smaller. */
-  detail?: string | undefined;
-  atomic: bigint;
-  count: number;
-}
 
 /** The dashboard's data. */
 export interface DashboardData {
   now: number;
   days: number;
-  /** Every total, one per network and asset. */
-  totals: Bucket[];
-  /** USDC revenue across networks, atomic units. */
-  usdAtomic: bigint;
-  receiptCount: number;
-  byDay: Bar[];
-  byRoute: Bar[];
-  byCrawler: Bar[];
-  /** Crawl credit sold (top-ups), USDC: its own line, not a route. */
-  credit: Bar;
+  /** Start of the first day shown (UTC midnight), ms since the epoch. */
+  from: number;
+  /** Revenue from `from` to now; undefined when it cannot be read. */
+  revenue: RevenueSummary | undefined;
   /** The funnel over the same days, per day; undefined when it cannot be read. */
   funnel: FunnelReport | undefined;
   recent: StoredReceipt[];
@@ -53,16 +39,12 @@ const SESSION_PAYERS = 20;
 /** Gathers the dashboard's data; a part that fails is reported in `problems`, not thrown. */
 export async function dashboardData(deps: OperatorDeps, days = 30): Promise<DashboardData> {
   const now = Date.now();
+  const start = now - (now % DAY_MS) - (days - 1) * DAY_MS;
   const data: DashboardData = {
     now,
     days,
-    totals: [],
-    usdAtomic: 0n,
-    receiptCount: 0,
-    byDay: [],
-    byRoute: [],
-    byCrawler: [],
-    credit: { label: "crawl credit", atomic: 0n, count: 0 },
+    from: start,
+    revenue: undefined,
     funnel: undefined,
     recent: [],
     sessions: [],
@@ -81,21 +63,11 @@ export async function dashboardData(deps: OperatorDeps, days = 30): Promise<Dash
     return data;
   }
   await ledger.drain().catch(problem("parked receipts"));
-  const start = startOfDay(now) - (days - 1) * DAY_MS;
   try {
-    const [summary, recent] = await Promise.all([
+    [data.revenue, data.recent] = await Promise.all([
       ledger.summary(start, now + 1),
       ledger.list({ limit: 25 }),
     ]);
-    data.totals = summary.totals;
-    data.receiptCount = summary.totals.reduce((n, b) => n + b.count, 0);
-    data.usdAtomic = usdcBars(summary.totals).reduce((sum, bar) => sum + bar.atomic, 0n);
-    data.byDay = fillDays(usdcBars(summary.byDay), start, days);
-    data.byRoute = topBars(usdcBars(summary.byRoute), 12);
-    data.byCrawler = topBars(usdcBars(summary.byCrawler), 12);
-    const credit = usdcBars(summary.credit)[0];
-    if (credit) data.credit = { ...credit, label: "crawl credit" };
-    data.recent = recent;
   } catch (error) {
     problem("receipts")(error);
   }
@@ -120,56 +92,8 @@ export async function dashboardData(deps: OperatorDeps, days = 30): Promise<Dash
   return data;
 }
 
-/**
- * USDC buckets summed per key and detail (the same dollar on two networks counts once per
- * receipt).
- */
-function usdcBars(buckets: Bucket[]): Bar[] {
-  const bars = new Map<string, Bar>();
-  for (const bucket of buckets) {
-    if (usdOf(bucket.network, bucket.asset, bucket.amount) === null) continue;
-    const id = JSON.stringify([bucket.key, bucket.detail ?? ""]);
-    const bar = bars.get(id) ?? {
-      label: bucket.key,
-      ...(bucket.detail && { detail: bucket.detail }),
-      atomic: 0n,
-      count: 0,
-    };
-    bar.atomic += BigInt(bucket.amount);
-    bar.count += bucket.count;
-    bars.set(id, bar);
-  }
-  return [...bars.values()];
-}
-
-function fillDays(bars: Bar[], start: number, days: number): Bar[] {
-  const byLabel = new Map(bars.map((bar) => [bar.label, bar]));
-  return Array.from({ length: days }, (_, i) => {
-    const label = new Date(start + i * DAY_MS).toISOString().slice(0, 10);
-    return byLabel.get(label) ?? { label, atomic: 0n, count: 0 };
-  });
-}
-
-function topBars(bars: Bar[], keep: number): Bar[] {
-  const sorted = [...bars].sort((a, b) => (b.atomic > a.atomic ? 1 : b.atomic < a.atomic ? -1 : 0));
-  if (sorted.length <= keep) return sorted;
-  const rest = sorted.slice(keep - 1).reduce(
-    (other, bar) => ({
-      ...other,
-      atomic: other.atomic + bar.atomic,
-      count: other.count + bar.count,
-    }),
-    { label: "(other)", atomic: 0n, count: 0 },
-  );
-  return [...sorted.slice(0, keep - 1), rest];
-}
-
 function isLive(entitlement: EntitlementView, now: number): boolean {
   const timeLeft = entitlement.expiresAt === null || entitlement.expiresAt > now;
   const usesLeft = entitlement.remaining === null || entitlement.remaining > 0;
   return timeLeft && usesLeft;
-}
-
-function startOfDay(time: number): number {
-  return time - (time % DAY_MS);
 }

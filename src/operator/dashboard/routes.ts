@@ -7,10 +7,10 @@ import {
   dashboardCookieValue,
   operatorAuth,
 } from "../auth";
+import { escapeHtml, newNonce } from "../../browser";
 import { withDeps } from "../deps";
-import type { OperatorDepsOf, OperatorEnv } from "../deps";
+import type { OperatorContext, OperatorDepsOf, OperatorEnv } from "../deps";
 import { dashboardData } from "./data";
-import { escape } from "./html";
 import { DASHBOARD_STYLE, dashboardPage } from "./page";
 
 /**
@@ -20,28 +20,24 @@ import { DASHBOARD_STYLE, dashboardPage } from "./page";
  * read-only; acting on what it shows goes through the admin API.
  */
 
-/** Forbids every fetch the sign-in page could make: it needs none. */
-const CSP =
-  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-const PAGE_HEADERS = {
-  "Content-Type": "text/html; charset=utf-8",
-  "Cache-Control": "no-store",
-  "Content-Security-Policy": CSP,
-  "X-Content-Type-Options": "nosniff",
-  "Referrer-Policy": "no-referrer",
-};
-
 /**
- * The dashboard's headers: the sign-in page's policy, plus its stylesheet at exactly its URL (a
- * host-source whose path does not end in "/" matches that path only, CSP3 §6.7.2.9). A host
- * that is an IP address or not a plain name cannot be a host-source: there, `'self'`.
+ * Both pages' headers. Their policy allows their stylesheet at exactly its URL (a host-source
+ * whose path does not end in "/" matches that path only, CSP3 §6.7.2.9; a host that is an IP
+ * address or not a plain name cannot be a host-source: there, `'self'`), no inline style, and
+ * with a `nonce`, one script: the one carrying it (and its SRI hash). Nothing else is fetched.
  */
-function dashboardHeaders(requestUrl: string): Record<string, string> {
+function pageHeaders(requestUrl: string, nonce?: string): Record<string, string> {
   const { protocol, host } = new URL(requestUrl);
   const named = /^(?=[^:]*[a-z])[a-z0-9.-]+(:\d+)?$/i.test(host);
-  const source = named ? `${protocol}//${host}${DASHBOARD_STYLE.path}` : "'self'";
-  const csp = CSP.replace("style-src", `style-src ${source}`);
-  return { ...PAGE_HEADERS, "Content-Security-Policy": csp };
+  const style = named ? `${protocol}//${host}${DASHBOARD_STYLE.path}` : "'self'";
+  const script = nonce ? `; script-src 'nonce-${nonce}'` : "";
+  return {
+    "Content-Type": "text/html; charset=utf-8",
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": `default-src 'none'; style-src ${style}${script}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+  };
 }
 
 /** What the sign-in page says while `ADMIN_TOKEN` is not set. */
@@ -54,28 +50,26 @@ export function dashboardRoutes(depsOf: OperatorDepsOf): Hono<OperatorEnv> {
 
   const signedIn = operatorAuth({
     cookie: true,
-    refuse: (c, refusal) =>
-      refusal.status === 403
-        ? c.body(loginPage(OFF), 403, PAGE_HEADERS)
-        : c.body(loginPage(), 401, PAGE_HEADERS),
+    refuse: (c, refusal) => (refusal.status === 403 ? signIn(c, 403, OFF) : signIn(c, 401)),
   });
 
   dashboard.get("/", signedIn, async (c) => {
     const days = Number(c.req.query("days") ?? "30");
     if (!Number.isInteger(days) || days < 1 || days > 366) {
-      return c.body(loginPage("days is a whole number from 1 to 366"), 400, PAGE_HEADERS);
+      return signIn(c, 400, "days is a whole number from 1 to 366");
     }
-    const page = dashboardPage(await dashboardData(c.var.deps, days));
-    return c.body(page, 200, dashboardHeaders(c.req.url));
+    const nonce = newNonce();
+    const page = dashboardPage(await dashboardData(c.var.deps, days), nonce);
+    return c.body(page, 200, pageHeaders(c.req.url, nonce));
   });
 
   dashboard.post("/login", async (c) => {
     const secret = c.var.deps.adminToken;
-    if (!secret) return c.body(loginPage(OFF), 403, PAGE_HEADERS);
+    if (!secret) return signIn(c, 403, OFF);
     const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
     const token = typeof form["token"] === "string" ? form["token"] : "";
     if (await adminRefusal(`Bearer ${token}`, secret)) {
-      return c.body(loginPage("that is not the admin token"), 401, PAGE_HEADERS);
+      return signIn(c, 401, "that is not the admin token");
     }
     setCookie(c, DASHBOARD_COOKIE, await dashboardCookieValue(secret), {
       path: "/__x402/",
@@ -95,12 +89,16 @@ export function dashboardRoutes(depsOf: OperatorDepsOf): Hono<OperatorEnv> {
   return dashboard;
 }
 
-function loginPage(error?: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>x402 paywall: sign in</title>
-<style>body{font:14px system-ui,sans-serif;display:grid;place-items:center;height:90vh}
-form{display:grid;gap:8px;width:320px}.error{color:#a33}</style></head><body>
+/** The sign-in page, saying `error` if any. */
+function signIn(c: OperatorContext, status: 400 | 401 | 403, error?: string): Response {
+  return c.body(
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>x402 paywall: sign in</title>
+<link rel="stylesheet" href="${DASHBOARD_STYLE.path}"></head><body class="sign-in">
 <form method="post" action="/__x402/dashboard/login"><h1>x402 paywall</h1>
-${error ? `<p class="error" data-testid="login-error">${escape(error)}</p>` : ""}
+${error ? `<p class="error" data-testid="login-error">${escapeHtml(error)}</p>` : ""}
 <label>Admin token <input type="password" name="token" autocomplete="current-password" required></label>
-<button>Sign in</button></form></body></html>`;
+<button>Sign in</button></form></body></html>`,
+    status,
+    pageHeaders(c.req.url),
+  );
 }
