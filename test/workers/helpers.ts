@@ -1,4 +1,5 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import type { PaymentLocks } from "../../src/idempotency";
 import { inject } from "vitest";
 import { PRICE_TABLE_KEY } from "../../src/kv";
 import worker from "../../src/worker";
@@ -121,8 +122,7 @@ export function paymentFor(
 
 /** A D1 binding that notes the SQL of every statement prepared (or executed) through it. */
 export function countingLedger(): { db: D1Database; statements: string[] } {
-  const real = env.LEDGER;
-  if (!real) throw new Error("LEDGER is not bound");
+  const real = ledgerDb();
   const statements: string[] = [];
   const db = new Proxy(real, {
     get(target, name) {
@@ -135,4 +135,16 @@ export function countingLedger(): { db: D1Database; statements: string[] } {
     },
   });
   return { db, statements };
+}
+
+/** The ledger's D1 binding (the tests' wrangler configuration declares it). */
+export function ledgerDb(): D1Database {
+  if (!env.LEDGER) throw new Error("LEDGER is not bound");
+  return env.LEDGER;
+}
+
+/** The payment locks' namespace (the tests' wrangler configuration declares it). */
+export function paymentLocks(): DurableObjectNamespace<PaymentLocks> {
+  if (!env.PAYMENTS) throw new Error("PAYMENTS is not bound");
+  return env.PAYMENTS;
 }

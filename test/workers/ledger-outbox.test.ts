@@ -21,6 +21,8 @@ import {
   paymentFor,
   putTable,
   unique,
+  ledgerDb,
+  paymentLocks,
 } from "./helpers";
 
 /**
@@ -30,15 +32,7 @@ import {
  * trigger that aborts inserts of one payer's receipts (the whole batch fails, as when D1 is down).
  */
 
-function ledgerDb(): D1Database {
-  if (!env.LEDGER) throw new Error("LEDGER is not bound");
-  return env.LEDGER;
-}
-
-function locks(): DurableObjectNamespace<PaymentLocks> {
-  if (!env.PAYMENTS) throw new Error("PAYMENTS is not bound");
-  return env.PAYMENTS;
-}
+const locks = paymentLocks;
 
 /** A fresh payer (lower case, as the lock and the ledger name it). */
 function wallet(): string {

@@ -16,6 +16,7 @@ import {
   paymentFor,
   putTable,
   unique,
+  ledgerDb,
 } from "./helpers";
 
 /**
@@ -23,11 +24,6 @@ import {
  * exactly once per transaction and per nonce, nothing for unpaid or failed requests, receipts
  * parked in KV when D1 fails and moved in later, and the admin calls that list, export and sum.
  */
-
-function ledgerDb(): D1Database {
-  if (!env.LEDGER) throw new Error("LEDGER is not bound");
-  return env.LEDGER;
-}
 
 /** A fresh payer, so each test reads only its own receipts. */
 function wallet(): string {

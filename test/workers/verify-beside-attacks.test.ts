@@ -1,4 +1,4 @@
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { beforeEach, describe, expect, inject, it } from "vitest";
 import type { PaymentLocks } from "../../src/idempotency";
@@ -12,6 +12,7 @@ import {
   paymentFor,
   putTable,
   unique,
+  paymentLocks,
 } from "./helpers";
 
 /**
@@ -30,10 +31,7 @@ beforeEach(async () => {
   await putTable({ ...TABLE, rules: [{ path: "/slow/*", price: "$0.001" }, ...TABLE.rules] });
 });
 
-function locks(): DurableObjectNamespace<PaymentLocks> {
-  if (!env.PAYMENTS) throw new Error("PAYMENTS is not bound");
-  return env.PAYMENTS;
-}
+const locks = paymentLocks;
 
 /** Payment locks whose answer to a "settled" finish is lost after the object made the move. */
 function losingSettledAnswers(): DurableObjectNamespace<PaymentLocks> {
